@@ -268,6 +268,23 @@ class SinglePartitioning:
 
 
 @dataclass(frozen=True, slots=True)
+class ExchangeExec(ExecNode):
+    """Where data must move between tasks: the physical planner places these,
+    and planner/stages.py cuts the plan here into a ShuffleWriteExec (root of
+    the producer stage) and a ShuffleReadExec (leaf of the consumer stage).
+    `broadcast` (with SinglePartitioning) means every consumer partition
+    reads the whole output."""
+    input: ExecNode
+    partitioning: Any
+    broadcast: bool = False
+    _children: ClassVar = ("input",)
+
+    @property
+    def schema(self):
+        return self.input.schema
+
+
+@dataclass(frozen=True, slots=True)
 class ShuffleWriteExec(ExecNode):
     """Root of every non-final stage: write the input's rows to the shuffle
     store, split by `partitioning` (HashPartitioning or SinglePartitioning)."""
@@ -306,6 +323,8 @@ def partitions(node: ExecNode) -> int:
         return 1
     if isinstance(node, ShuffleReadExec):
         return 1 if node.mode == "all" else node.num_partitions
+    if isinstance(node, ExchangeExec):
+        return node.partitioning.count
     if isinstance(node, HashJoinExec):
         return partitions(node.left)
     if isinstance(node, UnionExec):

@@ -1,0 +1,102 @@
+"""The stage scheduler as a state machine: events in, tasks out.
+
+It knows nothing of threads or sockets. The embedded runner drives it with a
+thread pool; the cluster coordinator drives it with gRPC workers. Both feed it
+the same events:
+
+    sched = StageScheduler(dag)
+    for task in sched.ready_tasks():        # TaskId(stage, partition, attempt)
+        launch(task)
+    sched.task_succeeded(task)              # -> more tasks become ready
+    sched.task_failed(task, error)          # retried up to max_attempts
+    sched.output_lost(stage_id)             # rerun the producer (lineage)
+
+A stage's tasks become ready when every stage it reads has completed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..planner.stages import StageDag
+
+
+@dataclass(frozen=True, slots=True)
+class TaskId:
+    stage: int
+    partition: int
+    attempt: int = 0
+
+
+@dataclass
+class TaskState:
+    status: str = "pending"          # pending | running | done | failed
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+    worker: str | None = None
+
+
+class StageScheduler:
+    def __init__(self, dag: StageDag, max_attempts: int = 3):
+        self.dag = dag
+        self.max_attempts = max_attempts
+        self.tasks: dict[tuple[int, int], TaskState] = {
+            (s.id, p): TaskState() for s in dag.stages for p in range(s.tasks)}
+        self.failed: str | None = None
+
+    # -- queries -------------------------------------------------------------
+    def stage_done(self, stage_id: int) -> bool:
+        stage = self.dag.stage(stage_id)
+        return all(self.tasks[(stage_id, p)].status == "done" for p in range(stage.tasks))
+
+    def stage_ready(self, stage_id: int) -> bool:
+        return all(self.stage_done(i) for i in self.dag.stage(stage_id).inputs)
+
+    @property
+    def finished(self) -> bool:
+        return self.failed is not None or self.stage_done(self.dag.final.id)
+
+    def ready_tasks(self) -> list[TaskId]:
+        """Tasks that may start now; each is marked running when returned."""
+        if self.failed is not None:
+            return []
+        out = []
+        for stage in self.dag.stages:
+            if not self.stage_ready(stage.id):
+                continue
+            for p in range(stage.tasks):
+                st = self.tasks[(stage.id, p)]
+                if st.status == "pending":
+                    st.status = "running"
+                    out.append(TaskId(stage.id, p, st.attempts))
+                    st.attempts += 1
+        return out
+
+    def progress(self) -> tuple[int, int, int, int]:
+        """(stages done, stages, tasks done, tasks)."""
+        done_stages = sum(self.stage_done(s.id) for s in self.dag.stages)
+        done_tasks = sum(t.status == "done" for t in self.tasks.values())
+        return done_stages, len(self.dag.stages), done_tasks, len(self.tasks)
+
+    # -- events --------------------------------------------------------------
+    def task_succeeded(self, task: TaskId, worker: str | None = None) -> None:
+        st = self.tasks[(task.stage, task.partition)]
+        st.status = "done"
+        st.worker = worker
+
+    def task_failed(self, task: TaskId, error: str, retryable: bool = True) -> None:
+        st = self.tasks[(task.stage, task.partition)]
+        st.errors.append(error)
+        if retryable and st.attempts < self.max_attempts:
+            st.status = "pending"
+        else:
+            st.status = "failed"
+            self.failed = error
+
+    def output_lost(self, stage_id: int, partitions: list[int] | None = None) -> None:
+        """A producer's output is gone (its worker died): rerun those tasks."""
+        stage = self.dag.stage(stage_id)
+        for p in (partitions if partitions is not None else range(stage.tasks)):
+            st = self.tasks[(stage_id, p)]
+            if st.status == "done":
+                st.status = "pending"

@@ -1,0 +1,298 @@
+"""Logical plan -> physical plan: choose join strategies and aggregation
+phases, and place exchanges where data must move between tasks.
+
+Example: an inner join of a big `lineitem` with a small `nation` becomes
+
+    HashJoinExec(inner, broadcast)
+      ParquetScanExec(lineitem, 8 partitions)
+      ExchangeExec(single, broadcast)
+        ParquetScanExec(nation, 1 partition)
+
+while two big inputs are both hash-exchanged on their keys into the same
+number of partitions. planner/stages.py later cuts the plan at every
+ExchangeExec. The number of shuffle partitions is chosen here from estimated
+input sizes, never by the user.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+from ..errors import NotSupportedError
+from . import datatypes as dt
+from . import logical as L
+from . import physical as P
+from .aggregate_state import has_partial_form
+from .expr import Call, Cast, Column, Expr, columns_of, conjoin, conjuncts
+
+ROW_BYTES_GUESS = 64
+
+
+@dataclass
+class PhysicalOptions:
+    """Knobs for planning. Tests use them for the verification matrix; users
+    never need to set them."""
+    target_partitions: int = field(default_factory=lambda: os.cpu_count() or 2)
+    shuffle_partitions: int | None = None      # None: chosen from input sizes
+    broadcast_rows: int = 200_000              # build sides up to this are broadcast
+    join_strategy: str | None = None           # None, "broadcast" or "partitioned"
+    split_bytes: int = 64 << 20                # scan bytes per task
+    rows_per_shuffle_partition: int = 2_000_000
+
+
+def _estimate(plan: L.LogicalPlan) -> float:
+    try:
+        from .statistics import estimate_rows
+    except ImportError:  # pragma: no cover - statistics is part of the optimizer
+        return 1000.0
+    try:
+        return float(estimate_rows(plan))
+    except Exception:
+        return 1000.0
+
+
+class PhysicalPlanner:
+    def __init__(self, options: PhysicalOptions | None = None):
+        self.options = options or PhysicalOptions()
+
+    # -- entry -------------------------------------------------------------
+    def plan(self, node: L.LogicalPlan) -> P.ExecNode:
+        method = getattr(self, "_plan_" + type(node).__name__, None)
+        if method is None:
+            raise NotSupportedError(f"cannot plan {type(node).__name__}")
+        return method(node)
+
+    # -- helpers -----------------------------------------------------------
+    def _shuffle_count(self, *inputs: L.LogicalPlan) -> int:
+        opts = self.options
+        if opts.shuffle_partitions:
+            return opts.shuffle_partitions
+        rows = sum(_estimate(i) for i in inputs)
+        wanted = math.ceil(rows / opts.rows_per_shuffle_partition)
+        return max(1, min(opts.target_partitions * 2, max(wanted, opts.target_partitions)))
+
+    def _to_single(self, node: P.ExecNode) -> P.ExecNode:
+        if P.partitions(node) == 1:
+            return node
+        return P.ExchangeExec(node, P.SinglePartitioning())
+
+    # -- leaves ------------------------------------------------------------
+    def _plan_Scan(self, node: L.Scan) -> P.ExecNode:
+        source = node.source
+        if getattr(source, "kind", None) == "memory" or not hasattr(source, "splits"):
+            rows = getattr(source, "num_rows", 0)
+            parts = max(1, min(self.options.target_partitions, rows // 100_000 or 1))
+            return P.MemoryScanExec(node.table, node.fields, node.columns, parts, node.filters)
+        files = None
+        try:
+            from .scan_pruning import prune_files
+            column_of_field = dict(zip((f.name for f in node.fields), node.columns))
+            files = prune_files(source, list(node.filters), column_of_field)
+        except ImportError:
+            files = None
+        splits = source.splits(files=files) if files is not None else source.splits()
+        groups = group_splits(splits, self.options.split_bytes,
+                              self.options.target_partitions)
+        return P.ParquetScanExec(
+            node.table, node.fields, node.columns, groups, node.filters,
+            protocol=getattr(source, "protocol", "file"),
+            storage_options=tuple(sorted((getattr(source, "storage_options", None) or {}).items())),
+        )
+
+    def _plan_Values(self, node: L.Values) -> P.ExecNode:
+        return P.ValuesExec(node.fields, node.rows)
+
+    # -- row-wise ------------------------------------------------------------
+    def _plan_Filter(self, node: L.Filter) -> P.ExecNode:
+        return P.FilterExec(self.plan(node.input), node.predicate)
+
+    def _plan_Project(self, node: L.Project) -> P.ExecNode:
+        return P.ProjectExec(self.plan(node.input), node.exprs, node.names)
+
+    # -- aggregation -----------------------------------------------------------
+    def _plan_Aggregate(self, node: L.Aggregate) -> P.ExecNode:
+        child = self.plan(node.input)
+        if P.partitions(child) == 1:
+            return P.HashAggregateExec(child, "single", node.group_exprs, node.group_names,
+                                       node.aggs, node.agg_names)
+        two_phase = all(has_partial_form(a) for a in node.aggs)
+        n = self._shuffle_count(node.input) if node.group_exprs else 1
+        if not two_phase:
+            if node.group_exprs:
+                ex = P.ExchangeExec(child, P.HashPartitioning(tuple(node.group_exprs), n))
+            else:
+                ex = P.ExchangeExec(child, P.SinglePartitioning())
+            return P.HashAggregateExec(ex, "single", node.group_exprs, node.group_names,
+                                       node.aggs, node.agg_names)
+        partial = P.HashAggregateExec(child, "partial", node.group_exprs, node.group_names,
+                                      node.aggs, node.agg_names)
+        group_cols = tuple(Column(name, e.dtype) for name, e in
+                           zip(node.group_names, node.group_exprs))
+        if group_cols:
+            ex = P.ExchangeExec(partial, P.HashPartitioning(group_cols, n))
+        else:
+            ex = P.ExchangeExec(partial, P.SinglePartitioning())
+        return P.HashAggregateExec(ex, "final", group_cols, node.group_names,
+                                   node.aggs, node.agg_names)
+
+    def _plan_Distinct(self, node: L.Distinct) -> P.ExecNode:
+        cols = tuple(f.column() for f in node.input.schema)
+        names = tuple(f.name for f in node.input.schema)
+        agg = L.Aggregate(node.input, cols, names, (), ())
+        return self._plan_Aggregate(agg)
+
+    # -- joins -------------------------------------------------------------
+    def _plan_Join(self, node: L.Join) -> P.ExecNode:
+        left_names = set(node.left.names)
+        right_names = set(node.right.names)
+        lkeys, rkeys, residual = split_join_condition(node.condition, left_names, right_names)
+        left = self.plan(node.left)
+        right = self.plan(node.right)
+        kind = node.kind
+        if not lkeys:
+            # nested loop: broadcast the right side unless it must stay partitioned
+            if kind in ("right", "full"):
+                return P.HashJoinExec(self._to_single(left), self._to_single(right), kind,
+                                      (), (), residual, "partitioned", node.null_equals_null)
+            return P.HashJoinExec(left, P.ExchangeExec(right, P.SinglePartitioning(), True),
+                                  kind, (), (), residual, "broadcast", node.null_equals_null)
+        if P.partitions(left) == 1 and P.partitions(right) == 1:
+            return P.HashJoinExec(left, right, kind, lkeys, rkeys, residual,
+                                  "partitioned", node.null_equals_null)
+        strategy = self.options.join_strategy
+        can_broadcast = kind in ("inner", "left", "semi", "anti", "null_aware_anti")
+        if strategy is None:
+            strategy = ("broadcast" if can_broadcast
+                        and _estimate(node.right) <= self.options.broadcast_rows
+                        else "partitioned")
+        if strategy == "broadcast" and can_broadcast:
+            return P.HashJoinExec(left, P.ExchangeExec(right, P.SinglePartitioning(), True),
+                                  kind, lkeys, rkeys, residual, "broadcast",
+                                  node.null_equals_null)
+        n = self._shuffle_count(node.left, node.right)
+        lex = P.ExchangeExec(left, P.HashPartitioning(lkeys, n))
+        rex = P.ExchangeExec(right, P.HashPartitioning(rkeys, n))
+        return P.HashJoinExec(lex, rex, kind, lkeys, rkeys, residual, "partitioned",
+                              node.null_equals_null)
+
+    # -- ordering ------------------------------------------------------------
+    def _plan_Sort(self, node: L.Sort, fetch: int | None = None) -> P.ExecNode:
+        child = self.plan(node.input)
+        if P.partitions(child) == 1:
+            return P.SortExec(child, node.keys, fetch)
+        local = P.SortExec(child, node.keys, fetch)
+        return P.SortExec(P.ExchangeExec(local, P.SinglePartitioning()), node.keys, fetch)
+
+    def _plan_Limit(self, node: L.Limit) -> P.ExecNode:
+        if isinstance(node.input, L.Sort) and node.limit is not None:
+            sort = self._plan_Sort(node.input, fetch=node.limit + node.offset)
+            return P.LimitExec(sort, node.limit, node.offset)
+        child = self.plan(node.input)
+        if P.partitions(child) == 1:
+            return P.LimitExec(child, node.limit, node.offset)
+        local = child
+        if node.limit is not None:
+            local = P.LimitExec(child, node.limit + node.offset, 0)
+        return P.LimitExec(P.ExchangeExec(local, P.SinglePartitioning()),
+                           node.limit, node.offset)
+
+    def _plan_Window(self, node: L.Window) -> P.ExecNode:
+        """One WindowExec per distinct PARTITION BY, each after an exchange
+        that brings whole window partitions together."""
+        child = self.plan(node.input)
+        groups: dict[tuple, list[int]] = {}
+        for i, w in enumerate(node.exprs):
+            groups.setdefault(tuple(w.partition_by), []).append(i)
+        order: list[int] = []
+        for keys, idxs in groups.items():
+            if not keys:
+                child = self._to_single(child)
+            elif P.partitions(child) > 1:
+                n = self._shuffle_count(node.input)
+                child = P.ExchangeExec(child, P.HashPartitioning(keys, n))
+            child = P.WindowExec(child, tuple(node.exprs[i] for i in idxs),
+                                 tuple(node.names[i] for i in idxs))
+            order.extend(idxs)
+        if order != sorted(order):
+            cols = tuple(f.column() for f in node.schema)
+            return P.ProjectExec(child, cols, tuple(f.name for f in node.schema))
+        return child
+
+    # -- set operations ------------------------------------------------------
+    def _plan_Union(self, node: L.Union) -> P.ExecNode:
+        union = P.UnionExec(tuple(self.plan(i) for i in node.inputs))
+        if node.all:
+            return union
+        cols = tuple(f.column() for f in node.schema)
+        names = tuple(f.name for f in node.schema)
+        n = self._shuffle_count(*node.inputs)
+        if P.partitions(union) == 1:
+            return P.HashAggregateExec(union, "single", cols, names, (), ())
+        partial = P.HashAggregateExec(union, "partial", cols, names, (), ())
+        ex = P.ExchangeExec(partial, P.HashPartitioning(cols, n))
+        return P.HashAggregateExec(ex, "final", cols, names, (), ())
+
+    def _plan_SetOp(self, node: L.SetOp) -> P.ExecNode:
+        if node.all:
+            raise NotSupportedError(f"{node.kind.upper()} ALL is not supported; "
+                                    f"use {node.kind.upper()} (distinct)")
+        left_fields = node.left.schema
+        right_fields = node.right.schema
+        cond = conjoin([Call("eq", (lf.column(), rf.column()), dt.BOOL)
+                        for lf, rf in zip(left_fields, right_fields)])
+        kind = "semi" if node.kind == "intersect" else "anti"
+        join = L.Join(L.Distinct(node.left), node.right, kind, cond, null_equals_null=True)
+        return self._plan_Join(join)
+
+    def _plan_EnforceSingleRow(self, node: L.EnforceSingleRow) -> P.ExecNode:
+        return P.EnforceSingleRowExec(self._to_single(self.plan(node.input)))
+
+
+def split_join_condition(condition: Expr | None, left_names: set[str],
+                         right_names: set[str]):
+    """Equi-join keys (left, right) and the residual predicate of a condition.
+    Keys of different types are cast to their common supertype so that both
+    sides hash and compare alike."""
+    lkeys: list[Expr] = []
+    rkeys: list[Expr] = []
+    rest: list[Expr] = []
+    for c in conjuncts(condition):
+        if isinstance(c, Call) and c.fn == "eq":
+            a, b = c.args
+            ca, cb = columns_of(a), columns_of(b)
+            if ca and cb and ca <= left_names and cb <= right_names:
+                pass
+            elif ca and cb and ca <= right_names and cb <= left_names:
+                a, b = b, a
+            else:
+                rest.append(c)
+                continue
+            common = dt.common_supertype(a.dtype, b.dtype)
+            if common is None:
+                rest.append(c)
+                continue
+            lkeys.append(a if a.dtype == common else Cast(a, common))
+            rkeys.append(b if b.dtype == common else Cast(b, common))
+        else:
+            rest.append(c)
+    return tuple(lkeys), tuple(rkeys), conjoin(rest)
+
+
+def group_splits(splits: list[P.Split], target_bytes: int, min_groups: int):
+    """Pack splits into per-task groups of about target_bytes, with at least
+    min_groups groups when there are enough splits (so every core works)."""
+    if not splits:
+        return ()
+    total = sum(max(s.size, 1) for s in splits)
+    n = max(math.ceil(total / target_bytes), min(min_groups, len(splits)))
+    n = min(n, len(splits))
+    bins: list[list[P.Split]] = [[] for _ in range(n)]
+    sizes = [0] * n
+    for s in sorted(splits, key=lambda s: -max(s.size, 1)):
+        k = sizes.index(min(sizes))
+        bins[k].append(s)
+        sizes[k] += max(s.size, 1)
+    return tuple(tuple(b) for b in bins if b)
+
