@@ -1,0 +1,26 @@
+"""ProjectExec: evaluate the node's expressions over each input batch and
+emit them under the node's names (a projection with no expressions keeps the
+row count, see values.rows_only_batch)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pyarrow as pa
+
+from ...planner.physical import ProjectExec
+from ..registry import execute, implements
+from .values import rows_only_batch, to_type
+
+
+@implements(ProjectExec)
+def project_exec(node: ProjectExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
+    from ..eval import evaluate
+    names = list(node.names)
+    for batch in execute(node.input, partition, ctx):
+        ctx.check_cancelled()
+        if not node.exprs:
+            yield rows_only_batch(batch.num_rows)
+            continue
+        arrays = [to_type(evaluate(e, batch), e.dtype) for e in node.exprs]
+        yield pa.RecordBatch.from_arrays(arrays, names=names)

@@ -1,0 +1,132 @@
+"""SortExec: sort each partition by a list of SortKeys; with `fetch`, keep only
+the first `fetch` rows (top-N, what ORDER BY ... LIMIT plans to).
+
+Ordering follows Quiver's SQL semantics: each key has its own direction and
+its own NULLS FIRST/LAST (Arrow's per-key null placement), strings compare as
+UTF-8 bytes (Arrow's order), NaN is greater than every other float (an extra
+is-NaN key, since Arrow groups NaN next to the nulls), and the sort is stable
+(ties keep input order). Keys may be any expression: they are evaluated per
+batch and carried next to the data.
+
+A small `fetch` keeps a running top-N instead of the whole partition: each
+incoming batch is cut to its own first `fetch` rows, merged with the current
+top (earlier rows first, so ties stay stable) and cut to `fetch` again.
+
+`sort_indices(arrays, keys)` is shared with the window operator.
+Not done yet: spilling a sort larger than the memory budget.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...planner.expr import SortKey
+from ...planner.physical import SortExec
+from ..registry import execute, implements
+
+TOP_N_MAX = 1 << 16          # a larger fetch sorts the whole partition, then cuts
+
+
+def sort_indices(arrays: Sequence[pa.Array | pa.ChunkedArray],
+                 keys: Sequence[SortKey]) -> np.ndarray:
+    """Row order (int64 indices) that sorts rows by `arrays[i]` per `keys[i]`
+    (only each key's direction and null placement are used); stable."""
+    columns: list = []
+    sort_keys: list[tuple[str, str, str]] = []
+    n = None
+    for arr, key in zip(arrays, keys):
+        n = len(arr)
+        if pa.types.is_null(arr.type):
+            continue                              # all NULL: every row ties
+        order = "ascending" if key.ascending else "descending"
+        nulls = "at_start" if key.nulls_first else "at_end"
+        if pa.types.is_floating(arr.type) and pc.any(pc.is_nan(arr)).as_py():
+            # NaN sorts above every number: an is-NaN key decides it first
+            name = f"k{len(columns)}"
+            columns.append(pc.is_nan(arr))
+            sort_keys.append((name, order, nulls))
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(arr.type.value_type)
+        columns.append(arr)
+        sort_keys.append((f"k{len(columns) - 1}", order, nulls))
+    if not sort_keys:
+        return np.arange(n or 0, dtype=np.int64)
+    table = pa.table(columns, names=[f"k{i}" for i in range(len(columns))])
+    idx = pc.sort_indices(table, sort_keys=sort_keys)
+    return idx.to_numpy().astype(np.int64, copy=False)
+
+
+def _key_arrays(node: SortExec, batch: pa.RecordBatch) -> list[pa.Array]:
+    from ..eval import evaluate
+    return [evaluate(k.expr, batch) for k in node.keys]
+
+
+def _with_keys(batch: pa.RecordBatch, keys: list[pa.Array]) -> pa.RecordBatch:
+    """The batch with its key values appended as columns `__k0`, `__k1`, ..."""
+    arrays = list(batch.columns) + list(keys)
+    names = list(batch.schema.names) + [f"__k{i}" for i in range(len(keys))]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _sorted(node: SortExec, table: pa.Table | pa.RecordBatch, ncols: int,
+            fetch: int | None) -> pa.Table | pa.RecordBatch:
+    keys = [table.column(ncols + i) for i in range(len(node.keys))]
+    idx = sort_indices(keys, node.keys)
+    if fetch is not None:
+        idx = idx[:fetch]
+    return table.take(pa.array(idx))
+
+
+def _top_n(node: SortExec, partition: int, ctx, fetch: int) -> pa.Table | None:
+    top: pa.Table | None = None
+    for batch in execute(node.input, partition, ctx):
+        ctx.check_cancelled()
+        if not batch.num_rows:
+            continue
+        ncols = batch.num_columns
+        part = _sorted(node, _with_keys(batch, _key_arrays(node, batch)), ncols, fetch)
+        part = pa.Table.from_batches([part])
+        if top is None:
+            top = part
+        else:
+            top = _sorted(node, pa.concat_tables([top, part]).combine_chunks(), ncols, fetch)
+    return top
+
+
+def _full(node: SortExec, partition: int, ctx) -> pa.Table | None:
+    batches = []
+    for batch in execute(node.input, partition, ctx):
+        ctx.check_cancelled()
+        if batch.num_rows:
+            batches.append(_with_keys(batch, _key_arrays(node, batch)))
+    if not batches:
+        return None
+    table = pa.Table.from_batches(batches)
+    return _sorted(node, table, batches[0].num_columns - len(node.keys), node.fetch)
+
+
+@implements(SortExec)
+def sort_exec(node: SortExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
+    fetch = node.fetch
+    if fetch is not None and fetch <= 0:
+        return
+    if fetch is not None and fetch <= TOP_N_MAX:
+        out = _top_n(node, partition, ctx, fetch)
+    else:
+        out = _full(node, partition, ctx)
+    if out is None:
+        return
+    names = [f.name for f in node.schema]
+    if isinstance(out, pa.RecordBatch):
+        out = pa.Table.from_batches([out])
+    out = out.select(list(range(len(names))))
+    if not names:              # zero-column input: only the row count matters
+        from .values import rows_only_batch
+        yield rows_only_batch(out.num_rows)
+        return
+    for batch in out.combine_chunks().to_batches(max_chunksize=ctx.batch_size):
+        yield batch
