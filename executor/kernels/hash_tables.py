@@ -1,0 +1,290 @@
+"""Open-addressing hash tables that hand out dense ids (0, 1, 2, ...).
+
+- `Int64Table`: keys are int64 words (fixed-width values, or packed pairs of
+  ids when key_encoder.py combines columns).
+- `BytesTable`: keys are byte strings given as (offsets, data) buffers
+  (strings, binaries, decimals as 16 bytes); the bytes of each distinct key
+  are copied once into a growable arena.
+
+Both use linear probing over a power-of-two slot array kept at most half
+full. The numba insert kernels stop when the table (or the arena) needs to
+grow and return the row they stopped at; the Python wrapper grows the arrays
+and resumes, so tables stay as small as the number of distinct keys needs.
+
+NULL handling: rows where `valid` is False are NULL. With `nulls_as_key`
+they all get one id of their own (assigned at the first NULL seen); without
+it they get -1 and are not inserted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .hashing import fmix64, hash_bytes
+
+_EMPTY_BOOL = np.zeros(0, dtype=np.bool_)
+_INITIAL_SLOTS = 1024
+
+
+# --- int64 keys -----------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _int_insert(words, valid, nulls_as_key, null_id, slot_keys, slot_ids, count,
+                max_count, out, start):
+    mask = np.uint64(len(slot_keys) - 1)
+    has_valid = len(valid) > 0
+    n = len(words)
+    for i in range(start, n):
+        if has_valid and not valid[i]:
+            if not nulls_as_key:
+                out[i] = -1
+                continue
+            if null_id < 0:
+                if count >= max_count:
+                    return i, count, null_id
+                null_id = count
+                count += 1
+            out[i] = null_id
+            continue
+        k = words[i]
+        s = fmix64(np.uint64(k)) & mask
+        while True:
+            sid = slot_ids[s]
+            if sid < 0:
+                if count >= max_count:
+                    return i, count, null_id
+                slot_keys[s] = k
+                slot_ids[s] = count
+                out[i] = count
+                count += 1
+                break
+            if slot_keys[s] == k:
+                out[i] = sid
+                break
+            s = (s + np.uint64(1)) & mask
+    return n, count, null_id
+
+
+@njit(cache=True, nogil=True)
+def _int_lookup(words, valid, nulls_as_key, null_id, slot_keys, slot_ids, out):
+    mask = np.uint64(len(slot_keys) - 1)
+    has_valid = len(valid) > 0
+    for i in range(len(words)):
+        if has_valid and not valid[i]:
+            out[i] = null_id if nulls_as_key else -1
+            continue
+        k = words[i]
+        s = fmix64(np.uint64(k)) & mask
+        while True:
+            sid = slot_ids[s]
+            if sid < 0:
+                out[i] = -1
+                break
+            if slot_keys[s] == k:
+                out[i] = sid
+                break
+            s = (s + np.uint64(1)) & mask
+
+
+@njit(cache=True, nogil=True)
+def _int_rehash(old_keys, old_ids, new_keys, new_ids):
+    mask = np.uint64(len(new_keys) - 1)
+    for j in range(len(old_keys)):
+        if old_ids[j] < 0:
+            continue
+        k = old_keys[j]
+        s = fmix64(np.uint64(k)) & mask
+        while new_ids[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        new_keys[s] = k
+        new_ids[s] = old_ids[j]
+
+
+class Int64Table:
+    """int64 word -> dense id."""
+
+    def __init__(self, slots: int = _INITIAL_SLOTS) -> None:
+        self.slot_keys = np.zeros(slots, dtype=np.int64)
+        self.slot_ids = np.full(slots, -1, dtype=np.int64)
+        self.count = 0
+        self.null_id = -1
+
+    def _grow(self) -> None:
+        cap = len(self.slot_keys) * 2
+        keys = np.zeros(cap, dtype=np.int64)
+        ids = np.full(cap, -1, dtype=np.int64)
+        _int_rehash(self.slot_keys, self.slot_ids, keys, ids)
+        self.slot_keys, self.slot_ids = keys, ids
+
+    def insert(self, words: np.ndarray, valid: np.ndarray | None = None,
+               nulls_as_key: bool = True) -> np.ndarray:
+        n = len(words)
+        out = np.empty(n, dtype=np.int64)
+        v = _EMPTY_BOOL if valid is None else valid
+        start = 0
+        while True:
+            stop, self.count, self.null_id = _int_insert(
+                words, v, nulls_as_key, self.null_id, self.slot_keys, self.slot_ids,
+                self.count, len(self.slot_keys) // 2, out, start)
+            if stop >= n:
+                return out
+            self._grow()
+            start = stop
+
+    def lookup(self, words: np.ndarray, valid: np.ndarray | None = None,
+               nulls_as_key: bool = True) -> np.ndarray:
+        out = np.empty(len(words), dtype=np.int64)
+        _int_lookup(words, _EMPTY_BOOL if valid is None else valid, nulls_as_key,
+                    self.null_id, self.slot_keys, self.slot_ids, out)
+        return out
+
+
+# --- byte-string keys -------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _same_bytes(arena, a_start, a_end, data, b_start, b_end):
+    if a_end - a_start != b_end - b_start:
+        return False
+    for k in range(a_end - a_start):
+        if arena[a_start + k] != data[b_start + k]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _bytes_insert(offsets, data, hashes, valid, nulls_as_key, null_id, slot_hash,
+                  slot_ids, key_offsets, arena, count, max_count, out, start):
+    mask = np.uint64(len(slot_ids) - 1)
+    has_valid = len(valid) > 0
+    n = len(hashes)
+    for i in range(start, n):
+        if has_valid and not valid[i]:
+            if not nulls_as_key:
+                out[i] = -1
+                continue
+            if null_id < 0:
+                if count >= max_count or count + 1 >= len(key_offsets):
+                    return i, count, null_id
+                null_id = count
+                key_offsets[count + 1] = key_offsets[count]   # empty arena entry
+                count += 1
+            out[i] = null_id
+            continue
+        h = hashes[i]
+        b0 = offsets[i]
+        b1 = offsets[i + 1]
+        s = h & mask
+        while True:
+            sid = slot_ids[s]
+            if sid < 0:
+                used = key_offsets[count]
+                if (count >= max_count or count + 1 >= len(key_offsets)
+                        or used + (b1 - b0) > len(arena)):
+                    return i, count, null_id
+                for k in range(b1 - b0):
+                    arena[used + k] = data[b0 + k]
+                key_offsets[count + 1] = used + (b1 - b0)
+                slot_hash[s] = h
+                slot_ids[s] = count
+                out[i] = count
+                count += 1
+                break
+            if slot_hash[s] == h and _same_bytes(arena, key_offsets[sid],
+                                                 key_offsets[sid + 1], data, b0, b1):
+                out[i] = sid
+                break
+            s = (s + np.uint64(1)) & mask
+    return n, count, null_id
+
+
+@njit(cache=True, nogil=True)
+def _bytes_lookup(offsets, data, hashes, valid, nulls_as_key, null_id, slot_hash,
+                  slot_ids, key_offsets, arena, out):
+    mask = np.uint64(len(slot_ids) - 1)
+    has_valid = len(valid) > 0
+    for i in range(len(hashes)):
+        if has_valid and not valid[i]:
+            out[i] = null_id if nulls_as_key else -1
+            continue
+        h = hashes[i]
+        s = h & mask
+        while True:
+            sid = slot_ids[s]
+            if sid < 0:
+                out[i] = -1
+                break
+            if slot_hash[s] == h and _same_bytes(arena, key_offsets[sid], key_offsets[sid + 1],
+                                                 data, offsets[i], offsets[i + 1]):
+                out[i] = sid
+                break
+            s = (s + np.uint64(1)) & mask
+
+
+@njit(cache=True, nogil=True)
+def _bytes_rehash(old_hash, old_ids, new_hash, new_ids):
+    mask = np.uint64(len(new_ids) - 1)
+    for j in range(len(old_ids)):
+        if old_ids[j] < 0:
+            continue
+        h = old_hash[j]
+        s = h & mask
+        while new_ids[s] >= 0:
+            s = (s + np.uint64(1)) & mask
+        new_hash[s] = h
+        new_ids[s] = old_ids[j]
+
+
+class BytesTable:
+    """byte string -> dense id."""
+
+    def __init__(self, slots: int = _INITIAL_SLOTS) -> None:
+        self.slot_hash = np.zeros(slots, dtype=np.uint64)
+        self.slot_ids = np.full(slots, -1, dtype=np.int64)
+        self.key_offsets = np.zeros(slots // 2 + 1, dtype=np.int64)
+        self.arena = np.zeros(16 * slots, dtype=np.uint8)
+        self.count = 0
+        self.null_id = -1
+
+    def _grow(self, offsets: np.ndarray, row: int) -> None:
+        if self.count >= len(self.slot_ids) // 2:
+            cap = len(self.slot_ids) * 2
+            hashes = np.zeros(cap, dtype=np.uint64)
+            ids = np.full(cap, -1, dtype=np.int64)
+            _bytes_rehash(self.slot_hash, self.slot_ids, hashes, ids)
+            self.slot_hash, self.slot_ids = hashes, ids
+        if self.count + 1 >= len(self.key_offsets):
+            grown = np.zeros(2 * len(self.key_offsets), dtype=np.int64)
+            grown[:len(self.key_offsets)] = self.key_offsets
+            self.key_offsets = grown
+        need = int(self.key_offsets[self.count]) + int(offsets[row + 1] - offsets[row])
+        if need > len(self.arena):
+            grown = np.zeros(max(2 * len(self.arena), need + 1024), dtype=np.uint8)
+            grown[:len(self.arena)] = self.arena
+            self.arena = grown
+
+    def insert(self, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None = None,
+               nulls_as_key: bool = True) -> np.ndarray:
+        v = _EMPTY_BOOL if valid is None else valid
+        hashes = hash_bytes(offsets, data, v)
+        n = len(hashes)
+        out = np.empty(n, dtype=np.int64)
+        start = 0
+        while True:
+            stop, self.count, self.null_id = _bytes_insert(
+                offsets, data, hashes, v, nulls_as_key, self.null_id, self.slot_hash,
+                self.slot_ids, self.key_offsets, self.arena, self.count,
+                len(self.slot_ids) // 2, out, start)
+            if stop >= n:
+                return out
+            self._grow(offsets, stop)
+            start = stop
+
+    def lookup(self, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None = None,
+               nulls_as_key: bool = True) -> np.ndarray:
+        v = _EMPTY_BOOL if valid is None else valid
+        hashes = hash_bytes(offsets, data, v)
+        out = np.empty(len(hashes), dtype=np.int64)
+        _bytes_lookup(offsets, data, hashes, v, nulls_as_key, self.null_id, self.slot_hash,
+                      self.slot_ids, self.key_offsets, self.arena, out)
+        return out

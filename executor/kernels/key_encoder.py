@@ -1,0 +1,131 @@
+"""KeyEncoder: tuples of key values -> dense int64 ids, across batches.
+
+Each key column has its own table (hash_tables.py): an `Int64Table` over
+64-bit words for fixed-width types (ints, floats, bools, dates, timestamps),
+a `BytesTable` for strings/binaries and for decimals seen as 16-byte strings.
+A column's table gives a dense per-column code. Columns are then combined
+left to right: `(id_so_far << 32) | code` is one int64 word, mapped through
+another Int64Table per extra column, so the final ids stay dense
+(0..num_keys-1) whatever the number of columns.
+
+NULLs: with `null_equals_null` (GROUP BY semantics) NULL is one more key
+value of its column; without it (join semantics) a row with a NULL in any
+key column gets id -1 and is not inserted.
+
+Used by the hash aggregate (group ids), the hash join (build/probe ids) and
+DISTINCT aggregates (deduplication).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from .arrow_buffers import (decode, fixed_bytes_parts, is_bytes_type, is_wide_fixed_type,
+                            key_words, string_parts, validity)
+from .hash_tables import BytesTable, Int64Table
+
+_MAX_CODE = (1 << 31) - 1
+
+
+def _and_valid(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
+class _Column:
+    """One key column's table: Arrow values -> dense column codes."""
+
+    def __init__(self, dtype: pa.DataType) -> None:
+        self.bytes_kind = is_bytes_type(dtype) or is_wide_fixed_type(dtype) or (
+            pa.types.is_dictionary(dtype)
+            and (is_bytes_type(dtype.value_type) or is_wide_fixed_type(dtype.value_type)))
+        self.table = BytesTable() if self.bytes_kind else Int64Table()
+
+    def _parts(self, arr: pa.Array):
+        arr = decode(arr)
+        if not self.bytes_kind:
+            return (key_words(arr),)
+        if is_bytes_type(arr.type):
+            return string_parts(arr)
+        return fixed_bytes_parts(arr)
+
+    def codes(self, arr: pa.Array, valid: np.ndarray | None, nulls_as_key: bool,
+              insert: bool) -> np.ndarray:
+        parts = self._parts(arr)
+        if insert:
+            return self.table.insert(*parts, valid=valid, nulls_as_key=nulls_as_key)
+        return self.table.lookup(*parts, valid=valid, nulls_as_key=nulls_as_key)
+
+
+class KeyEncoder:
+    """Maps tuples of key values to dense int64 ids 0..num_keys-1,
+    incrementally across batches (numba open-addressing hash tables over
+    int64 codes and over string bytes)."""
+
+    def __init__(self, types: list[pa.DataType], null_equals_null: bool = True) -> None:
+        self.types = list(types)
+        self.null_equals_null = null_equals_null
+        self._columns = [_Column(t) for t in self.types]
+        self._combiners = [Int64Table() for _ in self.types[1:]]
+        self._seen_empty_key = False      # zero key columns: the one key ()
+
+    @property
+    def num_keys(self) -> int:
+        if not self._columns:
+            return int(self._seen_empty_key)
+        if self._combiners:
+            return self._combiners[-1].count
+        return self._columns[0].table.count
+
+    def encode(self, arrays: list[pa.Array]) -> np.ndarray:
+        """int64 id per row, inserting unseen keys (-1 for NULL keys when not
+        null_equals_null)."""
+        return self._run(arrays, insert=True)
+
+    def lookup(self, arrays: list[pa.Array]) -> np.ndarray:
+        """int64 id per row for keys already seen, -1 otherwise. Inserts nothing."""
+        return self._run(arrays, insert=False)
+
+    def _run(self, arrays: list[pa.Array], insert: bool) -> np.ndarray:
+        arrays = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays]
+        if len(arrays) != len(self._columns):
+            raise ValueError(f"KeyEncoder: expected {len(self._columns)} key arrays, "
+                             f"got {len(arrays)}")
+        if not arrays:
+            raise ValueError("KeyEncoder with no key columns needs a row count; "
+                             "use encode_rows")
+        n = len(arrays[0])
+        valids = [validity(a) for a in arrays]
+        if self.null_equals_null:
+            col_valid = valids
+            nulls_as_key = True
+        else:
+            keep = None
+            for v in valids:
+                keep = _and_valid(keep, v)
+            col_valid = [keep] * len(arrays)
+            nulls_as_key = False
+        ids = self._columns[0].codes(arrays[0], col_valid[0], nulls_as_key, insert)
+        for col, comb, arr, v in zip(self._columns[1:], self._combiners, arrays[1:],
+                                     col_valid[1:]):
+            codes = col.codes(arr, v, nulls_as_key, insert)
+            if col.table.count > _MAX_CODE or comb.count > _MAX_CODE:
+                raise OverflowError("KeyEncoder: more than 2**31 distinct keys")
+            ok = (ids >= 0) & (codes >= 0)
+            packed = (ids << 32) | codes
+            if insert:
+                ids = comb.insert(packed, valid=ok, nulls_as_key=False)
+            else:
+                ids = comb.lookup(packed, valid=ok, nulls_as_key=False)
+        assert len(ids) == n
+        return ids
+
+    def encode_rows(self, num_rows: int) -> np.ndarray:
+        """Zero key columns: every row has the one (empty) key, id 0."""
+        if num_rows:
+            self._seen_empty_key = True
+        return np.zeros(num_rows, dtype=np.int64)
