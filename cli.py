@@ -1,0 +1,55 @@
+"""The `quiver` command: shell, sql, tpch, coordinator, worker, local.
+
+Each command family registers its own subparser (`register(subparsers)`)
+and runs through the function it sets as `func`; this module only composes
+them and turns a `quiver.Error` into a one-line message and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# modules that add commands: each has register(subparsers)
+COMMAND_MODULES = ("quiver.sqlcmd", "quiver.shell", "quiver.tpch.commands",
+                   "quiver.cluster.commands")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quiver", description="Quiver: distributed SQL over partitioned Parquet")
+    sub = parser.add_subparsers(dest="command")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue          # that command family is not installed
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import errors
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv:
+        argv = ["shell"]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except errors.Error as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

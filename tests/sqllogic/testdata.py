@@ -1,0 +1,82 @@
+"""Deterministic Parquet data for the golden SQL tests.
+
+Tables (one folder each under the data directory):
+- `nums`: 200 rows over 3 files, NULL-heavy ints, doubles, decimals, strings, dates
+- `dim`: 10 rows, a small dimension keyed by `k`
+- `skew`: 3000 rows whose key is 1 for 90% of rows
+- `empty`: a file with a schema and no rows
+- `events`: Hive-partitioned by `year=` and `region=` folders
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TABLES = ("nums", "dim", "skew", "empty", "events")
+
+
+def _with_nulls(rng, values: pa.Array, frac: float) -> pa.Array:
+    mask = rng.random(len(values)) < frac
+    return pa.array(values.to_pylist(), type=values.type, mask=mask)
+
+
+def make_test_data(root: str) -> str:
+    rng = np.random.default_rng(42)
+    os.makedirs(root, exist_ok=True)
+
+    n = 200
+    words = np.array(["apple", "banana", "cherry", "date", "elder", "fig", "", "Grape", "ümlaut"])
+    base = datetime.date(2020, 1, 1)
+    nums = pa.table({
+        "id": pa.array(np.arange(n), pa.int64()),
+        "i": _with_nulls(rng, pa.array(rng.integers(-50, 50, n), pa.int32()), 0.2),
+        "k": _with_nulls(rng, pa.array(rng.integers(0, 12, n), pa.int64()), 0.1),
+        "d": _with_nulls(rng, pa.array(np.round(rng.normal(0, 100, n), 3)), 0.2),
+        "m": _with_nulls(rng, pa.array([decimal.Decimal(int(x)).scaleb(-2) for x in
+                                        rng.integers(-100000, 100000, n)], pa.decimal128(15, 2)), 0.15),
+        "s": _with_nulls(rng, pa.array(words[rng.integers(0, len(words), n)]), 0.2),
+        "dt": _with_nulls(rng, pa.array([base + datetime.timedelta(days=int(x)) for x in
+                                         rng.integers(0, 1000, n)], pa.date32()), 0.1),
+        "b": _with_nulls(rng, pa.array(rng.random(n) < 0.5), 0.2),
+    })
+    os.makedirs(f"{root}/nums", exist_ok=True)
+    for part, (lo, hi) in enumerate([(0, 70), (70, 140), (140, n)]):
+        pq.write_table(nums.slice(lo, hi - lo), f"{root}/nums/part-{part}.parquet",
+                       row_group_size=32)
+
+    dim = pa.table({
+        "k": pa.array(np.arange(10), pa.int64()),
+        "name": pa.array([f"name{x}" for x in range(10)]),
+        "grp": pa.array(["a", "b"] * 5),
+    })
+    os.makedirs(f"{root}/dim", exist_ok=True)
+    pq.write_table(dim, f"{root}/dim/dim.parquet")
+
+    m = 3000
+    skew_key = np.where(rng.random(m) < 0.9, 1, rng.integers(2, 50, m))
+    skew = pa.table({"key": pa.array(skew_key, pa.int64()),
+                     "v": pa.array(rng.integers(0, 1000, m), pa.int64())})
+    os.makedirs(f"{root}/skew", exist_ok=True)
+    pq.write_table(skew, f"{root}/skew/skew.parquet", row_group_size=500)
+
+    os.makedirs(f"{root}/empty", exist_ok=True)
+    pq.write_table(pa.table({"a": pa.array([], pa.int64()), "s": pa.array([], pa.string())}),
+                   f"{root}/empty/empty.parquet")
+
+    for year in (2021, 2022, 2023):
+        for region in ("eu", "us"):
+            folder = f"{root}/events/year={year}/region={region}"
+            os.makedirs(folder, exist_ok=True)
+            cnt = int(rng.integers(5, 15))
+            pq.write_table(pa.table({
+                "event_id": pa.array(rng.integers(0, 10_000, cnt), pa.int64()),
+                "amount": pa.array(np.round(rng.random(cnt) * 100, 2)),
+                "kind": pa.array(np.array(["click", "view", "buy"])[rng.integers(0, 3, cnt)]),
+            }), f"{folder}/data.parquet")
+    return root
