@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import quiver.executor.operators  # noqa: F401  (register the real operators first)
 from quiver.executor import registry
 from quiver.executor.context import ExecContext
 from quiver.planner.expr import Call, Column, Literal
