@@ -1,0 +1,222 @@
+"""The operator for planner.physical.HashJoinExec: build a hash table on the
+right input (join_build.py), stream the left input's batches through it.
+
+Example: `SELECT ... FROM orders o LEFT JOIN lineitem l
+ON o.o_orderkey = l.l_orderkey AND l.l_quantity > o.o_qty`
+
+    HashJoinExec(kind=left, left_keys=[o_orderkey#1], right_keys=[l_orderkey#7],
+                 condition=l_quantity#9 > o_qty#3)
+
+For each left batch: key ids (KeyEncoder.lookup) -> candidate pairs from the
+CSR index in chunks of at most ctx.batch_size -> the residual condition on the
+candidates (only TRUE survives) -> surviving pairs out, and per-row flags
+"had a surviving pair" for the probe rows (left/full/semi/anti) and the build
+rows (right/full). Unmatched probe rows follow each batch; unmatched build
+rows follow the whole probe side (partitioned mode only).
+
+Kinds: inner, left, right, full, semi, anti, null_aware_anti (NOT IN: a left
+row is dropped when some build row passing the condition has an equal or a
+NULL key, and a left row with a NULL key survives only when no build row
+passes the condition; with no condition that is: any NULL build key empties
+the output, a NULL left key survives only an empty build side). No keys: a
+nested-loop join, done as a hash join where every row has the key id 0.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from ...errors import NotSupportedError
+from ...planner.expr import columns_of
+from ...planner.logical import JOIN_KINDS
+from ...planner.physical import HashJoinExec
+from .. import registry
+from ..kernels import join_index as ji
+from ..registry import implements
+from . import join_build as jb
+
+_PROBE_FLAGS = ("left", "full", "semi", "anti", "null_aware_anti")
+_BUILD_FLAGS = ("right", "full")
+_PAIRS_OUT = ("inner", "left", "right", "full")
+
+
+@implements(HashJoinExec)
+def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
+    if node.kind not in JOIN_KINDS:
+        raise NotSupportedError(f"join kind {node.kind!r} is not supported")
+    if len(node.left_keys) != len(node.right_keys):
+        raise NotSupportedError("hash join needs as many left keys as right keys")
+    if node.mode == "broadcast":
+        if node.kind in _BUILD_FLAGS:
+            raise NotSupportedError(f"a {node.kind} join cannot broadcast its right side")
+        build = jb.shared_build(node, ctx)
+    elif node.mode == "partitioned":
+        build = jb.build_side(node, partition, ctx)
+    else:
+        raise NotSupportedError(f"hash join mode {node.mode!r} is not supported")
+    yield from _Prober(node, build, ctx).run(partition)
+
+
+def _rows_batch(arrays: list, schema: pa.Schema, n: int) -> pa.RecordBatch:
+    """A batch of n rows (also when it has no columns)."""
+    if arrays:
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    empty = pa.StructArray.from_arrays([], fields=[], mask=pa.array(np.zeros(n, np.bool_)))
+    return pa.RecordBatch.from_struct_array(empty)
+
+
+class _Prober:
+    """Probe state for one task: the build side, flags, output schema."""
+
+    def __init__(self, node: HashJoinExec, build: jb.BuildSide, ctx):
+        self.node, self.build, self.ctx = node, build, ctx
+        self.kind = node.kind
+        self.batch_size = max(1, int(ctx.batch_size))
+        self.out_schema = jb.arrow_schema(node.schema)
+        self.left_schema = jb.arrow_schema(node.left.schema)
+        self.keyed = bool(node.left_keys)
+        cond = node.condition
+        self.cond = cond
+        if cond is not None:
+            used = columns_of(cond)
+            self.cond_left = [f.name for f in node.left.schema if f.name in used]
+            self.cond_right = [f.name for f in node.right.schema if f.name in used]
+            self.cond_build = build.batch.select(self.cond_right)
+        self.build_flags = None
+        self.seen_ids = None
+        if self.kind in _BUILD_FLAGS:
+            if cond is None:
+                self.seen_ids = np.zeros(build.num_keys, dtype=np.bool_)
+            else:
+                self.build_flags = np.zeros(build.num_rows, dtype=np.bool_)
+
+    # --- driver ------------------------------------------------------------
+
+    def run(self, partition: int) -> Iterator[pa.RecordBatch]:
+        kind, build = self.kind, self.build
+        skip_probe = build.num_rows == 0 and kind in ("inner", "semi", "right")
+        if (kind == "null_aware_anti" and self.cond is None and self.keyed
+                and build.null_rows.size):
+            skip_probe = True            # x NOT IN (..., NULL, ...) is never TRUE
+        if not skip_probe:
+            for lb in registry.execute(self.node.left, partition, self.ctx):
+                self.ctx.check_cancelled()
+                if lb.num_rows:
+                    lb = pa.RecordBatch.from_arrays(lb.columns, schema=self.left_schema)
+                    yield from self._probe(lb)
+        if kind in _BUILD_FLAGS:
+            yield from self._unmatched_build()
+
+    def _probe_ids(self, lb: pa.RecordBatch):
+        n = lb.num_rows
+        if not self.keyed:
+            fill = 0 if self.build.num_rows else -1
+            return np.full(n, fill, dtype=np.int64), np.zeros(n, dtype=np.bool_)
+        keys = jb.key_arrays(self.node.left_keys, lb, self.build.types)
+        ids = np.asarray(self.build.encoder.lookup(keys), dtype=np.int64)
+        nulls = (jb.null_key_mask(keys, n) if self.kind == "null_aware_anti"
+                 else None)
+        return ids, nulls
+
+    def _probe(self, lb: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+        kind, build = self.kind, self.build
+        ids, nulls = self._probe_ids(lb)
+        if self.cond is None:
+            if kind in _PAIRS_OUT:
+                for p, b in self._pairs(ids, build.offsets, build.rows):
+                    yield self._pair_batch(lb, p, b)
+            if self.seen_ids is not None:
+                ji.mark_ids(ids, self.seen_ids)
+            if kind in _PROBE_FLAGS:
+                matched = ji.probe_has_match(ids, build.offsets)
+                if kind == "null_aware_anti" and build.num_rows and self.keyed:
+                    matched |= nulls
+                yield from self._probe_rows_out(lb, matched)
+            return
+        flags = np.zeros(lb.num_rows, dtype=np.bool_) if kind in _PROBE_FLAGS else None
+        yield from self._candidates(lb, ids, build.offsets, build.rows, flags)
+        if kind == "null_aware_anti" and self.keyed and build.num_rows:
+            # pairs whose key comparison is NULL: a NULL-key probe row with every
+            # build row (id 0), other probe rows with the NULL-key build rows (id 1)
+            nb = build.num_rows
+            offsets = np.array([0, nb, nb + build.null_rows.size], dtype=np.int64)
+            rows = np.concatenate([np.arange(nb, dtype=np.int64), build.null_rows])
+            yield from self._candidates(lb, np.where(nulls, 0, 1).astype(np.int64),
+                                        offsets, rows, flags)
+        if flags is not None:
+            yield from self._probe_rows_out(lb, flags)
+
+    # --- pieces ------------------------------------------------------------
+
+    def _pairs(self, ids, offsets, rows):
+        starts = ji.pair_starts(ji.match_counts(ids, offsets))
+        total = int(starts[-1])
+        for s in range(0, total, self.batch_size):
+            yield ji.fill_pairs(ids, offsets, rows, starts, s, s + self.batch_size)
+
+    def _candidates(self, lb, ids, offsets, rows, flags) -> Iterator[pa.RecordBatch]:
+        """Apply the residual condition to candidate pairs; emit survivors for
+        pair-producing kinds and record which rows had one."""
+        for p, b in self._pairs(ids, offsets, rows):
+            mask = self._condition(lb, p, b)
+            if flags is not None:
+                ji.mark_where(p, mask, flags)
+            if self.build_flags is not None:
+                ji.mark_where(b, mask, self.build_flags)
+            if self.kind in _PAIRS_OUT:
+                keep = np.flatnonzero(mask)
+                if keep.size:
+                    yield self._pair_batch(lb, p[keep], b[keep])
+
+    def _condition(self, lb, p, b) -> np.ndarray:
+        left = lb.select(self.cond_left).take(p)
+        right = self.cond_build.take(b)
+        arrays = left.columns + right.columns
+        names = self.cond_left + self.cond_right
+        batch = (pa.RecordBatch.from_arrays(arrays, names=names) if arrays
+                 else _rows_batch([], None, len(p)))
+        mask = jb.evaluate(self.cond, batch)
+        if isinstance(mask, pa.ChunkedArray):
+            mask = mask.combine_chunks()
+        if len(mask) != len(p):      # a constant condition may come back as a scalar
+            mask = pa.array(np.full(len(p), bool(mask[0].as_py()) if len(mask) else False))
+        return mask.fill_null(False).to_numpy(zero_copy_only=False).astype(np.bool_, copy=False)
+
+    def _pair_batch(self, lb, p, b) -> pa.RecordBatch:
+        arrays = lb.take(p).columns + self.build.batch.take(b).columns
+        return _rows_batch(arrays, self.out_schema, len(p))
+
+    def _probe_rows_out(self, lb, matched) -> Iterator[pa.RecordBatch]:
+        """Rows of one probe batch decided by their flags."""
+        if self.kind == "semi":
+            keep = matched
+        else:
+            keep = ~matched
+        idx = np.flatnonzero(keep)
+        if not idx.size:
+            return
+        taken = lb.take(idx) if idx.size < lb.num_rows else lb
+        arrays = taken.columns
+        if self.kind in ("left", "full"):
+            arrays = arrays + [pa.nulls(idx.size, f.type) for f in self.build.batch.schema]
+        yield from self._sliced(_rows_batch(arrays, self.out_schema, idx.size))
+
+    def _unmatched_build(self) -> Iterator[pa.RecordBatch]:
+        build = self.build
+        if self.build_flags is not None:
+            matched = self.build_flags
+        else:
+            matched = ji.build_rows_matched(build.ids, self.seen_ids)
+        idx = np.flatnonzero(~matched)
+        for s in range(0, idx.size, self.batch_size):
+            part = idx[s:s + self.batch_size]
+            arrays = ([pa.nulls(part.size, f.type) for f in self.left_schema]
+                      + build.batch.take(part).columns)
+            yield _rows_batch(arrays, self.out_schema, part.size)
+
+    def _sliced(self, batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
+        for s in range(0, batch.num_rows, self.batch_size):
+            yield batch.slice(s, self.batch_size)

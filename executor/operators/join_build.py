@@ -1,0 +1,185 @@
+"""The build side of the hash join: read the right input, encode its join
+keys to dense ids and index them (CSR, executor/kernels/join_index.py).
+
+Also owns what both join sides share: evaluating and casting key
+expressions to one common type per key, and the per-query cache that lets
+the tasks of a broadcast join (threads of one process) build the table once.
+
+Not here: probing and the join kinds (hash_join.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...errors import DataError, NotSupportedError
+from ...planner import datatypes as dt
+from ...planner.expr import Column, Expr
+from .. import registry
+from ..kernels import join_index as ji
+
+# --- expressions ---------------------------------------------------------------
+
+_EVALUATE = None
+
+
+def evaluate(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
+    """executor.eval.evaluate when it exists; plain columns otherwise."""
+    global _EVALUATE
+    if _EVALUATE is None:
+        try:
+            from ..eval import evaluate as real
+        except ImportError:
+            real = None
+        if real is not None:
+            _EVALUATE = real
+    if _EVALUATE is not None:
+        return _EVALUATE(expr, batch)
+    if isinstance(expr, Column):
+        return batch.column(expr.name)
+    raise NotSupportedError(f"cannot evaluate join expression {expr!r} yet")
+
+
+def key_types(node) -> list[pa.DataType]:
+    """The type each key pair is compared in (both sides cast to it)."""
+    out = []
+    for lk, rk in zip(node.left_keys, node.right_keys):
+        t = dt.common_supertype(lk.dtype, rk.dtype)
+        if t is None:
+            raise NotSupportedError(
+                f"cannot join {dt.sql_name(lk.dtype)} with {dt.sql_name(rk.dtype)} keys")
+        out.append(dt.normalize(t))
+    return out
+
+
+def key_arrays(exprs, batch: pa.RecordBatch, types) -> list[pa.Array]:
+    out = []
+    for e, t in zip(exprs, types):
+        arr = evaluate(e, batch)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        if arr.type != t:
+            try:
+                arr = pc.cast(arr, t)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise DataError(f"cannot compare join key as {dt.sql_name(t)}: {exc}") from None
+        out.append(arr)
+    return out
+
+
+def null_key_mask(arrays: list[pa.Array], n: int) -> np.ndarray:
+    """bool per row: is any key column NULL?"""
+    mask = np.zeros(n, dtype=np.bool_)
+    for a in arrays:
+        if a.null_count:
+            mask |= pc.is_null(a).to_numpy(zero_copy_only=False)
+    return mask
+
+
+def arrow_schema(fields) -> pa.Schema:
+    return pa.schema([pa.field(f.name, f.dtype) for f in fields])
+
+
+# --- the built table -------------------------------------------------------------
+
+@dataclass
+class BuildSide:
+    batch: pa.RecordBatch          # every build row, one chunk, right schema
+    ids: np.ndarray                # int64 key id per build row (-1: never matches)
+    offsets: np.ndarray            # CSR over ids (join_index.build_csr)
+    rows: np.ndarray
+    encoder: object | None         # KeyEncoder; None for a keyless (nested-loop) join
+    types: list = field(default_factory=list)
+    null_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    nbytes: int = 0
+
+    @property
+    def num_rows(self) -> int:
+        return self.batch.num_rows
+
+    @property
+    def num_keys(self) -> int:
+        return self.offsets.shape[0] - 1
+
+
+def _over_budget(held: int, ctx) -> None:
+    if held > ctx.memory_budget:
+        raise NotSupportedError(
+            f"hash join build side holds {held} bytes, over the memory budget of "
+            f"{ctx.memory_budget} bytes; spilling a hash join to disk is not supported yet")
+
+
+def build_side(node, partition: int, ctx) -> BuildSide:
+    """Read partition `partition` of node.right whole and index it."""
+    schema = arrow_schema(node.right.schema)
+    keyed = bool(node.right_keys)
+    types = key_types(node) if keyed else []
+    encoder = None
+    if keyed:
+        from ..kernels.key_encoder import KeyEncoder
+        nen = node.null_equals_null and node.kind != "null_aware_anti"
+        encoder = KeyEncoder(types, null_equals_null=nen)
+    batches, id_parts, null_parts = [], [], []
+    held, base = 0, 0
+    for b in registry.execute(node.right, partition, ctx):
+        ctx.check_cancelled()
+        if b.num_rows == 0:
+            continue
+        b = pa.RecordBatch.from_arrays(b.columns, schema=schema)
+        if keyed:
+            keys = key_arrays(node.right_keys, b, types)
+            id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
+            if node.kind == "null_aware_anti":
+                null_parts.append(np.flatnonzero(null_key_mask(keys, b.num_rows)) + base)
+        batches.append(b)
+        base += b.num_rows
+        held += b.nbytes + 8 * b.num_rows
+        _over_budget(held, ctx)
+    if batches:
+        batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    else:
+        batch = pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    n = batch.num_rows
+    if keyed:
+        ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.int64)
+        num_keys = int(encoder.num_keys)
+    else:
+        ids = np.zeros(n, dtype=np.int64)
+        num_keys = 1 if n else 0
+    offsets, rows = ji.build_csr(ids, num_keys)
+    null_rows = np.concatenate(null_parts) if null_parts else np.empty(0, np.int64)
+    held += offsets.nbytes + rows.nbytes
+    _over_budget(held, ctx)
+    return BuildSide(batch, ids, offsets, rows, encoder, types, null_rows, held)
+
+
+# --- broadcast: one build per node per query ------------------------------------
+
+_CACHE_LOCK = threading.Lock()
+_CACHE_ATTR = "_hash_join_builds"
+
+
+@dataclass
+class _Entry:
+    node: object                   # kept so id(node) stays unique while cached
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    value: BuildSide | None = None
+
+
+def shared_build(node, ctx) -> BuildSide:
+    """The build side of a broadcast join, built by the first task of this
+    query that asks and shared with the others (right.execute(0))."""
+    with _CACHE_LOCK:
+        cache = ctx.__dict__.setdefault(_CACHE_ATTR, {})
+        entry = cache.get(id(node))
+        if entry is None or entry.node is not node:
+            entry = cache[id(node)] = _Entry(node)
+    with entry.lock:
+        if entry.value is None:
+            entry.value = build_side(node, 0, ctx)
+        return entry.value
