@@ -1,0 +1,297 @@
+"""Parquet files: footers, statistics, and reading a split as record batches.
+
+Owns: reading one file's footer (`read_footer`), the per-file record the
+dataset keeps (`ParquetFileInfo`: size, rows, row groups, partition values,
+per-row-group and per-file column statistics decoded lazily and cached), and
+`read_split`, which reads only the requested columns and row groups of one
+split, casts them to the dataset's (normalized) types, fills columns a file
+lacks with NULLs and adds Hive partition columns as constant arrays.
+
+Does not own: deciding which row groups a query can skip. `read_split` takes
+an optional `row_group_filter(RowGroupStats) -> bool` callback for that;
+storage knows nothing of SQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import ProgrammingError
+from ..planner import datatypes as dt
+from . import hive
+from .fs import get_filesystem
+
+DEFAULT_BATCH_SIZE = 64 * 1024
+LOCAL_PROTOCOLS = ("file", "local")
+
+
+# --- statistics -----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ColumnStats:
+    """What a row group (or a whole file) says about one column. `min`/`max`
+    are Python values (int, float, Decimal, str, date, datetime, bool) or None
+    when unknown; `null_count` is None when unknown."""
+    min: object
+    max: object
+    null_count: int | None
+    num_rows: int
+
+    @property
+    def has_min_max(self) -> bool:
+        return self.min is not None and self.max is not None
+
+
+def _expected_python_type(t: pa.DataType):
+    if pa.types.is_boolean(t):
+        return bool
+    if pa.types.is_integer(t):
+        return int
+    if pa.types.is_floating(t):
+        return float
+    if pa.types.is_decimal(t):
+        return decimal.Decimal
+    if pa.types.is_timestamp(t):
+        return datetime.datetime
+    if pa.types.is_date(t):
+        return datetime.date
+    if dt.is_string(t):
+        return str
+    return None
+
+
+def _value_ok(v, expected) -> bool:
+    if expected is None or v is None:
+        return False
+    if expected is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if expected is datetime.date:
+        return isinstance(v, datetime.date) and not isinstance(v, datetime.datetime)
+    if expected is float:
+        return isinstance(v, float)
+    return isinstance(v, expected)
+
+
+def _decode(stats, num_rows: int, arrow_type: pa.DataType) -> ColumnStats:
+    if stats is None:
+        return ColumnStats(None, None, None, num_rows)
+    nulls = stats.null_count if stats.has_null_count else None
+    lo = hi = None
+    if stats.has_min_max:
+        expected = _expected_python_type(arrow_type)
+        try:
+            lo, hi = stats.min, stats.max
+        except Exception:   # an undecodable logical type: no bounds
+            lo = hi = None
+        if not (_value_ok(lo, expected) and _value_ok(hi, expected)):
+            lo = hi = None
+    return ColumnStats(lo, hi, nulls, num_rows)
+
+
+def merge_stats(parts: list[ColumnStats]) -> ColumnStats:
+    """Stats of several row groups as one (file-level stats)."""
+    rows = sum(p.num_rows for p in parts)
+    nulls = None if any(p.null_count is None for p in parts) else sum(p.null_count for p in parts)
+    bounded = [p for p in parts if p.has_min_max]
+    # a group with no bounds is fine only when all of it is NULL
+    complete = all(p.has_min_max or (p.null_count is not None and p.null_count == p.num_rows)
+                   for p in parts)
+    if not bounded or not complete:
+        return ColumnStats(None, None, nulls, rows)
+    try:
+        return ColumnStats(min(p.min for p in bounded), max(p.max for p in bounded), nulls, rows)
+    except TypeError:
+        return ColumnStats(None, None, nulls, rows)
+
+
+def partition_stats(value: str | None, wire_type: str, num_rows: int) -> ColumnStats:
+    v = hive.python_value(value, dt.from_wire(wire_type))
+    return ColumnStats(v, v, num_rows if v is None else 0, num_rows)
+
+
+class RowGroupStats:
+    """Statistics of one row group, column by column (decoded on demand).
+    `stats(column)` is None for a column without usable statistics."""
+
+    __slots__ = ("info", "index", "num_rows")
+
+    def __init__(self, info: "ParquetFileInfo", index: int):
+        self.info, self.index = info, index
+        self.num_rows = info.metadata.row_group(index).num_rows
+
+    def stats(self, column: str) -> ColumnStats | None:
+        per_group = self.info.column_stats(column)
+        return None if per_group is None else per_group[self.index]
+
+
+# --- one file ---------------------------------------------------------------------
+
+@dataclass
+class ParquetFileInfo:
+    """A Parquet file of a dataset. `partition_values` are (name, wire type,
+    value as str or None) triples as in planner.physical.Split."""
+    path: str
+    size: int
+    metadata: pq.FileMetaData
+    partition_values: tuple[tuple[str, str, str | None], ...] = ()
+    _stats: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def num_rows(self) -> int:
+        return self.metadata.num_rows
+
+    @property
+    def num_row_groups(self) -> int:
+        return self.metadata.num_row_groups
+
+    @property
+    def row_group_rows(self) -> list[int]:
+        return [self.metadata.row_group(i).num_rows for i in range(self.num_row_groups)]
+
+    @property
+    def row_group_bytes(self) -> list[int]:
+        """Compressed bytes of each row group (what a read fetches)."""
+        out = []
+        for i in range(self.num_row_groups):
+            rg = self.metadata.row_group(i)
+            out.append(sum(rg.column(c).total_compressed_size for c in range(rg.num_columns)))
+        return out
+
+    @property
+    def partition_dict(self) -> dict[str, tuple[str, str | None]]:
+        return {n: (w, v) for n, w, v in self.partition_values}
+
+    def column_stats(self, column: str) -> list[ColumnStats] | None:
+        """Per-row-group stats of a file or partition column (None if unknown)."""
+        with self._lock:
+            if column in self._stats:
+                return self._stats[column]
+        result = self._compute_stats(column)
+        with self._lock:
+            self._stats[column] = result
+        return result
+
+    def _compute_stats(self, column: str) -> list[ColumnStats] | None:
+        rows = self.row_group_rows
+        part = self.partition_dict.get(column)
+        if part is not None:
+            return [partition_stats(part[1], part[0], n) for n in rows]
+        arrow_schema = self.metadata.schema.to_arrow_schema()
+        if column not in arrow_schema.names:
+            return None
+        arrow_type = arrow_schema.field(column).type
+        pschema = self.metadata.schema
+        index = next((i for i in range(len(pschema)) if pschema.column(i).path == column), None)
+        if index is None:   # nested column: no usable statistics
+            return None
+        return [_decode(self.metadata.row_group(g).column(index).statistics, n, arrow_type)
+                for g, n in enumerate(rows)]
+
+    def file_stats(self, column: str) -> ColumnStats | None:
+        per_group = self.column_stats(column)
+        if per_group is None:
+            return None
+        if not per_group:
+            return ColumnStats(None, None, 0, 0)
+        return merge_stats(per_group)
+
+
+# --- I/O ------------------------------------------------------------------------
+
+def _open(protocol: str, storage_options: dict | None, path: str):
+    if protocol in LOCAL_PROTOCOLS:
+        return pq.ParquetFile(path)
+    fs = get_filesystem(protocol, storage_options)
+    return pq.ParquetFile(fs.open(path, "rb"))
+
+
+def read_footer(protocol: str, storage_options: dict | None, path: str) -> pq.FileMetaData:
+    """A file's Parquet metadata; ProgrammingError naming the file if it is not Parquet."""
+    try:
+        if protocol in LOCAL_PROTOCOLS:
+            return pq.read_metadata(path)
+        fs = get_filesystem(protocol, storage_options)
+        with fs.open(path, "rb") as f:
+            return pq.read_metadata(f)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ProgrammingError(f"cannot read Parquet file {path!r}: {e}") from None
+
+
+class ReadCounters:
+    """Thread-safe tallies of what read_split did (for tests and EXPLAIN ANALYZE)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.files = 0
+        self.row_groups_read = 0
+        self.row_groups_skipped = 0
+        self.rows_read = 0
+
+    def add(self, files=0, read=0, skipped=0, rows=0) -> None:
+        with self._lock:
+            self.files += files
+            self.row_groups_read += read
+            self.row_groups_skipped += skipped
+            self.rows_read += rows
+
+
+def read_split(
+    split,
+    columns: list[str],
+    schema: pa.Schema,
+    protocol: str = "file",
+    storage_options: dict | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    row_group_filter: Callable[[RowGroupStats], bool] | None = None,
+    counters: ReadCounters | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Read `columns` (file or partition columns, in this order, named as in
+    the dataset) of one planner.physical.Split, as batches typed by `schema`.
+
+    Only the split's row groups are read, minus those `row_group_filter`
+    rejects. A batch with no columns still carries its row count."""
+    out_schema = pa.schema([schema.field(c) for c in columns])
+    parts = {n: (dt.from_wire(w), v) for n, w, v in split.partition_values}
+    with _open(protocol, storage_options, split.path) as pf:
+        meta = pf.metadata
+        groups = list(range(meta.num_row_groups) if split.row_groups is None else split.row_groups)
+        if row_group_filter is not None and groups:
+            info = ParquetFileInfo(split.path, split.size, meta, tuple(split.partition_values))
+            kept = [g for g in groups if row_group_filter(RowGroupStats(info, g))]
+        else:
+            kept = groups
+        if counters is not None:
+            counters.add(files=1, read=len(kept), skipped=len(groups) - len(kept))
+        if not kept:
+            return
+        file_names = set(pf.schema_arrow.names)
+        to_read = list(dict.fromkeys(c for c in columns if c in file_names and c not in parts))
+        for batch in pf.iter_batches(batch_size=batch_size, row_groups=kept,
+                                     columns=to_read, use_threads=False):
+            n = batch.num_rows
+            if counters is not None:
+                counters.add(rows=n)
+            if not columns:
+                yield batch.select([])
+                continue
+            arrays = []
+            for f in out_schema:
+                if f.name in parts:
+                    ptype, value = parts[f.name]
+                    arr = hive.constant_array(value, ptype, n)
+                elif f.name in file_names:
+                    arr = batch.column(f.name)
+                else:
+                    arr = pa.nulls(n, f.type)
+                if arr.type != f.type:
+                    arr = arr.cast(f.type)
+                arrays.append(arr)
+            yield pa.RecordBatch.from_arrays(arrays, schema=out_schema)

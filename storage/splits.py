@@ -1,0 +1,51 @@
+"""Cutting a dataset's files into scan splits.
+
+Owns: `make_splits(files, target_bytes, max_splits)`. The rule is simple on
+purpose: a file whose compressed size is at most `target_bytes` (or that has
+a single row group) is one Split covering the whole file (`row_groups=None`);
+a bigger file is cut into runs of consecutive row groups of about
+`target_bytes` each (a row group is never cut). Small files are *not*
+grouped together here: the physical planner bins splits into tasks.
+
+`max_splits` only coarsens the cutting of big files (the target grows until
+the count fits, or until every file is one split); it never merges files.
+"""
+
+from __future__ import annotations
+
+from ..planner.physical import Split
+from .parquet import ParquetFileInfo
+
+DEFAULT_TARGET_BYTES = 128 << 20
+
+
+def _file_splits(f: ParquetFileInfo, target_bytes: int) -> list[Split]:
+    if f.num_row_groups <= 1 or f.size <= target_bytes:
+        return [Split(f.path, None, f.size, f.num_rows, f.partition_values)]
+    sizes, rows = f.row_group_bytes, f.row_group_rows
+    out: list[Split] = []
+    run: list[int] = []
+    run_bytes = run_rows = 0
+    for g, (b, n) in enumerate(zip(sizes, rows)):
+        if run and run_bytes + b > target_bytes:
+            out.append(Split(f.path, tuple(run), run_bytes, run_rows, f.partition_values))
+            run, run_bytes, run_rows = [], 0, 0
+        run.append(g)
+        run_bytes += b
+        run_rows += n
+    if run:
+        out.append(Split(f.path, tuple(run), run_bytes, run_rows, f.partition_values))
+    if len(out) == 1:
+        return [Split(f.path, None, f.size, f.num_rows, f.partition_values)]
+    return out
+
+
+def make_splits(files: list[ParquetFileInfo], target_bytes: int = DEFAULT_TARGET_BYTES,
+                max_splits: int | None = None) -> list[Split]:
+    """One or more Splits per file, in file order (see the module docstring)."""
+    target = max(1, int(target_bytes))
+    while True:
+        out = [s for f in files for s in _file_splits(f, target)]
+        if max_splits is None or len(out) <= max(max_splits, len(files)):
+            return out
+        target *= 2
