@@ -1,0 +1,195 @@
+"""The catalog: named tables (Parquet datasets or in-memory tables) and views.
+
+Owns: the name -> entry map of a session or a coordinator, thread-safe.
+Names are case-insensitive (stored lower-case); tables and views share one
+namespace. A dataset entry remembers how it was opened (location, Hive and
+partition options, storage options) so `to_json()`/`from_json()` can keep
+the catalog in a file; a dataset read back from JSON is re-opened lazily,
+on first use. In-memory tables are not persisted.
+
+`lookup(name)` returns None for an unknown name: the binder raises the
+user-facing error with the query position.
+
+Example:
+
+    cat = Catalog()
+    cat.register_dataset("lineitem", "data/lineitem/")
+    cat.register_view("big", "SELECT * FROM lineitem WHERE l_quantity > 40")
+    cat.lookup("LINEITEM").source      # the Dataset
+    Catalog.from_json(cat.to_json())   # same tables and views
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from ..errors import ProgrammingError
+from ..planner import datatypes as dt
+from .dataset import Dataset, open_dataset
+from .memory import MemoryTable, to_arrow_table
+
+CATALOG_VERSION = 1
+
+
+@dataclass
+class TableEntry:
+    """A table. kind "dataset": `location` and `options` re-create it;
+    kind "memory": `source` is a MemoryTable."""
+    name: str
+    kind: str
+    location: Any = None
+    options: dict = field(default_factory=dict)
+    _source: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def source(self) -> Dataset | MemoryTable:
+        """The Dataset (opened on first use) or MemoryTable."""
+        with self._lock:
+            if self._source is None:
+                self._source = open_dataset(self.location, **_open_args(self.options))
+            return self._source
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.source.schema
+
+
+@dataclass
+class ViewEntry:
+    name: str
+    sql: str
+    kind: str = "view"
+
+
+def _open_args(options: dict) -> dict:
+    args = dict(options)
+    if args.get("partition_columns"):
+        args["partition_columns"] = [(n, dt.from_wire(t)) for n, t in args["partition_columns"]]
+    return args
+
+
+def _options(hive_partitioning, partition_columns, storage_options) -> dict:
+    opts: dict[str, Any] = {}
+    if hive_partitioning is not None:
+        opts["hive_partitioning"] = hive_partitioning
+    if partition_columns:
+        opts["partition_columns"] = [[n, dt.to_wire(t)] for n, t in partition_columns]
+    if storage_options:
+        opts["storage_options"] = dict(storage_options)
+    return opts
+
+
+class Catalog:
+    """Tables and views by lower-case name (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._entries: dict[str, TableEntry | ViewEntry] = {}
+
+    # --- registration -----------------------------------------------------------
+    def _put(self, entry, replace: bool) -> None:
+        with self._lock:
+            old = self._entries.get(entry.name)
+            if old is not None and not replace:
+                what = "view" if isinstance(old, ViewEntry) else "table"
+                raise ProgrammingError(f"{what} {entry.name!r} already exists")
+            self._entries[entry.name] = entry
+
+    def register_dataset(self, name: str, location: str | list[str] | Dataset,
+                         hive_partitioning: bool | None = None,
+                         partition_columns: list[tuple[str, pa.DataType]] | None = None,
+                         storage_options: dict | None = None,
+                         replace: bool = False) -> TableEntry:
+        """Open (now, so errors surface at CREATE) and register a Parquet dataset."""
+        if isinstance(location, Dataset):
+            ds = location
+            opts = _options(hive_partitioning, partition_columns, ds.storage_options)
+            location = ds.location
+        else:
+            opts = _options(hive_partitioning, partition_columns, storage_options)
+            ds = open_dataset(location, **_open_args(opts))
+        loc = location if isinstance(location, str) else list(location)
+        entry = TableEntry(name.lower(), "dataset", loc, opts, ds)
+        self._put(entry, replace)
+        return entry
+
+    def register_table(self, name: str, table, replace: bool = False) -> TableEntry:
+        """Register an in-memory table (pa.Table, batches or a pandas DataFrame)."""
+        mem = MemoryTable(name.lower(), to_arrow_table(table))
+        entry = TableEntry(name.lower(), "memory", None, {}, mem)
+        self._put(entry, replace)
+        return entry
+
+    def register_view(self, name: str, sql: str, replace: bool = False) -> ViewEntry:
+        entry = ViewEntry(name.lower(), sql)
+        with self._lock:
+            old = self._entries.get(entry.name)
+            if isinstance(old, TableEntry) and replace:
+                raise ProgrammingError(f"{entry.name!r} is a table, not a view")
+            self._put(entry, replace)
+        return entry
+
+    # --- queries ----------------------------------------------------------------
+    def lookup(self, name: str) -> TableEntry | ViewEntry | None:
+        with self._lock:
+            return self._entries.get(name.lower())
+
+    def drop(self, name: str, kind: str = "table", if_exists: bool = False) -> bool:
+        """Remove a table (kind "table") or view (kind "view"); True if removed."""
+        key = name.lower()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                if if_exists:
+                    return False
+                raise ProgrammingError(f"{kind} {key!r} does not exist")
+            is_view = isinstance(entry, ViewEntry)
+            if (kind == "view") != is_view:
+                actual = "a view" if is_view else "a table"
+                raise ProgrammingError(f"{key!r} is {actual}, use DROP {'VIEW' if is_view else 'TABLE'}")
+            del self._entries[key]
+            return True
+
+    def list(self) -> list[tuple[str, str]]:
+        """(name, kind) pairs sorted by name; kind is "table" or "view"."""
+        with self._lock:
+            return sorted((n, "view" if isinstance(e, ViewEntry) else "table")
+                          for n, e in self._entries.items())
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.list()]
+
+    def __contains__(self, name: str) -> bool:
+        return self.lookup(name) is not None
+
+    # --- persistence ------------------------------------------------------------
+    def to_json(self) -> str:
+        """Datasets and views as JSON (in-memory tables are left out)."""
+        with self._lock:
+            tables, views = [], []
+            for n, e in sorted(self._entries.items()):
+                if isinstance(e, ViewEntry):
+                    views.append({"name": n, "sql": e.sql})
+                elif e.kind == "dataset":
+                    tables.append({"name": n, "location": e.location, "options": e.options})
+        return json.dumps({"version": CATALOG_VERSION, "tables": tables, "views": views},
+                          indent=1, sort_keys=True, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Catalog":
+        data = json.loads(text)
+        if data.get("version") != CATALOG_VERSION:
+            raise ProgrammingError(f"unsupported catalog version {data.get('version')!r}")
+        cat = cls()
+        for t in data.get("tables", []):
+            cat._entries[t["name"]] = TableEntry(t["name"], "dataset", t["location"],
+                                                 dict(t.get("options") or {}))
+        for v in data.get("views", []):
+            cat._entries[v["name"]] = ViewEntry(v["name"], v["sql"])
+        return cat
