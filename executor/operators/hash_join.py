@@ -105,7 +105,7 @@ class _Prober:
             for lb in registry.execute(self.node.left, partition, self.ctx):
                 self.ctx.check_cancelled()
                 if lb.num_rows:
-                    lb = pa.RecordBatch.from_arrays(lb.columns, schema=self.left_schema)
+                    lb = jb.conform(lb, self.left_schema)
                     yield from self._probe(lb)
         if kind in _BUILD_FLAGS:
             yield from self._unmatched_build()

@@ -49,7 +49,7 @@ def key_types(node) -> list[pa.DataType]:
     """The type each key pair is compared in (both sides cast to it)."""
     out = []
     for lk, rk in zip(node.left_keys, node.right_keys):
-        t = dt.common_supertype(lk.dtype, rk.dtype)
+        t = dt.common_supertype(dt.normalize(lk.dtype), dt.normalize(rk.dtype))
         if t is None:
             raise NotSupportedError(
                 f"cannot join {dt.sql_name(lk.dtype)} with {dt.sql_name(rk.dtype)} keys")
@@ -83,6 +83,14 @@ def null_key_mask(arrays: list[pa.Array], n: int) -> np.ndarray:
 
 def arrow_schema(fields) -> pa.Schema:
     return pa.schema([pa.field(f.name, f.dtype) for f in fields])
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` under the node's schema names and types (row count kept, also
+    for a batch without columns)."""
+    if batch.num_columns == 0 or batch.schema.equals(schema):
+        return batch
+    return pa.RecordBatch.from_arrays(batch.columns, schema=schema)
 
 
 # --- the built table -------------------------------------------------------------
@@ -130,7 +138,7 @@ def build_side(node, partition: int, ctx) -> BuildSide:
         ctx.check_cancelled()
         if b.num_rows == 0:
             continue
-        b = pa.RecordBatch.from_arrays(b.columns, schema=schema)
+        b = conform(b, schema)
         if keyed:
             keys = key_arrays(node.right_keys, b, types)
             id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
