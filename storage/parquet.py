@@ -225,6 +225,12 @@ def read_footer(protocol: str, storage_options: dict | None, path: str) -> pq.Fi
         raise ProgrammingError(f"cannot read Parquet file {path!r}: {e}") from None
 
 
+def cast_normalized(arr, dtype: pa.DataType):
+    """Cast to a normalized type; timestamps may lose sub-microsecond digits."""
+    lossy = pa.types.is_timestamp(dtype) and pa.types.is_timestamp(arr.type)
+    return arr.cast(dtype, safe=not lossy)
+
+
 class ReadCounters:
     """Thread-safe tallies of what read_split did (for tests and EXPLAIN ANALYZE)."""
 
@@ -292,6 +298,6 @@ def read_split(
                 else:
                     arr = pa.nulls(n, f.type)
                 if arr.type != f.type:
-                    arr = arr.cast(f.type)
+                    arr = cast_normalized(arr, f.type)
                 arrays.append(arr)
             yield pa.RecordBatch.from_arrays(arrays, schema=out_schema)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from quiver.planner.expr import Call, Column, InList, Literal
+from quiver.planner.expr import Call, Cast, Column, InList, Literal
 
 _OPS = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
         "gt": pc.greater, "ge": pc.greater_equal}
@@ -24,6 +24,8 @@ def _fake_evaluate(expr, batch):
         return batch.column(expr.name)
     if isinstance(expr, Literal):
         return pa.repeat(pa.scalar(expr.value, expr.dtype), n)
+    if isinstance(expr, Cast):
+        return _fake_evaluate(expr.arg, batch).cast(expr.dtype)
     if isinstance(expr, InList):
         arg = _fake_evaluate(expr.arg, batch)
         vals = pa.array([v.value for v in expr.values], arg.type)
