@@ -1,0 +1,316 @@
+"""Rule: turn subquery expressions into joins.
+
+The binder leaves `Exists`, `InSubquery` and `ScalarSubquery` expressions in
+Filter predicates (and scalar subqueries in Project expressions); a subquery
+plan refers to outer columns by their outer names, so it is correlated iff it
+reads names it does not produce. This rule removes every subquery:
+
+    Filter(EXISTS(Filter(Scan(l2), l2.ok = l1.ok AND l2.sk <> l1.sk)))
+      Scan(l1)
+ -> Join(semi, l2.ok = l1.ok AND l2.sk <> l1.sk)
+      Scan(l1)
+      Scan(l2)
+
+- [NOT] EXISTS -> semi / anti join; the correlated conjuncts pulled out of
+  the subquery's Filters (through Projects, inner Joins, and Aggregates when
+  they are equalities: the inner side joins the group keys) become the join
+  condition.
+- x IN (q) -> semi join on x = q.col; x NOT IN (q) -> null_aware_anti join.
+- an uncorrelated scalar subquery -> left join (condition None) with
+  EnforceSingleRow(q); the subquery expression becomes q's column.
+- a correlated scalar subquery must be a scalar aggregate: it is grouped by
+  its correlation columns and left joined on them; a count over no rows
+  becomes 0 (coalesce) instead of the join's NULL.
+
+Subqueries in other places (under OR, in join conditions, in an aggregate)
+raise NotSupportedError. Nested subqueries are decorrelated inside out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ...errors import NotSupportedError
+from ..expr import (Call, Column, Exists, Expr, InSubquery, ScalarSubquery,
+                    SUBQUERY_TYPES, columns_of, conjoin, conjuncts)
+from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,
+                       LogicalPlan, Project, Sort)
+from ..tree import expressions, map_expressions, transform_up, walk
+from .util import coalesce, eq, names_of, produced_names, referenced_names, substitute
+
+
+def decorrelate_subqueries(plan: LogicalPlan, ctx) -> LogicalPlan:
+    if not _has_subquery(plan):
+        return plan
+    return transform_up(plan, lambda node: _rewrite_node(node, ctx))[0]
+
+
+# --- finding subqueries --------------------------------------------------------
+
+def _node_has_subquery(node) -> bool:
+    return any(isinstance(x, SUBQUERY_TYPES)
+               for e in expressions(node) for x in walk(e))
+
+
+def _has_subquery(plan: LogicalPlan) -> bool:
+    return any(_node_has_subquery(n) for n in walk(plan))
+
+
+def _decorrelate_inner_plans(node, ctx):
+    """Decorrelate the plans held by the node's subquery expressions first."""
+    def fix(e):
+        if isinstance(e, SUBQUERY_TYPES):
+            inner = decorrelate_subqueries(e.plan, ctx)
+            return e if inner is e.plan else dataclasses.replace(e, plan=inner)
+        return e
+    return map_expressions(node, lambda e: transform_up(e, fix)[0])
+
+
+def _rewrite_node(node, ctx):
+    if not _node_has_subquery(node):
+        return node
+    node = _decorrelate_inner_plans(node, ctx)
+    if isinstance(node, Filter):
+        return _rewrite_filter(node, ctx)
+    if isinstance(node, Project):
+        return _rewrite_project(node, ctx)
+    raise NotSupportedError(
+        f"subqueries are not supported in {type(node).__name__} expressions "
+        "(only in WHERE, HAVING and the SELECT list)")
+
+
+# --- Filter / Project ------------------------------------------------------------
+
+def _rewrite_filter(node: Filter, ctx) -> LogicalPlan:
+    state = _Outer(node.input)
+    rest = [state.replace_scalars(c, ctx) for c in conjuncts(node.predicate)]
+    remaining = []
+    for c in rest:
+        negate = False
+        target = c
+        if isinstance(c, Call) and c.fn == "not" and isinstance(c.args[0], (Exists, InSubquery)):
+            negate, target = True, c.args[0]
+        if isinstance(target, Exists):
+            state.join_exists(target.plan, target.negated != negate)
+        elif isinstance(target, InSubquery):
+            state.join_in(target.arg, target.plan, target.negated != negate)
+        else:
+            if any(isinstance(x, SUBQUERY_TYPES) for x in walk(c)):
+                raise NotSupportedError(
+                    "EXISTS / IN subqueries are supported only as top-level AND "
+                    "conditions of WHERE or HAVING (not under OR, NOT or CASE)")
+            remaining.append(c)
+    out = state.plan
+    if remaining:
+        out = Filter(out, conjoin(remaining))
+    if [f.name for f in out.schema] != [f.name for f in node.schema]:
+        out = Project(out, tuple(f.column() for f in node.input.schema),
+                      tuple(f.name for f in node.input.schema))
+    return out
+
+
+def _rewrite_project(node: Project, ctx) -> LogicalPlan:
+    state = _Outer(node.input)
+    exprs = []
+    for e in node.exprs:
+        e = state.replace_scalars(e, ctx)
+        if any(isinstance(x, SUBQUERY_TYPES) for x in walk(e)):
+            raise NotSupportedError(
+                "EXISTS / IN subqueries in the SELECT list are not supported")
+        exprs.append(e)
+    return Project(state.plan, tuple(exprs), node.names)
+
+
+class _Outer:
+    """The outer input, to which subqueries are joined one after another."""
+
+    def __init__(self, plan: LogicalPlan):
+        self.plan = plan
+
+    def _check_condition(self, cond, right: LogicalPlan) -> None:
+        if cond is None:
+            return
+        missing = columns_of(cond) - names_of(self.plan) - names_of(right)
+        if missing:
+            raise NotSupportedError(
+                "subquery correlated with a column of an enclosing query two "
+                f"levels up is not supported ({', '.join(sorted(missing))})")
+
+    def join_exists(self, sub: LogicalPlan, negated: bool) -> None:
+        sub = _strip_output(sub)
+        right, preds = _pull(sub, produced_names(sub), "exists", None)
+        cond = conjoin(preds)
+        self._check_condition(cond, right)
+        self.plan = Join(self.plan, right, "anti" if negated else "semi", cond)
+
+    def join_in(self, arg: Expr, sub: LogicalPlan, negated: bool) -> None:
+        value = sub.schema[0]
+        mode = "not_in" if negated else "in"
+        right, preds = _pull(sub, produced_names(sub), mode, None)
+        cond = conjoin([eq(arg, value.column())] + preds)
+        self._check_condition(cond, right)
+        self.plan = Join(self.plan, right, "null_aware_anti" if negated else "semi", cond)
+
+    def replace_scalars(self, e: Expr, ctx) -> Expr:
+        def fn(x):
+            if isinstance(x, ScalarSubquery):
+                return self.join_scalar(x, ctx)
+            return x
+        return transform_up(e, fn)[0]
+
+    def join_scalar(self, sq: ScalarSubquery, ctx) -> Expr:
+        sub = sq.plan
+        value = sub.schema[0]
+        local = produced_names(sub)
+        if not (referenced_names(sub) - local):
+            self.plan = Join(self.plan, EnforceSingleRow(sub), "left", None)
+            return Column(value.name, value.dtype, True)
+        projects, agg = _scalar_aggregate_shape(sub)
+        right, preds = _pull(sub, local, "scalar", ctx)
+        cond = conjoin(preds)
+        result: Expr = Column(value.name, value.dtype, True)
+        count_names = {n for n, a in zip(agg.agg_names, agg.aggs)
+                       if a.fn in ("count", "count_star")}
+        if count_names:
+            # Compute the value above the join so a count over no rows is 0.
+            for p in projects:
+                result = substitute(result, dict(zip(p.names, p.exprs)))
+            if columns_of(result) & count_names:
+                result = substitute(result, {n: coalesce(Column(n, a.dtype, True), 0)
+                                             for n, a in zip(agg.agg_names, agg.aggs)
+                                             if n in count_names})
+                while isinstance(right, Project):
+                    right = right.input
+            else:
+                result = Column(value.name, value.dtype, True)
+        self._check_condition(cond, right)
+        self.plan = Join(self.plan, right, "left", cond)
+        return result
+
+
+def _strip_output(plan: LogicalPlan) -> LogicalPlan:
+    """EXISTS ignores the select list, its order and its duplicates."""
+    while isinstance(plan, (Project, Sort, Distinct)):
+        if isinstance(plan, Project) and any(isinstance(x, SUBQUERY_TYPES)
+                                             for e in plan.exprs for x in walk(e)):
+            break
+        plan = plan.input
+    return plan
+
+
+def _scalar_aggregate_shape(plan: LogicalPlan) -> tuple[list[Project], Aggregate]:
+    projects = []
+    node = plan
+    while isinstance(node, Project):
+        projects.append(node)
+        node = node.input
+    if not isinstance(node, Aggregate) or node.group_exprs:
+        raise NotSupportedError(
+            "a correlated scalar subquery must compute one aggregate without "
+            "GROUP BY (e.g. SELECT avg(x) FROM t WHERE t.k = outer.k)")
+    return projects, node
+
+
+# --- pulling correlated conjuncts up out of a subquery ---------------------------
+
+def _pull(node: LogicalPlan, local: set[str], mode: str, ctx) -> tuple[LogicalPlan, list[Expr]]:
+    """Remove the conjuncts that read outer columns (names not in `local`)
+    from `node`; return the rewritten plan, which outputs every inner column
+    those conjuncts read, and the conjuncts."""
+
+    def is_correlated(e) -> bool:
+        return bool(columns_of(e) - local)
+
+    if not (referenced_names(node) - local):
+        return node, []
+    if isinstance(node, Filter):
+        inp, preds = _pull(node.input, local, mode, ctx)
+        keep = []
+        for c in conjuncts(node.predicate):
+            (preds if is_correlated(c) else keep).append(c)
+        return (Filter(inp, conjoin(keep)) if keep else inp), preds
+    if isinstance(node, Project):
+        if any(is_correlated(e) for e in node.exprs):
+            raise NotSupportedError("a subquery's select list may not read outer columns")
+        inp, preds = _pull(node.input, local, mode, ctx)
+        return _pass_through(node, inp, preds), preds
+    if isinstance(node, Join) and node.kind == "inner":
+        left, lp = _pull(node.left, local, mode, ctx)
+        right, rp = _pull(node.right, local, mode, ctx)
+        keep, preds = [], lp + rp
+        for c in conjuncts(node.condition):
+            (preds if is_correlated(c) else keep).append(c)
+        return Join(left, right, "inner", conjoin(keep)), preds
+    if isinstance(node, (Sort, Distinct)):
+        inp, preds = _pull(node.input, local, mode, ctx)
+        if (isinstance(node, Distinct) and mode == "scalar"
+                and any(_equality_inner_side(p, local) is None for p in preds)):
+            raise NotSupportedError(
+                "a correlated scalar subquery over DISTINCT supports only "
+                "equality correlation")
+        return dataclasses.replace(node, input=inp), preds
+    if isinstance(node, Aggregate):
+        return _pull_through_aggregate(node, local, mode, ctx)
+    raise NotSupportedError(
+        f"a correlated subquery with outer references below {type(node).__name__} "
+        "is not supported")
+
+
+def _pass_through(node: Project, inp: LogicalPlan, preds: list[Expr]) -> Project:
+    """A Project that also outputs the inner columns `preds` read."""
+    have = set(node.names)
+    fields = {f.name: f for f in inp.schema}
+    exprs, names = list(node.exprs), list(node.names)
+    for p in preds:
+        for name in sorted(columns_of(p)):
+            if name in fields and name not in have:
+                exprs.append(fields[name].column())
+                names.append(name)
+                have.add(name)
+    return Project(inp, tuple(exprs), tuple(names))
+
+
+def _pull_through_aggregate(node: Aggregate, local, mode, ctx):
+    inp, preds = _pull(node.input, local, mode, ctx)
+    if not preds:
+        return dataclasses.replace(node, input=inp), []
+    if not node.group_exprs and mode not in ("scalar", "in"):
+        raise NotSupportedError(
+            "EXISTS / NOT IN over a correlated aggregate without GROUP BY "
+            "is not supported")
+    groups, gnames = list(node.group_exprs), list(node.group_names)
+    out = []
+    for p in preds:
+        inner = _equality_inner_side(p, local)
+        if inner is None:
+            raise NotSupportedError(
+                "a correlated subquery with an aggregate supports only equality "
+                "conditions between inner and outer columns")
+        side, other = inner
+        if side in groups:
+            name = gnames[groups.index(side)]
+        else:
+            if isinstance(side, Column):
+                name = side.name
+            elif ctx is not None:
+                name = ctx.fresh_name("corr")
+            else:
+                raise NotSupportedError("correlation on an expression below an aggregate")
+            groups.append(side)
+            gnames.append(name)
+        out.append(eq(other, Column(name, side.dtype, True)))
+    agg = Aggregate(inp, tuple(groups), tuple(gnames), node.aggs, node.agg_names)
+    return agg, out
+
+
+def _equality_inner_side(p: Expr, local: set[str]):
+    """For `inner_expr = outer_expr`: (inner_expr, outer_expr); else None."""
+    if not (isinstance(p, Call) and p.fn == "eq"):
+        return None
+    a, b = p.args
+    ca, cb = columns_of(a), columns_of(b)
+    if ca and ca <= local and cb and not (cb & local):
+        return a, b
+    if cb and cb <= local and ca and not (ca & local):
+        return b, a
+    return None

@@ -1,0 +1,104 @@
+"""Small helpers the optimizer rules share: which columns a plan produces and
+reads, substituting columns in expressions, and building typed predicates.
+
+Nothing here rewrites a plan on its own; the rules do.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .. import datatypes as dt
+from ..expr import (AggCall, Call, Cast, Column, Expr, Literal, WindowCall,
+                    columns_of, conjoin, conjuncts)
+from ..logical import LogicalPlan
+from ..tree import expressions, transform_up, walk
+
+# Functions whose value changes from call to call: never moved or folded.
+VOLATILE_FUNCTIONS = frozenset({"random", "rand", "uuid", "gen_random_uuid",
+                                "now", "current_timestamp"})
+
+__all__ = ["produced_names", "referenced_names", "free_names", "substitute",
+           "is_deterministic", "eq", "coalesce", "conjuncts", "conjoin",
+           "columns_of", "expr_columns", "schema_signature"]
+
+
+def produced_names(plan: LogicalPlan) -> set[str]:
+    """Every column name some node of `plan` outputs."""
+    out: set[str] = set()
+    for node in walk(plan):
+        out.update(f.name for f in node.schema)
+    return out
+
+
+def expr_columns(e) -> set[str]:
+    """Columns read by an expression (or a SortKey / tuple of them)."""
+    return {x.name for x in walk(e) if isinstance(x, Column)}
+
+
+def referenced_names(plan: LogicalPlan) -> set[str]:
+    """Every column name an expression somewhere in `plan` reads."""
+    out: set[str] = set()
+    for node in walk(plan):
+        for e in expressions(node):
+            out |= expr_columns(e)
+    return out
+
+
+def free_names(plan: LogicalPlan) -> set[str]:
+    """Columns `plan` reads but does not produce: outer references."""
+    return referenced_names(plan) - produced_names(plan)
+
+
+def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
+    """Replace each Column whose name is in `mapping` by its expression."""
+    if not mapping:
+        return e
+
+    def fn(x):
+        if isinstance(x, Column) and x.name in mapping:
+            return mapping[x.name]
+        return x
+    return transform_up(e, fn)[0]
+
+
+def is_deterministic(e) -> bool:
+    for x in walk(e):
+        if isinstance(x, Call) and x.fn in VOLATILE_FUNCTIONS:
+            return False
+        if isinstance(x, (AggCall, WindowCall)):
+            return False
+    return True
+
+
+def eq(a: Expr, b: Expr) -> Expr:
+    """`a = b`, casting both sides to their common type when they differ."""
+    if a.dtype != b.dtype:
+        common = dt.common_supertype(a.dtype, b.dtype)
+        if common is not None:
+            if a.dtype != common:
+                a = Cast(a, common)
+            if b.dtype != common:
+                b = Cast(b, common)
+    return Call("eq", (a, b), dt.BOOL)
+
+
+def coalesce(e: Expr, value) -> Expr:
+    return Call("coalesce", (e, Literal(value, e.dtype)), e.dtype)
+
+
+def schema_signature(plan: LogicalPlan) -> tuple:
+    """(name, type) pairs: what a rule must keep at the root."""
+    return tuple((f.name, f.dtype) for f in plan.schema)
+
+
+def names_of(plan: LogicalPlan) -> set[str]:
+    return {f.name for f in plan.schema}
+
+
+def split_by(preds: Iterable[Expr], names: set[str]) -> tuple[list[Expr], list[Expr]]:
+    """(predicates reading only `names`, the others)."""
+    inside, outside = [], []
+    for p in preds:
+        (inside if columns_of(p) <= names else outside).append(p)
+    return inside, outside
