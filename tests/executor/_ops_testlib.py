@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import quiver.executor.operators  # noqa: F401  (register the real operators first)
 from quiver.executor import registry
 from quiver.executor.context import ExecContext
-from quiver.planner.expr import Call, Column, Literal
+from quiver.planner.expr import Call, Cast, Column, Literal
 from quiver.planner.logical import Field
 from quiver.planner.physical import MemoryScanExec
 
@@ -101,6 +101,8 @@ def _fake_evaluate(expr, batch):
         else:
             raise NotImplementedError(expr.fn)
         return out.cast(expr.dtype)
+    if isinstance(expr, Cast):
+        return _fake_evaluate(expr.arg, batch).cast(expr.dtype)
     raise NotImplementedError(type(expr).__name__)
 
 

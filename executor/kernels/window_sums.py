@@ -1,0 +1,71 @@
+"""Numba kernels for SUM/AVG over window frames: prefix sums that restart at
+every window partition (so a frame starting at the partition's first row is
+an exact running sum, with no subtraction of an earlier partition's total).
+
+- `segmented_cumsum_f64(x, starts)`: inclusive float64 running sums.
+- `segmented_cumsum_i128(lo, hi, starts)`: the same over 128-bit integers
+  given as (lo uint64, hi int64) words: exact DECIMAL sums.
+- `frame_sum_i128(clo, chi, fs, fe, pb)`: the 128-bit sum of [fs, fe) from the
+  running sums (C[fe-1] - C[fs-1], a missing side counting 0); `pb` is each
+  row's partition start.
+NULL values must already be zeroed by the caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def segmented_cumsum_f64(x, starts):
+    n = x.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    acc = 0.0
+    for i in range(n):
+        if starts[i]:
+            acc = 0.0
+        acc += x[i]
+        out[i] = acc
+    return out
+
+
+@njit(cache=True, nogil=True)
+def segmented_cumsum_i128(lo, hi, starts):
+    n = lo.shape[0]
+    olo = np.empty(n, dtype=np.uint64)
+    ohi = np.empty(n, dtype=np.int64)
+    alo = np.uint64(0)
+    ahi = np.int64(0)
+    for i in range(n):
+        if starts[i]:
+            alo = np.uint64(0)
+            ahi = np.int64(0)
+        s = alo + lo[i]
+        carry = np.int64(1) if s < alo else np.int64(0)
+        alo = s
+        ahi = ahi + hi[i] + carry
+        olo[i] = alo
+        ohi[i] = ahi
+    return olo, ohi
+
+
+@njit(cache=True, nogil=True)
+def frame_sum_i128(clo, chi, fs, fe, pb):
+    n = fs.shape[0]
+    olo = np.zeros(n, dtype=np.uint64)
+    ohi = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        if fe[i] <= fs[i]:
+            continue
+        alo = clo[fe[i] - 1]
+        ahi = chi[fe[i] - 1]
+        if fs[i] > pb[i]:
+            blo = clo[fs[i] - 1]
+            bhi = chi[fs[i] - 1]
+            borrow = np.int64(1) if alo < blo else np.int64(0)
+            alo = alo - blo
+            ahi = ahi - bhi - borrow
+        olo[i] = alo
+        ohi[i] = ahi
+    return olo, ohi

@@ -1,0 +1,98 @@
+"""WindowExec: window functions over a partition that holds whole window
+partitions (the planner hash-partitions on PARTITION BY, or gathers).
+
+The operator reads its input partition whole, then for each distinct
+(PARTITION BY, ORDER BY) among its calls sorts the rows once
+(window_layout.build_layout), computes every call of that specification in
+window order with whole-column numpy/pyarrow work (window_functions.py,
+window_aggregates.py, kernels/window_*.py), and puts the results back in
+input order. Output: the input columns, then one column per call, typed as
+the call's `dtype`.
+
+Not supported (NotSupportedError): DISTINCT window aggregates, and
+aggregates other than count/sum/avg/min/max/bool_and/bool_or/first.
+Not done yet: spilling when the input partition exceeds the memory budget.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pyarrow as pa
+
+from ...errors import NotSupportedError
+from ...planner.physical import WindowExec
+from ..registry import execute, implements
+from .values import to_type
+from .window_aggregates import AGGREGATES
+from .window_functions import FUNCTIONS
+from .window_layout import build_layout, frame_bounds
+
+
+def _spec_key(call) -> tuple:
+    key = (call.partition_by, call.order_by)
+    try:
+        hash(key)
+    except TypeError:             # an unhashable literal: give it its own sort
+        return (id(call),)
+    return key
+
+
+def _group_calls(exprs) -> dict:
+    groups: dict = {}
+    for j, call in enumerate(exprs):
+        groups.setdefault(_spec_key(call), []).append(j)
+    return groups
+
+
+def _function(call):
+    if call.distinct:
+        raise NotSupportedError(f"DISTINCT in window function {call.fn}")
+    fn = FUNCTIONS.get(call.fn) or AGGREGATES.get(call.fn)
+    if fn is None:
+        raise NotSupportedError(f"window function {call.fn}")
+    return fn
+
+
+def compute_window(node: WindowExec, batch: pa.RecordBatch) -> list[pa.Array]:
+    """The window columns for a batch holding whole window partitions."""
+    from ..eval import evaluate
+    n = batch.num_rows
+    results: list = [None] * len(node.exprs)
+    for idxs in _group_calls(node.exprs).values():
+        first = node.exprs[idxs[0]]
+        lay = build_layout([evaluate(e, batch) for e in first.partition_by],
+                           [evaluate(k.expr, batch) for k in first.order_by],
+                           first.order_by, n)
+        frames: dict = {}
+        for j in idxs:
+            call = node.exprs[j]
+            fn = _function(call)
+            args = [lay.take(to_type(evaluate(a, batch), a.dtype)) for a in call.args]
+
+            def frame(call=call):
+                key = call.frame
+                if key not in frames:
+                    frames[key] = frame_bounds(lay, call)
+                return frames[key]
+
+            out = fn(call, lay, args, frame)
+            results[j] = to_type(lay.untake(out), call.dtype)
+    return results
+
+
+@implements(WindowExec)
+def window_exec(node: WindowExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
+    batches = []
+    for b in execute(node.input, partition, ctx):
+        ctx.check_cancelled()
+        if b.num_rows:
+            batches.append(b)
+    if not batches:
+        return
+    batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    columns = list(batch.columns) + compute_window(node, batch)
+    names = [f.name for f in node.schema]
+    out = pa.RecordBatch.from_arrays(columns, names=names)
+    for start in range(0, out.num_rows, ctx.batch_size):
+        yield out.slice(start, ctx.batch_size)
