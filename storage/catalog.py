@@ -38,10 +38,10 @@ CATALOG_VERSION = 1
 
 @dataclass
 class TableEntry:
-    """A table. kind "dataset": `location` and `options` re-create it;
-    kind "memory": `source` is a MemoryTable."""
+    """A table (`kind` is "table"). source_kind "dataset": `location` and
+    `options` re-create it; source_kind "memory": `source` is a MemoryTable."""
     name: str
-    kind: str
+    source_kind: str
     location: Any = None
     options: dict = field(default_factory=dict)
     _source: Any = None
@@ -58,6 +58,10 @@ class TableEntry:
     @property
     def schema(self) -> pa.Schema:
         return self.source.schema
+
+    @property
+    def kind(self) -> str:
+        return "table"
 
 
 @dataclass
@@ -109,7 +113,10 @@ class Catalog:
         """Open (now, so errors surface at CREATE) and register a Parquet dataset."""
         if isinstance(location, Dataset):
             ds = location
-            opts = _options(hive_partitioning, partition_columns, ds.storage_options)
+            given = ds.open_options
+            opts = _options(given.get("hive_partitioning") if hive_partitioning is None else hive_partitioning,
+                            partition_columns or given.get("partition_columns"),
+                            ds.storage_options)
             location = ds.location
         else:
             opts = _options(hive_partitioning, partition_columns, storage_options)
@@ -156,14 +163,20 @@ class Catalog:
             del self._entries[key]
             return True
 
-    def list(self) -> list[tuple[str, str]]:
+    def entries(self) -> list[tuple[str, str]]:
         """(name, kind) pairs sorted by name; kind is "table" or "view"."""
         with self._lock:
-            return sorted((n, "view" if isinstance(e, ViewEntry) else "table")
-                          for n, e in self._entries.items())
+            return sorted((n, e.kind) for n, e in self._entries.items())
 
-    def names(self) -> list[str]:
-        return [n for n, _ in self.list()]
+    def list(self) -> list[str]:
+        """Every table and view name, sorted."""
+        return [n for n, _ in self.entries()]
+
+    def memory_tables(self) -> dict[str, pa.Table]:
+        """name -> pa.Table of the in-memory tables (for ExecContext.memory_tables)."""
+        with self._lock:
+            return {n: e._source.table for n, e in self._entries.items()
+                    if isinstance(e, TableEntry) and e.source_kind == "memory"}
 
     def __contains__(self, name: str) -> bool:
         return self.lookup(name) is not None
@@ -176,7 +189,7 @@ class Catalog:
             for n, e in sorted(self._entries.items()):
                 if isinstance(e, ViewEntry):
                     views.append({"name": n, "sql": e.sql})
-                elif e.kind == "dataset":
+                elif e.source_kind == "dataset":
                     tables.append({"name": n, "location": e.location, "options": e.options})
         return json.dumps({"version": CATALOG_VERSION, "tables": tables, "views": views},
                           indent=1, sort_keys=True, default=str)

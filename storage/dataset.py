@@ -55,9 +55,11 @@ def _unify(paths: list[str], schemas: list[pa.Schema]) -> pa.Schema:
 class Dataset:
     """Parquet files under one location (see the module docstring)."""
 
+    kind = "dataset"
+
     def __init__(self, location, protocol: str, storage_options: dict | None,
                  file_schema: pa.Schema, partition_fields: list[tuple[str, pa.DataType]],
-                 files: list[ParquetFileInfo]):
+                 files: list[ParquetFileInfo], open_options: dict | None = None):
         self.location = location
         self.protocol = protocol
         self.storage_options = dict(storage_options or {})
@@ -66,6 +68,8 @@ class Dataset:
         self.schema = pa.schema(list(file_schema) +
                                 [pa.field(n, t, True) for n, t in partition_fields])
         self.files = files
+        # the open_dataset arguments that re-create it (catalog persistence)
+        self.open_options = dict(open_options or {})
 
     @property
     def partition_columns(self) -> list[str]:
@@ -128,4 +132,6 @@ def open_dataset(
                         for j, i in enumerate(keep))
         files.append(ParquetFileInfo(f.path, f.size, meta, triples))
     original = location if isinstance(location, str) else list(location)
-    return Dataset(original, protocol, storage_options, file_schema, pcols, files)
+    return Dataset(original, protocol, storage_options, file_schema, pcols, files,
+                   {"hive_partitioning": hive_partitioning,
+                    "partition_columns": list(partition_columns or [])})

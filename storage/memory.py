@@ -32,6 +32,8 @@ def to_arrow_table(source) -> pa.Table:
 class MemoryTable:
     """A registered in-memory table (compared by identity)."""
 
+    kind = "memory"
+
     def __init__(self, name: str, table: pa.Table):
         self.name = name
         self.table = table

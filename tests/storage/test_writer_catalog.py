@@ -86,7 +86,9 @@ def test_catalog_register_lookup_drop(tmp_path):
     assert cat.lookup("mem").source.num_rows == 12
     cat.register_view("V", "SELECT 1")
     assert isinstance(cat.lookup("v"), ViewEntry)
-    assert cat.list() == [("mem", "table"), ("sales", "table"), ("v", "view")]
+    assert cat.entries() == [("mem", "table"), ("sales", "table"), ("v", "view")]
+    assert cat.list() == ["mem", "sales", "v"]
+    assert list(cat.memory_tables()) == ["mem"] and cat.memory_tables()["mem"].num_rows == 12
     with pytest.raises(ProgrammingError, match="is a view"):
         cat.drop("v", "table")
     assert cat.drop("v", "view") is True
@@ -106,9 +108,14 @@ def test_catalog_json_round_trip(tmp_path):
     cat.register_dataset("t2", [str(tmp_path / "t")], hive_partitioning=False)
     cat.register_table("mem", _table())
     cat.register_view("v", "SELECT id FROM t")
+    # a Dataset opened by the caller keeps its open options
+    cat.register_dataset("t3", open_dataset(str(tmp_path / "t"), hive_partitioning=False))
+    assert Catalog.from_json(cat.to_json()).lookup("t3").source.partition_columns == []
+    cat.drop("t3")
     text = cat.to_json()
     back = Catalog.from_json(text)
-    assert back.list() == [("t", "table"), ("t2", "table"), ("v", "view")]
+    assert back.entries() == [("t", "table"), ("t2", "table"), ("v", "view")]
+    assert back.memory_tables() == {}
     assert back.lookup("v").sql == "SELECT id FROM t"
     assert back.lookup("t").source.schema == cat.lookup("t").source.schema
     assert back.lookup("t2").source.partition_columns == []
