@@ -64,3 +64,11 @@ def test_values_rows_with_nulls_and_casts():
         {"a#1": None, "b#2": None, "c#3": None, "d#4": None},
         {"a#1": 3, "b#2": "z", "c#3": decimal.Decimal("12.25"), "d#4": datetime.date(1999, 12, 31)},
     ]
+
+
+def test_values_with_expressions():
+    from quiver.planner.expr import Call
+    fields = (Field("a#1", dt.INT64),)
+    rows = ((Call("add", (Literal(1, dt.INT64), Literal(2, dt.INT64)), dt.INT64),),
+            (Literal(7, dt.INT32),))
+    assert T.run(ValuesExec(fields, rows))["a#1"].to_pylist() == [3, 7]
