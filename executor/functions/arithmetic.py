@@ -1,0 +1,83 @@
+"""Arithmetic operators: add, sub, mul, div, intdiv, mod, neg.
+
+Integers use the checked kernels (overflow raises DataError); a zero divisor
+raises DataError for every numeric type (a NULL divisor gives NULL). DECIMAL
+arithmetic is exact: when pyarrow's decimal128 result would need more than 38
+digits the operands are widened to decimal256 and the result cast back to
+the planner's type (a value that does not fit raises DataError). Operations
+with a DATE/TIMESTAMP operand are in executor/functions/datetime.py.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...errors import DataError
+from ...planner import datatypes as dt
+from .registry import arrow_call, register
+from . import datetime as dtf
+
+_KERNELS = {"add": pc.add_checked, "sub": pc.subtract_checked,
+            "mul": pc.multiply_checked, "div": pc.divide_checked,
+            "intdiv": pc.divide_checked, "mod": pc.remainder_checked}
+
+
+def _check_divisor(d) -> None:
+    if isinstance(d, pa.Scalar):
+        if d.is_valid and d.as_py() == 0:
+            raise DataError("division by zero")
+        return
+    if pc.any(pc.equal(d, pa.scalar(0, d.type) if not dt.is_decimal(d.type)
+                       else pa.scalar(0).cast(d.type))).as_py():
+        raise DataError("division by zero")
+
+
+def _decimal_op(fn: str, a, b, out: pa.DataType):
+    ta, tb = a.type, b.type
+    whole = max(ta.precision - ta.scale, tb.precision - tb.scale)
+    scale = max(ta.scale, tb.scale)
+    if fn in ("add", "sub"):
+        need = whole + scale + 1
+    elif fn == "mul":
+        need = ta.precision + tb.precision + 1
+    else:  # mod: the result is never wider than the operands
+        need = whole + scale
+    if need > dt.MAX_DECIMAL_PRECISION:
+        if fn == "mul" and need > 76:
+            ta = pa.decimal256(min(ta.precision, 37), ta.scale)
+            tb = pa.decimal256(min(tb.precision, 37), tb.scale)
+        else:
+            ta = pa.decimal256(ta.precision, ta.scale)
+            tb = pa.decimal256(tb.precision, tb.scale)
+        a, b = arrow_call(pc.cast, a, ta), arrow_call(pc.cast, b, tb)
+    res = arrow_call(_KERNELS[fn], a, b)
+    if res.type != out:
+        try:
+            res = pc.cast(res, out)
+        except pa.ArrowInvalid:
+            raise DataError(f"numeric overflow: result does not fit {dt.sql_name(out)}") from None
+    return res
+
+
+@register("add", "sub", "mul", "div", "intdiv", "mod")
+def arith(call, args, n):
+    a, b = args
+    if dt.is_temporal(a.type) or dt.is_temporal(b.type):
+        return dtf.temporal_arith(call, a, b, n)
+    fn = call.fn
+    if fn in ("div", "intdiv", "mod"):
+        _check_divisor(b)
+    if dt.is_decimal(call.dtype):
+        return _decimal_op(fn, a, b, call.dtype)
+    if dt.is_floating(call.dtype) and fn in ("add", "sub", "mul"):
+        return {"add": pc.add, "sub": pc.subtract, "mul": pc.multiply}[fn](a, b)
+    return arrow_call(_KERNELS[fn], a, b)
+
+
+@register("neg")
+def neg(call, args, n):
+    (a,) = args
+    if a.type == dt.INTERVAL:
+        return dtf.negate_interval(a, n)
+    return arrow_call(pc.negate_checked, a)

@@ -1,0 +1,169 @@
+"""CAST and TRY_CAST over Arrow arrays with SQL semantics.
+
+    cast_array(['1', 'x'], int32, safe=False) -> DataError naming 'x' and INTEGER
+    cast_array(['1', 'x'], int32, safe=True)  -> [1, NULL]
+
+Numbers cast to integers or to a smaller decimal scale are rounded half away
+from zero (DuckDB), not truncated; strings are trimmed of blanks before they
+are parsed as numbers, booleans or dates. A value that cannot be converted
+raises DataError (CAST) or becomes NULL (TRY_CAST): invalid rows are found
+with vectorized checks (a regex for strings, a range check for numbers) and,
+for what those miss, by bisecting the array (a handful of casts, never a
+loop over rows).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...errors import DataError
+from ...planner import datatypes as dt
+
+_INT_RE = r"^[+-]?\d+$"
+_DEC_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_FLOAT_RE = r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)$"
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+_TS_RE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?([+-]\d{2}(:?\d{2})?|Z)?$"
+_BOOL_RE = r"^(true|false|1|0)$"
+
+
+def _round_half_away(a: pa.Array, ndigits: int = 0) -> pa.Array:
+    return pc.round(a, ndigits, round_mode="half_towards_infinity")
+
+
+def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
+    """Put `a` in a form pyarrow casts to `target` the SQL way."""
+    src = a.type
+    if dt.is_string(src):
+        if dt.is_numeric(target) or dt.is_temporal(target) or pa.types.is_boolean(target):
+            a = pc.utf8_trim_whitespace(a)
+            if pa.types.is_boolean(target) or dt.is_floating(target):
+                a = pc.utf8_lower(a)
+            if pa.types.is_boolean(target):
+                a = pc.replace_substring_regex(a, r"^(t|yes|y)$", "true")
+                a = pc.replace_substring_regex(a, r"^(f|no|n)$", "false")
+        return a
+    if dt.is_integer(target) and (dt.is_floating(src) or dt.is_decimal(src)):
+        if dt.is_decimal(src):
+            # make room for the carry of rounding (9.5 -> 10)
+            a = a.cast(dt.decimal(min(src.precision + 1, 38), src.scale))
+        return _round_half_away(a)
+    if dt.is_decimal(target) and dt.is_decimal(src) and src.scale > target.scale:
+        a = a.cast(dt.decimal(min(src.precision + 1, 38), src.scale))
+        return _round_half_away(a, target.scale)
+    if dt.is_decimal(target) and dt.is_floating(src):
+        return _round_half_away(a, target.scale)
+    return a
+
+
+def _raw_cast(a: pa.Array, target: pa.DataType) -> pa.Array:
+    src = a.type
+    lossy_ok = ((pa.types.is_timestamp(src) and pa.types.is_date(target))
+                or (pa.types.is_timestamp(src) and pa.types.is_timestamp(target)))
+    return pc.cast(a, target, safe=not lossy_ok)
+
+
+def _precheck(a: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """Boolean array: False where the (prepared) value surely cannot be cast;
+    None when no cheap check applies."""
+    src = a.type
+    if dt.is_string(src):
+        pattern = None
+        if dt.is_integer(target):
+            pattern = _INT_RE
+        elif dt.is_decimal(target):
+            pattern = _DEC_RE
+        elif dt.is_floating(target):
+            pattern = _FLOAT_RE
+        elif pa.types.is_date(target):
+            pattern = _DATE_RE
+        elif pa.types.is_timestamp(target):
+            pattern = _TS_RE
+        elif pa.types.is_boolean(target):
+            pattern = _BOOL_RE
+        if pattern is None:
+            return None
+        return pc.fill_null(pc.match_substring_regex(a, pattern), True)
+    if dt.is_integer(target) and dt.is_numeric(src):
+        info = np.iinfo(target.to_pandas_dtype())
+        f = a.cast(pa.float64(), safe=False) if not dt.is_integer(src) else a
+        if dt.is_integer(src):
+            lo, hi = pa.scalar(int(info.min), pa.int64()), pa.scalar(int(info.max), pa.uint64())
+            ok = pc.and_(pc.greater_equal(f, lo),
+                         pc.less_equal(f, hi))
+        else:
+            ok = pc.and_(pc.greater_equal(f, pa.scalar(float(info.min))),
+                         pc.less(f, pa.scalar(float(info.max) + 1.0)))
+        return pc.fill_null(ok, True)
+    if dt.is_decimal(target) and (dt.is_numeric(src)):
+        limit = 10.0 ** (target.precision - target.scale)
+        f = a.cast(pa.float64(), safe=False)
+        return pc.fill_null(pc.less(pc.abs(f), pa.scalar(limit)), True)
+    return None
+
+
+def _bad_rows(a: pa.Array, target: pa.DataType) -> np.ndarray:
+    """Positions whose value fails to cast, found by bisection."""
+    bad: list[np.ndarray] = []
+
+    def go(lo: int, hi: int) -> None:
+        try:
+            _raw_cast(a.slice(lo, hi - lo), target)
+            return
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
+            pass
+        if hi - lo == 1:
+            bad.append(np.array([lo]))
+            return
+        mid = (lo + hi) // 2
+        go(lo, mid)
+        go(mid, hi)
+
+    go(0, len(a))
+    return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
+
+
+def _fail(original: pa.Array, index: int, target: pa.DataType) -> DataError:
+    value = original[index].as_py()
+    return DataError(f"could not cast value {value!r} to {dt.sql_name(target)}")
+
+
+def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array:
+    """CAST (safe=False: a bad value raises DataError) or TRY_CAST (safe=True:
+    a bad value gives NULL) of an array to `target`."""
+    if a.type == target:
+        return a
+    if pa.types.is_null(a.type):
+        return pa.nulls(len(a), target)
+    original = a
+    if dt.is_string(a.type) and a.type != pa.string():
+        a = a.cast(pa.string())
+    if pa.types.is_dictionary(a.type):
+        a = a.dictionary_decode()
+    try:
+        prepared = _prepare(a, target)
+        return _raw_cast(prepared, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as first:
+        if isinstance(first, pa.ArrowNotImplementedError):
+            raise DataError(f"cannot cast {dt.sql_name(a.type)} to {dt.sql_name(target)}") from None
+    # some value failed: find which, vectorized
+    ok = _precheck(a if not dt.is_string(a.type) else pc.utf8_trim_whitespace(a), target)
+    if ok is not None:
+        okn = ok.to_numpy(zero_copy_only=False)
+        if not okn.all():
+            if not safe:
+                raise _fail(original, int(np.argmin(okn)), target)
+            a = pc.if_else(ok, a, pa.scalar(None, a.type))
+    try:
+        return _raw_cast(_prepare(a, target), target)
+    except (pa.ArrowInvalid, OverflowError):
+        pass
+    bad = _bad_rows(_prepare(a, target), target)
+    if not safe:
+        raise _fail(original, int(bad[0]), target)
+    keep = np.ones(len(a), dtype=bool)
+    keep[bad] = False
+    a = pc.if_else(pa.array(keep), a, pa.scalar(None, a.type))
+    return _raw_cast(_prepare(a, target), target)

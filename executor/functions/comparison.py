@@ -1,0 +1,94 @@
+"""Comparisons, boolean logic, NULL tests and LIKE/ILIKE.
+
+AND/OR use Kleene (three-valued) logic. LIKE has no default escape character:
+the SQL pattern is translated into Arrow's LIKE syntax (whose escape is a
+backslash) once per distinct pattern; ILIKE matches case-insensitively.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .registry import as_array, per_unique, py, register
+
+_CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
+        "gt": pc.greater, "ge": pc.greater_equal}
+
+
+@register("eq", "ne", "lt", "le", "gt", "ge")
+def compare(call, args, n):
+    return _CMP[call.fn](*args)
+
+
+@register("is_distinct_from", "is_not_distinct_from")
+def distinct(call, args, n):
+    a, b = (as_array(x, n) for x in args)
+    differs = pc.coalesce(pc.not_equal(a, b), pc.xor(pc.is_null(a), pc.is_null(b)))
+    return differs if call.fn == "is_distinct_from" else pc.invert(differs)
+
+
+@register("and")
+def and_(call, args, n):
+    out = args[0]
+    for a in args[1:]:
+        out = pc.and_kleene(out, a)
+    return out
+
+
+@register("or")
+def or_(call, args, n):
+    out = args[0]
+    for a in args[1:]:
+        out = pc.or_kleene(out, a)
+    return out
+
+
+@register("not")
+def not_(call, args, n):
+    return pc.invert(args[0])
+
+
+@register("is_null")
+def is_null(call, args, n):
+    return pc.is_null(as_array(args[0], n))
+
+
+@register("is_not_null")
+def is_not_null(call, args, n):
+    return pc.is_valid(as_array(args[0], n))
+
+
+def like_to_arrow(pattern: str, escape: str | None) -> str:
+    """A SQL LIKE pattern (optional ESCAPE char) as an Arrow match_like
+    pattern, whose escape character is a backslash."""
+    out = []
+    i = 0
+    while i < len(pattern):       # a loop over one pattern's characters
+        ch = pattern[i]
+        if escape is not None and ch == escape and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append("\\" + nxt if nxt in "%_\\" else nxt)
+            i += 2
+            continue
+        out.append("\\\\" if ch == "\\" else ch)
+        i += 1
+    return "".join(out)
+
+
+@register("like", "ilike")
+def like(call, args, n):
+    value, pattern = args[0], args[1]
+    escape = py(args[2]) if len(args) == 3 else None
+    if len(args) == 3 and escape is None:
+        return pa.nulls(n, pa.bool_())
+    ignore_case = call.fn == "ilike"
+
+    def match(values, p):
+        if not p.is_valid:
+            return pa.nulls(len(values), pa.bool_())
+        return pc.match_like(values, like_to_arrow(p.as_py(), escape), ignore_case=ignore_case)
+
+    if isinstance(value, pa.Scalar):
+        value = as_array(value, n)
+    return per_unique(value, pattern, n, match, pa.bool_())

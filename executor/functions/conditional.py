@@ -1,0 +1,33 @@
+"""coalesce, nullif, greatest, least (CASE and IN are node types handled in
+executor/eval.py). greatest/least skip NULLs, as DuckDB does."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .registry import as_array, register
+
+
+@register("coalesce")
+def coalesce(call, args, n):
+    if len(args) == 1:
+        return args[0]
+    return pc.coalesce(*args)
+
+
+@register("nullif")
+def nullif(call, args, n):
+    a, b = args
+    same = pc.fill_null(pc.equal(a, b), False)
+    return pc.if_else(same, pa.scalar(None, call.dtype), as_array(a, n))
+
+
+@register("greatest")
+def greatest(call, args, n):
+    return pc.max_element_wise(*args, skip_nulls=True)
+
+
+@register("least")
+def least(call, args, n):
+    return pc.min_element_wise(*args, skip_nulls=True)

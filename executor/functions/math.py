@@ -1,0 +1,92 @@
+"""Math functions: abs, sign, floor, ceil, round, sqrt, cbrt, ln, log10, log2,
+exp, power. round() rounds half away from zero for every type (DuckDB);
+sqrt/ln/log of a value out of the domain raises DataError."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...planner import datatypes as dt
+from .registry import arrow_call, per_unique, as_array, register
+
+
+@register("abs")
+def abs_(call, args, n):
+    return arrow_call(pc.abs_checked, args[0])
+
+
+@register("sign")
+def sign(call, args, n):
+    return pc.sign(args[0]).cast(pa.int8())
+
+
+@register("floor", "ceil")
+def floor_ceil(call, args, n):
+    (a,) = args
+    if dt.is_integer(a.type):
+        return a
+    kernel = pc.floor if call.fn == "floor" else pc.ceil
+    if dt.is_decimal(a.type):
+        wide = a.cast(dt.decimal(min(a.type.precision + 1, 38), a.type.scale))
+        return arrow_call(pc.cast, kernel(wide), call.dtype)
+    return kernel(a)
+
+
+def _round_one(values: pa.Array, digits: pa.Scalar, out: pa.DataType) -> pa.Array:
+    if not digits.is_valid:
+        return pa.nulls(len(values), out)
+    nd = digits.as_py()
+    if dt.is_integer(values.type) and nd >= 0:
+        return values
+    if dt.is_decimal(values.type):
+        t = values.type
+        values = values.cast(dt.decimal(min(t.precision + 1, 38), t.scale))
+        nd = min(nd, t.scale)
+    res = arrow_call(pc.round, values, nd, round_mode="half_towards_infinity")
+    return arrow_call(pc.cast, res, out)
+
+
+@register("round")
+def round_(call, args, n):
+    value, digits = args
+    if isinstance(value, pa.Scalar):
+        value = as_array(value, n)
+    return per_unique(value, digits, n, lambda v, d: _round_one(v, d, call.dtype), call.dtype)
+
+
+@register("sqrt")
+def sqrt(call, args, n):
+    return arrow_call(pc.sqrt_checked, args[0])
+
+
+@register("cbrt")
+def cbrt(call, args, n):
+    a = args[0]
+    root = pc.power(pc.abs(a), 1.0 / 3.0)
+    return pc.multiply(pc.sign(a), root)
+
+
+@register("ln")
+def ln(call, args, n):
+    return arrow_call(pc.ln_checked, args[0])
+
+
+@register("log10")
+def log10(call, args, n):
+    return arrow_call(pc.log10_checked, args[0])
+
+
+@register("log2")
+def log2(call, args, n):
+    return arrow_call(pc.log2_checked, args[0])
+
+
+@register("exp")
+def exp(call, args, n):
+    return pc.exp(args[0])
+
+
+@register("power")
+def power(call, args, n):
+    return arrow_call(pc.power_checked, *args)
