@@ -14,6 +14,7 @@ storage knows nothing of SQL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import threading
@@ -92,6 +93,10 @@ def _decode(stats, num_rows: int, arrow_type: pa.DataType) -> ColumnStats:
             lo = hi = None
         if not (_value_ok(lo, expected) and _value_ok(hi, expected)):
             lo = hi = None
+        elif pa.types.is_timestamp(arrow_type) and arrow_type.unit == "ns":
+            # bounds as the scan will see the values: cut to microseconds
+            lo, hi = cast_normalized(pa.array([lo, hi], arrow_type),
+                                     dt.normalize(arrow_type)).to_pylist()
     return ColumnStats(lo, hi, nulls, num_rows)
 
 
@@ -179,19 +184,31 @@ class ParquetFileInfo:
             self._stats[column] = result
         return result
 
+    def _leaf(self, column: str) -> tuple[int, pa.DataType] | None:
+        """(Parquet leaf column index, Arrow type) of a top-level primitive column."""
+        with self._lock:
+            leaves = self._stats.get(("__leaves__",))
+        if leaves is None:
+            arrow = self.metadata.schema.to_arrow_schema()
+            pschema = self.metadata.schema
+            leaves = {}
+            for i in range(len(pschema)):
+                name = pschema.column(i).path
+                if name in arrow.names:
+                    leaves[name] = (i, arrow.field(name).type)
+            with self._lock:
+                self._stats[("__leaves__",)] = leaves
+        return leaves.get(column)
+
     def _compute_stats(self, column: str) -> list[ColumnStats] | None:
         rows = self.row_group_rows
         part = self.partition_dict.get(column)
         if part is not None:
             return [partition_stats(part[1], part[0], n) for n in rows]
-        arrow_schema = self.metadata.schema.to_arrow_schema()
-        if column not in arrow_schema.names:
+        leaf = self._leaf(column)
+        if leaf is None:    # not in this file, or nested: no usable statistics
             return None
-        arrow_type = arrow_schema.field(column).type
-        pschema = self.metadata.schema
-        index = next((i for i in range(len(pschema)) if pschema.column(i).path == column), None)
-        if index is None:   # nested column: no usable statistics
-            return None
+        index, arrow_type = leaf
         return [_decode(self.metadata.row_group(g).column(index).statistics, n, arrow_type)
                 for g, n in enumerate(rows)]
 
@@ -206,11 +223,16 @@ class ParquetFileInfo:
 
 # --- I/O ------------------------------------------------------------------------
 
+@contextlib.contextmanager
 def _open(protocol: str, storage_options: dict | None, path: str):
+    """A pq.ParquetFile for `path`; remote files coalesce their reads (pre_buffer)."""
     if protocol in LOCAL_PROTOCOLS:
-        return pq.ParquetFile(path)
+        with pq.ParquetFile(path) as pf:
+            yield pf
+        return
     fs = get_filesystem(protocol, storage_options)
-    return pq.ParquetFile(fs.open(path, "rb"))
+    with fs.open(path, "rb") as f, pq.ParquetFile(f, pre_buffer=True) as pf:
+        yield pf
 
 
 def read_footer(protocol: str, storage_options: dict | None, path: str) -> pq.FileMetaData:

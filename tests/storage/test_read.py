@@ -117,3 +117,14 @@ def test_split_with_explicit_row_groups(tmp_path):
     sp = Split(ds.files[0].path, (2, 5), rows=200)
     got = pa.Table.from_batches(list(read_split(sp, ["a"], ds.schema)))
     assert got.column("a").to_pylist() == list(range(200, 300)) + list(range(500, 600))
+
+
+def test_nanosecond_bounds_match_values_read(tmp_path):
+    raw = pa.array([1500, -1500, 10**12 + 999, None], pa.timestamp("ns"))
+    pq.write_table(pa.table({"t": raw}), tmp_path / "ts.parquet")
+    ds = open_dataset(str(tmp_path / "ts.parquet"))
+    (b,) = list(read_split(ds.splits()[0], ["t"], ds.schema))
+    s = ds.files[0].file_stats("t")
+    import pyarrow.compute as pc
+    mm = pc.min_max(b.column(0))
+    assert (s.min, s.max, s.null_count) == (mm["min"].as_py(), mm["max"].as_py(), 1)
