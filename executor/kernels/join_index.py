@@ -14,6 +14,8 @@ pair, and `fill_pairs` writes any slice [start, stop) of that numbering, so an
 operator can emit the candidate pairs in chunks of bounded size even when one
 probe row matches millions of build rows.
 
+`remix` re-hashes key hashes for the sub-partitions of a spilling join.
+
 This module owns only numpy-in, numpy-out numba kernels; it knows nothing
 of Arrow, expressions or join kinds (executor/operators/hash_join.py does).
 """
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .hashing import fmix64
 
 
 @njit(cache=True, nogil=True)
@@ -158,7 +162,19 @@ def mark_all(idx, flags):
         flags[idx[p]] = True
 
 
+@njit(cache=True, nogil=True)
+def remix(hashes, salt):
+    """uint64 hashes re-mixed with `salt`, so rows that share a shuffle
+    partition (the high bits of their hash) spread again when a spilling
+    join splits them into sub-partitions with `partition_rows`."""
+    out = np.empty(hashes.shape[0], dtype=np.uint64)
+    s = np.uint64(salt)
+    for i in range(hashes.shape[0]):
+        out[i] = fmix64(hashes[i] ^ s)
+    return out
+
+
 __all__ = [
     "build_csr", "match_counts", "pair_starts", "fill_pairs", "probe_has_match",
-    "mark_ids", "build_rows_matched", "mark_where", "mark_all",
+    "mark_ids", "build_rows_matched", "mark_where", "mark_all", "remix",
 ]

@@ -37,6 +37,7 @@ from .. import registry
 from ..kernels import join_index as ji
 from ..registry import implements
 from . import join_build as jb
+from . import join_spill
 
 _PROBE_FLAGS = ("left", "full", "semi", "anti", "null_aware_anti")
 _BUILD_FLAGS = ("right", "full")
@@ -49,15 +50,28 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
         raise NotSupportedError(f"join kind {node.kind!r} is not supported")
     if len(node.left_keys) != len(node.right_keys):
         raise NotSupportedError("hash join needs as many left keys as right keys")
+    left = registry.execute(node.left, partition, ctx)
     if node.mode == "broadcast":
         if node.kind in _BUILD_FLAGS:
             raise NotSupportedError(f"a {node.kind} join cannot broadcast its right side")
-        build = jb.shared_build(node, ctx)
+        yield from _Prober(node, jb.shared_build(node, ctx), ctx).run(left)
     elif node.mode == "partitioned":
-        build = jb.build_side(node, partition, ctx)
+        yield from _join(node, registry.execute(node.right, partition, ctx), left, ctx, 0)
     else:
         raise NotSupportedError(f"hash join mode {node.mode!r} is not supported")
-    yield from _Prober(node, build, ctx).run(partition)
+
+
+def _join(node, right_batches, left_batches, ctx, level: int) -> Iterator[pa.RecordBatch]:
+    """Build on `right_batches`, probe with `left_batches`; spill (grace hash
+    join) when the build side outgrows the memory budget."""
+    try:
+        build = jb.build_side(node, right_batches, ctx, spillable=join_spill.can_spill(node))
+    except jb.BuildOverBudget as over:
+        yield from join_spill.grace_join(
+            node, over, left_batches, ctx, level,
+            lambda r, l, lev: _join(node, r, l, ctx, lev))
+        return
+    yield from _Prober(node, build, ctx).run(left_batches)
 
 
 def _rows_batch(arrays: list, schema: pa.Schema, n: int) -> pa.RecordBatch:
@@ -95,14 +109,14 @@ class _Prober:
 
     # --- driver ------------------------------------------------------------
 
-    def run(self, partition: int) -> Iterator[pa.RecordBatch]:
+    def run(self, left_batches) -> Iterator[pa.RecordBatch]:
         kind, build = self.kind, self.build
         skip_probe = build.num_rows == 0 and kind in ("inner", "semi", "right")
         if (kind == "null_aware_anti" and self.cond is None and self.keyed
                 and build.null_rows.size):
             skip_probe = True            # x NOT IN (..., NULL, ...) is never TRUE
         if not skip_probe:
-            for lb in registry.execute(self.node.left, partition, self.ctx):
+            for lb in left_batches:
                 self.ctx.check_cancelled()
                 if lb.num_rows:
                     lb = jb.conform(lb, self.left_schema)

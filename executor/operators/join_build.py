@@ -5,7 +5,8 @@ Also owns what both join sides share: evaluating and casting key
 expressions to one common type per key, and the per-query cache that lets
 the tasks of a broadcast join (threads of one process) build the table once.
 
-Not here: probing and the join kinds (hash_join.py).
+Not here: probing and the join kinds (hash_join.py), spilling a build side
+that outgrows the memory budget (join_spill.py).
 """
 
 from __future__ import annotations
@@ -115,15 +116,25 @@ class BuildSide:
         return self.offsets.shape[0] - 1
 
 
-def _over_budget(held: int, ctx) -> None:
-    if held > ctx.memory_budget:
-        raise NotSupportedError(
-            f"hash join build side holds {held} bytes, over the memory budget of "
-            f"{ctx.memory_budget} bytes; spilling a hash join to disk is not supported yet")
+class BuildOverBudget(Exception):
+    """The build side outgrew ctx.memory_budget while being read: `held` are
+    the batches read so far, `rest` the rest of the same input (a spilling
+    join writes both out, see join_spill.py)."""
+
+    def __init__(self, held: list, rest, nbytes: int):
+        super().__init__(f"hash join build side over budget ({nbytes} bytes)")
+        self.held, self.rest, self.nbytes = held, rest, nbytes
 
 
-def build_side(node, partition: int, ctx) -> BuildSide:
-    """Read partition `partition` of node.right whole and index it."""
+def over_budget_error(nbytes: int, ctx, why: str = "") -> NotSupportedError:
+    return NotSupportedError(
+        f"hash join build side holds {nbytes} bytes, over the memory budget of "
+        f"{ctx.memory_budget} bytes{why}")
+
+
+def build_side(node, batches, ctx, spillable: bool = False) -> BuildSide:
+    """Read the right input (`batches`, an iterator) whole and index it. Over
+    ctx.memory_budget: BuildOverBudget if `spillable`, else NotSupportedError."""
     schema = arrow_schema(node.right.schema)
     keyed = bool(node.right_keys)
     types = key_types(node) if keyed else []
@@ -132,24 +143,29 @@ def build_side(node, partition: int, ctx) -> BuildSide:
         from ..kernels.key_encoder import KeyEncoder
         nen = node.null_equals_null and node.kind != "null_aware_anti"
         encoder = KeyEncoder(types, null_equals_null=nen)
-    batches, id_parts, null_parts = [], [], []
+    held_batches, id_parts, null_parts = [], [], []
     held, base = 0, 0
-    for b in registry.execute(node.right, partition, ctx):
+    it = iter(batches)
+    for b in it:
         ctx.check_cancelled()
         if b.num_rows == 0:
             continue
         b = conform(b, schema)
+        held_batches.append(b)
+        held += b.nbytes + 8 * b.num_rows
+        if held > ctx.memory_budget:
+            if spillable:
+                raise BuildOverBudget(held_batches, it, held)
+            raise over_budget_error(held, ctx, "; this join cannot spill to disk")
         if keyed:
             keys = key_arrays(node.right_keys, b, types)
             id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
             if node.kind == "null_aware_anti":
                 null_parts.append(np.flatnonzero(null_key_mask(keys, b.num_rows)) + base)
-        batches.append(b)
         base += b.num_rows
-        held += b.nbytes + 8 * b.num_rows
-        _over_budget(held, ctx)
-    if batches:
-        batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    if held_batches:
+        batch = (held_batches[0] if len(held_batches) == 1
+                 else pa.concat_batches(held_batches))
     else:
         batch = pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
     n = batch.num_rows
@@ -162,7 +178,6 @@ def build_side(node, partition: int, ctx) -> BuildSide:
     offsets, rows = ji.build_csr(ids, num_keys)
     null_rows = np.concatenate(null_parts) if null_parts else np.empty(0, np.int64)
     held += offsets.nbytes + rows.nbytes
-    _over_budget(held, ctx)
     return BuildSide(batch, ids, offsets, rows, encoder, types, null_rows, held)
 
 
@@ -189,5 +204,6 @@ def shared_build(node, ctx) -> BuildSide:
             entry = cache[id(node)] = _Entry(node)
     with entry.lock:
         if entry.value is None:
-            entry.value = build_side(node, 0, ctx)
+            right = registry.execute(node.right, 0, ctx)
+            entry.value = build_side(node, right, ctx)
         return entry.value

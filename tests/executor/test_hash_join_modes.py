@@ -1,5 +1,5 @@
 """HashJoinExec: broadcast vs partitioned, the shared broadcast build across
-threads, TPC-H Q21's semi/anti shape, the memory budget, bad plans."""
+threads, TPC-H Q21's semi/anti shape, spilling over the memory budget, bad plans."""
 
 import importlib.util
 import pathlib
@@ -119,14 +119,56 @@ def test_right_and_full_cannot_broadcast():
             H.run_join(node)
 
 
-def test_build_over_memory_budget_is_a_clear_error():
-    t = pa.table({"a": pa.array(np.arange(10_000), pa.int64())})
-    left, right = H.leaf(t), H.leaf(t.rename_columns(["b"]), chunk=1000)
+@pytest.mark.parametrize("kind", ["inner", "left", "right", "full", "semi", "anti"])
+def test_build_over_budget_spills(kind, tmp_path, monkeypatch):
+    H.ensure_eval(monkeypatch)
+    rng = np.random.default_rng(9)
+    n = 3000
+    lt = pa.table({"a": pa.array(rng.integers(0, 2000, n), pa.int64(), mask=rng.random(n) < 0.05),
+                   "s": pa.array(rng.integers(0, 9, n).astype(str)),
+                   "x": pa.array(rng.integers(0, 4, n), pa.int64())})
+    rt = pa.table({"b": pa.array(rng.integers(0, 2000, n), pa.int64(), mask=rng.random(n) < 0.05),
+                   "t": pa.array(rng.integers(0, 9, n).astype(str)),
+                   "y": pa.array(rng.integers(0, 4, n), pa.int64())})
+    left, right = H.leaf(lt, chunk=256), H.leaf(rt, chunk=256)
+    cond = H.call("le", H.col("x", left), H.col("y", right))
+    node = HashJoinExec(left, right, kind, (H.col("a", left), H.col("s", left)),
+                        (H.col("b", right), H.col("t", right)), cond)
+    # a budget far below the build side (~60 kB): two rounds of spilling
+    ctx = ExecContext(batch_size=500, memory_budget=3_000, spill_dir=str(tmp_path))
+    got = H.run_join(node, ctx)
+    on = "l.a = r.b AND l.s = r.t AND l.x <= r.y"
+    if kind in ("semi", "anti"):
+        neg = "NOT " if kind == "anti" else ""
+        sql = f"SELECT * FROM l WHERE {neg}EXISTS (SELECT 1 FROM r WHERE {on})"
+    else:
+        sql = f"SELECT l.*, r.* FROM l {kind.upper()} JOIN r ON {on}"
+    assert H.rows(got) == H.rows(H.duck(sql, l=lt, r=rt))
+    assert list(tmp_path.iterdir()) == []          # spill files removed
+
+
+def test_skewed_key_over_budget_is_a_clear_error(tmp_path):
+    t = pa.table({"a": pa.array(np.zeros(4000), pa.int64())})
+    left, right = H.leaf(t, chunk=500), H.leaf(t.rename_columns(["b"]), chunk=500)
     node = HashJoinExec(left, right, "inner", (H.col("a", left),), (H.col("b", right),))
+    ctx = ExecContext(batch_size=1000, memory_budget=10_000, spill_dir=str(tmp_path))
+    with pytest.raises(NotSupportedError, match="memory budget.*rounds of spilling"):
+        H.run_join(node, ctx)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind,keyed,mode", [("null_aware_anti", True, "partitioned"),
+                                             ("inner", False, "partitioned"),
+                                             ("inner", True, "broadcast")])
+def test_unspillable_over_budget_is_a_clear_error(kind, keyed, mode):
+    t = pa.table({"a": pa.array(np.arange(5000), pa.int64())})
+    u = pa.table({"b": pa.array(np.arange(2500, 7500), pa.int64())})
+    left, right = H.leaf(t, chunk=500), H.leaf(u, chunk=500)
+    keys = ((H.col("a", left),), (H.col("b", right),)) if keyed else ((), ())
+    node = HashJoinExec(left, right, kind, *keys, None, mode)
     with pytest.raises(NotSupportedError, match="memory budget"):
-        H.run_join(node, ExecContext(batch_size=1000, memory_budget=20_000))
-    got = H.run_join(node, ExecContext(batch_size=1000))
-    assert got.num_rows == 10_000
+        H.run_join(node, ExecContext(batch_size=1000, memory_budget=10_000))
+    assert H.run_join(node, ExecContext(batch_size=100_000)).num_rows > 0
 
 
 def test_zero_column_sides_keep_row_counts():

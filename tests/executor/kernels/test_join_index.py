@@ -90,3 +90,15 @@ def test_large_fanout_chunks():
     p, b = ji.fill_pairs(probe, offsets, rows, starts, 990, 1010)
     assert p.tolist() == [0] * 10 + [2] * 10
     assert b.tolist() == list(range(990, 1000)) + list(range(10))
+
+
+def test_remix_spreads_one_shuffle_partition():
+    from quiver.executor.kernels.partition import partition_rows
+    rng = np.random.default_rng(0)
+    h = rng.integers(0, 2**63, 4000, dtype=np.int64).astype(np.uint64)
+    order, offsets = partition_rows(h, 16)
+    same = h[order[offsets[3]:offsets[4]]]          # rows of one shuffle partition
+    _, sub = partition_rows(ji.remix(same, 1), 8)
+    assert (np.diff(sub) > 0).all()                 # every sub-partition gets rows
+    assert ji.remix(same, 1).tolist() == ji.remix(same.copy(), 1).tolist()
+    assert ji.remix(same, 1).tolist() != ji.remix(same, 2).tolist()
