@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,11 @@ def _open_args(options: dict) -> dict:
     return args
 
 
+def _absolute(location: str) -> str:
+    """Local relative paths made absolute, so a saved catalog works from any cwd."""
+    return location if "://" in location else os.path.abspath(location)
+
+
 def _options(hive_partitioning, partition_columns, storage_options) -> dict:
     opts: dict[str, Any] = {}
     if hive_partitioning is not None:
@@ -121,7 +127,7 @@ class Catalog:
         else:
             opts = _options(hive_partitioning, partition_columns, storage_options)
             ds = open_dataset(location, **_open_args(opts))
-        loc = location if isinstance(location, str) else list(location)
+        loc = _absolute(location) if isinstance(location, str) else [_absolute(x) for x in location]
         entry = TableEntry(name.lower(), "dataset", loc, opts, ds)
         self._put(entry, replace)
         return entry

@@ -156,9 +156,9 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx) -> Iterator[pa.Reco
     if predicate is not None:
         from ..eval import filter_batch
     for split in splits:
-        ctx.check_cancelled()
         for batch in read_split(split, source_cols, read_schema, node.protocol, storage_options,
                                 ctx.batch_size, row_group_filter=keep, counters=counters):
+            ctx.check_cancelled()
             out = _rename(batch, positions, out_schema)
             if filter_batch is not None:
                 out = filter_batch(out, predicate)

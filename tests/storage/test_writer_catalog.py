@@ -121,3 +121,13 @@ def test_catalog_json_round_trip(tmp_path):
     assert back.lookup("t2").source.partition_columns == []
     assert back.lookup("t2").location == [str(tmp_path / "t")]
     assert Catalog.from_json(back.to_json()).to_json() == text
+
+
+def test_catalog_keeps_absolute_local_locations(tmp_path, monkeypatch):
+    write_table(_table(), str(tmp_path / "rel"))
+    monkeypatch.chdir(tmp_path)
+    cat = Catalog()
+    cat.register_dataset("r", "rel")
+    text = cat.to_json()
+    monkeypatch.chdir("/")
+    assert Catalog.from_json(text).lookup("r").source.num_rows == 12
