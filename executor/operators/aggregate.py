@@ -26,39 +26,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...planner.aggregate_state import state_fields
-from ...planner.expr import Cast, Column, Expr, Literal
+from ...planner.expr import Expr
 from ...planner.physical import HashAggregateExec
 from .. import registry
+from ..eval import evaluate
 from ..kernels.grouped_agg import first_row_of_new_ids
 from ..kernels.key_encoder import KeyEncoder
 from ..registry import implements
 from .aggregate_accumulators import make_accumulator
 
 
-def evaluate(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
-    """executor.eval.evaluate when it exists; plain columns/literals/casts otherwise."""
-    try:
-        from ..eval import evaluate as real
-    except ModuleNotFoundError as e:
-        if e.name != f"{__package__.rsplit('.', 1)[0]}.eval":
-            raise
-        real = None
-    if real is not None:
-        out = real(expr, batch)
-        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
-    if isinstance(expr, Column):
-        return batch.column(expr.name)
-    if isinstance(expr, Literal):
-        return pa.repeat(pa.scalar(expr.value, expr.dtype), batch.num_rows)
-    if isinstance(expr, Cast):
-        return pc.cast(evaluate(expr.arg, batch), expr.dtype)
-    raise NotImplementedError(f"executor.eval is not available to evaluate {expr!r}")
+def _eval(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
+    out = evaluate(expr, batch)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 def _filter_mask(expr: Expr | None, batch: pa.RecordBatch) -> np.ndarray | None:
     if expr is None:
         return None
-    result = pc.fill_null(evaluate(expr, batch), False)
+    result = pc.fill_null(_eval(expr, batch), False)
     return np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool)
 
 
@@ -98,7 +84,7 @@ def hash_aggregate(node: HashAggregateExec, partition: int, ctx):
         if batch.num_rows == 0:
             continue
         if encoder is not None:
-            keys = [evaluate(e, batch) for e in node.group_exprs]
+            keys = [_eval(e, batch) for e in node.group_exprs]
             before = encoder.num_keys
             ids = encoder.encode(keys)
             n = encoder.num_keys
@@ -112,7 +98,7 @@ def hash_aggregate(node: HashAggregateExec, partition: int, ctx):
                 acc.merge(ids, n, states)
             continue
         for agg, acc in zip(node.aggs, accs):
-            arg = evaluate(agg.args[0], batch) if agg.args else None
+            arg = _eval(agg.args[0], batch) if agg.args else None
             acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
 
     fields = node.schema

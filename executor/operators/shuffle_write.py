@@ -21,7 +21,7 @@ from .. import registry
 from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
 from ..registry import implements
-from .aggregate import evaluate
+from ..eval import evaluate
 
 
 def _rename(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:

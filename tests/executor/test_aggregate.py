@@ -118,14 +118,6 @@ DISTINCT_AGGS = [
 ]
 
 
-def needs_eval(aggs):
-    try:
-        import quiver.executor.eval  # noqa: F401
-        return False
-    except ModuleNotFoundError:
-        return any(a[0] == "sum_x_pos" for a in aggs)
-
-
 def duck(t: pa.Table, keys: list[str], aggs) -> pa.Table:
     sel = ", ".join(keys + [f"{sql} AS {name}" for name, _, sql in aggs])
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
@@ -172,7 +164,7 @@ def two_phase(t, keys, aggs, parts):
 @pytest.mark.parametrize("keys", [["k1"], ["k2"], ["k1", "k2"], []])
 def test_single_matches_duckdb(keys):
     t = random_table(600)
-    aggs = [a for a in AGGS if not needs_eval([a])]
+    aggs = AGGS
     got = collect(node_for(t, source(t), "single", keys, aggs))
     assert_same(got, duck(t, keys, aggs), keys)
 
@@ -180,7 +172,7 @@ def test_single_matches_duckdb(keys):
 @pytest.mark.parametrize("keys", [["k1", "k2"], []])
 def test_partial_then_final_equals_single(keys):
     t = random_table(700, seed=3)
-    aggs = [a for a in AGGS if not needs_eval([a])]
+    aggs = AGGS
     want = duck(t, keys, aggs)
     assert_same(two_phase(t, keys, aggs, parts=4), want, keys)
 
@@ -194,7 +186,7 @@ def test_distinct_aggregates(keys):
 
 def test_empty_input():
     t = random_table(0)
-    aggs = [a for a in AGGS if not needs_eval([a])]
+    aggs = AGGS
     got = collect(node_for(t, source(t), "single", [], aggs))
     assert got.num_rows == 1
     assert got.column("cnt_star").to_pylist() == [0] and got.column("cnt_x").to_pylist() == [0]
