@@ -14,6 +14,13 @@ from typing import Callable, Iterator
 import pyarrow as pa
 
 _OPERATORS: dict[type, Callable] = {}
+_LOADED = False
+
+
+def _load_operators() -> None:
+    global _LOADED
+    from . import operators  # noqa: F401  (registers every operator)
+    _LOADED = True
 
 
 def implements(node_type: type) -> Callable:
@@ -26,8 +33,8 @@ def implements(node_type: type) -> Callable:
 def execute(node, partition: int, ctx) -> Iterator[pa.RecordBatch]:
     """Run partition `partition` of `node`, yielding record batches whose
     column names are the node's schema names."""
-    if not _OPERATORS:
-        from . import operators  # noqa: F401  (registers every operator)
+    if not _LOADED:
+        _load_operators()
     try:
         op = _OPERATORS[type(node)]
     except KeyError:
