@@ -1,0 +1,43 @@
+"""The binder's entry point: SQL text -> list of bound Statements.
+
+    bind("SELECT ... WHERE x > ?", catalog, params=[10]) -> [Select(BoundQuery)]
+
+Parses (parse.py), checks the number of `?` parameters against `params`,
+and binds each statement in its own BindContext (fresh internal-name
+counter, positions in the user's text).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import ProgrammingError
+from . import statements as S
+from .bind_statement import bind_in_context
+from .literals import python_literal
+from .parse import parse_statements
+from .scope import BindContext
+
+
+def bind(sql: str, catalog: Any, params: Sequence[Any] | None = None,
+         dialect: str | None = None) -> list[S.Statement]:
+    """Parse and bind every statement in `sql` against `catalog`."""
+    if not isinstance(sql, str):
+        raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
+    parsed = parse_statements(sql, dialect)
+    expected = sum(p.n_params for p in parsed)
+    given = list(params) if params is not None else []
+    if isinstance(params, (str, bytes)):
+        raise ProgrammingError("parameters must be a sequence, not a string")
+    if len(given) != expected:
+        raise ProgrammingError(f"the statement has {expected} parameter(s) but "
+                               f"{len(given)} were given")
+    try:
+        literals = [python_literal(v) for v in given]
+    except TypeError as e:
+        raise ProgrammingError(str(e)) from None
+    out = []
+    for p in parsed:
+        ctx = BindContext(p.text, catalog, literals, p.source_offset)
+        out.append(bind_in_context(ctx, p.ast))
+    return out

@@ -1,0 +1,64 @@
+"""The column name a user sees for an unnamed SELECT expression, after
+DuckDB's style: `count_star()`, `sum(l_quantity)`, `(a + b)`,
+`CAST(a AS BIGINT)`, `count(DISTINCT a)`; a column keeps its own name.
+Anything not listed falls back to sqlglot's DuckDB SQL for the node.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .sql_functions import function_call
+
+_BINARY = {
+    exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.IntDiv: "//",
+    exp.Mod: "%", exp.EQ: "=", exp.NEQ: "!=", exp.LT: "<", exp.LTE: "<=",
+    exp.GT: ">", exp.GTE: ">=", exp.And: "AND", exp.Or: "OR", exp.DPipe: "||",
+    exp.Like: "~~", exp.ILike: "~~*",
+}
+
+
+def display_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Alias):
+        return node.alias
+    if isinstance(node, exp.Column):
+        ident = node.this
+        if isinstance(ident, exp.Identifier):
+            return ident.this
+        return node.name
+    if isinstance(node, exp.Paren):
+        return display_name(node.this)
+    if isinstance(node, exp.Literal):
+        return node.sql("duckdb")
+    for cls, op in _BINARY.items():
+        if type(node) is cls:
+            return f"({display_name(node.this)} {op} {display_name(node.expression)})"
+    if isinstance(node, exp.Neg):
+        return f"(-{display_name(node.this)})"
+    if isinstance(node, exp.Not):
+        return f"(NOT {display_name(node.this)})"
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        kw = "TRY_CAST" if isinstance(node, exp.TryCast) else "CAST"
+        return f"{kw}({display_name(node.this)} AS {node.to.sql('duckdb')})"
+    if isinstance(node, exp.Count):
+        arg = node.this
+        if arg is None or isinstance(arg, exp.Star):
+            return "count_star()"
+        if isinstance(arg, exp.Distinct):
+            inner = ", ".join(display_name(e) for e in arg.expressions)
+            return f"count(DISTINCT {inner})"
+        return f"count({display_name(arg)})"
+    if isinstance(node, exp.Filter):
+        where = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
+        return f"{display_name(node.this)} FILTER (WHERE {display_name(where)})"
+    if isinstance(node, exp.AggFunc) and isinstance(node.this, exp.Distinct):
+        name, _ = function_call(node)
+        inner = ", ".join(display_name(e) for e in node.this.expressions)
+        return f"{name}(DISTINCT {inner})"
+    if isinstance(node, exp.Func) and not isinstance(node, (exp.Case, exp.Extract, exp.If)):
+        try:
+            name, args = function_call(node)
+        except Exception:  # noqa: BLE001 - naming must never fail
+            return node.sql("duckdb")
+        return f"{name}({', '.join(display_name(a) for a in args)})"
+    return node.sql("duckdb")
