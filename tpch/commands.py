@@ -29,6 +29,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -63,6 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="query numbers, e.g. 1,6,12-14 (default all 22)")
     run.add_argument("--runs", type=_positive_int, default=1,
                      help="runs per query; the median time is reported")
+    run.add_argument("--warmup", type=_count, default=0, metavar="N",
+                     help="untimed runs of each query before the timed ones")
     run.add_argument("--check", action="store_true",
                      help="compare each result with the reference answer")
     run.add_argument("--compare", choices=["duckdb"], default=None,
@@ -110,7 +122,8 @@ def _run(args) -> int:
             return 2
     try:
         results = run(args.data, connect_target=args.connect, queries=queries,
-                      runs=args.runs, check=args.check, compare=args.compare,
+                      runs=args.runs, warmup=args.warmup, check=args.check,
+                      compare=args.compare,
                       json_out=args.json_out, progress=not args.no_progress,
                       engine=args.engine)
     except RunnerError as exc:

@@ -73,6 +73,7 @@ class RunResults:
     engine: str
     target: str | None
     runs: int
+    warmup: int = 0
     scale_factor: float | None = None
     reference: str | None = None
     queries: list[QueryResult] = field(default_factory=list)
@@ -104,7 +105,8 @@ class RunResults:
     def to_dict(self) -> dict:
         return {
             "data_dir": self.data_dir, "engine": self.engine, "target": self.target,
-            "runs": self.runs, "scale_factor": self.scale_factor,
+            "runs": self.runs, "warmup": self.warmup,
+            "scale_factor": self.scale_factor,
             "reference": self.reference, "ok": self.ok,
             "queries": [q.to_dict() for q in self.queries],
             "total": self.totals(),

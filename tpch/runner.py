@@ -76,24 +76,38 @@ def _answers_sf(data_dir: str, answers_root: Path | None) -> float:
     return sf
 
 
-def _run_one(n: int, engine: Engine, ref: Engine | None, runs: int,
-             sf: float | None, answers_root: Path | None,
-             bar: ProgressBar, ref_name: str | None) -> QueryResult:
-    result = QueryResult(n)
-    sql = query_text(n)
+def _measure(engine: Engine, sql: str, runs: int, warmup: int, bar: ProgressBar,
+             label: str):
+    """Run `sql` `warmup` times untimed, then `runs` times timed.
+    Returns (times, names, rows, error text or None); stops at an error."""
+    times: list[float] = []
     names: list[str] = []
     rows: list[tuple] = []
-    for i in range(runs):
-        bar.show(f"q{n:02d} run {i + 1}/{runs}")
+    total = warmup + runs
+    for i in range(total):
+        timed = i >= warmup
+        step = (f"run {i - warmup + 1}/{runs}" if timed
+                else f"warm-up {i + 1}/{warmup}")
+        bar.show(f"{label} {step}")
         try:
             seconds, names, rows = _timed(engine, sql)
-            result.times.append(seconds)
-        except Exception as exc:  # report the query as failed, run the rest
-            result.error = _error_text(exc)
-            bar.done += runs - i - 1
-            bar.step(f"q{n:02d} error")
-            break
-        bar.step(f"q{n:02d} {seconds:.3f}s")
+        except Exception as exc:  # the query failed: report it, run the rest
+            bar.done += total - i - 1
+            bar.step(f"{label} error")
+            return times, names, rows, _error_text(exc)
+        if timed:
+            times.append(seconds)
+        bar.step(f"{label} {seconds:.3f}s")
+    return times, names, rows, None
+
+
+def _run_one(n: int, engine: Engine, ref: Engine | None, runs: int,
+             sf: float | None, answers_root: Path | None,
+             bar: ProgressBar, ref_name: str | None, warmup: int = 0) -> QueryResult:
+    result = QueryResult(n)
+    sql = query_text(n)
+    result.times, names, rows, result.error = _measure(
+        engine, sql, runs, warmup, bar, f"q{n:02d}")
     if result.error is None:
         result.rows = len(rows)
         if sf is not None:
@@ -102,23 +116,14 @@ def _run_one(n: int, engine: Engine, ref: Engine | None, runs: int,
             except FileNotFoundError as exc:
                 result.check = CheckResult(False, str(exc))
     if ref is not None:
-        for i in range(runs):
-            bar.show(f"q{n:02d} {ref_name} run {i + 1}/{runs}")
-            try:
-                seconds, _, _ = _timed(ref, sql)
-                result.reference_times.append(seconds)
-            except Exception as exc:
-                result.reference_error = _error_text(exc)
-                bar.done += runs - i - 1
-                bar.step(f"q{n:02d} {ref_name} error")
-                break
-            bar.step(f"q{n:02d} {ref_name} {seconds:.3f}s")
+        result.reference_times, _, _, result.reference_error = _measure(
+            ref, sql, runs, warmup, bar, f"q{n:02d} {ref_name}")
     return result
 
 
 def run(data_dir: str, connect_target: str | None = None, queries=None, runs: int = 1,
         check: bool = False, compare: str | None = None, json_out: str | None = None,
-        progress: bool = True, *, engine: str | EngineFactory = "quiver",
+        progress: bool = True, *, warmup: int = 0, engine: str | EngineFactory = "quiver",
         answers_root: Path | None = None, out=None, err=None) -> RunResults:
     """Run TPC-H `queries` (numbers; default all 22) over the tables under
     `data_dir` and return the results; prints a progress bar on `err`
@@ -127,6 +132,8 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     `engine` is "quiver" (`quiver.connect(connect_target)`), "duckdb", or a
     factory returning an object with register/query/close (engines.Engine).
     `compare="duckdb"` also times DuckDB on the same files in the same run.
+    `warmup` untimed runs of each query come before the timed ones (they
+    take JIT compilation and cold caches out of the times).
     `check=True` compares every result with the committed answer for the
     data's scale factor and raises RunnerError if there are none.
     """
@@ -134,6 +141,8 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     out = sys.stdout if out is None else out
     if runs < 1:
         raise RunnerError(f"runs must be at least 1, got {runs}")
+    if warmup < 0:
+        raise RunnerError(f"warmup must not be negative, got {warmup}")
     numbers = list(queries) if queries else list(ALL_QUERIES)
     for n in numbers:
         if n not in ALL_QUERIES:
@@ -152,7 +161,8 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     else:
         engine_name, factory = getattr(engine, "name", "engine"), engine
     results = RunResults(data_dir=str(data_dir), engine=engine_name,
-                         target=connect_target, runs=runs, reference=compare,
+                         target=connect_target, runs=runs, warmup=warmup,
+                         reference=compare,
                          scale_factor=sf if sf is not None else detect_scale_factor(data_dir))
 
     main = _open(factory, tables)
@@ -160,12 +170,12 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     try:
         if compare:
             ref = _open(engine_factory(compare), tables)
-        steps = len(numbers) * runs * (2 if ref is not None else 1)
+        steps = len(numbers) * (runs + warmup) * (2 if ref is not None else 1)
         bar = ProgressBar(steps, enabled=progress, stream=err)
         try:
             for n in numbers:
                 results.queries.append(
-                    _run_one(n, main, ref, runs, sf, answers_root, bar, compare))
+                    _run_one(n, main, ref, runs, sf, answers_root, bar, compare, warmup))
         finally:
             bar.close()
     finally:

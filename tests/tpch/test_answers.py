@@ -129,3 +129,33 @@ def test_cli_gen(tmp_path):
     proc = _cli("gen", "--sf", "0.01", "--out", str(tmp_path / "d"), "--parts", "2")
     assert proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "d" / "lineitem").glob("*.parquet"))) == 2
+
+
+class _Counting:
+    """A fake engine: counts calls per query; Q2 fails on its second call."""
+    name = "counting"
+    calls: dict = {}
+
+    def register(self, table, location):
+        pass
+
+    def query(self, sql):
+        key = "q2" if "min(ps_supplycost)" in sql else "other"
+        _Counting.calls[key] = _Counting.calls.get(key, 0) + 1
+        if key == "q2" and _Counting.calls[key] == 2:
+            raise ValueError("second call")
+        return ["x"], [(1,)]
+
+    def close(self):
+        pass
+
+
+def test_warmup_runs_are_untimed_and_errors_stop_a_query(sf001_data):
+    _Counting.calls = {}
+    results = runner.run(sf001_data, queries=[1, 2], runs=3, warmup=2,
+                         engine=_Counting, progress=False, out=False)
+    q1, q2 = results.queries
+    assert len(q1.times) == 3 and q1.rows == 1 and q1.ok
+    assert q2.error == "ValueError: second call" and q2.times == [] and q2.rows is None
+    assert _Counting.calls == {"other": 5, "q2": 2}
+    assert results.to_dict()["warmup"] == 2
