@@ -98,3 +98,20 @@ def test_key_also_in_file_stays_file_column(tmp_path):
     pq.write_table(pa.table({"v": [1, 2]}), p)
     ds = open_dataset(str(tmp_path))
     assert ds.schema.names == ["v"] and ds.partition_columns == []
+
+
+def test_matches_duckdb_hive_reading(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    _put(tmp_path, "n=7/d=2023-05-01/s=hello/f.parquet", [1, 2])
+    _put(tmp_path, "n=-3/d=2023-06-30/s=12x/f.parquet", [3])
+    ds = open_dataset(str(tmp_path))
+    ours = _read(ds)
+    ref = duckdb.sql(f"SELECT * FROM read_parquet('{tmp_path}/**/*.parquet', hive_partitioning=true) "
+                     "ORDER BY v").arrow()
+    if hasattr(ref, "read_all"):
+        ref = ref.read_all()
+    # DuckDB lists partition keys alphabetically; Quiver keeps folder order
+    assert ours.schema.names == ["v", "n", "d", "s"]
+    ref = ref.select(ours.schema.names)
+    assert ref.schema == ours.schema
+    assert ref.to_pydict() == ours.to_pydict()
