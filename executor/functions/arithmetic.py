@@ -10,6 +10,8 @@ with a DATE/TIMESTAMP operand are in executor/functions/datetime.py.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,8 +30,8 @@ def _check_divisor(d) -> None:
         if d.is_valid and d.as_py() == 0:
             raise DataError("division by zero")
         return
-    if pc.any(pc.equal(d, pa.scalar(0, d.type) if not dt.is_decimal(d.type)
-                       else pa.scalar(0).cast(d.type))).as_py():
+    zero = pa.scalar(Decimal(0) if dt.is_decimal(d.type) else 0, d.type)
+    if pc.any(pc.equal(d, zero)).as_py():
         raise DataError("division by zero")
 
 
