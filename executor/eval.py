@@ -147,9 +147,10 @@ def _call(expr: Call, batch: pa.RecordBatch) -> Datum:
     impl = lookup(fn)
     args = [_eval(a, batch) for a in expr.args]
     if args and all(isinstance(a, pa.Scalar) for a in args) and fn != "current_date":
-        # constant call: run the kernel on one row
-        one = [pa.array([a.as_py()], a.type) for a in args]
-        res = impl(expr, one, 1)
+        # constant call: run the kernel as if on one row
+        res = impl(expr, args, 1)
+        if isinstance(res, pa.ChunkedArray):
+            res = res.combine_chunks()
         return res[0] if not isinstance(res, pa.Scalar) else res
     return impl(expr, args, batch.num_rows)
 
