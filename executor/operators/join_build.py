@@ -20,31 +20,11 @@ import pyarrow.compute as pc
 
 from ...errors import DataError, NotSupportedError
 from ...planner import datatypes as dt
-from ...planner.expr import Column, Expr
 from .. import registry
+from ..eval import evaluate
 from ..kernels import join_index as ji
 
 # --- expressions ---------------------------------------------------------------
-
-_EVALUATE = None
-
-
-def evaluate(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
-    """executor.eval.evaluate when it exists; plain columns otherwise."""
-    global _EVALUATE
-    if _EVALUATE is None:
-        try:
-            from ..eval import evaluate as real
-        except ImportError:
-            real = None
-        if real is not None:
-            _EVALUATE = real
-    if _EVALUATE is not None:
-        return _EVALUATE(expr, batch)
-    if isinstance(expr, Column):
-        return batch.column(expr.name)
-    raise NotSupportedError(f"cannot evaluate join expression {expr!r} yet")
-
 
 def key_types(node) -> list[pa.DataType]:
     """The type each key pair is compared in (both sides cast to it)."""

@@ -1,6 +1,5 @@
 """Helpers for the hash join tests (not a test module): a test-only leaf node,
-running a join over partitions, a stand-in evaluator while executor/eval.py
-does not exist, and comparing with DuckDB."""
+running a join over partitions, and comparing with DuckDB."""
 
 from __future__ import annotations
 
@@ -16,8 +15,7 @@ import pyarrow.compute as pc
 from quiver.executor import registry
 from quiver.executor.context import ExecContext
 from quiver.executor.operators import hash_join  # noqa: F401  (registers HashJoinExec)
-from quiver.executor.operators import join_build
-from quiver.planner.expr import Call, Column, Literal
+from quiver.planner.expr import Call, Column
 from quiver.planner.logical import Field
 from quiver.planner.physical import ExecNode, HashJoinExec
 
@@ -76,35 +74,6 @@ def collect(node, batches, ctx) -> pa.Table:
         assert b.schema.types == schema.types
         assert 0 < b.num_rows <= ctx.batch_size
     return pa.Table.from_batches(batches, schema=schema)
-
-
-# --- a stand-in evaluator (only while executor/eval.py is missing) ----------------
-
-_FNS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
-        "gt": "greater", "ge": "greater_equal", "and": "and_kleene",
-        "or": "or_kleene", "add": "add", "sub": "subtract", "mul": "multiply"}
-
-
-def fake_evaluate(expr, batch):
-    if isinstance(expr, Column):
-        return batch.column(expr.name)
-    if isinstance(expr, Literal):
-        return pa.array([expr.value] * batch.num_rows, expr.dtype)
-    if isinstance(expr, Call):
-        args = [fake_evaluate(a, batch) for a in expr.args]
-        if expr.fn == "not":
-            return pc.invert(args[0])
-        if expr.fn == "is_null":
-            return pc.is_null(args[0])
-        return pc.call_function(_FNS[expr.fn], args)
-    raise NotImplementedError(expr)
-
-
-def ensure_eval(monkeypatch) -> None:
-    try:
-        import quiver.executor.eval  # noqa: F401
-    except ImportError:
-        monkeypatch.setattr(join_build, "_EVALUATE", fake_evaluate)
 
 
 def call(fn: str, *args) -> Call:

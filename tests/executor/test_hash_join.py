@@ -84,8 +84,7 @@ def test_single_key(kind, seed):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_residual_condition(kind, monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_residual_condition(kind):
     lt, rt = make_tables(3, nl=60, nr=50, keys=4)
     l, r = H.leaf(lt), H.leaf(rt)
     cond = H.call("ne", H.col("lv", l), H.col("rv", r))
@@ -94,8 +93,7 @@ def test_residual_condition(kind, monkeypatch):
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("which", ["left", "right", "both"])
-def test_empty_sides(kind, which, monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_empty_sides(kind, which):
     lt, rt = make_tables(4)
     if which in ("left", "both"):
         lt = lt.slice(0, 0)
@@ -113,16 +111,14 @@ def test_null_equals_null(kind):
 
 
 @pytest.mark.parametrize("kind", ["inner", "left", "right", "full", "semi", "anti"])
-def test_keyless_nested_loop(kind, monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_keyless_nested_loop(kind):
     lt, rt = make_tables(6, nl=13, nr=11)
     check(kind, lt, rt, [])
     cond = H.call("lt", H.col("lv", H.leaf(lt)), H.col("rv", H.leaf(rt)))
     check(kind, lt, rt, [], cond, "l.lv < r.rv")
 
 
-def test_null_aware_anti_cases(monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_null_aware_anti_cases():
     lt = pa.table({"lk": pa.array([1, 2, None, 4], pa.int64()), "lv": pa.array([0, 1, 2, 3], pa.int32())})
     no_null = pa.table({"rk": pa.array([1, 5], pa.int64()), "rv": pa.array([0, 1], pa.int32())})
     with_null = pa.table({"rk": pa.array([1, None], pa.int64()), "rv": pa.array([0, 9], pa.int32())})

@@ -46,8 +46,7 @@ def lineitem(seed, n=120, prefix="l1"):
 
 @pytest.mark.parametrize("kind", ["semi", "anti"])
 @pytest.mark.parametrize("mode", ["partitioned", "broadcast"])
-def test_q21_semi_anti(kind, mode, monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_q21_semi_anti(kind, mode):
     l1 = lineitem(1, prefix="l1")
     l2 = lineitem(1, prefix="l2")             # the same table under other names
     left = H.leaf(l1, 3 if mode == "broadcast" else 1)
@@ -69,8 +68,7 @@ def test_q21_semi_anti(kind, mode, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["inner", "left", "semi", "anti", "null_aware_anti"])
-def test_broadcast_equals_partitioned(kind, monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_broadcast_equals_partitioned(kind):
     rng = np.random.default_rng(5)
     lt = pa.table({"a": pa.array(rng.integers(0, 9, 90), pa.int64(), mask=rng.random(90) < 0.1),
                    "b": pa.array(rng.integers(0, 4, 90), pa.int64())})
@@ -120,8 +118,7 @@ def test_right_and_full_cannot_broadcast():
 
 
 @pytest.mark.parametrize("kind", ["inner", "left", "right", "full", "semi", "anti"])
-def test_build_over_budget_spills(kind, tmp_path, monkeypatch):
-    H.ensure_eval(monkeypatch)
+def test_build_over_budget_spills(kind, tmp_path):
     rng = np.random.default_rng(9)
     n = 3000
     lt = pa.table({"a": pa.array(rng.integers(0, 2000, n), pa.int64(), mask=rng.random(n) < 0.05),
