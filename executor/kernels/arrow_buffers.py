@@ -165,9 +165,3 @@ def decimal_from_words(lo: np.ndarray, hi: np.ndarray, valid: np.ndarray | None,
     return pa.Array.from_buffers(dtype, n, [bitmap_buffer(valid), pa.py_buffer(pairs)],
                                  null_count=nulls)
 
-
-def numeric_from_numpy(values: np.ndarray, valid: np.ndarray | None,
-                       dtype: pa.DataType) -> pa.Array:
-    """A primitive Arrow array over `values` (zero-copy) with NULL where not valid."""
-    mask = None if valid is None or valid.all() else ~valid
-    return pa.array(values, type=dtype, mask=mask)
