@@ -328,10 +328,10 @@ class ExprBinder:
         if isinstance(node, exp.Count):
             return self._aggregate(node)
         name, arg_nodes = function_call(node)
-        if isinstance(node, exp.AggFunc) or F.is_aggregate(name):
-            return self._aggregate(node)
         if F.is_window_function(name):
             raise self.ctx.error(f"{name}() needs an OVER clause", node)
+        if isinstance(node, exp.AggFunc) or F.is_aggregate(name):
+            return self._aggregate(node)
         if any(isinstance(a, exp.Distinct) for a in arg_nodes):
             raise self.ctx.error(f"DISTINCT is only allowed in aggregates, not {name}()", node)
         args = [self.bind(a) for a in arg_nodes]

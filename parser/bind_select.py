@@ -196,7 +196,10 @@ def _select_items(ctx, sel: exp.Select, scope: Scope):
         node = item.this if isinstance(item, exp.Alias) else item
         name = identifier_name(item.args["alias"]) if isinstance(item, exp.Alias) \
             else display_name(item)
-        out.append((name, binder.bind(node), item))
+        bound = binder.bind(node)
+        if isinstance(item, exp.Column) and isinstance(bound, ex.Column):
+            name = scope.user_name(bound.name) or name
+        out.append((name, bound, item))
     return out
 
 
@@ -346,7 +349,7 @@ def _bind_set_operation(ctx, node, outer) -> BoundQuery:
                         f"({len(lf)} and {len(rf)})", node.expression)
     types = []
     for i, (a, b) in enumerate(zip(lf, rf)):
-        t = dt.common_supertype(a.dtype, b.dtype)
+        t = _set_supertype(a.dtype, b.dtype)
         if t is None:
             raise ctx.error(f"{kind.upper()} column {i + 1} has incompatible types "
                             f"{dt.sql_name(a.dtype)} and {dt.sql_name(b.dtype)}", node)
@@ -364,6 +367,14 @@ def _bind_set_operation(ctx, node, outer) -> BoundQuery:
     else:
         plan = SetOp(lp, rp, kind, all=all_)
     return _order_limit_outputs(ctx, node, BoundQuery(plan, left.output_names), outer)
+
+
+def _set_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+    """As datatypes.common_supertype, except that a string column meeting a
+    number or date makes the column VARCHAR (as DuckDB does for UNION)."""
+    if dt.is_string(a) != dt.is_string(b) and not (pa.types.is_null(a) or pa.types.is_null(b)):
+        return dt.STRING
+    return dt.common_supertype(a, b)
 
 
 def _cast_outputs(ctx, plan, types):

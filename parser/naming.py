@@ -34,7 +34,18 @@ def display_name(node: exp.Expression) -> str:
         if type(node) is cls:
             return f"({display_name(node.this)} {op} {display_name(node.expression)})"
     if isinstance(node, exp.Neg):
-        return f"(-{display_name(node.this)})"
+        return f"(-({display_name(node.this)}))"
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return f"({display_name(node.this)} IS NULL)"
+    if isinstance(node, exp.Not) and isinstance(node.this, exp.Is) \
+            and isinstance(node.this.expression, exp.Null):
+        return f"({display_name(node.this.this)} IS NOT NULL)"
+    if isinstance(node, exp.Between):
+        return (f"({display_name(node.this)} BETWEEN {display_name(node.args['low'])} "
+                f"AND {display_name(node.args['high'])})")
+    if isinstance(node, exp.In) and node.expressions:
+        values = ", ".join(display_name(v) for v in node.expressions)
+        return f"({display_name(node.this)} IN ({values}))"
     if isinstance(node, exp.Not):
         return f"(NOT {display_name(node.this)})"
     if isinstance(node, (exp.Cast, exp.TryCast)):

@@ -139,6 +139,14 @@ class Scope:
             out.extend(r.find(column, include_hidden=False))
         return out
 
+    def user_name(self, internal: str) -> str | None:
+        """The name a column of this scope is known by (its catalog spelling)."""
+        for r in self.relations:
+            for c in r.columns:
+                if c.field.name == internal:
+                    return c.name
+        return None
+
     def all_names(self) -> list[str]:
         names = []
         s: Scope | None = self
