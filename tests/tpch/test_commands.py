@@ -14,7 +14,7 @@ def _parser():
     return parser
 
 
-def test_register_adds_tpch_gen_and_run(monkeypatch):
+def test_register_adds_tpch_gen_and_run():
     args = _parser().parse_args(["tpch", "gen", "--sf", "0.1", "--out", "d", "--parts", "4"])
     assert args.func is commands.main_tpch
     assert (args.tpch_command, args.sf, args.out, args.parts) == ("gen", 0.1, "d", 4)
@@ -40,7 +40,7 @@ def test_connect_defaults_to_environment(monkeypatch):
     ["tpch", "run", "--data", "d", "--compare", "spark"],
     ["tpch", "run"],
 ])
-def test_bad_arguments_are_usage_errors(argv, capsys):
+def test_bad_arguments_are_usage_errors(argv):
     with pytest.raises(SystemExit) as info:
         _parser().parse_args(argv)
     assert info.value.code == 2
