@@ -98,12 +98,6 @@ def _arith(fn: str, args: list[Expr]) -> Expr:
     return Call(fn, (cast_to(a, dt.as_decimal(ta)), cast_to(b, dt.as_decimal(tb))), out)
 
 
-def _interval_has_time(e: Expr) -> bool:
-    if isinstance(e, Literal):
-        return e.value is not None and tuple(e.value)[2] != 0
-    return True
-
-
 def _temporal_arith(fn: str, a: Expr, b: Expr, ta: pa.DataType,
                     tb: pa.DataType) -> Expr | None:
     """date/timestamp +/- interval or integer days, date - date; None if
@@ -115,10 +109,9 @@ def _temporal_arith(fn: str, a: Expr, b: Expr, ta: pa.DataType,
         a, b, ta, tb = b, a, tb, ta   # interval + date == date + interval
     if fn in ("add", "sub") and dt.is_temporal(ta):
         if is_iv(tb):
-            # date +/- interval stays a DATE when the interval has no time part
-            # (known only for a literal); otherwise the result is a TIMESTAMP
-            if pa.types.is_date(ta) and not _interval_has_time(b):
-                return Call(fn, (a, cast_to(b, dt.INTERVAL)), dt.DATE)
+            # date +/- interval is a TIMESTAMP, as in DuckDB and PostgreSQL;
+            # the optimizer's unwrap_cast_in_comparison turns a comparison of
+            # a DATE column with such a constant back into a DATE comparison
             t = ta if pa.types.is_timestamp(ta) else dt.TIMESTAMP
             return Call(fn, (cast_to(a, t), cast_to(b, dt.INTERVAL)), t)
         if pa.types.is_date(ta) and dt.is_integer(tb):

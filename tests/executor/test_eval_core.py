@@ -175,7 +175,7 @@ def test_large_string_and_string_view_inputs():
 
 def test_evaluate_scalar_values():
     assert evaluate_scalar(R("sub", [Literal(pydt.date(2020, 3, 31), dt.DATE),
-                                     Literal((1, 0, 0), dt.INTERVAL)])) == pydt.date(2020, 2, 29)
+                                     Literal((1, 0, 0), dt.INTERVAL)])) == pydt.datetime(2020, 2, 29)
     assert evaluate_scalar(R("neg", [Literal((1, 2, 3), dt.INTERVAL)])) == (-1, -2, -3)
     assert evaluate_scalar(R("round", [L(-2.5, dt.FLOAT64)])) == -3.0
     assert evaluate_scalar(R("round", [dec("2.345"), L(2)])) == Decimal("2.35")

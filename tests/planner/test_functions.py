@@ -65,8 +65,9 @@ def test_null_literal_takes_other_type():
 
 def test_date_interval():
     iv = Literal((0, 90, 0), dt.INTERVAL)
-    assert F.resolve_scalar("sub", [DATE, iv]).dtype == dt.DATE
-    assert F.resolve_scalar("add", [iv, DATE]).args[0] == DATE
+    # DuckDB and PostgreSQL: date +/- interval is a TIMESTAMP
+    assert F.resolve_scalar("sub", [DATE, iv]).dtype == dt.TIMESTAMP
+    assert F.resolve_scalar("add", [iv, DATE]).args[0] == Cast(DATE, dt.TIMESTAMP)
     ts = Column("t", dt.TIMESTAMP)
     assert F.resolve_scalar("add", [ts, iv]).dtype == dt.TIMESTAMP
     assert F.resolve_scalar("add", [DATE, Literal((0, 0, 5), dt.INTERVAL)]).dtype == dt.TIMESTAMP
