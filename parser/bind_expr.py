@@ -63,6 +63,8 @@ class ExprBinder:
             return method(node)
         op = _BINARY.get(type(node))
         if op is not None:
+            if isinstance(node.expression, (exp.Any, exp.All)):
+                return self._quantified(op, node)
             return self.call(op, [self.bind(node.this), self.bind(node.expression)], node)
         if isinstance(node, exp.Func):
             return self._function(node)
@@ -184,6 +186,20 @@ class ExprBinder:
         if escape is not None:
             args.append(self.bind(escape))
         return self.call(fn, args, node)
+
+    def _quantified(self, op: str, node) -> ex.Expr:
+        """`x = ANY (subquery)` is IN, `x <> ALL (subquery)` is NOT IN."""
+        quant = node.expression
+        is_any = isinstance(quant, exp.Any)
+        if (op, is_any) not in (("eq", True), ("ne", False)):
+            kind = "ANY" if is_any else "ALL"
+            raise self.ctx.not_supported(f"comparison {kind} other than = ANY / <> ALL", node)
+        query = quant.this
+        if not isinstance(query, (exp.Subquery, exp.Query)):
+            raise self.ctx.not_supported("ANY/ALL over a list", node)
+        rewritten = exp.In(this=node.this, query=query if isinstance(query, exp.Subquery)
+                           else exp.Subquery(this=query))
+        return self._in(rewritten, negate=not is_any)
 
     def _Between(self, node):
         arg = self.bind(node.this)

@@ -75,6 +75,8 @@ def _named_table(ctx: BindContext, node: exp.Table):
             return _bind_cte(ctx, name, *cte) + (name,)
     full = f"{db}.{name}" if db else name
     entry = ctx.catalog.lookup(full)
+    if entry is None and db in ("main", "memory"):
+        entry = ctx.catalog.lookup(name)
     if entry is None:
         raise ctx.error(f"table '{full}' does not exist", node)
     if getattr(entry, "kind", None) == "view" or (hasattr(entry, "sql") and not hasattr(entry, "source")):
@@ -230,9 +232,10 @@ def _using_join(ctx, left, right, lscope: Scope, rscope: Scope, kind, using, nat
             for c in r.columns:
                 if not c.hidden and c.name.lower() in rnames and c.name.lower() not in names:
                     names.append(c.name.lower())
-        if not names:
-            return Join(left, right, kind if kind != "inner" else "inner", None) \
-                if kind == "inner" else _no_natural(ctx, join), \
+        if not names:       # no common column: a cross product, as in DuckDB
+            if kind != "inner":
+                raise ctx.error("NATURAL outer join found no common columns", join)
+            return Join(left, right, "inner", None), \
                 Scope(lscope.relations + rscope.relations, outer)
     else:
         names = [identifier_name(u) for u in using]
@@ -272,10 +275,6 @@ def _using_join(ctx, left, right, lscope: Scope, rscope: Scope, kind, using, nat
                              for c in rel.columns])
         for rel in lscope.relations + rscope.relations]
     return plan, Scope(relations, outer)
-
-
-def _no_natural(ctx, join):
-    raise ctx.error("NATURAL JOIN found no common columns", join)
 
 
 def _one(ctx, scope: Scope, name: str, node, side: str) -> ColumnRef:

@@ -152,7 +152,8 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
             hidden += 1
             k = len(proj_exprs) - 1
         keys.append(("output", k, s.ascending, s.nulls_first))
-    internal = _project_names(ctx, proj_exprs, names_out + ["sort"] * hidden)
+    internal = _project_names(ctx, proj_exprs, names_out + ["sort"] * hidden,
+                              set(plan.names))
     plan = Project(plan, tuple(proj_exprs), tuple(internal))
     if distinct is not None:
         plan = Distinct(plan)
@@ -293,11 +294,13 @@ def _order_by_raw(ctx, order: exp.Order, items, scope: Scope, alias_lookup):
     return out
 
 
-def _project_names(ctx, exprs, user_names) -> list[str]:
+def _project_names(ctx, exprs, user_names, input_names: set[str]) -> list[str]:
+    """A column passed through keeps its name (once); anything else, and an
+    outer column of a correlated subquery, gets a fresh one."""
     used: set[str] = set()
     out = []
     for e, user in zip(exprs, user_names):
-        if isinstance(e, ex.Column) and e.name not in used:
+        if isinstance(e, ex.Column) and e.name not in used and e.name in input_names:
             name = e.name
         else:
             name = ctx.fresh(_clean(user))

@@ -417,3 +417,30 @@ def test_unsupported_constructs(catalog):
                 "insert into t values (1)"):
         with pytest.raises(NotSupportedError):
             bind(sql, catalog)
+
+
+def test_any_all_subqueries(catalog):
+    q = one("select a from t where a = any (select a from u) and b <> all (select k from u)",
+            catalog)
+    subs = subquery_exprs(q.plan)
+    assert sorted((type(s).__name__, s.negated) for s in subs) == [
+        ("InSubquery", False), ("InSubquery", True)]
+    with pytest.raises(NotSupportedError):
+        bind("select a from t where a > any (select a from u)", catalog)
+
+
+def test_main_schema_prefix(catalog):
+    q = one("select a from main.t", catalog)
+    assert nodes(q.plan, L.Scan)[0].table == "main.t"
+
+
+def test_natural_join_without_common_columns_is_cross(catalog):
+    q = one("select * from nation natural join region", catalog)
+    assert nodes(q.plan, L.Join)[0].condition is None
+
+
+def test_outer_column_selected_in_subquery_gets_fresh_name(catalog):
+    q = one("select a from t where exists (select t.a from u)", catalog)
+    [s] = subquery_exprs(q.plan)
+    assert s.plan.names[0] != "a#1"
+    assert s.plan.exprs[0] == ex.Column("a#1", dt.INT32)
