@@ -66,6 +66,8 @@ def display_name(node: exp.Expression) -> str:
         name, _ = function_call(node)
         inner = ", ".join(display_name(e) for e in node.this.expressions)
         return f"{name}(DISTINCT {inner})"
+    if isinstance(node, exp.Window):
+        return _window_name(node)
     if isinstance(node, exp.Func) and not isinstance(node, (exp.Case, exp.Extract, exp.If)):
         try:
             name, args = function_call(node)
@@ -73,3 +75,28 @@ def display_name(node: exp.Expression) -> str:
             return node.sql("duckdb")
         return f"{name}({', '.join(display_name(a) for a in args)})"
     return node.sql("duckdb")
+
+
+def _window_name(node: exp.Window) -> str:
+    func = node.this
+    if isinstance(func, exp.Count) and (func.this is None or isinstance(func.this, exp.Star)):
+        head = "count()"
+    else:
+        head = display_name(func)
+    parts = []
+    partition = node.args.get("partition_by")
+    if partition:
+        parts.append("PARTITION BY " + ", ".join(display_name(p) for p in partition))
+    order = node.args.get("order")
+    if order is not None:
+        keys = []
+        for o in order.expressions:
+            text = display_name(o.this if isinstance(o, exp.Ordered) else o)
+            if isinstance(o, exp.Ordered) and o.args.get("desc"):
+                text += " DESC"
+            keys.append(text)
+        parts.append("ORDER BY " + ", ".join(keys))
+    spec = node.args.get("spec")
+    if spec is not None:
+        parts.append(spec.sql("duckdb").upper())
+    return f"{head} OVER ({' '.join(parts)})"

@@ -44,6 +44,8 @@ QUERIES = [
     "select distinct s from t order by s",
     "select a from t order by b",
     "select a, row_number() over (partition by s order by b) from t",
+    "select sum(a) over (), rank() over (order by b desc), count(*) over (partition by s) from t",
+    "select lag(a, 2) over (order by b rows between 1 preceding and current row) from t",
     "select a, sum(b) over (order by a rows between unbounded preceding and current row) from t",
     "select a, rank() over (order by sum(b) desc) from t group by a",
     "select case when a > 1 then 'x' when a > 0 then 'y' else 'z' end from t",
