@@ -19,16 +19,20 @@ from ...errors import InternalError, ProgrammingError
 from ..logical import LogicalPlan
 from .context import OptimizerContext
 from .decorrelate_subqueries import decorrelate_subqueries
+from .factor_or_predicates import factor_or_predicates
 from .fold_constants import fold_constants
 from .merge_projections import merge_projections
 from .push_down_filter import push_down_filter
 from .push_down_projection import push_down_projection
 from .reorder_joins import reorder_joins
+from .unwrap_cast_in_comparison import unwrap_cast_in_comparison
 from .util import schema_signature
 
 RULES = (
     decorrelate_subqueries,
     fold_constants,
+    unwrap_cast_in_comparison,
+    factor_or_predicates,
     push_down_filter,
     reorder_joins,
     push_down_projection,

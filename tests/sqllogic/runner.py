@@ -23,6 +23,7 @@ import slt  # noqa: E402
 MATRIX: dict[str, dict] = {
     "default": {},
     "rules_off": {"disabled_rules": {"fold_constants", "push_down_filter",
+                                     "unwrap_cast_in_comparison", "factor_or_predicates",
                                      "push_down_projection", "reorder_joins"}},
     "one_partition": {"target_partitions": 1, "shuffle_partitions": 1},
     "many_partitions": {"target_partitions": 4, "shuffle_partitions": 5, "split_bytes": 1},
