@@ -1,0 +1,346 @@
+"""The client side of a cluster connection, and local clusters.
+
+Owns:
+- `connect_cluster(target, **options)`: what `quiver.connect()` calls for
+  'quiver://host:port' (a running coordinator) and 'local[N]' (starts a
+  coordinator and N workers as subprocesses on 127.0.0.1, stopped by PID on
+  close()). Returns a `ClusterSession`: `execute(sql, params) -> Result`,
+  `cancel()`, `close()` and a `.catalog` that forwards registrations to the
+  coordinator (an in-memory table is sent as Arrow IPC and stored there as
+  Parquet, so workers can scan it).
+- `LocalCluster`: the processes behind 'local[N]' and `quiver local`.
+
+Client-only options: `token` (else $QUIVER_TOKEN), `tls_root` (a CA
+certificate file: use TLS), `private_catalog` (this connection gets its own
+empty catalog on the coordinator instead of the shared one),
+`start_timeout` (seconds to wait for a local cluster). Other options are
+session options (dialect, target_partitions, ...) sent with every query.
+
+A SELECT's result never passes through the coordinator: its reply says
+which worker holds each final partition, and the client fetches them over
+Arrow Flight, in partition order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import grpc
+import pyarrow as pa
+from pyarrow import flight
+
+from .. import errors
+from ..planner import datatypes as dt
+from ..session import Result
+from .cluster_runner import error_from
+from .flight_shuffle import FlightClients
+from .proto import quiver_pb2 as pb
+from .proto import quiver_pb2_grpc as rpc
+from .security import channel, grpc_error, metadata, resolve_token
+from .tables_wire import params_to_bytes, schema_from_bytes, table_from_bytes, table_to_bytes
+
+_LOCAL = re.compile(r"^local\[(\d+)\]$")
+CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "worker_slots")
+
+
+def connect_cluster(target: str, **options) -> "ClusterSession":
+    client_opts = {k: options.pop(k) for k in CLIENT_OPTIONS if k in options}
+    from ..dbapi import _session_options
+    _session_options(dict(options))           # unknown options fail here, not remotely
+    token = resolve_token(client_opts.get("token"))
+    m = _LOCAL.match(target)
+    if m:
+        n = int(m.group(1))
+        if n < 1:
+            raise errors.InterfaceError("local[N] needs at least one worker")
+        cluster = LocalCluster(n, token=token, slots=client_opts.get("worker_slots"))
+        cluster.start(timeout=client_opts.get("start_timeout", 60))
+        try:
+            return ClusterSession(cluster.address, options, token=token,
+                                  private=client_opts.get("private_catalog", False),
+                                  owned=cluster)
+        except BaseException:
+            cluster.stop()
+            raise
+    if not target.startswith("quiver://"):
+        raise errors.InterfaceError(f"not a cluster target: {target!r}")
+    address = target[len("quiver://"):].rstrip("/")
+    if not re.match(r"^[^:/\s]+:\d+$", address):
+        raise errors.InterfaceError(f"bad coordinator address in {target!r}: use quiver://host:port")
+    return ClusterSession(address, options, token=token, tls_root=client_opts.get("tls_root"),
+                          private=client_opts.get("private_catalog", False))
+
+
+def _jsonable(options: dict) -> dict:
+    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in options.items()}
+
+
+class RemoteCatalog:
+    """What Connection.register needs, forwarded to the coordinator."""
+
+    def __init__(self, session: "ClusterSession"):
+        self._s = session
+
+    def register_dataset(self, name, location, replace=False, **_):
+        ds = location
+        if hasattr(ds, "location"):
+            opts = ds.open_options
+            spec = {"location": _abs(ds.location),
+                    "hive_partitioning": opts.get("hive_partitioning"),
+                    "partition_columns": [[n, dt.to_wire(t)]
+                                          for n, t in opts.get("partition_columns") or []],
+                    "storage_options": ds.storage_options or None}
+        else:
+            spec = {"location": _abs(location)}
+        self._s._register(pb.RegisterTableRequest(
+            name=name, replace=replace, location_json=json.dumps(spec, default=str)))
+
+    def register_table(self, name, table, replace=False):
+        from ..storage.memory import to_arrow_table
+        self._s._register(pb.RegisterTableRequest(
+            name=name, replace=replace, table=table_to_bytes(to_arrow_table(table))))
+
+
+def _abs(location):
+    if isinstance(location, list):
+        return [_abs(x) for x in location]
+    return location if "://" in location else os.path.abspath(location)
+
+
+class ClusterSession:
+    def __init__(self, address: str, options: dict, token: str | None = None,
+                 tls_root: str | None = None, private: bool = False, owned=None):
+        self.address = address
+        self.options_json = json.dumps(_jsonable(options))
+        self.token = token
+        self.md = metadata(token)
+        self.channel = channel(address, tls_root)
+        self.stub = rpc.CoordinatorStub(self.channel)
+        self.flight = FlightClients(token, tls_root)
+        self.session_id = ("private:" if private else "") + uuid.uuid4().hex
+        self.catalog = RemoteCatalog(self)
+        self.owned = owned
+        self._current: str | None = None
+        self._closed = False
+        self._check_reachable()
+
+    def _check_reachable(self) -> None:
+        try:
+            self.stub.GetQueryStatus(pb.QueryStatusRequest(request_id=""),
+                                     metadata=self.md, timeout=10)
+        except grpc.RpcError as exc:
+            self.channel.close()
+            raise grpc_error(exc, self.address) from None
+
+    def _register(self, req) -> None:
+        req.session_id = self.session_id
+        try:
+            resp = self.stub.RegisterTable(req, metadata=self.md, timeout=300)
+        except grpc.RpcError as exc:
+            raise grpc_error(exc, self.address) from None
+        if not resp.ok:
+            raise error_from(resp.error_class, resp.error_message)
+
+    def execute(self, sql: str, params=None) -> Result:
+        request_id = uuid.uuid4().hex
+        try:
+            pbytes = params_to_bytes(params)
+        except (TypeError, pa.ArrowException) as exc:
+            raise errors.ProgrammingError(f"cannot send parameters: {exc}") from None
+        req = pb.ExecuteQueryRequest(session_id=self.session_id, request_id=request_id,
+                                     sql=sql, params=pbytes, options_json=self.options_json)
+        self._current = request_id
+        try:
+            resp = self.stub.ExecuteQuery(req, metadata=self.md)
+        except grpc.RpcError as exc:
+            raise grpc_error(exc, self.address) from None
+        finally:
+            self._current = None
+        if not resp.ok:
+            raise error_from(resp.error_class, resp.error_message)
+        if not resp.has_rows:
+            return Result(None, resp.rowcount, resp.statement)
+        if resp.inline_table:
+            table = table_from_bytes(resp.inline_table)
+        else:
+            try:
+                table = self._fetch(resp)
+            finally:
+                self._release(resp.query_id)
+        return Result(table, table.num_rows, resp.statement)
+
+    def _fetch(self, resp) -> pa.Table:
+        schema = schema_from_bytes(resp.schema)
+        batches = []
+        for part in resp.partitions:
+            try:
+                for b in self.flight.fetch(part.address, part.ticket):
+                    batches.append(_conform(b, schema))
+            except flight.FlightUnauthenticatedError as exc:
+                raise errors.OperationalError(
+                    f"authentication failed at worker {part.address}: {exc}") from None
+            except flight.FlightError as exc:
+                raise errors.OperationalError(
+                    f"cannot fetch a result partition from worker {part.address}: "
+                    f"{str(exc).splitlines()[0]}") from None
+        return pa.Table.from_batches(batches, schema=schema)
+
+    def _release(self, query_id: str) -> None:
+        if not query_id:
+            return
+        try:
+            self.stub.ReleaseQuery(pb.ReleaseQueryRequest(query_id=query_id),
+                                   metadata=self.md, timeout=10)
+        except grpc.RpcError:
+            pass
+
+    def status(self) -> dict:
+        rid = self._current
+        if rid is None:
+            return {"state": "idle"}
+        r = self.stub.GetQueryStatus(pb.QueryStatusRequest(request_id=rid), metadata=self.md,
+                                     timeout=10)
+        return {"state": r.state, "stages_done": r.stages_done, "stages": r.stages,
+                "tasks_done": r.tasks_done, "tasks": r.tasks}
+
+    def cancel(self) -> None:
+        rid = self._current
+        if rid is not None:
+            try:
+                self.stub.CancelQuery(pb.CancelQueryRequest(request_id=rid), metadata=self.md,
+                                      timeout=10)
+            except grpc.RpcError as exc:
+                raise grpc_error(exc, self.address) from None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.stub.CloseSession(pb.CloseSessionRequest(session_id=self.session_id),
+                                   metadata=self.md, timeout=5)
+        except grpc.RpcError:
+            pass
+        self.flight.close()
+        self.channel.close()
+        if self.owned is not None:
+            self.owned.stop()
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(batch.columns, schema)]
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+# --- local clusters -------------------------------------------------------------
+
+class _Proc:
+    """A child process whose stdout lines are collected by a reader thread."""
+
+    def __init__(self, args: list[str], log_path: str, env: dict):
+        self.log = open(log_path, "ab")
+        self.popen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log,
+                                      stdin=subprocess.DEVNULL, env=env, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.popen.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_line(self, needle: str, deadline: float, what: str) -> str:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise errors.OperationalError(f"{what} did not start in time (log: {self.log.name})")
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise errors.OperationalError(
+                    f"{what} exited with status {self.popen.wait()} (log: {self.log.name})")
+            if needle in line:
+                return line
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self.log.close()
+
+
+class LocalCluster:
+    """A coordinator and N workers as subprocesses on one host."""
+
+    def __init__(self, workers: int, host: str = "127.0.0.1", token: str | None = None,
+                 state_dir: str | None = None, slots: int | None = None,
+                 coordinator_args: tuple = (), worker_args: tuple = ()):
+        self.n = workers
+        self.host = host
+        self.token = token
+        self.root = state_dir or tempfile.mkdtemp(prefix="quiver-local-")
+        self.slots = slots or max(2, (os.cpu_count() or 2) // max(1, workers))
+        self.coordinator_args = tuple(coordinator_args)
+        self.worker_args = tuple(worker_args)
+        self.coordinator: _Proc | None = None
+        self.workers: list[_Proc] = []
+        self.address: str | None = None
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.pop("QUIVER_CONNECT", None)
+        if self.token:
+            env["QUIVER_TOKEN"] = self.token
+        return env
+
+    def start(self, timeout: float = 60) -> "LocalCluster":
+        deadline = time.monotonic() + timeout
+        os.makedirs(os.path.join(self.root, "logs"), exist_ok=True)
+        py = [sys.executable, "-m", "quiver.cli"]
+        try:
+            self.coordinator = _Proc(
+                py + ["coordinator", "--host", self.host, "--port", "0",
+                      "--state-dir", os.path.join(self.root, "coordinator"),
+                      *self.coordinator_args],
+                os.path.join(self.root, "logs", "coordinator.log"), self._env())
+            line = self.coordinator.wait_line("quiver://", deadline, "the coordinator")
+            self.address = line[line.index("quiver://") + len("quiver://"):].split()[0]
+            for i in range(self.n):
+                self.workers.append(_Proc(
+                    py + ["worker", "--coordinator", self.address, "--host", self.host,
+                          "--slots", str(self.slots),
+                          "--data-dir", os.path.join(self.root, f"worker-{i + 1}"),
+                          *self.worker_args],
+                    os.path.join(self.root, "logs", f"worker-{i + 1}.log"), self._env()))
+            for i, w in enumerate(self.workers):
+                w.wait_line("registered", deadline, f"worker {i + 1}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    @property
+    def pids(self) -> list[int]:
+        procs = ([self.coordinator] if self.coordinator else []) + self.workers
+        return [p.popen.pid for p in procs]
+
+    def stop(self) -> None:
+        for w in self.workers:
+            w.stop()
+        if self.coordinator is not None:
+            self.coordinator.stop()

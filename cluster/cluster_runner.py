@@ -1,0 +1,126 @@
+"""Run one client query's stage DAG on the cluster (coordinator side).
+
+Owns `ClusterRunner`, the `runner(dag, ctx)` a coordinator Session uses in
+place of the embedded thread pool: it submits the DAG to the coordinator's
+ClusterScheduler, waits (bounded by cancellation) until the final stage is
+done or the query fails, and then either
+- *streams*: returns no batches and keeps the final partitions' locations
+  (`self.partitions`), which the client fetches from the workers over Flight
+  (a top-level SELECT: the coordinator never holds the result), or
+- *collects*: fetches the final partitions itself (CREATE TABLE AS,
+  EXPLAIN ANALYZE).
+With EXPLAIN ANALYZE (ctx.metrics set) it folds the workers' per-operator
+metrics back into ctx.metrics and leaves a per-task report in
+`metrics.cluster_report` (lines: stage, task, worker, rows, bytes, time).
+
+`CoordinatorSession` is a Session that tells its runner whether the running
+statement is a top-level SELECT (stream) or not (collect).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pyarrow as pa
+
+from .. import errors
+from ..planner.tree import walk
+from ..session import Session
+from .flight_shuffle import make_ticket
+
+
+def error_from(error_class: str, message: str) -> errors.Error:
+    """The quiver.errors class named by a worker (never anything else)."""
+    cls = getattr(errors, error_class, None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.Error)):
+        cls = errors.OperationalError
+    try:
+        return cls(message)
+    except TypeError:
+        return errors.OperationalError(message)
+
+
+class CoordinatorSession(Session):
+    """A Session whose runner streams the result of a top-level SELECT."""
+
+    def _run_statement(self, st, sql):
+        from ..parser import statements as S
+        self.runner.stream = isinstance(st, S.Select)
+        try:
+            return super()._run_statement(st, sql)
+        finally:
+            self.runner.stream = False
+
+
+class ClusterRunner:
+    def __init__(self, coordinator, request_id: str = ""):
+        self.coord = coordinator
+        self.request_id = request_id
+        self.stream = False
+        self.partitions: list[tuple[str, bytes, int]] | None = None
+        self.query_ids: list[str] = []
+
+    def __call__(self, dag, ctx) -> list[pa.RecordBatch]:
+        coord = self.coord
+        query_id = uuid.uuid4().hex[:16]
+        self.query_ids.append(query_id)
+        job = coord.submit(query_id, dag, ctx, self.request_id)
+        try:
+            with coord.cond:
+                while not job.done:
+                    if ctx.cancelled.is_set():
+                        coord.scheduler.cancel(query_id)
+                        break
+                    coord.cond.wait(0.2)
+            if job.cancelled or ctx.cancelled.is_set():
+                raise errors.QueryCancelled("query cancelled")
+            if job.error is not None:
+                raise error_from(*job.error)
+            final = dag.final
+            with coord.cond:
+                parts = []
+                for p in range(final.tasks):
+                    wid = job.outputs[(final.id, p)]
+                    rows = sum(a.rows for a in job.attempts
+                               if a.stage == final.id and a.partition == p and a.state == "succeeded")
+                    parts.append((coord.scheduler.workers[wid].address,
+                                  make_ticket(query_id, final.id, 0, [p]), rows))
+            if ctx.metrics is not None:
+                self._fold_metrics(job, ctx.metrics)
+            if self.stream and ctx.metrics is None:
+                self.partitions = parts
+                return []
+            batches = [b for address, ticket, _ in parts
+                       for b in coord.clients.fetch(address, ticket)]
+            coord.release(query_id)
+            return batches
+        except BaseException:
+            coord.scheduler_cancel(query_id)
+            coord.release(query_id)
+            raise
+        finally:
+            coord.job_finished(query_id)
+
+    def _fold_metrics(self, job, metrics) -> None:
+        """Workers' per-operator metrics onto this DAG's nodes, plus a task report."""
+        lines = []
+        for stage in job.dag.stages:
+            nodes = list(walk(stage.root))
+            attempts = sorted((a for a in job.attempts if a.stage == stage.id),
+                              key=lambda a: (a.partition, a.attempt))
+            lines.append(f"Stage {stage.id} tasks:")
+            for a in attempts:
+                for pos, (rows, secs) in (a.metrics or {}).items():
+                    i = int(pos)
+                    if i < len(nodes):
+                        metrics.record(nodes[i], rows, secs)
+                err = f" error={a.error}" if a.error else ""
+                lines.append(f"  task {a.partition} attempt {a.attempt} worker={a.worker} "
+                             f"{a.state} rows={a.rows} bytes={a.bytes} "
+                             f"time={a.seconds * 1000:.1f}ms{err}")
+        metrics.cluster_report = lines
+
+
+def wait_seconds(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())

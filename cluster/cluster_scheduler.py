@@ -1,0 +1,295 @@
+"""Which task runs on which worker: the cluster's scheduling state machine.
+
+Events in, launches out, no threads or sockets (the coordinator calls it
+under one lock; tests drive it with virtual workers):
+
+    cs = ClusterScheduler(heartbeat_timeout=10, locality_wait=0.5)
+    cs.add_worker("w1", "grpc+tcp://127.0.0.1:9001", slots=2, local_roots=["/data/a"], now=t)
+    job = cs.submit("q1", dag, now=t)
+    for launch in cs.assign("w1", free_slots=2, now=t):   # Launch(query, task, inputs)
+        ...send launch to w1...
+    cs.task_finished("w1", "q1", task, ok=True, now=t)     # or ok=False, reason=...
+    cs.check_workers(now=t)                                # declares silent workers lost
+
+Each query's stage order, readiness and attempts are the executor's
+StageScheduler (the embedded runner drives the same one); this module adds
+workers: a ready task goes to a worker with a free slot (the worker asks
+with `assign`); a task that reads a split lying under some alive worker's
+`--local-root` goes only to such a worker for `locality_wait` seconds, then
+anywhere. A lost worker's running tasks are failed (retryable) and the
+outputs it held that a consumer still needs are rerun (lineage, via
+StageScheduler.output_lost). Every attempt is kept (`job.attempts`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..executor.scheduler import StageScheduler, TaskId
+from ..planner import physical as P
+from ..planner.stages import StageDag
+from ..planner.tree import walk
+
+# typed failure reasons (values of the proto enum FailureReason)
+USER_ERROR, FETCH_FAILED, CANCELLED, INTERNAL, BAD_PLAN, WORKER_LOST = 1, 2, 3, 4, 5, 6
+RETRYABLE = {FETCH_FAILED, INTERNAL, WORKER_LOST}
+
+
+@dataclass
+class WorkerInfo:
+    worker_id: str
+    address: str
+    slots: int
+    local_roots: tuple[str, ...] = ()
+    state: str = "alive"                  # alive | lost
+    last_seen: float = 0.0
+    running: set = field(default_factory=set)     # {(query_id, stage, partition)}
+    tasks_completed: int = 0
+    tasks_failed: int = 0
+
+
+@dataclass
+class Attempt:
+    stage: int
+    partition: int
+    attempt: int
+    worker: str
+    started: float
+    ended: float | None = None
+    state: str = "running"                # running | succeeded | failed | lost
+    error: str | None = None
+    rows: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    metrics: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Launch:
+    query_id: str
+    task: TaskId
+    inputs: dict          # stage_id -> (partitions, [producer address per task])
+
+
+class QueryJob:
+    def __init__(self, query_id: str, dag: StageDag, now: float, max_attempts: int):
+        self.query_id = query_id
+        self.dag = dag
+        self.sched = StageScheduler(dag, max_attempts=max_attempts)
+        self.submitted = now
+        self.pending: list[tuple[TaskId, float]] = []     # ready, not yet launched
+        self.outputs: dict[tuple[int, int], str] = {}     # (stage, partition) -> worker id
+        self.attempts: list[Attempt] = []
+        self.current: dict[tuple[int, int], Attempt] = {}  # running attempt per task
+        self.error: tuple[str, str] | None = None          # (error class, message)
+        self.cancelled = False
+        self._paths: dict[tuple[int, int], list[str]] = {}
+
+    @property
+    def done(self) -> bool:
+        return self.error is not None or self.cancelled or self.sched.finished
+
+    def split_paths(self, stage_id: int, partition: int) -> list[str]:
+        key = (stage_id, partition)
+        if key not in self._paths:
+            paths = []
+            for node in walk(self.dag.stage(stage_id).root):
+                if isinstance(node, P.ParquetScanExec) and partition < len(node.splits):
+                    paths.extend(s.host or s.path for s in node.splits[partition])
+            self._paths[key] = paths
+        return self._paths[key]
+
+
+def _under(path: str, root: str) -> bool:
+    path = path[len("file://"):] if path.startswith("file://") else path
+    root = os.path.abspath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class ClusterScheduler:
+    def __init__(self, heartbeat_timeout: float = 10.0, locality_wait: float = 0.5,
+                 max_attempts: int = 4):
+        self.heartbeat_timeout = heartbeat_timeout
+        self.locality_wait = locality_wait
+        self.max_attempts = max_attempts
+        self.workers: dict[str, WorkerInfo] = {}
+        self.jobs: dict[str, QueryJob] = {}
+
+    # -- workers ---------------------------------------------------------------
+    def add_worker(self, worker_id: str, address: str, slots: int,
+                   local_roots=(), now: float = 0.0) -> WorkerInfo:
+        old = self.workers.get(worker_id)
+        if old is not None and old.state == "alive":
+            self.worker_lost(worker_id, now)       # a restart: its old outputs are gone
+        w = WorkerInfo(worker_id, address, max(1, slots),
+                       tuple(os.path.abspath(r) for r in local_roots), last_seen=now)
+        if old is not None:
+            w.tasks_completed, w.tasks_failed = old.tasks_completed, old.tasks_failed
+        self.workers[worker_id] = w
+        return w
+
+    def heartbeat(self, worker_id: str, now: float) -> bool:
+        """False for an unknown or lost worker (it must register again)."""
+        w = self.workers.get(worker_id)
+        if w is None or w.state != "alive":
+            return False
+        w.last_seen = now
+        return True
+
+    def check_workers(self, now: float) -> list[str]:
+        lost = [w.worker_id for w in self.workers.values()
+                if w.state == "alive" and now - w.last_seen > self.heartbeat_timeout]
+        for wid in lost:
+            self.worker_lost(wid, now)
+        return lost
+
+    def worker_lost(self, worker_id: str, now: float) -> None:
+        w = self.workers[worker_id]
+        w.state = "lost"
+        for job in self.jobs.values():
+            if job.done:
+                continue
+            for (q, s, p) in list(w.running):
+                if q == job.query_id:
+                    self._fail(job, w, s, p, WORKER_LOST, "OperationalError",
+                               f"worker {worker_id} was lost", now, attempt_state="lost")
+            lost = [k for k, wid in job.outputs.items() if wid == worker_id]
+            for (s, p) in sorted(lost, reverse=True):      # consumers first
+                del job.outputs[(s, p)]
+                if self._still_needed(job, s):
+                    job.sched.output_lost(s, [p])
+        w.running.clear()
+
+    def _still_needed(self, job: QueryJob, stage_id: int) -> bool:
+        if stage_id == job.dag.final.id:
+            return not job.sched.stage_done(stage_id) or not job.sched.finished
+        return any(not job.sched.stage_done(c.id) for c in job.dag.consumers(stage_id))
+
+    def alive_workers(self) -> list[WorkerInfo]:
+        return [w for w in self.workers.values() if w.state == "alive"]
+
+    # -- queries ---------------------------------------------------------------
+    def submit(self, query_id: str, dag: StageDag, now: float) -> QueryJob:
+        job = QueryJob(query_id, dag, now, self.max_attempts)
+        self.jobs[query_id] = job
+        return job
+
+    def cancel(self, query_id: str) -> None:
+        job = self.jobs.get(query_id)
+        if job is not None and not job.done:
+            job.cancelled = True
+            job.pending.clear()
+
+    def remove(self, query_id: str) -> None:
+        self.jobs.pop(query_id, None)
+
+    def _refresh(self, job: QueryJob, now: float) -> None:
+        for task in job.sched.ready_tasks():
+            job.pending.append((task, now))
+
+    def preferred(self, job: QueryJob, task: TaskId) -> set[str]:
+        """Alive workers whose local roots hold this task's splits."""
+        paths = job.split_paths(task.stage, task.partition)
+        if not paths:
+            return set()
+        return {w.worker_id for w in self.alive_workers()
+                if w.local_roots and any(_under(p, r) or p == w.worker_id
+                                         for p in paths for r in w.local_roots)}
+
+    def assign(self, worker_id: str, free_slots: int, now: float) -> list[Launch]:
+        """Up to `free_slots` tasks for this worker to start now."""
+        w = self.workers.get(worker_id)
+        if w is None or w.state != "alive":
+            return []
+        out: list[Launch] = []
+        for job in list(self.jobs.values()):
+            if job.done:
+                continue
+            self._refresh(job, now)
+            keep = []
+            for task, since in job.pending:
+                if len(out) >= free_slots or not job.sched.stage_ready(task.stage):
+                    keep.append((task, since))
+                    continue
+                pref = self.preferred(job, task)
+                if pref and worker_id not in pref and now - since < self.locality_wait:
+                    keep.append((task, since))
+                    continue
+                out.append(self._launch(job, w, task, now))
+            job.pending = keep
+            if len(out) >= free_slots:
+                break
+        return out
+
+    def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float) -> Launch:
+        stage = job.dag.stage(task.stage)
+        inputs = {}
+        for s in stage.inputs:
+            producer = job.dag.stage(s)
+            addresses = [self.workers[job.outputs[(s, t)]].address for t in range(producer.tasks)]
+            inputs[s] = (max(1, producer.root.partitioning.count), addresses)
+        att = Attempt(task.stage, task.partition, task.attempt, w.worker_id, now)
+        job.attempts.append(att)
+        job.current[(task.stage, task.partition)] = att
+        job.sched.tasks[(task.stage, task.partition)].worker = w.worker_id
+        w.running.add((job.query_id, task.stage, task.partition))
+        return Launch(job.query_id, task, inputs)
+
+    def pending_count(self) -> int:
+        return sum(len(j.pending) for j in self.jobs.values() if not j.done)
+
+    # -- task reports ------------------------------------------------------------
+    def task_finished(self, worker_id: str, query_id: str, task: TaskId, ok: bool,
+                      now: float, reason: int = 0, error_class: str = "",
+                      error: str = "", rows: int = 0, nbytes: int = 0,
+                      seconds: float = 0.0, metrics: dict | None = None,
+                      failed_address: str = "") -> bool:
+        """Record a worker's report; False if it is stale (ignored)."""
+        job = self.jobs.get(query_id)
+        w = self.workers.get(worker_id)
+        if job is None or w is None:
+            return False
+        key = (task.stage, task.partition)
+        att = job.current.get(key)
+        if att is None or att.worker != worker_id or att.attempt != task.attempt:
+            return False
+        w.running.discard((query_id, task.stage, task.partition))
+        if job.done:
+            del job.current[key]
+            att.state, att.ended = ("succeeded" if ok else "failed"), now
+            return True
+        if ok:
+            del job.current[key]
+            att.state, att.ended = "succeeded", now
+            att.rows, att.bytes, att.seconds = rows, nbytes, seconds
+            att.metrics = metrics or {}
+            w.tasks_completed += 1
+            job.sched.task_succeeded(task, worker_id)
+            job.outputs[key] = worker_id
+            return True
+        w.tasks_failed += 1
+        if reason == FETCH_FAILED and failed_address:
+            self._producer_unreachable(job, failed_address)
+        self._fail(job, w, task.stage, task.partition, reason, error_class, error, now)
+        return True
+
+    def _producer_unreachable(self, job: QueryJob, address: str) -> None:
+        for (s, p), wid in sorted(job.outputs.items(), reverse=True):
+            if self.workers[wid].address == address and self._still_needed(job, s):
+                del job.outputs[(s, p)]
+                job.sched.output_lost(s, [p])
+
+    def _fail(self, job, w, stage, partition, reason, error_class, error, now,
+              attempt_state="failed"):
+        key = (stage, partition)
+        att = job.current.pop(key, None)
+        if att is not None:
+            att.state, att.ended, att.error = attempt_state, now, error
+        w.running.discard((job.query_id, stage, partition))
+        task = TaskId(stage, partition, att.attempt if att else 0)
+        job.sched.task_failed(task, error, retryable=reason in RETRYABLE)
+        if job.sched.failed is not None and job.error is None:
+            job.error = (error_class or "OperationalError",
+                         error if reason not in RETRYABLE else
+                         f"{error} (gave up after {job.sched.tasks[key].attempts} attempts)")

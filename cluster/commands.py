@@ -1,0 +1,127 @@
+"""`quiver coordinator`, `quiver worker`, `quiver local`: the cluster commands.
+
+    quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
+                       [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
+    quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
+                  [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
+    quiver local --workers N
+
+The coordinator prints `quiver coordinator listening on quiver://HOST:PORT`;
+a worker prints one line containing `registered` once accepted; `local`
+prints the address to connect to. Each runs until SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+
+from .. import errors
+
+
+def _until_signal() -> None:
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    while not stop.wait(0.5):
+        pass
+
+
+def run_coordinator(args) -> int:
+    from .coordinator import Coordinator
+    coord = Coordinator(host=args.host, port=args.port, state_dir=args.state_dir,
+                        heartbeat_timeout=args.heartbeat_timeout, token=args.token,
+                        tls_cert=args.tls_cert, tls_key=args.tls_key,
+                        locality_wait=args.locality_wait)
+    address = coord.start()
+    print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
+          flush=True)
+    try:
+        _until_signal()
+    finally:
+        coord.stop()
+    return 0
+
+
+def run_worker(args) -> int:
+    from .worker import Worker
+    worker = Worker(args.coordinator, host=args.host, port=args.port, slots=args.slots,
+                    data_dir=args.data_dir, local_roots=args.local_root or (),
+                    token=args.token, name=args.name or "", tls_cert=args.tls_cert,
+                    tls_key=args.tls_key, tls_root=args.tls_root)
+    deadline = time.monotonic() + args.connect_timeout
+    while True:
+        try:
+            wid = worker.start()
+            break
+        except errors.OperationalError as exc:
+            if "unavailable" not in str(exc) or time.monotonic() > deadline:
+                worker.stop()
+                raise
+            time.sleep(0.5)
+    print(f"worker {wid} registered with coordinator {args.coordinator} "
+          f"(data plane {worker.address}, {worker.slots} slots)", flush=True)
+    try:
+        _until_signal()
+    finally:
+        worker.stop()
+    return 0
+
+
+def run_local(args) -> int:
+    from .client import LocalCluster
+    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots)
+    cluster.start(timeout=args.start_timeout)
+    print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address}",
+          flush=True)
+    try:
+        _until_signal()
+    finally:
+        cluster.stop()
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("coordinator", help="run a coordinator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7070)
+    p.add_argument("--state-dir", default=None, help="catalog and tables kept here")
+    p.add_argument("--heartbeat-timeout", type=float, default=10.0)
+    p.add_argument("--locality-wait", type=float, default=0.5)
+    p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
+    p.add_argument("--tls-cert", default=None)
+    p.add_argument("--tls-key", default=None)
+    p.set_defaults(func=run_coordinator)
+
+    p = subparsers.add_parser("worker", help="run a worker that joins a coordinator")
+    p.add_argument("--coordinator", required=True, help="HOST:PORT")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve shuffle data on")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--slots", type=int, default=None)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--local-root", action="append", default=[],
+                   help="a folder on this worker's disk (splits under it run here)")
+    p.add_argument("--name", default=None, help="worker id to ask for")
+    p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
+    p.add_argument("--tls-cert", default=None)
+    p.add_argument("--tls-key", default=None)
+    p.add_argument("--tls-root", default=None, help="CA certificate to trust")
+    p.add_argument("--connect-timeout", type=float, default=30.0)
+    p.set_defaults(func=run_worker)
+
+    p = subparsers.add_parser("local", help="run a coordinator and N workers here")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--slots", type=int, default=None)
+    p.add_argument("--token", default=None)
+    p.add_argument("--start-timeout", type=float, default=60.0)
+    p.set_defaults(func=run_local)
+
+
+if __name__ == "__main__":
+    sys.exit(0)

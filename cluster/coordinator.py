@@ -1,0 +1,383 @@
+"""The coordinator: the gRPC control plane, the catalog, and query driving.
+
+Owns:
+- the worker registry and task delivery (workers long-poll `PollTasks`; a
+  launch carries the stage's codec JSON, its inputs' producer addresses and
+  any in-memory tables it scans), through one ClusterScheduler under one
+  condition lock; a monitor thread declares silent workers lost;
+- client calls: `ExecuteQuery` runs a CoordinatorSession per query (the
+  result of a SELECT stays on the workers; the reply lists where),
+  `GetQueryStatus`, `CancelQuery`, `ReleaseQuery`, `RegisterTable`;
+- the catalog, shared by clients and saved as JSON in the state folder after
+  every change (so it survives a restart); a client may instead ask for a
+  private catalog that lives as long as its session;
+- refusing bad calls with a clear status (unknown worker: NOT_FOUND,
+  malformed request: INVALID_ARGUMENT, wrong token: UNAUTHENTICATED) while
+  serving everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent import futures
+
+import grpc
+import pyarrow as pa
+
+from .. import errors
+from ..executor.scheduler import TaskId
+from ..planner import datatypes as dt
+from ..planner import physical as P
+from ..planner.tree import walk
+from ..session import QueryRecord
+from ..storage.catalog import Catalog
+from .cluster_runner import ClusterRunner, CoordinatorSession
+from .cluster_scheduler import ClusterScheduler
+from .flight_shuffle import FlightClients
+from .plan_wire import stage_to_bytes
+from .proto import quiver_pb2 as pb
+from .proto import quiver_pb2_grpc as rpc
+from .security import TokenInterceptor, resolve_token, server_port, GRPC_OPTIONS
+from .system_tables import SystemCatalog, system_table
+from .tables_wire import params_from_bytes, schema_to_bytes, table_from_bytes, table_to_bytes
+
+MAX_POLL_WAIT = 5.0
+
+
+class Coordinator(rpc.CoordinatorServicer):
+    def __init__(self, host: str = "127.0.0.1", port: int = 7070, state_dir: str | None = None,
+                 heartbeat_timeout: float = 10.0, token: str | None = None,
+                 tls_cert: str | None = None, tls_key: str | None = None,
+                 tls_root: str | None = None, locality_wait: float = 0.5,
+                 heartbeat_interval: float = 1.0):
+        self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.token = resolve_token(token)
+        self.heartbeat_interval = heartbeat_interval
+        self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
+        self.cond = threading.Condition()
+        self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None))
+        self.catalog_path = os.path.join(self.state_dir, "catalog.json")
+        self.catalog = self._load_catalog()
+        self._saved = self.catalog.to_json()
+        self.private: dict[str, Catalog] = {}
+        self.records: deque[QueryRecord] = deque(maxlen=200)
+        self.finished_jobs: deque = deque(maxlen=50)
+        self.requests: dict[str, tuple[object, list]] = {}     # request id -> (ctx, query ids)
+        self._drops: dict[str, set[str]] = {}                  # worker -> queries to drop
+        self._contexts: dict[str, object] = {}                 # query id -> ExecContext
+        self._wire: dict[tuple[str, int], bytes] = {}          # (query, stage) -> plan bytes
+        self._next_worker = 1
+        self._next_record = 1
+        self._stop = threading.Event()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=64),
+                                  interceptors=[TokenInterceptor(self.token)],
+                                  options=GRPC_OPTIONS)
+        rpc.add_CoordinatorServicer_to_server(self, self.server)
+        self.port = server_port(self.server, f"{host}:{port}", tls_cert, tls_key)
+        if not self.port:
+            raise errors.OperationalError(f"cannot listen on {host}:{port}")
+        self.address = f"{host}:{self.port}"
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> str:
+        self.server.start()
+        threading.Thread(target=self._monitor, name="quiver-monitor", daemon=True).start()
+        return self.address
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.stop(grace=1)
+        self.clients.close()
+
+    def _monitor(self) -> None:
+        while not self._stop.wait(0.5):
+            with self.cond:
+                if self.scheduler.check_workers(time.monotonic()):
+                    self.cond.notify_all()
+
+    # -- catalog -----------------------------------------------------------------
+    def _load_catalog(self) -> Catalog:
+        if os.path.exists(self.catalog_path):
+            with open(self.catalog_path) as f:
+                return Catalog.from_json(f.read())
+        return Catalog()
+
+    def save_catalog(self) -> None:
+        text = self.catalog.to_json()
+        if text == self._saved:
+            return
+        tmp = f"{self.catalog_path}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.catalog_path)
+        self._saved = text
+
+    def catalog_for(self, session_id: str) -> Catalog:
+        """The shared catalog, or a session's own one (session id `private:...`)."""
+        if session_id.startswith("private:"):
+            with self.cond:
+                return self.private.setdefault(session_id, Catalog())
+        return self.catalog
+
+    def _system(self, name: str):
+        with self.cond:
+            return system_table(name, self)
+
+    # -- workers -------------------------------------------------------------------
+    def _worker(self, worker_id: str, context):
+        w = self.scheduler.workers.get(worker_id)
+        if w is None or w.state != "alive":
+            context.abort(grpc.StatusCode.NOT_FOUND,
+                          f"unknown worker {worker_id!r}: register first")
+        return w
+
+    def RegisterWorker(self, request, context):
+        if request.protocol_version != 1:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                          f"worker protocol version {request.protocol_version} is not 1")
+        if request.slots <= 0 or not request.flight_address.startswith("grpc"):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          "RegisterWorker needs slots > 0 and a grpc:// flight address")
+        with self.cond:
+            wid = request.name
+            if not wid:
+                wid = f"w{self._next_worker}"
+                while wid in self.scheduler.workers:
+                    self._next_worker += 1
+                    wid = f"w{self._next_worker}"
+                self._next_worker += 1
+            self.scheduler.add_worker(wid, request.flight_address, request.slots,
+                                      list(request.local_roots), time.monotonic())
+            self.cond.notify_all()
+        return pb.RegisterWorkerResponse(worker_id=wid,
+                                         heartbeat_interval=self.heartbeat_interval)
+
+    def Heartbeat(self, request, context):
+        with self.cond:
+            if not self.scheduler.heartbeat(request.worker_id, time.monotonic()):
+                context.abort(grpc.StatusCode.NOT_FOUND,
+                              f"unknown worker {request.worker_id!r}: register first")
+            drops = self._drops.pop(request.worker_id, set())
+        return pb.HeartbeatResponse(drop_queries=sorted(drops))
+
+    def PollTasks(self, request, context):
+        wait = min(max(request.wait_seconds, 0.0), MAX_POLL_WAIT)
+        deadline = time.monotonic() + wait
+        with self.cond:
+            self._worker(request.worker_id, context)
+            while True:
+                now = time.monotonic()
+                self.scheduler.heartbeat(request.worker_id, now)
+                launches = self.scheduler.assign(request.worker_id, max(0, request.free_slots), now)
+                if launches or now >= deadline or not context.is_active():
+                    break
+                self.cond.wait(min(0.1, deadline - now))
+            tasks = [self._assignment(l) for l in launches]
+        return pb.PollTasksResponse(tasks=tasks)
+
+    def _assignment(self, launch) -> pb.TaskAssignment:
+        job = self.scheduler.jobs[launch.query_id]
+        stage = job.dag.stage(launch.task.stage)
+        key = (launch.query_id, stage.id)
+        if key not in self._wire:
+            self._wire[key] = stage_to_bytes(stage)
+        ctx = self._contexts.get(launch.query_id)
+        memory = {}
+        for node in walk(stage.root):
+            if isinstance(node, P.MemoryScanExec) and ctx is not None:
+                table = ctx.memory_tables.get(node.table)
+                if table is not None:
+                    memory[node.table] = table_to_bytes(table)
+        return pb.TaskAssignment(
+            query_id=launch.query_id, stage_id=stage.id, partition=launch.task.partition,
+            attempt=launch.task.attempt, stage_plan=self._wire[key],
+            inputs=[pb.InputLocation(stage_id=s, partitions=n, producer_addresses=addrs)
+                    for s, (n, addrs) in sorted(launch.inputs.items())],
+            memory_tables=memory, batch_size=getattr(ctx, "batch_size", 0) or 0,
+            collect_metrics=ctx is not None and ctx.metrics is not None)
+
+    def ReportTaskStatus(self, request, context):
+        with self.cond:
+            if request.worker_id not in self.scheduler.workers:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"unknown worker {request.worker_id!r}")
+            try:
+                metrics = json.loads(request.metrics_json) if request.metrics_json else {}
+            except ValueError:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "metrics_json is not JSON")
+            self.scheduler.task_finished(
+                request.worker_id, request.query_id,
+                TaskId(request.stage_id, request.partition, request.attempt), request.ok,
+                time.monotonic(), reason=request.reason, error_class=request.error_class,
+                error=request.error_message, rows=request.rows, nbytes=request.bytes,
+                seconds=request.seconds, metrics=metrics, failed_address=request.failed_address)
+            self.cond.notify_all()
+        return pb.ReportTaskStatusResponse()
+
+    # -- queries (called by ClusterRunner) -----------------------------------------------
+    def submit(self, query_id, dag, ctx, request_id):
+        with self.cond:
+            self._contexts[query_id] = ctx
+            job = self.scheduler.submit(query_id, dag, time.monotonic())
+            if request_id in self.requests:
+                self.requests[request_id][1].append(query_id)
+            self.cond.notify_all()
+            return job
+
+    def scheduler_cancel(self, query_id: str) -> None:
+        with self.cond:
+            self.scheduler.cancel(query_id)
+            self.cond.notify_all()
+
+    def job_finished(self, query_id: str) -> None:
+        with self.cond:
+            job = self.scheduler.jobs.pop(query_id, None)
+            if job is not None:
+                self.finished_jobs.append(job)
+            self._contexts.pop(query_id, None)
+            for key in [k for k in self._wire if k[0] == query_id]:
+                del self._wire[key]
+
+    def release(self, query_id: str) -> None:
+        """Workers may delete the query's files (told with their next heartbeat)."""
+        with self.cond:
+            for wid in self.scheduler.workers:
+                self._drops.setdefault(wid, set()).add(query_id)
+
+    # -- clients -------------------------------------------------------------------
+    def ExecuteQuery(self, request, context):
+        try:
+            options = json.loads(request.options_json) if request.options_json else {}
+            if not isinstance(options, dict):
+                raise ValueError("options must be an object")
+            params = params_from_bytes(request.params)
+        except Exception as exc:  # noqa: BLE001 - a malformed request, refused
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExecuteQuery: {exc}")
+        request_id = request.request_id or uuid.uuid4().hex
+        runner = ClusterRunner(self, request_id)
+        record = QueryRecord(0, request.sql)
+        try:
+            session = self._session(request.session_id, options, runner)
+            with self.cond:
+                record.query_id = self._next_record
+                self._next_record += 1
+                self.records.append(record)
+                self.requests[request_id] = (None, runner.query_ids)
+            context.add_callback(session.cancel)
+            with self.cond:
+                self.requests[request_id] = (session, runner.query_ids)
+            result = session.execute(request.sql, params)
+            self.save_catalog()
+        except errors.Error as exc:
+            record.state, record.error = "failed", str(exc)
+            record.seconds = time.time() - record.started
+            if isinstance(exc, errors.QueryCancelled):
+                record.state = "cancelled"
+            return pb.ExecuteQueryResponse(ok=False, error_class=type(exc).__name__,
+                                           error_message=str(exc))
+        except Exception as exc:  # noqa: BLE001 - never a bare traceback to a client
+            record.state, record.error = "failed", str(exc)
+            return pb.ExecuteQueryResponse(ok=False, error_class="InternalError",
+                                           error_message=f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            with self.cond:
+                self.requests.pop(request_id, None)
+        resp = pb.ExecuteQueryResponse(ok=True, statement=result.statement,
+                                       rowcount=result.rowcount, has_rows=result.has_rows)
+        if runner.query_ids:
+            resp.query_id = runner.query_ids[-1]
+        if result.has_rows and runner.partitions is not None:
+            resp.schema = schema_to_bytes(result.table.schema)
+            rows = 0
+            for address, ticket, n in runner.partitions:
+                resp.partitions.append(pb.ResultPartition(address=address, ticket=ticket, rows=n))
+                rows += n
+            resp.rowcount = rows
+        elif result.has_rows:
+            resp.inline_table = table_to_bytes(result.table)
+            rows = result.table.num_rows
+        else:
+            rows = result.rowcount
+        record.state, record.rows = "finished", rows if rows >= 0 else None
+        record.seconds = time.time() - record.started
+        return resp
+
+    def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
+        from ..dbapi import _session_options
+        kwargs = _session_options(options)
+        catalog = SystemCatalog(self.catalog_for(session_id), self._system)
+        kwargs.setdefault("warehouse", os.path.join(self.state_dir, "warehouse"))
+        return CoordinatorSession(catalog=catalog, runner=runner, **kwargs)
+
+    def GetQueryStatus(self, request, context):
+        with self.cond:
+            entry = self.requests.get(request.request_id)
+            if entry is None:
+                return pb.QueryStatusResponse(state="unknown")
+            resp = pb.QueryStatusResponse(state="running")
+            for qid in entry[1]:
+                job = self.scheduler.jobs.get(qid)
+                if job is not None:
+                    sd, s, td, t = job.sched.progress()
+                    resp.stages_done += sd
+                    resp.stages += s
+                    resp.tasks_done += td
+                    resp.tasks += t
+            return resp
+
+    def CancelQuery(self, request, context):
+        with self.cond:
+            entry = self.requests.get(request.request_id)
+        if entry is None:
+            return pb.CancelQueryResponse(found=False)
+        session, query_ids = entry
+        if session is not None:
+            session.cancel()
+        for qid in list(query_ids):
+            self.scheduler_cancel(qid)
+        return pb.CancelQueryResponse(found=True)
+
+    def ReleaseQuery(self, request, context):
+        if request.query_id:
+            self.release(request.query_id)
+        return pb.ReleaseQueryResponse()
+
+    def RegisterTable(self, request, context):
+        if not request.name:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "RegisterTable needs a name")
+        catalog = self.catalog_for(request.session_id)
+        try:
+            if request.table:
+                table = table_from_bytes(request.table)
+                folder = os.path.join(self.state_dir, "tables",
+                                      f"{request.name.lower()}-{uuid.uuid4().hex[:8]}")
+                os.makedirs(folder)
+                import pyarrow.parquet as pq
+                pq.write_table(table, os.path.join(folder, "part-0.parquet"))
+                catalog.register_dataset(request.name, folder, replace=request.replace)
+            else:
+                spec = json.loads(request.location_json)
+                pcols = [(n, dt.from_wire(t)) for n, t in spec.get("partition_columns") or []]
+                catalog.register_dataset(request.name, spec["location"],
+                                         hive_partitioning=spec.get("hive_partitioning"),
+                                         partition_columns=pcols or None,
+                                         storage_options=spec.get("storage_options") or None,
+                                         replace=request.replace)
+            self.save_catalog()
+        except errors.Error as exc:
+            return pb.RegisterTableResponse(ok=False, error_class=type(exc).__name__,
+                                            error_message=str(exc))
+        except (ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed RegisterTable: {exc}")
+        return pb.RegisterTableResponse(ok=True)
+
+    def CloseSession(self, request, context):
+        with self.cond:
+            self.private.pop(request.session_id, None)
+        return pb.CloseSessionResponse()

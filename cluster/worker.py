@@ -1,0 +1,241 @@
+"""A worker process: joins a coordinator, runs tasks, serves shuffle output.
+
+Owns the worker side of the control plane (register, heartbeat, long-poll
+for tasks, report each task's status with a typed failure reason) and runs
+tasks in a pool of `slots` threads: a task decodes its stage (codec JSON,
+never pickle), runs `executor.registry.execute(stage.root, partition, ctx)`
+with a FlightShuffleStore, and writes its output (shuffle partitions, or
+the final stage's result as partition 0) as Arrow IPC files that its
+Flight server serves to consumers and clients.
+
+    w = Worker("127.0.0.1:7070", slots=2, data_dir="/tmp/w1")
+    w.start()          # registers; prints nothing
+    w.serve_forever()  # until stop()
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+
+from .. import errors
+from ..executor.context import ExecContext, Metrics
+from ..executor.registry import execute
+from ..planner.tree import walk
+from .cluster_scheduler import BAD_PLAN, CANCELLED, FETCH_FAILED, INTERNAL, USER_ERROR
+from .flight_shuffle import FetchFailed, FlightClients, FlightShuffleStore, ShuffleFiles, \
+    ShuffleFlightServer
+from .plan_wire import stage_from_bytes
+from .proto import quiver_pb2 as pb
+from .proto import quiver_pb2_grpc as rpc
+from .security import channel, grpc_error, metadata, resolve_token
+from .tables_wire import table_from_bytes
+
+PROTOCOL_VERSION = 1
+
+
+def node_metrics(root, metrics: Metrics) -> dict:
+    """Per-operator {preorder position: [rows, seconds]} of one stage plan."""
+    out = {}
+    for i, node in enumerate(walk(root)):
+        m = metrics.get(node)
+        if m is not None:
+            out[str(i)] = [m.rows, m.seconds]
+    return out
+
+
+class Worker:
+    def __init__(self, coordinator: str, host: str = "127.0.0.1", port: int = 0,
+                 slots: int | None = None, data_dir: str | None = None,
+                 local_roots=(), token: str | None = None, name: str = "",
+                 tls_cert: str | None = None, tls_key: str | None = None,
+                 tls_root: str | None = None, poll_wait: float = 1.0):
+        self.coordinator = coordinator
+        self.slots = slots or os.cpu_count() or 2
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="quiver-worker-")
+        self.local_roots = [os.path.abspath(r) for r in local_roots]
+        self.token = resolve_token(token)
+        self.name = name
+        self.poll_wait = poll_wait
+        self.files = ShuffleFiles(os.path.join(self.data_dir, "shuffle"))
+        self.server = ShuffleFlightServer(self.files, host, port, self.token, tls_cert, tls_key)
+        self.address = self.server.address
+        self.clients = FlightClients(self.token, tls_root)
+        self.channel = channel(coordinator, tls_root)
+        self.stub = rpc.CoordinatorStub(self.channel)
+        self.md = metadata(self.token)
+        self.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="quiver-slot")
+        self.worker_id: str | None = None
+        self.heartbeat_interval = 1.0
+        self._lock = threading.Condition()
+        self._running = 0
+        self._cancel: dict[str, threading.Event] = {}
+        self._stop = threading.Event()
+
+    # -- control plane -----------------------------------------------------------
+    def register(self) -> str:
+        req = pb.RegisterWorkerRequest(protocol_version=PROTOCOL_VERSION, name=self.name,
+                                       flight_address=self.address, slots=self.slots,
+                                       local_roots=self.local_roots, pid=os.getpid())
+        try:
+            resp = self.stub.RegisterWorker(req, metadata=self.md, timeout=10)
+        except grpc.RpcError as exc:
+            raise grpc_error(exc, self.coordinator) from None
+        self.worker_id = resp.worker_id
+        self.heartbeat_interval = resp.heartbeat_interval or 1.0
+        return self.worker_id
+
+    def start(self) -> str:
+        wid = self.register()
+        threading.Thread(target=self._heartbeats, name="quiver-heartbeat", daemon=True).start()
+        threading.Thread(target=self._poll_loop, name="quiver-poll", daemon=True).start()
+        return wid
+
+    def serve_forever(self) -> None:
+        while not self._stop.wait(0.5):
+            pass
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            self.server.shutdown()
+        except Exception:  # noqa: BLE001 - shutting down
+            pass
+        self.clients.close()
+        self.channel.close()
+
+    def _heartbeats(self) -> None:
+        while not self._stop.wait(self.heartbeat_interval):
+            try:
+                with self._lock:
+                    running = self._running
+                resp = self.stub.Heartbeat(pb.HeartbeatRequest(worker_id=self.worker_id,
+                                                               running_tasks=running),
+                                           metadata=self.md, timeout=5)
+                for q in resp.drop_queries:
+                    self._drop(q)
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    self._reregister()
+                elif exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    print(f"worker: {grpc_error(exc, self.coordinator)}", file=sys.stderr)
+
+    def _reregister(self) -> None:
+        try:
+            wid = self.register()
+            print(f"worker re-registered as {wid} with coordinator {self.coordinator}",
+                  flush=True)
+        except errors.Error:
+            pass
+
+    def _drop(self, query_id: str) -> None:
+        with self._lock:
+            ev = self._cancel.pop(query_id, None)
+        if ev is not None:
+            ev.set()
+        self.files.drop_query(query_id)
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                while self._running >= self.slots and not self._stop.is_set():
+                    self._lock.wait(0.5)
+                free = self.slots - self._running
+            if self._stop.is_set():
+                return
+            try:
+                resp = self.stub.PollTasks(
+                    pb.PollTasksRequest(worker_id=self.worker_id, free_slots=free,
+                                        wait_seconds=self.poll_wait),
+                    metadata=self.md, timeout=self.poll_wait + 10)
+            except grpc.RpcError as exc:
+                if exc.code() == grpc.StatusCode.NOT_FOUND:
+                    self._reregister()
+                self._stop.wait(0.5)
+                continue
+            for task in resp.tasks:
+                with self._lock:
+                    self._running += 1
+                    self._cancel.setdefault(task.query_id, threading.Event())
+                self.pool.submit(self._run_and_report, task)
+
+    # -- tasks -------------------------------------------------------------------
+    def _run_and_report(self, task) -> None:
+        try:
+            status = self.run_task(task)
+            for _ in range(3):
+                try:
+                    self.stub.ReportTaskStatus(status, metadata=self.md, timeout=10)
+                    break
+                except grpc.RpcError:
+                    time.sleep(0.5)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+
+    def run_task(self, task) -> pb.TaskStatus:
+        status = pb.TaskStatus(worker_id=self.worker_id or "", query_id=task.query_id,
+                               stage_id=task.stage_id, partition=task.partition,
+                               attempt=task.attempt)
+        t0 = time.perf_counter()
+        try:
+            stage = stage_from_bytes(task.stage_plan)
+        except Exception as exc:  # noqa: BLE001 - any decode failure is a bad plan
+            status.reason, status.error_class = BAD_PLAN, "InternalError"
+            status.error_message = f"cannot decode the stage plan: {exc}"
+            return status
+        inputs = {i.stage_id: (i.partitions, list(i.producer_addresses)) for i in task.inputs}
+        store = FlightShuffleStore(self.files, task.query_id, self.address, inputs, self.clients)
+        with self._lock:
+            cancelled = self._cancel.setdefault(task.query_id, threading.Event())
+        ctx = ExecContext(shuffle=store, cancelled=cancelled,
+                          spill_dir=os.path.join(self.data_dir, "spill"),
+                          memory_tables={k: table_from_bytes(v)
+                                         for k, v in task.memory_tables.items()})
+        if task.batch_size:
+            ctx.batch_size = task.batch_size
+        if task.collect_metrics:
+            ctx.metrics = Metrics()
+        try:
+            rows = 0
+            if stage.is_final:
+                batches = []
+                for b in execute(stage.root, task.partition, ctx):
+                    ctx.check_cancelled()
+                    batches.append(b)
+                    rows += b.num_rows
+                store.write(stage.id, task.partition, 0, batches)
+            else:
+                for _ in execute(stage.root, task.partition, ctx):
+                    ctx.check_cancelled()
+                rows = store.rows_written
+            status.ok = True
+            status.rows, status.bytes = rows, store.bytes_written
+        except FetchFailed as exc:
+            status.reason, status.error_class = FETCH_FAILED, "OperationalError"
+            status.error_message, status.failed_address = str(exc), exc.address
+        except errors.QueryCancelled as exc:
+            status.reason, status.error_class, status.error_message = \
+                CANCELLED, "QueryCancelled", str(exc)
+        except errors.Error as exc:
+            status.reason, status.error_class = USER_ERROR, type(exc).__name__
+            status.error_message = str(exc)
+        except Exception as exc:  # noqa: BLE001 - reported to the coordinator, retried
+            status.reason, status.error_class = INTERNAL, "InternalError"
+            status.error_message = f"{type(exc).__name__}: {exc}"
+            if os.environ.get("QUIVER_DEBUG"):
+                traceback.print_exc()
+        status.seconds = time.perf_counter() - t0
+        if ctx.metrics is not None:
+            import json
+            status.metrics_json = json.dumps(node_metrics(stage.root, ctx.metrics))
+        return status
