@@ -12,8 +12,14 @@ A small `fetch` keeps a running top-N instead of the whole partition: each
 incoming batch is cut to its own first `fetch` rows, merged with the current
 top (earlier rows first, so ties stay stable) and cut to `fetch` again.
 
+Memory is bounded: the full sort accounts the bytes of the batches it holds
+(with their key columns) and, whenever they go over ctx.memory_budget, hands
+them to sort_spill.ExternalSort, which writes them as a sorted run on disk;
+at the end the runs and the in-memory tail are merged in a stream, in the
+same order as the in-memory sort. Top-N holds only `fetch` rows and never
+spills.
+
 `sort_indices(arrays, keys)` is shared with the window operator.
-Not done yet: spilling a sort larger than the memory budget.
 """
 
 from __future__ import annotations
@@ -97,16 +103,77 @@ def _top_n(node: SortExec, partition: int, ctx, fetch: int) -> pa.Table | None:
     return top
 
 
-def _full(node: SortExec, partition: int, ctx) -> pa.Table | None:
-    batches = []
-    for batch in execute(node.input, partition, ctx):
-        ctx.check_cancelled()
-        if batch.num_rows:
-            batches.append(_with_keys(batch, _key_arrays(node, batch)))
+def _full(node: SortExec, partition: int, ctx):
+    """The sorted partition: a Table (or None when empty) if it fit in
+    memory, else a started ExternalSort and the in-memory tail."""
+    batches: list[pa.RecordBatch] = []
+    held = 0
+    spill = None
+    try:
+        for batch in execute(node.input, partition, ctx):
+            ctx.check_cancelled()
+            if not batch.num_rows:
+                continue
+            batch = _with_keys(batch, _key_arrays(node, batch))
+            batches.append(batch)
+            held += batch.nbytes
+            if held > ctx.memory_budget:
+                if spill is None:
+                    from .sort_spill import ExternalSort
+                    ncols = batch.num_columns - len(node.keys)
+                    spill = ExternalSort(node.keys, range(ncols, batch.num_columns), ctx)
+                spill.spill(batches)
+                batches, held = [], 0
+    except BaseException:
+        if spill is not None:
+            spill.close()
+        raise
+    if spill is not None:
+        return spill, batches
     if not batches:
         return None
     table = pa.Table.from_batches(batches)
     return _sorted(node, table, batches[0].num_columns - len(node.keys), node.fetch)
+
+
+def _spilled(node: SortExec, spill, tail: list[pa.RecordBatch], ctx) -> Iterator[pa.RecordBatch]:
+    """Merge the runs into batches of ctx.batch_size rows (output columns
+    only), stopping after `fetch` rows; the spill files go in any case."""
+    ncols = len(node.schema)
+    keep = list(range(ncols)) or [ncols]     # no columns: count rows on a key
+    step = max(1, int(ctx.batch_size))
+    left = node.fetch
+    try:
+        pending: list[pa.Table] = []
+        count = 0
+        for piece in spill.merged(tail):
+            if left is not None:
+                piece = piece.slice(0, left)
+                left -= piece.num_rows
+            if isinstance(piece, pa.RecordBatch):
+                piece = pa.Table.from_batches([piece])
+            pending.append(piece.select(keep))
+            count += piece.num_rows
+            if count >= step or left == 0:
+                table = pa.concat_tables(pending).combine_chunks()
+                full = count if left == 0 else count - count % step
+                yield from _out_batches(table.slice(0, full), step, ncols)
+                pending, count = [table.slice(full)], count - full
+            if left == 0:
+                return
+        if count:
+            yield from _out_batches(pa.concat_tables(pending).combine_chunks(), step, ncols)
+    finally:
+        spill.close()
+
+
+def _out_batches(table: pa.Table, step: int, ncols: int) -> Iterator[pa.RecordBatch]:
+    if not ncols:              # zero-column input: only the row count matters
+        from .values import rows_only_batch
+        for s in range(0, table.num_rows, step):
+            yield rows_only_batch(min(step, table.num_rows - s))
+        return
+    yield from table.to_batches(max_chunksize=step)
 
 
 @implements(SortExec)
@@ -118,6 +185,9 @@ def sort_exec(node: SortExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
         out = _top_n(node, partition, ctx, fetch)
     else:
         out = _full(node, partition, ctx)
+        if isinstance(out, tuple):
+            yield from _spilled(node, *out, ctx)
+            return
     if out is None:
         return
     names = [f.name for f in node.schema]
