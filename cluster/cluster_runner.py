@@ -54,16 +54,18 @@ class CoordinatorSession(Session):
 
 
 class ClusterRunner:
-    def __init__(self, coordinator, request_id: str = ""):
+    def __init__(self, coordinator, request_id: str = "", base_id: str | None = None):
         self.coord = coordinator
         self.request_id = request_id
+        self.base_id = base_id or uuid.uuid4().hex[:16]
         self.stream = False
         self.partitions: list[tuple[str, bytes, int]] | None = None
         self.query_ids: list[str] = []
 
     def __call__(self, dag, ctx) -> list[pa.RecordBatch]:
         coord = self.coord
-        query_id = uuid.uuid4().hex[:16]
+        n = len(self.query_ids)
+        query_id = self.base_id if n == 0 else f"{self.base_id}-{n}"
         self.query_ids.append(query_id)
         job = coord.submit(query_id, dag, ctx, self.request_id)
         try:

@@ -290,6 +290,7 @@ class ClusterScheduler:
         task = TaskId(stage, partition, att.attempt if att else 0)
         job.sched.task_failed(task, error, retryable=reason in RETRYABLE)
         if job.sched.failed is not None and job.error is None:
-            job.error = (error_class or "OperationalError",
-                         error if reason not in RETRYABLE else
-                         f"{error} (gave up after {job.sched.tasks[key].attempts} attempts)")
+            where = f" (stage {stage}, task {partition}, worker {w.worker_id})"
+            if reason in RETRYABLE:
+                where = f"{where[:-1]}; gave up after {job.sched.tasks[key].attempts} attempts)"
+            job.error = (error_class or "OperationalError", f"{error}{where}")

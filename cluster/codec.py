@@ -15,6 +15,8 @@ Wire shape (UTF-8 JSON):
     None, bool, int, str       themselves
     a finite float             a JSON number          (NaN/inf: {"$": "float", "v": "nan"})
     pa.DataType                {"$": "type", "v": "decimal128(15,2)"}   (datatypes.to_wire)
+                               or {"$": "arrow_type", "v": base64 Arrow IPC schema}
+                               for types that have no to_wire string (struct, time, ...)
     decimal.Decimal            {"$": "decimal", "v": "12.50"}
     datetime.date / datetime   {"$": "date" | "datetime", "v": ISO 8601}
     datetime.time / timedelta  {"$": "time", "v": ISO} / {"$": "timedelta", "v": [d, s, us]}
@@ -47,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.ipc  # noqa: F401 - pa.ipc.read_schema
 
 from ..errors import InternalError
 from ..planner import datatypes as dt
@@ -117,7 +120,7 @@ def encode_value(value: Any) -> Any:
     if t in _FIELDS:
         return _encode_node(value)
     if isinstance(value, pa.DataType):
-        return {"$": "type", "v": _type_to_wire(value)}
+        return _encode_type(value)
     if t is decimal.Decimal:
         return {"$": "decimal", "v": str(value)}
     if t is _dt.datetime:
@@ -157,15 +160,33 @@ def _encode_node(node: Any) -> dict:
     return out
 
 
-def _type_to_wire(t: pa.DataType) -> str:
+def _encode_type(t: pa.DataType) -> dict:
+    """The short `datatypes.to_wire` string when it round-trips; otherwise
+    (struct, time, map, ... columns of a Parquet file) the type as an Arrow
+    IPC schema of one field: typed data, not code."""
     wire = dt.to_wire(t)
     try:
         back = dt.from_wire(wire)
     except ValueError:
         back = None
-    if back != t:
-        raise CodecError(f"cannot encode Arrow type {t}: it has no wire form")
-    return wire
+    if back == t and str(back) == str(t):
+        return {"$": "type", "v": wire}
+    try:
+        ipc = pa.schema([pa.field("t", t)]).serialize().to_pybytes()
+    except (pa.ArrowException, TypeError) as exc:
+        raise CodecError(f"cannot encode Arrow type {t}: {exc}") from None
+    return {"$": "arrow_type", "v": base64.b64encode(ipc).decode("ascii")}
+
+
+def _decode_arrow_type(v: str) -> pa.DataType:
+    raw = base64.b64decode(v.encode("ascii"), validate=True)
+    try:
+        schema = pa.ipc.read_schema(pa.py_buffer(raw))
+    except pa.ArrowException as exc:
+        raise ValueError(f"not an Arrow IPC schema ({exc})") from None
+    if len(schema) != 1:
+        raise ValueError(f"expected one field, found {len(schema)}")
+    return schema.field(0).type
 
 
 # --- decoding ----------------------------------------------------------------------
@@ -226,6 +247,8 @@ def _decode_tagged(obj: dict) -> Any:
     try:
         if tag == "type" and type(v) is str:
             return dt.from_wire(v)
+        if tag == "arrow_type" and type(v) is str:
+            return _decode_arrow_type(v)
         if tag == "float" and v in ("nan", "inf", "-inf"):
             return float(v)
         if tag == "decimal" and type(v) is str:

@@ -74,7 +74,6 @@ class Coordinator(rpc.CoordinatorServicer):
         self._contexts: dict[str, object] = {}                 # query id -> ExecContext
         self._wire: dict[tuple[str, int], bytes] = {}          # (query, stage) -> plan bytes
         self._next_worker = 1
-        self._next_record = 1
         self._stop = threading.Event()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=64),
                                   interceptors=[TokenInterceptor(self.token)],
@@ -260,13 +259,11 @@ class Coordinator(rpc.CoordinatorServicer):
         except Exception as exc:  # noqa: BLE001 - a malformed request, refused
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExecuteQuery: {exc}")
         request_id = request.request_id or uuid.uuid4().hex
-        runner = ClusterRunner(self, request_id)
-        record = QueryRecord(0, request.sql)
+        record = QueryRecord(uuid.uuid4().hex[:16], request.sql)
+        runner = ClusterRunner(self, request_id, record.query_id)
         try:
             session = self._session(request.session_id, options, runner)
             with self.cond:
-                record.query_id = self._next_record
-                self._next_record += 1
                 self.records.append(record)
                 self.requests[request_id] = (None, runner.query_ids)
             context.add_callback(session.cancel)

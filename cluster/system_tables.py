@@ -24,7 +24,7 @@ WORKERS_SCHEMA = pa.schema([
     ("seconds_since_heartbeat", pa.float64())])
 
 QUERIES_SCHEMA = pa.schema([
-    ("query_id", pa.int64()), ("sql", pa.string()), ("state", pa.string()),
+    ("query_id", pa.string()), ("sql", pa.string()), ("state", pa.string()),
     ("started", pa.timestamp("us")), ("seconds", pa.float64()), ("rows", pa.int64()),
     ("error", pa.string())])
 

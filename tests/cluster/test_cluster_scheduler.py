@@ -1,0 +1,239 @@
+"""The cluster scheduler with virtual workers: no sockets, no threads.
+
+The DAG is a real one (two Parquet scans -> partitioned join with a partial
+aggregate -> final aggregate), planned by the embedded Session."""
+
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from quiver.cluster import cluster_scheduler as CS
+from quiver.executor.scheduler import TaskId
+from quiver.parser import bind
+from quiver.planner.physical_planner import PhysicalOptions
+from quiver.session import Session
+
+
+@pytest.fixture(scope="module")
+def dag_and_roots(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sched")
+    for t in ("a", "b"):
+        os.makedirs(root / t)
+        for i in range(2):
+            pq.write_table(pa.table({"k": list(range(i * 50, i * 50 + 50)), "v": [1] * 50}),
+                           str(root / t / f"f{i}.parquet"))
+    s = Session(physical=PhysicalOptions(target_partitions=2, shuffle_partitions=3,
+                                         join_strategy="partitioned"))
+    s.execute(f"CREATE EXTERNAL TABLE ta STORED AS PARQUET LOCATION '{root}/a'")
+    s.execute(f"CREATE EXTERNAL TABLE tb STORED AS PARQUET LOCATION '{root}/b'")
+    [st] = bind("SELECT count(*) FROM ta JOIN tb ON ta.k = tb.k", s.catalog)
+    _, _, dag = s.plan_query(st.query)
+    assert [(x.inputs, x.tasks) for x in dag.stages] == [((), 2), ((), 2), ((0, 1), 3), ((2,), 1)]
+    return dag, str(root / "a"), str(root / "b")
+
+
+def run_all(cs, now=0.0, workers=None, fail=None):
+    """Let every alive worker take and finish tasks until nothing is left;
+    returns [(worker, query, TaskId)] in launch order."""
+    log = []
+    for _ in range(100):
+        progressed = False
+        for w in list(workers or cs.workers):
+            if cs.workers[w].state != "alive":
+                continue
+            for launch in cs.assign(w, 10, now):
+                log.append((w, launch.query_id, launch.task))
+                ok = not (fail and fail(w, launch))
+                cs.task_finished(w, launch.query_id, launch.task, ok, now,
+                                 reason=0 if ok else CS.INTERNAL, error="boom")
+                progressed = True
+        if not progressed:
+            break
+    return log
+
+
+def test_tasks_launch_only_when_inputs_complete(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "grpc+tcp://h:1", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    first = cs.assign("w1", 10, 0.0)
+    assert sorted((l.task.stage, l.task.partition) for l in first) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert cs.assign("w1", 10, 0.0) == []            # the join stage waits for both scans
+    for l in first[:-1]:
+        cs.task_finished("w1", "q", l.task, True, 0.0)
+    assert cs.assign("w1", 10, 0.0) == []
+    cs.task_finished("w1", "q", first[-1].task, True, 0.0)
+    joins = cs.assign("w1", 10, 0.0)
+    assert sorted(l.task.partition for l in joins) == [0, 1, 2]
+    assert all(l.task.stage == 2 for l in joins)
+    # a launch says where every producer task's output lives
+    assert joins[0].inputs == {0: (3, ["grpc+tcp://h:1"] * 2), 1: (3, ["grpc+tcp://h:1"] * 2)}
+    assert not job.done
+
+
+def test_free_slots_bound_the_launches(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "a1", slots=1)
+    cs.submit("q", dag, 0.0)
+    assert len(cs.assign("w1", 1, 0.0)) == 1
+    assert len(cs.assign("w1", 3, 0.0)) == 3
+
+
+def test_whole_query_runs_and_spreads_over_workers(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    for w in ("w1", "w2", "w3"):
+        cs.add_worker(w, f"addr-{w}", slots=2)
+    job = cs.submit("q", dag, 0.0)
+    log = []
+    for _ in range(20):                               # round-robin, two slots each
+        for w in ("w1", "w2", "w3"):
+            for l in cs.assign(w, 2, 0.0):
+                log.append((w, l.task))
+                cs.task_finished(w, "q", l.task, True, 0.0)
+    assert job.done and job.error is None
+    assert len(log) == 2 + 2 + 3 + 1
+    assert {w for w, _ in log} == {"w1", "w2", "w3"}
+    assert sum(cs.workers[w].tasks_completed for w in cs.workers) == 8
+
+
+def test_locality_prefers_the_worker_holding_the_split(dag_and_roots):
+    dag, root_a, root_b = dag_and_roots
+    cs = CS.ClusterScheduler(locality_wait=5.0)
+    cs.add_worker("wa", "A", slots=4, local_roots=[root_a])
+    cs.add_worker("wb", "B", slots=4, local_roots=[root_b])
+    cs.add_worker("wx", "X", slots=4)
+    cs.submit("q", dag, 0.0)
+    assert cs.assign("wx", 4, 0.0) == []              # nothing for a worker without the data
+    got_a = cs.assign("wa", 4, 0.1)
+    got_b = cs.assign("wb", 4, 0.1)
+    assert {(l.task.stage, l.task.partition) for l in got_a} == {(0, 0), (0, 1)}
+    assert {(l.task.stage, l.task.partition) for l in got_b} == {(1, 0), (1, 1)}
+
+
+def test_locality_gives_up_after_the_wait(dag_and_roots):
+    dag, root_a, root_b = dag_and_roots
+    cs = CS.ClusterScheduler(locality_wait=0.5)
+    cs.add_worker("wa", "A", slots=4, local_roots=[root_a])
+    cs.add_worker("wx", "X", slots=4)
+    cs.submit("q", dag, 0.0)
+    early = cs.assign("wx", 8, 0.1)                   # only the stage with no local worker
+    assert {l.task.stage for l in early} == {1}
+    late = cs.assign("wx", 8, 1.0)                    # the wait is over: anywhere
+    assert {(l.task.stage, l.task.partition) for l in late} == {(0, 0), (0, 1)}
+
+
+def test_lost_worker_reruns_its_running_tasks_and_lost_outputs(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(heartbeat_timeout=10)
+    cs.add_worker("w1", "A", slots=8, now=0.0)
+    cs.add_worker("w2", "B", slots=8, now=0.0)
+    job = cs.submit("q", dag, 0.0)
+    # w1 runs and finishes both scans of table a; w2 finishes scan b partition 0
+    for l in cs.assign("w1", 2, 0.0):
+        cs.task_finished("w1", "q", l.task, True, 0.0)
+    on_w2 = cs.assign("w2", 2, 0.0)
+    cs.task_finished("w2", "q", on_w2[0].task, True, 0.0)
+    running_on_w2 = on_w2[1].task
+    # w1 stops heartbeating; w2 keeps going
+    cs.heartbeat("w2", 9.0)
+    assert cs.check_workers(11.0) == ["w1"]
+    assert cs.workers["w1"].state == "lost"
+    cs.task_finished("w2", "q", running_on_w2, True, 11.0)
+    # the outputs w1 held are rerun (on w2) before the join stage can start
+    rerun = cs.assign("w2", 8, 11.0)
+    assert {(l.task.stage, l.task.partition) for l in rerun} == {(0, 0), (0, 1)}
+    assert all(l.task.attempt == 1 for l in rerun)
+    for l in rerun:
+        cs.task_finished("w2", "q", l.task, True, 11.0)
+    run_all(cs, 11.0)
+    assert job.done and job.error is None
+    # attempts are kept per task
+    attempts = [(a.stage, a.partition, a.attempt, a.worker, a.state) for a in job.attempts
+                if a.stage == 0]
+    assert (0, 0, 0, "w1", "succeeded") in attempts and (0, 0, 1, "w2", "succeeded") in attempts
+
+
+def test_lost_worker_fails_its_running_tasks_which_retry_elsewhere(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(heartbeat_timeout=1)
+    cs.add_worker("w1", "A", slots=8, now=0.0)
+    cs.add_worker("w2", "B", slots=8, now=0.0)
+    job = cs.submit("q", dag, 0.0)
+    held = cs.assign("w1", 8, 0.0)                    # w1 takes every scan, then dies
+    assert len(held) == 4
+    cs.heartbeat("w2", 1.5)
+    cs.check_workers(2.0)
+    assert all(a.state == "lost" for a in job.attempts)
+    run_all(cs, 2.0)
+    assert job.done and job.error is None
+    assert {a.worker for a in job.attempts if a.state == "succeeded"} == {"w2"}
+
+
+def test_a_stale_report_from_a_lost_worker_is_ignored(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(heartbeat_timeout=1)
+    cs.add_worker("w1", "A", slots=1, now=0.0)
+    cs.add_worker("w2", "B", slots=8, now=0.0)
+    cs.submit("q", dag, 0.0)
+    [l] = cs.assign("w1", 1, 0.0)
+    cs.heartbeat("w2", 1.5)
+    cs.check_workers(2.0)
+    assert cs.task_finished("w1", "q", l.task, True, 2.1) is False
+
+
+def test_fetch_failure_reruns_the_producer(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "A", slots=8)
+    cs.add_worker("w2", "B", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    for l in cs.assign("w1", 8, 0.0):
+        cs.task_finished("w1", "q", l.task, True, 0.0)
+    joins = cs.assign("w2", 8, 0.0)
+    assert {l.task.stage for l in joins} == {2}
+    cs.task_finished("w2", "q", joins[0].task, False, 0.0, reason=CS.FETCH_FAILED,
+                     error="could not fetch", failed_address="A")
+    # every output held at A is rerun; the failed join task waits for them
+    again = cs.assign("w2", 8, 0.0)
+    assert {l.task.stage for l in again} == {0, 1}
+    assert job.error is None
+
+
+def test_user_errors_fail_the_query_without_retry(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "A", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    l = cs.assign("w1", 1, 0.0)[0]
+    cs.task_finished("w1", "q", l.task, False, 0.0, reason=CS.USER_ERROR,
+                     error_class="DataError", error="division by zero")
+    assert job.done
+    cls, msg = job.error
+    assert cls == "DataError"
+    assert "division by zero" in msg and f"stage {l.task.stage}" in msg and "worker w1" in msg
+
+
+def test_internal_errors_retry_then_give_up(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(max_attempts=3)
+    cs.add_worker("w1", "A", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    run_all(cs, 0.0, fail=lambda w, l: l.task.stage == 0 and l.task.partition == 1)
+    assert job.done
+    assert job.error[0] == "InternalError" or job.error[0] == "OperationalError"
+    assert "3 attempts" in job.error[1]
+    assert [a.attempt for a in job.attempts if (a.stage, a.partition) == (0, 1)] == [0, 1, 2]
+
+
+def test_unknown_worker_gets_nothing(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.submit("q", dag, 0.0)
+    assert cs.assign("nobody", 4, 0.0) == []
+    assert cs.heartbeat("nobody", 0.0) is False
+    assert cs.task_finished("nobody", "q", TaskId(0, 0, 0), True, 0.0) is False
