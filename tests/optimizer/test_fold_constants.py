@@ -96,3 +96,18 @@ def test_aggregates_and_columns_are_not_folded(h):
     s = h.scan("t", {"a": I})
     agg = L.Aggregate(s, (), (), (E.AggCall("count_star", (), dt.INT64),), ("n",))
     assert fold_constants(agg, ctx()) == agg
+
+
+def test_with_the_executor_evaluator(h):
+    from quiver.planner import functions
+    s = h.scan("t", {"a": I})
+    three = functions.resolve_scalar("add", [h.lit(1), h.lit(2)])
+    date = functions.resolve_scalar("sub", [E.Literal(datetime.date(1998, 12, 1), dt.DATE),
+                                            E.Literal((0, 90, 0), dt.INTERVAL)])
+    bad = functions.resolve_scalar("div", [h.lit(1), h.lit(0)])
+    plan = L.Project(s, (three, date, bad), ("x", "d", "z"))
+    out = fold_constants(plan, OptimizerContext())
+    assert out.exprs[0] == E.Literal(3, three.dtype)
+    assert isinstance(out.exprs[1], E.Literal)
+    assert out.exprs[1].value in (datetime.date(1998, 9, 2), datetime.datetime(1998, 9, 2))
+    assert out.exprs[2] == bad
