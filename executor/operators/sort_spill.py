@@ -174,10 +174,9 @@ class ExternalSort:
     def merged(self, tail: list[pa.RecordBatch]) -> Iterator[pa.Table | pa.RecordBatch]:
         """The whole input in sorted pieces: the runs plus `tail`, the rows
         still held in memory (they came last)."""
-        sources: list[Iterator[pa.RecordBatch]] = []
         tail = [b for b in tail if b.num_rows]
         self._reduce(FANIN - 1 if tail else FANIN)
-        sources = [self._read(p) for p in self.runs]
+        sources: list = [self._read(p) for p in self.runs]
         if tail:
             table = pa.Table.from_batches(tail)
             step = self._chunk_rows(table)
