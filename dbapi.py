@@ -50,7 +50,7 @@ def _session_options(options: dict) -> dict:
             setattr(phys, key, value)
         elif key == "disabled_rules":
             out["disabled_rules"] = frozenset(value)
-        elif key in ("dialect", "warehouse", "batch_size"):
+        elif key in ("dialect", "warehouse", "batch_size", "memory_budget", "spill_dir"):
             out[key] = value
         else:
             raise InterfaceError(f"unknown connection option {key!r}")

@@ -51,7 +51,8 @@ class Session:
                  disabled_rules: frozenset[str] = frozenset(),
                  warehouse: str | None = None,
                  runner: Callable[[StageDag, Any], list[pa.RecordBatch]] | None = None,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None,
+                 memory_budget: int | None = None, spill_dir: str | None = None):
         from .storage.catalog import Catalog
         self.catalog = catalog if catalog is not None else Catalog()
         self.dialect = dialect
@@ -61,6 +62,8 @@ class Session:
             tempfile.gettempdir(), f"quiver-warehouse-{os.getpid()}")
         self.runner = runner
         self.batch_size = batch_size
+        self.memory_budget = memory_budget      # bytes per stateful operator
+        self.spill_dir = spill_dir
         self.queries: list[QueryRecord] = []
         self._lock = threading.Lock()
         self._next_query = 1
@@ -110,6 +113,9 @@ class Session:
             ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics)
             if self.batch_size:
                 ctx.batch_size = self.batch_size
+            if self.memory_budget:
+                ctx.memory_budget = self.memory_budget
+            ctx.spill_dir = self.spill_dir
             self.current_ctx = ctx
             try:
                 if self.runner is not None:
@@ -161,6 +167,8 @@ class Session:
                 m = metrics.get(node)
                 return f"rows={m.rows} time={m.seconds * 1000:.1f}ms" if m else ""
             text = X.format_stages(dag, annotate)
+            # a cluster runner adds each stage's tasks: attempt, worker, rows, bytes, time
+            text.extend(getattr(metrics, "cluster_report", ()))
             text.append(f"Total: {result.rowcount} rows in {total * 1000:.1f}ms")
             sections.append(("analyzed_stages", "\n".join(text)))
         else:
