@@ -289,7 +289,8 @@ class LocalCluster:
 
     def __init__(self, workers: int, host: str = "127.0.0.1", token: str | None = None,
                  state_dir: str | None = None, slots: int | None = None,
-                 coordinator_args: tuple = (), worker_args: tuple = ()):
+                 coordinator_args: tuple = (), worker_args: tuple = (),
+                 per_worker_args: list | None = None):
         self.n = workers
         self.host = host
         self.token = token
@@ -297,6 +298,7 @@ class LocalCluster:
         self.slots = slots or max(2, (os.cpu_count() or 2) // max(1, workers))
         self.coordinator_args = tuple(coordinator_args)
         self.worker_args = tuple(worker_args)
+        self.per_worker_args = per_worker_args or [()] * workers
         self.coordinator: _Proc | None = None
         self.workers: list[_Proc] = []
         self.address: str | None = None
@@ -323,9 +325,10 @@ class LocalCluster:
             for i in range(self.n):
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,
+                          "--name", f"w{i + 1}",
                           "--slots", str(self.slots),
                           "--data-dir", os.path.join(self.root, f"worker-{i + 1}"),
-                          *self.worker_args],
+                          *self.worker_args, *self.per_worker_args[i]],
                     os.path.join(self.root, "logs", f"worker-{i + 1}.log"), self._env()))
             for i, w in enumerate(self.workers):
                 w.wait_line("registered", deadline, f"worker {i + 1}")
