@@ -3,8 +3,9 @@
     cast_array(['1', 'x'], int32, safe=False) -> DataError naming 'x' and INTEGER
     cast_array(['1', 'x'], int32, safe=True)  -> [1, NULL]
 
-Numbers cast to integers or to a smaller decimal scale are rounded half away
-from zero (DuckDB), not truncated; strings are trimmed of blanks before they
+Decimals cast to integers or to a smaller decimal scale are rounded half
+away from zero, doubles cast to integers half to even (both as DuckDB), never
+truncated; strings are trimmed of blanks before they
 are parsed as numbers, booleans or dates. A value that cannot be converted
 raises DataError (CAST) or becomes NULL (TRY_CAST): invalid rows are found
 with vectorized checks (a regex for strings, a range check for numbers) and,
@@ -45,7 +46,15 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
                 a = pc.replace_substring_regex(a, r"^(t|yes|y)$", "true")
                 a = pc.replace_substring_regex(a, r"^(f|no|n)$", "false")
         return a
-    if dt.is_integer(target) and (dt.is_floating(src) or dt.is_decimal(src)):
+    if dt.is_integer(target) and dt.is_floating(src):
+        # DuckDB rounds a DOUBLE to the nearest integer, ties to even (nearbyint)
+        return pc.round(a, 0, round_mode="half_to_even")
+    if dt.is_decimal(target) and dt.is_integer(src) and 19 + target.scale <= 38:
+        # pyarrow refuses int -> DECIMAL(p, s) unless p - s covers the whole
+        # integer type; go through DECIMAL(38, s) and let the range check of
+        # the final cast find the values that do not fit
+        return a.cast(pa.int64()).cast(dt.decimal(38, target.scale))
+    if dt.is_integer(target) and dt.is_decimal(src):
         if dt.is_decimal(src):
             # make room for the carry of rounding (9.5 -> 10)
             a = a.cast(dt.decimal(min(src.precision + 1, 38), src.scale))

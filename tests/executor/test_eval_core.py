@@ -111,8 +111,13 @@ def test_try_cast_gives_null():
 
 
 def test_cast_rounds_like_duckdb():
-    assert evaluate_scalar(Cast(L(2.5, dt.FLOAT64), dt.INT32)) == 3
-    assert evaluate_scalar(Cast(L(-2.5, dt.FLOAT64), dt.INT32)) == -3
+    # DOUBLE -> integer rounds ties to even (DuckDB: CAST(2.5e0 AS INT) = 2),
+    # DECIMAL -> integer rounds ties away from zero (CAST(2.5 AS INT) = 3)
+    assert evaluate_scalar(Cast(L(2.5, dt.FLOAT64), dt.INT32)) == 2
+    assert evaluate_scalar(Cast(L(3.5, dt.FLOAT64), dt.INT32)) == 4
+    assert evaluate_scalar(Cast(L(-2.5, dt.FLOAT64), dt.INT32)) == -2
+    assert evaluate_scalar(Cast(dec("2.5"), dt.INT32)) == 3
+    assert evaluate_scalar(Cast(dec("-2.5"), dt.INT32)) == -3
     assert evaluate_scalar(Cast(dec("1.25"), dt.decimal(5, 1))) == Decimal("1.3")
     assert evaluate_scalar(Cast(L(" 12 ", dt.STRING), dt.INT32)) == 12
 
