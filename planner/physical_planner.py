@@ -92,7 +92,12 @@ class PhysicalPlanner:
             files = prune_files(source, list(node.filters), column_of_field)
         except ImportError:
             files = None
-        splits = source.splits(files=files) if files is not None else source.splits()
+        # cut big files into row-group splits small enough that every core
+        # gets work, but no smaller than needed
+        total = sum(f.size for f in files) if files is not None else source.total_bytes
+        target = max(1, min(self.options.split_bytes,
+                            total // max(1, self.options.target_partitions)))
+        splits = source.splits(target_bytes=target, files=files)
         groups = group_splits(splits, self.options.split_bytes,
                               self.options.target_partitions)
         return P.ParquetScanExec(
@@ -167,6 +172,10 @@ class PhysicalPlanner:
             strategy = ("broadcast" if can_broadcast
                         and _estimate(node.right) <= self.options.broadcast_rows
                         else "partitioned")
+        if kind == "null_aware_anti":
+            # NOT IN needs to see the whole build side (is it empty? has it a
+            # NULL?) in every partition: hash-partitioning it would hide those
+            strategy = "broadcast"
         if strategy == "broadcast" and can_broadcast:
             return P.HashJoinExec(left, P.ExchangeExec(right, P.SinglePartitioning(), True),
                                   kind, lkeys, rkeys, residual, "broadcast",
