@@ -33,6 +33,9 @@ _BINARY = {
     exp.LT: "lt", exp.LTE: "le", exp.GT: "gt", exp.GTE: "ge",
     exp.NullSafeEQ: "is_not_distinct_from", exp.NullSafeNEQ: "is_distinct_from",
     exp.And: "and", exp.Or: "or", exp.DPipe: "concat", exp.Pow: "power",
+    exp.BitwiseAnd: "bitwise_and", exp.BitwiseOr: "bitwise_or",
+    exp.BitwiseXor: "bitwise_xor", exp.BitwiseLeftShift: "shift_left",
+    exp.BitwiseRightShift: "shift_right",
 }
 
 
@@ -129,6 +132,9 @@ class ExprBinder:
         if isinstance(inner, exp.Literal) and not inner.is_string:
             return number_literal("-" + inner.this)
         return self.call("neg", [self.bind(inner)], node)
+
+    def _BitwiseNot(self, node):
+        return self.call("bitwise_not", [self.bind(node.this)], node)
 
     def _Not(self, node):
         inner = node.this

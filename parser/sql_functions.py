@@ -77,8 +77,15 @@ def function_call(node: exp.Func) -> tuple[str, list[exp.Expression]]:
         return "coalesce", [node.this] + list(node.expressions)
     if isinstance(node, (exp.Greatest, exp.Least)):
         return cls.lower(), [node.this] + list(node.expressions)
+    if isinstance(node, exp.ConcatWs):
+        return "concat_ws", list(node.expressions)
     if isinstance(node, exp.Concat):
+        if node.args.get("coalesce"):   # concat() skips NULLs (DuckDB, PostgreSQL)
+            return "concat_ws", [exp.Literal.string("")] + list(node.expressions)
         return "concat", list(node.expressions)
+    if isinstance(node, exp.RegexpReplace):
+        return "regexp_replace", _present(node, ("this", "expression", "replacement",
+                                                 "modifiers"))
     if isinstance(node, exp.Cbrt) if hasattr(exp, "Cbrt") else False:
         return "cbrt", [node.this]
     name = _RENAMES.get(cls) or node.sql_name().lower()

@@ -131,6 +131,27 @@ def _neg(fn: str, args: list[Expr]) -> Expr:
     return Call("neg", (cast_to(a, t),), t)
 
 
+_BIT_SYMBOL = {"bitwise_and": "&", "bitwise_or": "|", "bitwise_xor": "xor",
+               "shift_left": "<<", "shift_right": ">>", "bitwise_not": "~"}
+
+
+def _bitwise(fn: str, args: list[Expr]) -> Expr:
+    """&, |, xor, ~ on integers (their common type); << and >> keep the
+    type of the shifted value (DuckDB)."""
+    _arity(fn, args, 1 if fn == "bitwise_not" else 2)
+    types = [_null_as(a, dt.INT32) if len(args) == 1 else _null_as(a, args[1 - i].dtype)
+             for i, a in enumerate(args)]
+    if not all(dt.is_integer(t) for t in types):
+        raise _bad(_BIT_SYMBOL[fn], args)
+    if fn == "bitwise_not":
+        return Call(fn, (cast_to(args[0], types[0]),), types[0])
+    if fn in ("shift_left", "shift_right"):
+        t = types[0]
+    else:
+        t = dt.common_supertype(*types)
+    return Call(fn, (cast_to(args[0], t), cast_to(args[1], t)), t)
+
+
 # ---------------------------------------------------------------------------
 # comparison and logic
 
@@ -189,6 +210,8 @@ def _register(*names: str) -> Callable[[Resolver], Resolver]:
 for _n in ("add", "sub", "mul", "div", "intdiv", "mod"):
     _SCALARS[_n] = _arith
 _SCALARS["neg"] = _neg
+for _n in _BIT_SYMBOL:
+    _SCALARS[_n] = _bitwise
 for _n in ("eq", "ne", "lt", "le", "gt", "ge", "is_distinct_from",
            "is_not_distinct_from"):
     _SCALARS[_n] = _compare

@@ -43,7 +43,9 @@ _FIXED: dict[str, tuple[tuple[pa.DataType, ...], int, pa.DataType]] = {
     "rpad": ((S, I64, S), 1, S),
     "split_part": ((S, S, I64), 0, S),
     "regexp_matches": ((S, S), 0, B),
-    "regexp_replace": ((S, S, S), 0, S),
+    "regexp_replace": ((S, S, S, S), 1, S),
+    "repeat": ((S, I64), 0, S),
+    "ascii": ((S,), 0, dt.INT32),
     "sqrt": ((F64,), 0, F64),
     "cbrt": ((F64,), 0, F64),
     "ln": ((F64,), 0, F64),
@@ -57,7 +59,7 @@ _FIXED: dict[str, tuple[tuple[pa.DataType, ...], int, pa.DataType]] = {
 }
 
 # arguments that must be constants (the kernels take a scalar)
-_CONSTANT_ARGS = {"regexp_matches": (1,), "regexp_replace": (1, 2),
+_CONSTANT_ARGS = {"regexp_matches": (1,), "regexp_replace": (1, 2, 3),
                   "strptime": (1,), "trim": (1,), "ltrim": (1,), "rtrim": (1,)}
 
 
@@ -91,6 +93,23 @@ def _concat(fn: str, args: list[Expr]) -> Expr:
         if not cast_allowed(a.dtype, S):
             raise bad_types("||", args)
     return Call("concat", tuple(cast_to(a, S) for a in args), S)
+
+
+def _concat_ws(fn: str, args: list[Expr]) -> Expr:
+    """concat_ws(sep, a, ...): NULL arguments are skipped (a NULL separator
+    gives NULL); SQL concat(a, ...) is concat_ws('', a, ...) (DuckDB)."""
+    if len(args) < 2:
+        raise FunctionError("concat_ws() takes a separator and at least 1 argument")
+    for a in args:
+        if not cast_allowed(a.dtype, S):
+            raise bad_types(fn, args)
+    return Call("concat_ws", tuple(cast_to(a, S) for a in args), S)
+
+
+def _typeof(fn: str, args: list[Expr]) -> Expr:
+    arity(fn, args, 1)
+    t = args[0].dtype
+    return Literal("NULL" if pa.types.is_null(t) else type_name(t), S)
 
 
 # --- math -----------------------------------------------------------------------
@@ -238,6 +257,8 @@ def register_all(table: dict) -> None:
     for name in ("coalesce", "nullif", "greatest", "least"):
         table[name] = _variadic_super
     table["concat"] = _concat
+    table["concat_ws"] = _concat_ws
+    table["typeof"] = _typeof
     table["abs"] = _same_numeric
     table["sign"] = _sign
     table["floor"] = _floor_ceil

@@ -1,4 +1,5 @@
-"""Arithmetic operators: add, sub, mul, div, intdiv, mod, neg.
+"""Arithmetic operators: add, sub, mul, div, intdiv, mod, neg, and the
+bitwise ones on integers (&, |, xor, ~, <<, >>).
 
 Integers use the checked kernels (overflow raises DataError); a zero divisor
 raises DataError for every numeric type (a NULL divisor gives NULL). DECIMAL
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 
 from ...errors import DataError
 from ...planner import datatypes as dt
+from ..kernels.decimal_arith import decimal_binop
 from .registry import arrow_call, register
 from . import datetime as dtf
 
@@ -36,6 +38,9 @@ def _check_divisor(d) -> None:
 
 
 def _decimal_op(fn: str, a, b, out: pa.DataType):
+    fast = decimal_binop(fn, a, b, out)
+    if fast is not None:
+        return fast
     ta, tb = a.type, b.type
     whole = max(ta.precision - ta.scale, tb.precision - tb.scale)
     scale = max(ta.scale, tb.scale)
@@ -83,3 +88,33 @@ def neg(call, args, n):
     if a.type == dt.INTERVAL:
         return dtf.negate_interval(a, n)
     return arrow_call(pc.negate_checked, a)
+
+
+_BITWISE = {"bitwise_and": pc.bit_wise_and, "bitwise_or": pc.bit_wise_or,
+            "bitwise_xor": pc.bit_wise_xor}
+
+
+@register(*_BITWISE)
+def bitwise(call, args, n):
+    return _BITWISE[call.fn](args[0], args[1])
+
+
+@register("bitwise_not")
+def bitwise_not(call, args, n):
+    return pc.bit_wise_not(args[0])
+
+
+@register("shift_left", "shift_right")
+def shift(call, args, n):
+    """DuckDB: a negative or too large shift amount is an error, and so is
+    shifting a negative number left."""
+    width = call.dtype.bit_width
+    amount = args[1]
+    bad = pc.or_(pc.less(amount, 0), pc.greater_equal(amount, width))
+    if pc.any(bad).as_py():
+        raise DataError(f"shift amount out of range (0 to {width - 1})")
+    if call.fn == "shift_left":
+        if pc.any(pc.less(args[0], 0)).as_py():
+            raise DataError("cannot shift a negative number left")
+        return arrow_call(pc.shift_left_checked, args[0], amount)
+    return pc.shift_right(args[0], amount)

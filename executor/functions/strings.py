@@ -1,7 +1,8 @@
 """String functions with SQL (DuckDB) semantics over UTF-8 arrays: upper,
 lower, reverse, length, substring (1-based; a negative start counts from the
 end), trim/ltrim/rtrim, position, replace, starts_with, ends_with, contains,
-concat (`||`: NULL in, NULL out), left, right, lpad, rpad, split_part,
+concat (`||`: NULL in, NULL out), concat_ws (NULLs skipped; SQL concat()
+binds to it), repeat, ascii, left, right, lpad, rpad, split_part,
 regexp_matches, regexp_replace.
 
 Arrow's string kernels take their pattern/offset arguments as scalars; when
@@ -11,11 +12,12 @@ such an argument is a column, the kernel runs once per distinct value
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import NotSupportedError
-from .registry import as_array, per_unique, py, register
+from ...errors import DataError, NotSupportedError
+from .registry import arrow_call, as_array, per_unique, py, register, valid_mask
 
 S = pa.string()
 
@@ -145,17 +147,81 @@ register("regexp_matches")(_pattern_kernel(pc.match_substring_regex))
 
 @register("regexp_replace")
 def regexp_replace(call, args, n):
+    """regexp_replace(s, pattern, replacement[, options]): the first match
+    only, unless options has 'g'; 'i' makes the match case-insensitive."""
     pat, rep = py(args[1]), py(args[2])
-    if pat is None or rep is None:
+    options = py(args[3]) if len(args) == 4 else ""
+    if pat is None or rep is None or options is None:
         return pa.nulls(n, S)
-    return pc.replace_substring_regex(args[0], pat, rep, max_replacements=1)
+    bad = set(options) - set("gicsmnlp")
+    if bad:
+        raise DataError(f"regexp_replace(): unknown option '{sorted(bad)[0]}'")
+    if "i" in options:
+        pat = "(?i)" + pat
+    return arrow_call(pc.replace_substring_regex, args[0], pat, rep,
+                      max_replacements=None if "g" in options else 1)
 
 
 @register("concat")
 def concat(call, args, n):
+    """`||`: a NULL argument makes the result NULL."""
     if len(args) == 1:
         return args[0]
     return pc.binary_join_element_wise(*args, "", null_handling="emit_null")
+
+
+@register("concat_ws")
+def concat_ws(call, args, n):
+    """concat_ws(sep, a, ...): NULL arguments are skipped; NULL sep gives NULL."""
+    sep, values = args[0], args[1:]
+    if isinstance(sep, pa.Scalar) and not sep.is_valid:
+        return pa.nulls(n, S)
+    # binary_join_element_wise(null_handling="skip") drops the rows whose
+    # values are all NULL, so: one list of the non-NULL values per row, joined
+    k = len(values)
+    flat = pa.concat_arrays([as_array(v, n).cast(S) for v in values])
+    row_major = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
+    flat = flat.take(pa.array(row_major))
+    valid = valid_mask(flat)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(valid.reshape(n, k).sum(axis=1), out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(valid)))
+    return pc.binary_join(lists, sep)
+
+
+@register("repeat")
+def repeat(call, args, n):
+    times = args[1]
+    if isinstance(times, pa.Scalar):
+        times = pa.scalar(max(times.as_py(), 0) if times.is_valid else None, pa.int64())
+    else:
+        times = pc.max_element_wise(times, pa.scalar(0, pa.int64()))
+    return pc.binary_repeat(args[0], times)
+
+
+@register("ascii")
+def ascii_code(call, args, n):
+    """The code point of the first character (0 for '')."""
+    values = as_array(args[0], n)
+    first = pc.cast(pc.utf8_slice_codeunits(values, 0, 1), pa.binary())
+    width = pc.binary_length(first).to_numpy(zero_copy_only=False) if len(first) else \
+        np.zeros(0, np.int32)
+    width = np.nan_to_num(width.astype(np.float64)).astype(np.int64)
+    padded = pc.binary_join_element_wise(first, pa.scalar(b"\0\0\0\0"), b"",
+                                         null_handling="replace", null_replacement=b"")
+    raw = np.frombuffer(pc.binary_slice(padded, 0, 4).combine_chunks().buffers()[2]
+                        if isinstance(padded, pa.ChunkedArray)
+                        else pc.binary_slice(padded, 0, 4).buffers()[2], dtype=np.uint8)
+    b = raw[: 4 * len(values)].reshape(-1, 4).astype(np.int64)
+    code = np.select(
+        [width == 1, width == 2, width == 3, width == 4],
+        [b[:, 0],
+         ((b[:, 0] & 0x1F) << 6) | (b[:, 1] & 0x3F),
+         ((b[:, 0] & 0x0F) << 12) | ((b[:, 1] & 0x3F) << 6) | (b[:, 2] & 0x3F),
+         ((b[:, 0] & 0x07) << 18) | ((b[:, 1] & 0x3F) << 12) | ((b[:, 2] & 0x3F) << 6)
+         | (b[:, 3] & 0x3F)],
+        0)
+    return pa.array(code.astype(np.int32), mask=~valid_mask(values))
 
 
 def _left(v: pa.Array, k: pa.Scalar) -> pa.Array:
