@@ -64,7 +64,7 @@ def test_format_error_puts_carets_under_the_offending_text():
 
 def test_tables_fit_the_width_and_cut_text_with_an_ellipsis():
     table = pa.table({"id": [1, 123456789], "note": ["short", "x" * 200],
-                      "price": pa.array([1, 2]).cast(pa.decimal128(12, 2))})
+                      "price": pa.array([1, 2], pa.int32()).cast(pa.decimal128(12, 2))})
     text = render(table, width=50)
     lines = text.splitlines()
     assert all(text_width(line) <= 49 for line in lines)
