@@ -82,7 +82,11 @@ class Shell:
             return False
         seconds = outcome.seconds if self.timing else None
         if outcome.table is None:
-            self.emit("OK" + (f" ({format_seconds(seconds)})" if seconds is not None else ""))
+            done = [f"{outcome.rowcount} row" + ("" if outcome.rowcount == 1 else "s")
+                    ] if outcome.rowcount >= 0 else []
+            if seconds is not None:
+                done.append(format_seconds(seconds))
+            self.emit("OK" + (f" ({', '.join(done)})" if done else ""))
         else:
             self.show(outcome.table, seconds)
         return True
@@ -160,12 +164,15 @@ def history_path() -> str:
 def make_prompt(shell: Shell):
     """A prompt-toolkit PromptSession wired for SQL."""
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.enums import DEFAULT_BUFFER
+    from prompt_toolkit.filters import has_focus
     from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings
 
     kb = KeyBindings()
+    editing = has_focus(DEFAULT_BUFFER)      # not while Ctrl-R searching
 
-    @kb.add("enter")
+    @kb.add("enter", filter=editing)
     def _enter(event):
         buf = event.current_buffer
         state = buf.complete_state
@@ -178,7 +185,7 @@ def make_prompt(shell: Shell):
         else:
             buf.insert_text("\n")
 
-    @kb.add("escape", "enter")
+    @kb.add("escape", "enter", filter=editing)
     def _run_now(event):
         event.current_buffer.validate_and_handle()
 

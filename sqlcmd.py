@@ -113,6 +113,12 @@ def run_sql_command(args) -> int:
     except OSError as exc:
         print(f"quiver sql: {exc}", file=sys.stderr)
         return 1
+    except errors.Error as exc:
+        print(format_error(exc, text), file=sys.stderr)
+        return 1
+    except Exception as exc:            # noqa: BLE001 - never a traceback
+        print(format_error(exc), file=sys.stderr)
+        return 1
     finally:
         if out is not None and out is not sys.stdout:
             out.close()

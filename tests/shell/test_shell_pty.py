@@ -58,16 +58,24 @@ def test_multiline_query_prints_an_aligned_table(shell):
     leave(child)
 
 
-def test_tab_completes_a_column_of_the_query_table(shell, tmp_path):
+def test_tab_completes_a_column_and_ctrl_r_finds_it_again(shell, tmp_path):
     child = shell()
     child.send("select count(*) as n from items where unit_pr")
     child.send("\t")
     child.expect("ice", timeout=10)                  # the completion is drawn
     out = run(child, " > 2;", r"1 row")
     assert re.search(r"^\s+1$", out, re.M), out
+    run(child, "select 5 as other;", r"1 row")
+    child.sendcontrol("r")                           # search the history
+    child.expect("I-search backward", timeout=10)
+    child.send("unit_price >")
+    child.expect("unit_price", timeout=10)
+    child.send("\r")                                 # take the match into the buffer
+    out = run(child, "", r"1 row")                   # and run it
+    assert re.search(r"^ n\s*$", out, re.M) and "other" not in out, out
     leave(child)
     history = (tmp_path / "history").read_text()
-    assert "where unit_price > 2;" in history
+    assert "where unit_price > 2;" in history        # persisted to $QUIVER_HISTORY
 
 
 def test_ctrl_c_cancels_a_long_query_and_the_next_one_runs(shell):
