@@ -83,15 +83,21 @@ def _table_name(node: exp.Expression) -> str:
 def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
     kind = (ast.args.get("kind") or "").upper()
     target = ast.this
+    query = ast.expression
     if isinstance(target, exp.Schema):
         if kind == "TABLE" and ast.expression is None:
             raise ctx.not_supported("CREATE TABLE with a column list (use CREATE EXTERNAL "
                                     "TABLE or CREATE TABLE ... AS SELECT)", ast)
+        columns = [c for c in target.expressions if isinstance(c, exp.Identifier)]
+        if kind == "VIEW" and columns and isinstance(query, exp.Query):
+            # CREATE VIEW v (a, b) AS q  ==  CREATE VIEW v AS SELECT * FROM (q) AS v(a, b)
+            alias = exp.TableAlias(this=exp.to_identifier("_view"),
+                                   columns=[c.copy() for c in columns])
+            query = exp.select("*").from_(exp.Subquery(this=query.copy(), alias=alias))
         target = target.this
     name = _table_name(target)
     replace = bool(ast.args.get("replace"))
     exists = bool(ast.args.get("exists"))
-    query = ast.expression
     if kind == "VIEW":
         if not isinstance(query, exp.Query):
             raise ctx.error("CREATE VIEW needs AS SELECT ...", ast)
