@@ -77,6 +77,7 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
     if distinct is not None and distinct.args.get("on") is not None:
         raise ctx.not_supported("DISTINCT ON", distinct)
 
+    _inline_named_windows(ctx, sel)
     plan, scope = bind_from(ctx, sel, outer)
     local = scope.local_names()
     where = _arg(sel, "where")
@@ -166,6 +167,30 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
         plan = Project(plan, tuple(ex.Column(internal[i], proj_exprs[i].dtype)
                                    for i in range(n)), tuple(internal[:n]))
     return BoundQuery(plan, tuple(names_out))
+
+
+def _inline_named_windows(ctx, sel: exp.Select) -> None:
+    """`OVER w ... WINDOW w AS (spec)`: copy the named spec into every window
+    of this SELECT that names it (what it spells out itself wins)."""
+    defs = {d.this.name.lower(): d for d in sel.args.get("windows") or []}
+    if not defs:
+        return
+    for node in list(sel.find_all(exp.Window)):
+        if node.find_ancestor(exp.Select) is not sel or node.parent_select is not sel:
+            continue
+        alias = node.args.get("alias")
+        if alias is None or isinstance(node.this, exp.Identifier):
+            continue
+        spec = defs.get(alias.name.lower())
+        if spec is None:
+            raise ctx.error(f"window '{alias.name}' is not defined", node)
+        for key in ("partition_by", "order", "spec"):
+            if not node.args.get(key) and spec.args.get(key):
+                value = spec.args[key]
+                node.set(key, [v.copy() for v in value] if isinstance(value, list)
+                         else value.copy())
+        node.set("alias", None)
+    sel.set("windows", None)
 
 
 def _predicate(ctx, e: ex.Expr, node, clause: str) -> ex.Expr:
