@@ -152,7 +152,8 @@ class PhysicalPlanner:
     def _plan_Join(self, node: L.Join) -> P.ExecNode:
         left_names = set(node.left.names)
         right_names = set(node.right.names)
-        lkeys, rkeys, residual = split_join_condition(node.condition, left_names, right_names)
+        lkeys, rkeys, residual = split_join_condition(node.condition, left_names, right_names,
+                                                      node.kind == "null_aware_anti")
         left = self.plan(node.left)
         right = self.plan(node.right)
         kind = node.kind
@@ -260,18 +261,32 @@ class PhysicalPlanner:
 
 
 def split_join_condition(condition: Expr | None, left_names: set[str],
-                         right_names: set[str]):
+                         right_names: set[str], null_aware: bool = False):
     """Equi-join keys (left, right) and the residual predicate of a condition.
     Keys of different types are cast to their common supertype so that both
-    sides hash and compare alike."""
+    sides hash and compare alike. null_aware (NOT IN): the first conjunct is
+    the membership test `x = subquery column` whose NULLs count, so it must
+    be a key (which treats NULLs so) even when x is a constant, and the
+    only key: NULLs of the other (correlation) conjuncts just fail to match."""
     lkeys: list[Expr] = []
     rkeys: list[Expr] = []
     rest: list[Expr] = []
-    for c in conjuncts(condition):
+    for i, c in enumerate(conjuncts(condition)):
         if isinstance(c, Call) and c.fn == "eq":
             a, b = c.args
             ca, cb = columns_of(a), columns_of(b)
-            if ca and cb and ca <= left_names and cb <= right_names:
+            if null_aware and i > 0:
+                rest.append(c)
+                continue
+            if null_aware and (ca or cb):
+                if ca <= left_names and cb <= right_names:
+                    pass
+                elif ca <= right_names and cb <= left_names:
+                    a, b = b, a
+                else:
+                    rest.append(c)
+                    continue
+            elif ca and cb and ca <= left_names and cb <= right_names:
                 pass
             elif ca and cb and ca <= right_names and cb <= left_names:
                 a, b = b, a
