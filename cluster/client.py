@@ -84,6 +84,10 @@ def _jsonable(options: dict) -> dict:
     return {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in options.items()}
 
 
+class ResultLost(errors.OperationalError):
+    """A finished result partition could not be fetched (its worker is gone)."""
+
+
 class RemoteCatalog:
     """What Connection.register needs, forwarded to the coordinator."""
 
@@ -151,6 +155,14 @@ class ClusterSession:
             raise error_from(resp.error_class, resp.error_message)
 
     def execute(self, sql: str, params=None) -> Result:
+        try:
+            return self._execute(sql, params)
+        except ResultLost:
+            # a worker holding a finished result partition died before we
+            # fetched it: a SELECT is safe to run again, once
+            return self._execute(sql, params)
+
+    def _execute(self, sql: str, params=None) -> Result:
         request_id = uuid.uuid4().hex
         try:
             pbytes = params_to_bytes(params)
@@ -188,6 +200,10 @@ class ClusterSession:
             except flight.FlightUnauthenticatedError as exc:
                 raise errors.OperationalError(
                     f"authentication failed at worker {part.address}: {exc}") from None
+            except flight.FlightUnavailableError as exc:
+                raise ResultLost(
+                    f"cannot fetch a result partition from worker {part.address}: "
+                    f"{str(exc).splitlines()[0]}") from None
             except flight.FlightError as exc:
                 raise errors.OperationalError(
                     f"cannot fetch a result partition from worker {part.address}: "
