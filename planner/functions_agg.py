@@ -19,7 +19,8 @@ from .functions_base import FunctionError, arity, cast_to, supertype_of, type_na
 AGG_ALIASES = {"stddev": "stddev_samp", "variance": "var_samp",
                "any_value": "first", "arbitrary": "first", "listagg": "string_agg",
                "group_concat": "string_agg", "every": "bool_and",
-               "logical_and": "bool_and", "logical_or": "bool_or"}
+               "logical_and": "bool_and", "logical_or": "bool_or",
+               "approx_count_distinct": "count"}   # the exact count is a fine estimate
 AGGREGATES = frozenset({"count", "count_star", "sum", "avg", "min", "max",
                         "stddev_samp", "stddev_pop", "var_samp", "var_pop",
                         "bool_and", "bool_or", "first", "string_agg"})
@@ -88,6 +89,8 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
 def resolve_aggregate(name: str, args: list[Expr], distinct: bool = False,
                       filter: Expr | None = None) -> AggCall:
     fn = _canon(name)
+    if name.lower() == "approx_count_distinct":
+        distinct = True
     if fn == "count" and not args:
         fn = "count_star"
     if fn not in AGGREGATES:
