@@ -141,14 +141,19 @@ class Join(LogicalPlan):
 
     @property
     def schema(self):
-        if self.kind in ("semi", "anti", "null_aware_anti"):
-            return self.left.schema
-        left, right = self.left.schema, self.right.schema
-        if self.kind in ("right", "full"):
-            left = tuple(Field(f.name, f.dtype, True) for f in left)
-        if self.kind in ("left", "full"):
-            right = tuple(Field(f.name, f.dtype, True) for f in right)
-        return left + right
+        return join_schema(self.kind, self.left.schema, self.right.schema)
+
+
+def join_schema(kind: str, left: tuple[Field, ...], right: tuple[Field, ...]) -> tuple[Field, ...]:
+    """A join's output: left then right columns (semi/anti: left only); the
+    side an outer join may pad with NULLs becomes nullable."""
+    if kind in ("semi", "anti", "null_aware_anti"):
+        return left
+    if kind in ("right", "full"):
+        left = tuple(Field(f.name, f.dtype, True) for f in left)
+    if kind in ("left", "full"):
+        right = tuple(Field(f.name, f.dtype, True) for f in right)
+    return left + right
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +257,6 @@ def fields_by_name(plan: LogicalPlan) -> dict[str, Field]:
 
 __all__ = [
     "Field", "LogicalPlan", "Scan", "Values", "Filter", "Project", "Aggregate",
-    "Join", "JOIN_KINDS", "Sort", "Limit", "Distinct", "Union", "SetOp",
+    "Join", "JOIN_KINDS", "join_schema", "Sort", "Limit", "Distinct", "Union", "SetOp",
     "Window", "EnforceSingleRow", "BoundQuery", "fields_by_name", "dt",
 ]

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .expr import AggCall, Expr, SortKey, WindowCall
-from .logical import Field
+from .logical import Field, join_schema
 
 
 class ExecNode:
@@ -182,14 +182,7 @@ class HashJoinExec(ExecNode):
 
     @property
     def schema(self):
-        if self.kind in ("semi", "anti", "null_aware_anti"):
-            return self.left.schema
-        left, right = self.left.schema, self.right.schema
-        if self.kind in ("right", "full"):
-            left = tuple(Field(f.name, f.dtype, True) for f in left)
-        if self.kind in ("left", "full"):
-            right = tuple(Field(f.name, f.dtype, True) for f in right)
-        return left + right
+        return join_schema(self.kind, self.left.schema, self.right.schema)
 
 
 @dataclass(frozen=True, slots=True)
