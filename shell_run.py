@@ -6,7 +6,9 @@ line, and Ctrl-C as cancel.
 
 While the query runs the calling (main) thread redraws one line a few times
 a second — `stage 1/3 · tasks 5/12 · 2.4 s` — from the scheduler the engine
-hands to `connection.session.on_progress`, and erases it before returning.
+hands to `connection.session.on_progress` (rows too, `· 1,200 rows`, when
+`progress()` returns a fifth number or the scheduler has an int `rows`;
+today's StageScheduler counts no rows), and erases it before returning.
 Ctrl-C (KeyboardInterrupt in the main thread) calls `connection.cancel()`;
 the engine stops the query with QueryCancelled. A second Ctrl-C stops
 waiting for it. The outcome never carries a Python exception other than a
@@ -47,7 +49,11 @@ class _Progress:
 
     def __call__(self, scheduler) -> None:
         try:
-            self.numbers = tuple(scheduler.progress())
+            numbers = tuple(scheduler.progress())
+            rows = getattr(scheduler, "rows", None)      # if the engine counts them
+            if len(numbers) == 4 and isinstance(rows, int):
+                numbers += (rows,)
+            self.numbers = numbers
         except Exception:          # noqa: BLE001 - progress is best effort
             pass
 

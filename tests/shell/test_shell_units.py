@@ -130,6 +130,8 @@ class FakeSession:
 
 
 class FakeScheduler:
+    rows = 1200
+
     def progress(self):
         return (1, 3, 4, 9)
 
@@ -204,5 +206,5 @@ def test_ctrl_c_cancels_the_running_query():
     finally:
         timer.cancel()
     assert isinstance(out.error, errors.QueryCancelled)
-    assert "stage 1/3 · tasks 4/9" in screen.text
+    assert "stage 1/3 · tasks 4/9 · 1,200 rows · " in screen.text
     assert screen.text.endswith("\r\x1b[2K")               # the progress line is gone
