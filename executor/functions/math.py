@@ -4,6 +4,7 @@ sqrt/ln/log of a value out of the domain raises DataError."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,8 +44,47 @@ def _round_one(values: pa.Array, digits: pa.Scalar, out: pa.DataType) -> pa.Arra
         t = values.type
         values = values.cast(dt.decimal(min(t.precision + 1, 38), t.scale))
         nd = min(nd, t.scale)
+    elif pa.types.is_floating(values.type):
+        return _round_double(values, nd).cast(out)
     res = arrow_call(pc.round, values, nd, round_mode="half_towards_infinity")
     return arrow_call(pc.cast, res, out)
+
+
+def _round_double(values: pa.Array, nd: int) -> pa.Array:
+    """Round doubles half away from zero at the exact binary value, as DuckDB
+    does: 2.675 is stored as 2.67499... and rounds to 2.67, although the
+    scaled 2.675 * 100 is exactly 267.5 in floating point. Only such scaled
+    ties need the exact rounding error of the scaling (TwoProduct)."""
+    x = values.to_numpy(zero_copy_only=False).astype(np.float64)
+    m = 10.0 ** abs(nd)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if nd >= 0:
+            y = x * m
+            err = _product_error(x, m, y)            # x * m == y + err exactly
+        else:
+            y = x / m
+            err = -_product_error(y, m, x)           # x / m - y, in units of m
+        t = np.trunc(y)
+        frac = np.abs(y - t)
+        up = (frac > 0.5) | ((frac == 0.5) & (err * np.sign(y) >= 0))
+        r = np.where(up, t + np.sign(y), t)
+        r = r / m if nd >= 0 else r * m
+        r = np.where(np.isfinite(r), r, x)
+    return pa.array(r, pa.float64(), mask=values.is_null().to_numpy(zero_copy_only=False))
+
+
+def _split(a):
+    c = 134217729.0 * a                              # 2**27 + 1 (Veltkamp)
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _product_error(a, b, p):
+    """a * b - p exactly when p = fl(a * b) (Dekker's TwoProduct); for p not
+    the product, the sign of a * b - p."""
+    ah, al = _split(a)
+    bh, bl = _split(np.float64(b))
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 @register("round")
