@@ -32,7 +32,7 @@ from .shell_common import format_error, is_complete, open_connection, split_comm
 from .shell_complete import SchemaCache, SqlCompleter
 from .shell_export import write_csv, write_json
 from .shell_render import footer, format_seconds, render
-from .shell_run import QueryRunner
+from .shell_run import Abandoned, QueryRunner
 
 DEFAULT_PAGER = "less -SRX"
 _QUERY_WORDS = ("select", "with", "values", "show", "describe", "explain", "from", "(")
@@ -228,8 +228,10 @@ def interact(shell: Shell) -> int:
 def _run_guarded(shell: Shell, text: str, final: bool = False) -> bool:
     try:
         return shell.run_text(text, final=final)
+    except Abandoned:
+        shell.error("stopped waiting for the cancelled query (it may still be stopping)")
     except KeyboardInterrupt:
-        shell.error("query abandoned (it may still be stopping)")
+        shell.error("interrupted")
     except errors.Error as exc:
         shell.error(format_error(exc, text))
     except Exception as exc:              # noqa: BLE001 - never a traceback

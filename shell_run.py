@@ -130,7 +130,7 @@ class QueryRunner:
                     self._cancel()        # the query may not have been running yet
             except KeyboardInterrupt:
                 if cancelling_since is not None:
-                    raise _Abandoned() from None
+                    raise Abandoned() from None
                 cancelling_since = time.perf_counter()
                 self._cancel()
             now = time.perf_counter()
@@ -158,7 +158,7 @@ class QueryRunner:
         self._shown = False
 
 
-class _Abandoned(KeyboardInterrupt):
+class Abandoned(KeyboardInterrupt):
     """A second Ctrl-C while a cancelled query was still stopping."""
 
 
