@@ -1,0 +1,470 @@
+"""Seeded random SQL query generator for differential testing against DuckDB.
+
+Queries range over the golden-test tables (tests/sqllogic/testdata.py) and use
+only SQL that both Quiver and DuckDB read the same way. Every generated query
+comes with a flag saying whether its row order is total (ORDER BY over every
+output column), so callers know whether to compare in order or as multisets.
+
+    gen = QueryGen(seed)
+    q = gen.query()        # Query(sql=..., ordered=bool)
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+# column types: int, double, decimal, str, date, bool
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "nums": [("id", "int"), ("i", "int"), ("k", "int"), ("d", "double"), ("m", "decimal"),
+             ("s", "str"), ("dt", "date"), ("b", "bool")],
+    "dim": [("k", "int"), ("name", "str"), ("grp", "str")],
+    "skew": [("key", "int"), ("v", "int")],
+    "empty": [("a", "int"), ("s", "str")],
+    "events": [("event_id", "int"), ("amount", "double"), ("kind", "str"), ("year", "int"),
+               ("region", "str")],
+}
+# tables drawn for a FROM item, with weights (skew is big: joined only on small keys)
+FROM_WEIGHTS = {"nums": 6, "dim": 3, "skew": 1, "empty": 1, "events": 3}
+# join key pairs (left table.col, right table.col) that keep results small
+JOIN_KEYS = [
+    ("nums", "k", "dim", "k"), ("nums", "k", "nums", "k"), ("nums", "i", "nums", "k"),
+    ("nums", "id", "nums", "id"), ("nums", "s", "nums", "s"), ("nums", "dt", "nums", "dt"),
+    ("nums", "s", "events", "kind"), ("nums", "i", "dim", "k"), ("dim", "grp", "dim", "grp"),
+    ("dim", "k", "skew", "key"), ("nums", "k", "skew", "key"), ("events", "kind", "events", "kind"),
+    ("events", "year", "events", "year"), ("nums", "k", "empty", "a"), ("empty", "s", "dim", "name"),
+    ("dim", "name", "nums", "s"), ("nums", "id", "events", "event_id"), ("nums", "b", "nums", "b"),
+]
+STR_LITS = ["'apple'", "'banana'", "''", "'Grape'", "'ümlaut'", "'fig'", "'name3'", "'a'",
+            "'b'", "'click'", "'buy'", "'eu'", "'zzz'"]
+LIKE_PATS = ["'a%'", "'%an%'", "'_i_'", "'%e'", "'name_'", "'%'", "'G%'", "'%ü%'", "''"]
+DATE_LITS = ["DATE '2020-01-01'", "DATE '2021-06-15'", "DATE '2022-09-26'", "DATE '2020-12-31'"]
+
+
+@dataclass
+class Query:
+    sql: str
+    ordered: bool = False
+
+
+@dataclass
+class Rel:
+    alias: str
+    table: str
+
+    def cols(self, typ=None):
+        return [f"{self.alias}.{c}" for c, t in TABLES[self.table] if typ is None or t == typ]
+
+
+class QueryGen:
+    def __init__(self, seed: int):
+        self.r = random.Random(seed)
+        self.n_alias = 0
+
+    # ---- helpers -------------------------------------------------------
+    def pick(self, seq):
+        return self.r.choice(seq)
+
+    def chance(self, p: float) -> bool:
+        return self.r.random() < p
+
+    def alias(self) -> str:
+        self.n_alias += 1
+        return f"t{self.n_alias}"
+
+    def table(self) -> str:
+        names = list(FROM_WEIGHTS)
+        return self.r.choices(names, [FROM_WEIGHTS[n] for n in names])[0]
+
+    def col(self, scope: list[Rel], typ: str):
+        cands = [c for rel in scope for c in rel.cols(typ)]
+        return self.pick(cands) if cands else None
+
+    # ---- expressions ---------------------------------------------------
+    def literal(self, typ: str) -> str:
+        r = self.r
+        if typ == "int":
+            return str(r.randint(-20, 60))
+        if typ == "double":
+            return f"{r.uniform(-100, 100):.3f}e0"
+        if typ == "decimal":
+            return f"{r.randint(-999, 999) / 100:.2f}"
+        if typ == "str":
+            return self.pick(STR_LITS)
+        if typ == "date":
+            return self.pick(DATE_LITS)
+        return self.pick(["TRUE", "FALSE"])
+
+    def expr(self, typ: str, scope: list[Rel], depth: int = 2) -> str:
+        col = self.col(scope, typ)
+        if depth <= 0 or self.chance(0.35):
+            if col is not None and self.chance(0.8):
+                return col
+            if typ == "bool":
+                return self.pred(scope, 0)
+            return self.literal(typ)
+        return getattr(self, f"_expr_{typ}")(scope, depth - 1)
+
+    def _common(self, typ, scope, depth):
+        """CASE / COALESCE / NULLIF forms shared by every type."""
+        e = lambda: self.expr(typ, scope, depth)  # noqa: E731
+        k = self.r.randint(0, 3)
+        if k == 0:
+            return f"CASE WHEN {self.pred(scope, depth)} THEN {e()} ELSE {e()} END"
+        if k == 1:
+            return f"COALESCE({e()}, {e()})"
+        if k == 2:
+            return f"CASE WHEN {self.pred(scope, depth)} THEN {e()} END"
+        return f"CASE {e()} WHEN {e()} THEN {e()} WHEN {e()} THEN {e()} ELSE {e()} END"
+
+    def _expr_int(self, scope, depth):
+        e = lambda: self.expr("int", scope, depth)  # noqa: E731
+        k = self.r.randint(0, 11)
+        if k in (0, 1):
+            return f"({e()} {self.pick(['+', '-'])} {e()})"
+        if k == 2:
+            return f"({e()} * {self.r.randint(-3, 3)})"
+        if k == 3:
+            return f"({e()} % {self.pick(['3', '7', '-4'])})"
+        if k == 4:
+            return f"({e()} // {self.pick(['2', '5', '-3'])})"
+        if k == 5:
+            return f"abs({e()})"
+        if k == 6:
+            return f"length({self.expr('str', scope, depth)})"
+        if k == 7:
+            part = self.pick(["year", "month", "day", "dow", "doy", "quarter"])
+            return f"extract({part} FROM {self.expr('date', scope, depth)})"
+        if k == 8:
+            return f"(- {e()})"
+        if k == 9:
+            return f"CAST({self.expr(self.pick(['double', 'decimal']), scope, depth)} AS BIGINT)"
+        return self._common("int", scope, depth)
+
+    def _expr_double(self, scope, depth):
+        e = lambda: self.expr("double", scope, depth)  # noqa: E731
+        k = self.r.randint(0, 9)
+        if k in (0, 1):
+            return f"({e()} {self.pick(['+', '-'])} {e()})"
+        if k == 2:
+            return f"({e()} * {self.literal('double')})"
+        if k == 3:
+            return f"({self.expr('int', scope, depth)} / NULLIF({self.expr('int', scope, depth)}, 0))"
+        if k == 4:
+            return f"abs({e()})"
+        if k == 5:
+            return f"round({e()}, {self.r.randint(0, 2)})"
+        if k == 6:
+            return f"CAST({self.expr(self.pick(['int', 'decimal']), scope, depth)} AS DOUBLE)"
+        if k == 7:
+            return f"({e()} / NULLIF({e()}, 0e0))"
+        return self._common("double", scope, depth)
+
+    def _expr_decimal(self, scope, depth):
+        e = lambda: self.expr("decimal", scope, depth)  # noqa: E731
+        k = self.r.randint(0, 7)
+        if k in (0, 1):
+            return f"({e()} {self.pick(['+', '-'])} {e()})"
+        if k == 2:
+            return f"({e()} * {self.pick(['2', '-1', '0.5', '1.25'])})"
+        if k == 3:
+            return f"abs({e()})"
+        if k == 4:
+            return f"CAST({self.expr('int', scope, depth)} AS DECIMAL(12, 2))"
+        if k == 5:
+            return f"round({e()}, {self.r.randint(0, 1)})"
+        return self._common("decimal", scope, depth)
+
+    def _expr_str(self, scope, depth):
+        e = lambda: self.expr("str", scope, depth)  # noqa: E731
+        k = self.r.randint(0, 10)
+        if k == 0:
+            return f"upper({e()})"
+        if k == 1:
+            return f"lower({e()})"
+        if k == 2:
+            return f"substr({e()}, {self.r.randint(1, 3)}, {self.r.randint(0, 4)})"
+        if k == 3:
+            return f"({e()} || {e()})"
+        if k == 4:
+            return f"concat({e()}, {e()})"
+        if k == 5:
+            return f"CAST({self.expr('int', scope, depth)} AS VARCHAR)"
+        if k == 6:
+            return f"replace({e()}, {self.pick(['a', 'e', 'an'])!r}, {self.pick(['X', '', 'yy'])!r})"
+        if k == 7:
+            return f"trim({e()})"
+        return self._common("str", scope, depth)
+
+    def _expr_date(self, scope, depth):
+        e = lambda: self.expr("date", scope, depth)  # noqa: E731
+        k = self.r.randint(0, 4)
+        if k == 0:
+            return f"({e()} + {self.r.randint(-40, 40)})"
+        if k == 1:
+            return f"({e()} - {self.r.randint(0, 400)})"
+        return self._common("date", scope, depth)
+
+    def _expr_bool(self, scope, depth):
+        return self.pred(scope, depth)
+
+    def cmp_type(self):
+        return self.r.choices(["int", "double", "decimal", "str", "date", "bool"],
+                              [5, 3, 2, 3, 2, 1])[0]
+
+    def pred(self, scope: list[Rel], depth: int = 2) -> str:
+        r = self.r
+        k = r.randint(0, 12 if depth > 0 else 7)
+        t = self.cmp_type()
+        e = lambda typ=t: self.expr(typ, scope, max(depth - 1, 0))  # noqa: E731
+        if k in (0, 1, 2):
+            return f"({e()} {self.pick(['=', '<>', '<', '<=', '>', '>='])} {e()})"
+        if k == 3:
+            return f"({e()} IS {self.pick(['', 'NOT '])}NULL)"
+        if k == 4:
+            items = ", ".join(self.literal(t) if self.chance(0.8) else "NULL"
+                              for _ in range(r.randint(1, 4)))
+            return f"({e()} {self.pick(['', 'NOT '])}IN ({items}))"
+        if k == 5:
+            if t == "bool":
+                t = "int"
+            return (f"({e(t)} {self.pick(['', 'NOT '])}BETWEEN {self.literal(t)} "
+                    f"AND {self.literal(t)})")
+        if k == 6:
+            return f"({e('str')} {self.pick(['LIKE', 'NOT LIKE', 'ILIKE'])} {self.pick(LIKE_PATS)})"
+        if k == 7:
+            col = self.col(scope, "bool")
+            if col:
+                return col
+            return f"({e()} IS {self.pick(['', 'NOT '])}DISTINCT FROM {e()})"
+        if k in (8, 9):
+            op = self.pick(["AND", "OR"])
+            return f"({self.pred(scope, depth - 1)} {op} {self.pred(scope, depth - 1)})"
+        if k == 10:
+            return f"(NOT {self.pred(scope, depth - 1)})"
+        if k == 11:
+            return f"({e()} IS {self.pick(['', 'NOT '])}DISTINCT FROM {e()})"
+        return f"(({self.pred(scope, depth - 1)}) IS {self.pick(['', 'NOT '])}{self.pick(['TRUE', 'FALSE', 'NULL'])})"
+
+    # ---- subqueries ----------------------------------------------------
+    def subquery_pred(self, scope: list[Rel]) -> str:
+        """IN / NOT IN / EXISTS / scalar-subquery comparisons, correlated or not."""
+        r = self.r
+        inner = Rel(self.alias(), self.table())
+        corr = ""
+        if self.chance(0.5):
+            typ = self._type_of(self.pick(inner.cols()))
+            outer_col = self.col(scope, typ)
+            if outer_col:
+                corr = f"{self.col([inner], typ)} = {outer_col}"
+        where_parts = [p for p in [corr, self.pred([inner], 1) if self.chance(0.5) else ""] if p]
+        where = f" WHERE {' AND '.join(where_parts)}" if where_parts else ""
+        k = r.randint(0, 3)
+        if k == 0:
+            typ = self._type_of(self.pick(inner.cols()))
+            outer = self.expr(typ, scope, 1)
+            neg = self.pick(["", "NOT "])
+            if neg and not _COLUMN_REF.search(outer):
+                # known optimizer bug (tests/fuzz/test_pending_optimizer.py):
+                # a constant NOT IN operand loses the subquery's NULLs
+                outer = self.col(scope, typ) or outer
+            return (f"({outer} {neg}IN (SELECT {self.col([inner], typ)} "
+                    f"FROM {inner.table} {inner.alias}{where}))")
+        if k == 1:
+            return f"({self.pick(['', 'NOT '])}EXISTS (SELECT 1 FROM {inner.table} {inner.alias}{where}))"
+        # scalar subquery with an aggregate
+        typ = self.pick([t for t in ("int", "double", "decimal", "str", "date")
+                         if self.col([inner], t)])
+        agg = self.pick(["min", "max"] + (["sum", "count"] if typ in ("int", "decimal") else []))
+        sub = f"(SELECT {agg}({self.col([inner], typ)}) FROM {inner.table} {inner.alias}{where})"
+        if agg == "count":
+            typ = "int"
+        outer = self.expr(typ, scope, 1)
+        return f"({outer} {self.pick(['=', '<', '>=', '<>'])} {sub})"
+
+    @staticmethod
+    def _type_of(qualified: str | None):
+        if qualified is None:
+            return None
+        return None if "." not in qualified else _COLTYPE.get(qualified.split(".", 1)[1])
+
+    # ---- FROM clause ----------------------------------------------------
+    def from_clause(self) -> tuple[str, list[Rel]]:
+        if self.chance(0.45):
+            rel = Rel(self.alias(), self.table())
+            return f"{rel.table} {rel.alias}", [rel]
+        lt, lc, rt, rc = self.pick(JOIN_KEYS)
+        if self.chance(0.5):
+            lt, lc, rt, rc = rt, rc, lt, lc
+        a, b = Rel(self.alias(), lt), Rel(self.alias(), rt)
+        kind = self.r.choices(["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN"],
+                              [5, 4, 2, 2, 1])[0]
+        if kind == "CROSS JOIN":
+            if lt == "skew" or rt == "skew":
+                kind = "JOIN"
+            else:
+                return f"{a.table} {a.alias} CROSS JOIN {b.table} {b.alias}", [a, b]
+        on = f"{a.alias}.{lc} = {b.alias}.{rc}"
+        if self.chance(0.3):
+            on += f" AND {self.pred([a, b], 1)}"
+        return f"{a.table} {a.alias} {kind} {b.table} {b.alias} ON {on}", [a, b]
+
+    def where(self, scope) -> str:
+        if self.chance(0.3):
+            return ""
+        parts = [self.pred(scope, 2)]
+        if self.chance(0.25):
+            parts.append(self.subquery_pred(scope))
+        return " WHERE " + " AND ".join(parts)
+
+    # ---- query shapes ---------------------------------------------------
+    def typed_select(self, types, scope) -> list[str]:
+        return [self.expr(t, scope, 2) for t in types]
+
+    def rand_types(self, lo=1, hi=4):
+        return [self.cmp_type() for _ in range(self.r.randint(lo, hi))]
+
+    def order_limit(self, n_cols: int) -> tuple[str, bool]:
+        if not self.chance(0.4):
+            return "", False
+        keys = []
+        for i in self.r.sample(range(1, n_cols + 1), n_cols):
+            key = str(i)
+            if self.chance(0.5):
+                key += self.pick([" ASC", " DESC"])
+            if self.chance(0.5):
+                key += self.pick([" NULLS FIRST", " NULLS LAST"])
+            keys.append(key)
+        tail = " ORDER BY " + ", ".join(keys)
+        if self.chance(0.6):
+            tail += f" LIMIT {self.r.randint(0, 15)}"
+            if self.chance(0.3):
+                tail += f" OFFSET {self.r.randint(0, 5)}"
+        return tail, True
+
+    def select_query(self) -> Query:
+        frm, scope = self.from_clause()
+        cols = self.typed_select(self.rand_types(), scope)
+        if self.chance(0.15):
+            cols.append(self.scalar_subquery(scope))
+        distinct = "DISTINCT " if self.chance(0.15) else ""
+        sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
+        tail, ordered = self.order_limit(len(cols))
+        return Query(f"SELECT {distinct}{sel} FROM {frm}{self.where(scope)}{tail}", ordered)
+
+    def scalar_subquery(self, scope) -> str:
+        inner = Rel(self.alias(), self.table())
+        typ = self.pick([t for t in ("int", "double", "decimal", "str") if self.col([inner], t)])
+        outer_col = self.col(scope, typ)
+        where = ""
+        if outer_col and self.chance(0.6):
+            where = f" WHERE {self.col([inner], typ)} = {outer_col}"
+        agg = self.pick(["count", "max", "min"])
+        return f"(SELECT {agg}({self.col([inner], typ)}) FROM {inner.table} {inner.alias}{where})"
+
+    def agg_expr(self, scope) -> str:
+        r = self.r
+        k = r.randint(0, 8)
+        if k == 0:
+            return "count(*)"
+        if k == 1:
+            return f"count({self.expr(self.cmp_type(), scope, 1)})"
+        if k == 2:
+            return f"count(DISTINCT {self.expr(self.cmp_type(), scope, 1)})"
+        if k in (3, 4):
+            t = self.pick(["int", "double", "decimal"])
+            return f"{self.pick(['sum', 'avg'])}({self.expr(t, scope, 1)})"
+        if k == 5:
+            t = self.pick(["int", "decimal"])
+            return f"sum(DISTINCT {self.expr(t, scope, 1)})"
+        if k == 6:
+            return f"{self.pick(['bool_and', 'bool_or'])}({self.pred(scope, 1)})"
+        t = self.pick(["int", "double", "decimal", "str", "date"])
+        return f"{self.pick(['min', 'max'])}({self.expr(t, scope, 1)})"
+
+    def agg_query(self) -> Query:
+        frm, scope = self.from_clause()
+        keys = [self.expr(t, scope, 1) for t in self.rand_types(0, 2)]
+        # a bare integer in GROUP BY is a position, not a constant
+        keys = [f"({k} + 0)" if k.lstrip("-").isdigit() else k for k in keys]
+        aggs = [self.agg_expr(scope) for _ in range(self.r.randint(1, 3))]
+        cols = keys + aggs
+        sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
+        sql = f"SELECT {sel} FROM {frm}{self.where(scope)}"
+        if keys:
+            sql += " GROUP BY " + ", ".join(keys)
+        if self.chance(0.35):
+            sql += f" HAVING {self.pick(['count(*)', aggs[0] if aggs[0].startswith('count') else 'count(*)'])} > {self.r.randint(0, 5)}"
+            if self.chance(0.3):
+                sql += f" OR min({self.expr('int', scope, 0)}) < {self.r.randint(-10, 10)}"
+        tail, ordered = self.order_limit(len(cols))
+        return Query(sql + tail, ordered)
+
+    def setop_query(self) -> Query:
+        types = self.rand_types(1, 3)
+        sides = []
+        for _ in range(2):
+            frm, scope = self.from_clause()
+            cols = self.typed_select(types, scope)
+            sides.append(f"SELECT {', '.join(cols)} FROM {frm}{self.where(scope)}")
+        op = self.pick(["UNION", "UNION ALL", "INTERSECT", "EXCEPT", "INTERSECT ALL", "EXCEPT ALL"])
+        sql = f"{sides[0]} {op} {sides[1]}"
+        tail, ordered = self.order_limit(len(types))
+        if tail:
+            sql = f"SELECT * FROM ({sql}) u{tail}"
+        return Query(sql, ordered)
+
+    def window_query(self) -> Query:
+        rel = Rel(self.alias(), self.pick(["nums", "nums", "events", "skew", "dim"]))
+        scope = [rel]
+        uniq = {"nums": "id", "dim": "k"}.get(rel.table)
+        cols = [self.expr(t, scope, 1) for t in self.rand_types(1, 2)]
+        for _ in range(self.r.randint(1, 3)):
+            cols.append(self.window_expr(rel, uniq))
+        sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
+        tail, ordered = self.order_limit(len(cols))
+        return Query(f"SELECT {sel} FROM {rel.table} {rel.alias}{self.where(scope)}{tail}", ordered)
+
+    def window_expr(self, rel: Rel, uniq: str | None) -> str:
+        scope = [rel]
+        part = ""
+        if self.chance(0.7):
+            t = self.pick(["int", "str", "bool", "date"])
+            p = self.col(scope, t) or self.col(scope, "int")
+            part = f"PARTITION BY {p}"
+        order_t = self.pick(["int", "double", "str", "date", "decimal"])
+        o = self.col(scope, order_t) or self.col(scope, "int")
+        order = f"ORDER BY {o}{self.pick(['', ' DESC'])}{self.pick(['', ' NULLS FIRST', ' NULLS LAST'])}"
+        k = self.r.randint(0, 6)
+        num = self.pick([c for c in rel.cols() if _COLTYPE[c.split('.')[1]] in ("int", "double", "decimal")])
+        if k == 0:
+            return f"{self.pick(['rank', 'dense_rank'])}() OVER ({part} {order})"
+        if k == 1:
+            return f"{self.pick(['sum', 'count', 'min', 'max', 'avg'])}({num}) OVER ({part})"
+        if k == 2:
+            return f"{self.pick(['sum', 'count', 'min', 'max'])}({num}) OVER ({part} {order})"
+        if uniq:
+            uorder = f"ORDER BY {rel.alias}.{uniq}{self.pick(['', ' DESC'])}"
+            if k == 3:
+                return f"row_number() OVER ({part} {uorder})"
+            if k == 4:
+                return f"{self.pick(['lag', 'lead'])}({num}, {self.r.randint(1, 3)}) OVER ({part} {uorder})"
+            if k == 5:
+                lo = self.pick(["UNBOUNDED PRECEDING", "2 PRECEDING", "CURRENT ROW"])
+                hi = self.pick(["CURRENT ROW", "1 FOLLOWING", "UNBOUNDED FOLLOWING"])
+                return (f"{self.pick(['sum', 'count', 'min', 'max'])}({num}) OVER ({part} {uorder} "
+                        f"ROWS BETWEEN {lo} AND {hi})")
+        return f"count(*) OVER ({part})"
+
+    def query(self) -> Query:
+        self.n_alias = 0
+        k = self.r.choices(["select", "agg", "setop", "window"], [4, 4, 2, 2])[0]
+        return getattr(self, f"{k}_query")()
+
+
+_COLUMN_REF = re.compile(r"\bt\d+\.")
+_COLTYPE = {c: t for cols in TABLES.values() for c, t in cols}
+# names shared by tables with different types: resolve by table in Rel.cols instead
+assert all(len({t for cols in TABLES.values() for c, t in cols if c == name}) == 1
+           for name in _COLTYPE)
