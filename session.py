@@ -116,6 +116,8 @@ class Session:
             if self.memory_budget:
                 ctx.memory_budget = self.memory_budget
             ctx.spill_dir = self.spill_dir
+            from .storage.parquet import ReadCounters
+            ctx.options.setdefault("scan_counters", ReadCounters())
             self.current_ctx = ctx
             try:
                 if self.runner is not None:

@@ -56,7 +56,14 @@ def run_dag(dag: StageDag, ctx: ExecContext,
     results: dict[int, list[pa.RecordBatch]] = {}
     running: dict[Future, TaskId] = {}
     final_id = dag.final.id
+    counters = ctx.options.get("scan_counters")
+
+    def report():
+        if on_progress is not None:
+            sched.rows = counters.rows_read if counters is not None else None
+            on_progress(sched)
     try:
+        report()
         while not sched.finished:
             for task in sched.ready_tasks():
                 running[pool.submit(run_task, dag, task, ctx)] = task
@@ -75,8 +82,7 @@ def run_dag(dag: StageDag, ctx: ExecContext,
                 sched.task_succeeded(task)
                 for consumer_done in _finished_inputs(dag, sched, task.stage):
                     ctx.shuffle.drop_stage(consumer_done)
-            if on_progress is not None:
-                on_progress(sched)
+            report()
     finally:
         for fut in running:
             fut.cancel()

@@ -43,6 +43,7 @@ class StageScheduler:
         self.tasks: dict[tuple[int, int], TaskState] = {
             (s.id, p): TaskState() for s in dag.stages for p in range(s.tasks)}
         self.failed: str | None = None
+        self.rows: int | None = None     # rows read so far, when the runner counts them
 
     # -- queries -------------------------------------------------------------
     def stage_done(self, stage_id: int) -> bool:
