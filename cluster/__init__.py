@@ -1,1 +1,22 @@
-"""cluster"""
+"""The cluster: the same stage DAG the embedded engine runs, on many processes.
+
+    proto/quiver.proto      the gRPC control plane (generated code beside it;
+                            regenerate: python -m quiver.cluster.proto.generate)
+    codec.py                versioned JSON of plan data (never pickle)
+    plan_wire.py            the one seam that turns stages into bytes
+    tables_wire.py          small tables and parameters as Arrow IPC bytes
+    cluster_scheduler.py    which task runs on which worker (state machine,
+                            locality, lost workers, attempts) over the
+                            executor's StageScheduler
+    coordinator.py          gRPC service: workers, task delivery, client
+                            queries, the persisted catalog
+    cluster_runner.py       a coordinator Session's runner(dag, ctx)
+    system_tables.py        system.workers / system.queries / system.tasks
+    worker.py               runs tasks in slots; reports typed failures
+    flight_shuffle.py       shuffle files (Arrow IPC) served over Flight,
+                            the FlightShuffleStore seam
+    security.py             shared token (gRPC + Flight) and TLS
+    client.py               connect_cluster('quiver://h:p' | 'local[N]'),
+                            LocalCluster
+    commands.py             quiver coordinator | worker | local
+"""
