@@ -14,9 +14,16 @@ values; group exprs are Columns of the partial output). Without group keys
 every mode emits exactly one row, even for an empty input (count 0, the
 rest NULL), so a final phase over partial rows stays right.
 
+Memory: the groups' state (key values, hash tables, accumulators) is
+accounted after every batch against ctx.memory_budget. Over budget, a
+'partial' aggregate simply emits what it has and starts afresh (the final
+phase merges); a 'single' or 'final' aggregate whose aggregates all have a
+partial form writes its state rows to hash-partitioned Arrow IPC files and
+merges each file separately at the end (aggregate_spill.py). Aggregates
+without a partial form (DISTINCT, string_agg) keep their state in memory.
+
 The accumulators live in aggregate_accumulators.py; the kernels in
-executor/kernels/. This module does not spill (yet): its state is held in
-memory.
+executor/kernels/.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...planner.aggregate_state import state_fields
+from ...planner.aggregate_state import has_partial_form, state_fields
 from ...planner.expr import Expr
 from ...planner.physical import HashAggregateExec
 from .. import registry
@@ -69,50 +76,112 @@ def _conform(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
     return arr if arr.type == dtype else arr.cast(dtype)
 
 
+def _nbytes(obj, depth: int = 0) -> int:
+    """Bytes held by numpy/Arrow arrays reachable from an accumulator or table."""
+    if isinstance(obj, np.ndarray):
+        return obj.nbytes
+    if isinstance(obj, (pa.Array, pa.ChunkedArray)):
+        return obj.nbytes
+    if depth > 3:
+        return 0
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(x, depth + 1) for x in obj)
+    if hasattr(obj, "__dict__"):
+        return sum(_nbytes(x, depth + 1) for x in vars(obj).values())
+    return 0
+
+
+class GroupTable:
+    """One task's groups: key encoder, key values of each group, accumulators.
+    `mode` says what the input rows are ('final': state rows)."""
+
+    def __init__(self, node: HashAggregateExec, mode: str) -> None:
+        self.node, self.mode = node, mode
+        self.key_types = [e.dtype for e in node.group_exprs]
+        self.encoder = KeyEncoder(self.key_types) if self.key_types else None
+        self.accs = [make_accumulator(a) for a in node.aggs]
+        self.key_chunks: list[list[pa.Array]] = []
+        self.key_bytes = 0
+        self.n = 0 if self.key_types else 1
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        node = self.node
+        if self.encoder is not None:
+            keys = [_eval(e, batch) for e in node.group_exprs]
+            before = self.encoder.num_keys
+            ids = self.encoder.encode(keys)
+            self.n = n = self.encoder.num_keys
+            if n > before:
+                take = pa.array(first_row_of_new_ids(ids, before, n))
+                chunk = [k.take(take) for k in keys]
+                self.key_chunks.append(chunk)
+                self.key_bytes += sum(c.nbytes for c in chunk)
+        else:
+            n = self.n
+            ids = np.zeros(batch.num_rows, dtype=np.int64)
+        if self.mode == "final":
+            for acc, states in zip(self.accs, _state_columns(node, batch)):
+                acc.merge(ids, n, states)
+            return
+        for agg, acc in zip(node.aggs, self.accs):
+            arg = _eval(agg.args[0], batch) if agg.args else None
+            acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
+
+    def nbytes(self) -> int:
+        return self.key_bytes + _nbytes(self.encoder) + sum(_nbytes(a) for a in self.accs)
+
+    def batch(self, fields, as_state: bool) -> pa.RecordBatch:
+        """Key columns ++ results (or partial states), typed by `fields`."""
+        n = self.n
+        columns: list[pa.Array] = []
+        for i, t in enumerate(self.key_types):
+            parts = [_conform(c[i], t) for c in self.key_chunks]
+            columns.append(pa.concat_arrays(parts) if parts else pa.array([], t))
+        for acc in self.accs:
+            columns.extend(acc.state(n) if as_state else [acc.result(n)])
+        columns = [_conform(c, f.dtype) for c, f in zip(columns, fields)]
+        return pa.RecordBatch.from_arrays(columns, names=[f.name for f in fields])
+
+
+def sliced(out: pa.RecordBatch, step: int):
+    step = max(1, step)
+    if out.num_rows == 0:
+        yield out
+        return
+    for start in range(0, out.num_rows, step):
+        yield out.slice(start, step)
+
+
+def can_spill(node: HashAggregateExec) -> bool:
+    return bool(node.group_exprs) and all(has_partial_form(a) for a in node.aggs)
+
+
 @implements(HashAggregateExec)
 def hash_aggregate(node: HashAggregateExec, partition: int, ctx):
     mode = node.mode
     if mode not in ("single", "partial", "final"):
         raise ValueError(f"unknown aggregate mode {mode!r}")
-    key_types = [e.dtype for e in node.group_exprs]
-    encoder = KeyEncoder(key_types) if key_types else None
-    accs = [make_accumulator(a) for a in node.aggs]
-    key_chunks: list[list[pa.Array]] = []
-    n = 0 if key_types else 1
+    from . import aggregate_spill
+    spillable = can_spill(node)
+    budget = ctx.memory_budget
+    table = GroupTable(node, mode)
+    spill = None
     for batch in registry.execute(node.input, partition, ctx):
         ctx.check_cancelled()
         if batch.num_rows == 0:
             continue
-        if encoder is not None:
-            keys = [_eval(e, batch) for e in node.group_exprs]
-            before = encoder.num_keys
-            ids = encoder.encode(keys)
-            n = encoder.num_keys
-            if n > before:
-                take = pa.array(first_row_of_new_ids(ids, before, n))
-                key_chunks.append([k.take(take) for k in keys])
-        else:
-            ids = np.zeros(batch.num_rows, dtype=np.int64)
-        if mode == "final":
-            for acc, states in zip(accs, _state_columns(node, batch)):
-                acc.merge(ids, n, states)
-            continue
-        for agg, acc in zip(node.aggs, accs):
-            arg = _eval(agg.args[0], batch) if agg.args else None
-            acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
-
-    fields = node.schema
-    columns: list[pa.Array] = []
-    for i, t in enumerate(key_types):
-        parts = [_conform(c[i], t) for c in key_chunks]
-        columns.append(pa.concat_arrays(parts) if parts else pa.array([], t))
-    for acc in accs:
-        columns.extend(acc.state(n) if mode == "partial" else [acc.result(n)])
-    columns = [_conform(c, f.dtype) for c, f in zip(columns, fields)]
-    out = pa.RecordBatch.from_arrays(columns, names=[f.name for f in fields])
-    step = max(1, ctx.batch_size)
-    for start in range(0, max(n, 1), step):
-        if n == 0:
-            yield out
-            return
-        yield out.slice(start, step)
+        table.add(batch)
+        if spillable and table.nbytes() > budget:
+            if mode == "partial":        # the final phase merges early flushes
+                yield from sliced(table.batch(node.schema, True), ctx.batch_size)
+            else:
+                if spill is None:
+                    spill = aggregate_spill.AggSpill(node, ctx, level=0)
+                spill.write(table)
+            table = GroupTable(node, mode)
+    if spill is None:
+        yield from sliced(table.batch(node.schema, mode == "partial"), ctx.batch_size)
+        return
+    spill.write(table)
+    del table
+    yield from spill.merge()

@@ -1,0 +1,126 @@
+"""Spilling for the hash aggregate (aggregate.py) when its groups outgrow
+ctx.memory_budget in a 'single' or 'final' aggregate.
+
+Each time the in-memory groups go over budget, their *state rows* (group
+keys, then the partial-state columns of planner/aggregate_state.py) are
+split by a re-mixed hash of the group keys into FANOUT Arrow IPC files
+under ctx.spill_dir (a temporary folder by default), and the operator
+starts again with empty groups. At the end every file is merged on its
+own by a final-mode GroupTable: equal keys always land in the same file,
+so each group is finished by exactly one merge. A file whose merge goes
+over budget again is split one level down with another salt (at most
+MAX_LEVEL levels; beyond that the merge stays in memory). The files are
+removed when the merge finishes or fails.
+
+Only aggregates whose every call has a partial form spill (see
+aggregate.can_spill).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import Iterator
+
+import pyarrow as pa
+
+from ...planner.expr import Column
+from ...planner.physical import HashAggregateExec
+from ..kernels import join_index as ji
+from ..kernels.hashing import hash_arrays
+from ..kernels.partition import partition_rows
+
+FANOUT = 16
+MAX_LEVEL = 3
+
+
+def _final_node(node: HashAggregateExec) -> HashAggregateExec:
+    """The aggregate that merges state rows of `node`'s groups."""
+    if node.mode == "final":
+        return node
+    cols = tuple(Column(n, e.dtype) for n, e in zip(node.group_names, node.group_exprs))
+    return HashAggregateExec(node.input, "final", cols, node.group_names, node.aggs,
+                             node.agg_names)
+
+
+def _state_schema(node: HashAggregateExec) -> pa.Schema:
+    partial = HashAggregateExec(node.input, "partial", node.group_exprs, node.group_names,
+                                node.aggs, node.agg_names)
+    return pa.schema([pa.field(f.name, f.dtype) for f in partial.schema])
+
+
+class AggSpill:
+    """FANOUT IPC files of state rows for one aggregate task (or one
+    sub-partition of a spilled merge, at level > 0)."""
+
+    def __init__(self, node: HashAggregateExec, ctx, level: int) -> None:
+        self.node, self.ctx, self.level = node, ctx, level
+        self.final = _final_node(node)
+        self.schema = _state_schema(node)
+        self.fields = [f for f in HashAggregateExec(
+            node.input, "partial", node.group_exprs, node.group_names,
+            node.aggs, node.agg_names).schema]
+        self.salt = 0xA66 + 104729 * (level + 1)
+        self.folder = tempfile.mkdtemp(prefix="quiver-agg-", dir=ctx.spill_dir)
+        self.paths = [f"{self.folder}/state-{i}.arrow" for i in range(FANOUT)]
+        self.writers: list = [None] * FANOUT
+        self.rows = [0] * FANOUT
+        self.bytes_written = 0
+
+    def write(self, table) -> None:
+        """Write the state rows of a GroupTable (aggregate.GroupTable)."""
+        batch = table.batch(self.fields, as_state=True)
+        self.write_batch(batch)
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
+        keys = batch.columns[:len(self.node.group_exprs)]
+        order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
+        for p in range(FANOUT):
+            lo, hi = int(offsets[p]), int(offsets[p + 1])
+            if hi == lo:
+                continue
+            if self.writers[p] is None:
+                self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
+            part = batch.take(order[lo:hi])
+            self.writers[p].write_batch(part)
+            self.rows[p] += hi - lo
+            self.bytes_written += part.nbytes
+
+    def _read(self, p: int) -> Iterator[pa.RecordBatch]:
+        with pa.memory_map(self.paths[p]) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+
+    def merge(self) -> Iterator[pa.RecordBatch]:
+        """Final values of every group, file by file; removes the files."""
+        from .aggregate import GroupTable, sliced
+        ctx = self.ctx
+        try:
+            for w in self.writers:
+                if w is not None:
+                    w.close()
+            for p in range(FANOUT):
+                if self.writers[p] is None:
+                    continue
+                table = GroupTable(self.final, "final")
+                deeper = None
+                for batch in self._read(p):
+                    ctx.check_cancelled()
+                    table.add(batch)
+                    if self.level + 1 < MAX_LEVEL and table.nbytes() > ctx.memory_budget:
+                        if deeper is None:
+                            deeper = AggSpill(self.final, ctx, self.level + 1)
+                        deeper.write(table)
+                        table = GroupTable(self.final, "final")
+                if deeper is None:
+                    yield from sliced(table.batch(self.node.schema, False), ctx.batch_size)
+                else:
+                    deeper.write(table)
+                    del table
+                    yield from deeper.merge()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
