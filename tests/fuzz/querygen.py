@@ -269,6 +269,7 @@ class QueryGen:
                 # known optimizer bug (tests/fuzz/test_pending_optimizer.py):
                 # a constant NOT IN operand loses the subquery's NULLs
                 outer = self.col(scope, typ) or outer
+                neg = neg if _COLUMN_REF.search(outer) else ""
             return (f"({outer} {neg}IN (SELECT {self.col([inner], typ)} "
                     f"FROM {inner.table} {inner.alias}{where}))")
         if k == 1:
@@ -408,7 +409,8 @@ class QueryGen:
             frm, scope = self.from_clause()
             cols = self.typed_select(types, scope)
             sides.append(f"SELECT {', '.join(cols)} FROM {frm}{self.where(scope)}")
-        op = self.pick(["UNION", "UNION ALL", "INTERSECT", "EXCEPT", "INTERSECT ALL", "EXCEPT ALL"])
+        op = self.r.choices(["UNION", "UNION ALL", "INTERSECT", "EXCEPT", "INTERSECT ALL",
+                             "EXCEPT ALL"], [3, 3, 3, 3, 1, 1])[0]
         sql = f"{sides[0]} {op} {sides[1]}"
         tail, ordered = self.order_limit(len(types))
         if tail:

@@ -39,20 +39,28 @@ class Engines:
     """One DuckDB connection and one Quiver connection per matrix configuration."""
 
     def __init__(self, data_dir: str):
-        import duckdb
         import quiver
-        self.duck = duckdb.connect()
+        self.data_dir = data_dir
+        self.duck = None
+        self.reset_duck()
         self.quiver = {}
-        for name in TABLES:
-            self.duck.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{data_dir}/{name}/**/*.parquet', "
-                f"hive_partitioning = true)")
         for config in CONFIGS:
             con = quiver.connect(**runner.MATRIX[config])
             for name in TABLES:
                 con.execute(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET "
                             f"LOCATION '{data_dir}/{name}'")
             self.quiver[config] = con
+
+    def reset_duck(self):
+        """A fresh DuckDB (an internal error invalidates the database)."""
+        import duckdb
+        if self.duck is not None:
+            self.duck.close()
+        self.duck = duckdb.connect()
+        for name in TABLES:
+            self.duck.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
+                f"'{self.data_dir}/{name}/**/*.parquet', hive_partitioning = true)")
 
     def close(self):
         self.duck.close()
@@ -112,6 +120,8 @@ def run_one(engines: Engines, q: querygen.Query, config: str) -> tuple[str, str 
     try:
         expected = engines.duck.execute(q.sql).fetchall()
     except Exception as exc:  # DuckDB rejects it: not our business
+        if "INTERNAL" in str(exc) or "FATAL" in str(exc):
+            engines.reset_duck()
         return "skip", f"duckdb: {exc}"
     try:
         got = engines.quiver[config].execute(q.sql).fetchall()
@@ -130,17 +140,21 @@ def run_many(data_dir: str, n: int, seed: int, stop_after: int | None = None):
     gen = querygen.QueryGen(seed)
     counts = {"ok": 0, "skip": 0, "fail": 0}
     failures = []
+    skips = []
     try:
         for idx in range(n):
             q = gen.query()
             status, msg = run_one(engines, q, CONFIGS[idx % len(CONFIGS)])
             counts[status] += 1
+            if status == "skip":
+                skips.append(msg)
             if status == "fail":
                 failures.append(f"#{idx} {msg}")
                 if stop_after and len(failures) >= stop_after:
                     break
     finally:
         engines.close()
+    run_many.last_skips = skips
     return counts, failures
 
 
@@ -178,4 +192,8 @@ if __name__ == "__main__":
     for f in failures:
         print(f)
         print()
+    if os.environ.get("QUIVER_FUZZ_SKIPS"):
+        import collections
+        for msg, c in collections.Counter(m[:120] for m in run_many.last_skips).most_common(30):
+            print(c, msg)
     print(counts)
