@@ -31,8 +31,9 @@ from __future__ import annotations
 import dataclasses
 
 from ...errors import NotSupportedError
-from ..expr import (Call, Column, Exists, Expr, InSubquery, ScalarSubquery,
-                    SUBQUERY_TYPES, columns_of, conjoin, conjuncts)
+from .. import datatypes as dt
+from ..expr import (AggCall, Call, Case, Column, Exists, Expr, InSubquery, Literal,
+                    ScalarSubquery, SUBQUERY_TYPES, columns_of, conjoin, conjuncts)
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,
                        LogicalPlan, Project, Sort)
 from ..tree import expressions, map_expressions, transform_up, walk
@@ -95,11 +96,7 @@ def _rewrite_filter(node: Filter, ctx) -> LogicalPlan:
         elif isinstance(target, InSubquery):
             state.join_in(target.arg, target.plan, target.negated != negate)
         else:
-            if any(isinstance(x, SUBQUERY_TYPES) for x in walk(c)):
-                raise NotSupportedError(
-                    "EXISTS / IN subqueries are supported only as top-level AND "
-                    "conditions of WHERE or HAVING (not under OR, NOT or CASE)")
-            remaining.append(c)
+            remaining.append(state.replace_marks(c, ctx))
     out = state.plan
     if remaining:
         out = Filter(out, conjoin(remaining))
@@ -113,11 +110,7 @@ def _rewrite_project(node: Project, ctx) -> LogicalPlan:
     state = _Outer(node.input)
     exprs = []
     for e in node.exprs:
-        e = state.replace_scalars(e, ctx)
-        if any(isinstance(x, SUBQUERY_TYPES) for x in walk(e)):
-            raise NotSupportedError(
-                "EXISTS / IN subqueries in the SELECT list are not supported")
-        exprs.append(e)
+        exprs.append(state.replace_marks(state.replace_scalars(e, ctx), ctx))
     return Project(state.plan, tuple(exprs), node.names)
 
 
@@ -150,6 +143,73 @@ class _Outer:
         cond = conjoin([eq(arg, value.column())] + preds)
         self._check_condition(cond, right)
         self.plan = Join(self.plan, right, "null_aware_anti" if negated else "semi", cond)
+
+    def replace_marks(self, e: Expr, ctx) -> Expr:
+        """EXISTS / IN that are not top-level conjuncts: left join a marker
+        relation and compute the predicate's (three-valued) truth from it."""
+        def fn(x):
+            if isinstance(x, Exists):
+                out = self.mark_exists(x.plan, ctx)
+            elif isinstance(x, InSubquery):
+                out = self.mark_in(x.arg, x.plan, ctx)
+            else:
+                return x
+            return Call("not", (out,), dt.BOOL) if x.negated else out
+        return transform_up(e, fn)[0]
+
+    def _mark_keys(self, sub: LogicalPlan, ctx):
+        """Pull the correlation out of `sub`: (plan, [(inner, outer) equalities])."""
+        local = produced_names(sub)
+        right, preds = _pull(sub, local, "mark", ctx)
+        pairs = []
+        for p in preds:
+            sides = _equality_inner_side(p, local)
+            if sides is None:
+                raise NotSupportedError(
+                    "EXISTS / IN under OR, NOT, CASE or in the SELECT list supports "
+                    "only equality correlation (inner.col = outer.col)")
+            pairs.append(sides)
+        return right, pairs
+
+    def _join_grouped(self, right, keys, extra_groups, aggs, ctx):
+        """Left join Aggregate(right) grouped by the correlation keys (and
+        `extra_groups`, (expr, outer expr) pairs); returns the agg columns."""
+        groups = [inner for inner, _ in extra_groups] + [inner for inner, _ in keys]
+        gnames = tuple(ctx.fresh_name("mark_key") for _ in groups)
+        anames = tuple(ctx.fresh_name(a.fn) for a in aggs)
+        agg = Aggregate(right, tuple(groups), gnames, tuple(aggs), anames)
+        outer = [o for _, o in extra_groups] + [o for _, o in keys]
+        cond = conjoin([eq(o, Column(n, g.dtype, True))
+                        for o, n, g in zip(outer, gnames, groups)])
+        self._check_condition(cond, agg)
+        self.plan = Join(self.plan, agg, "left", cond)
+        return [Column(n, a.dtype, True) for n, a in zip(anames, aggs)]
+
+    def mark_exists(self, sub: LogicalPlan, ctx) -> Expr:
+        right, keys = self._mark_keys(_strip_output(sub), ctx)
+        (n,) = self._join_grouped(right, keys, [], [AggCall("count_star", (), dt.INT64)], ctx)
+        if not keys:   # one row always: EXISTS is count > 0
+            return Call("gt", (n, Literal(0, dt.INT64)), dt.BOOL)
+        return Call("is_not_null", (n,), dt.BOOL)
+
+    def mark_in(self, arg: Expr, sub: LogicalPlan, ctx) -> Expr:
+        value = sub.schema[0]
+        right, keys = self._mark_keys(sub, ctx)
+        col = Column(value.name, value.dtype, True)
+        (hit,) = self._join_grouped(right, keys, [(col, arg)],
+                                    [AggCall("count_star", (), dt.INT64)], ctx)
+        rows, values = self._join_grouped(
+            right, keys, [], [AggCall("count_star", (), dt.INT64),
+                              AggCall("count", (col,), dt.INT64)], ctx)
+        zero = Literal(0, dt.INT64)
+        rows = Call("coalesce", (rows, zero), dt.INT64)
+        values = Call("coalesce", (values, zero), dt.INT64)
+        unknown = Call("or", (Call("is_null", (arg,), dt.BOOL),
+                              Call("gt", (rows, values), dt.BOOL)), dt.BOOL)
+        return Case((Call("is_not_null", (hit,), dt.BOOL),
+                     Call("eq", (rows, zero), dt.BOOL), unknown),
+                    (Literal(True, dt.BOOL), Literal(False, dt.BOOL), Literal(None, dt.BOOL)),
+                    Literal(False, dt.BOOL), dt.BOOL)
 
     def replace_scalars(self, e: Expr, ctx) -> Expr:
         def fn(x):

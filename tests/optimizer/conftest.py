@@ -92,6 +92,11 @@ def ev(e, row: dict):
         else:
             res = False
         return (None if res is None else not res) if e.negated else res
+    if isinstance(e, E.Case):
+        for c, r in zip(e.conditions, e.results):
+            if ev(c, row) is True:
+                return ev(r, row)
+        return None if e.default is None else ev(e.default, row)
     if isinstance(e, E.Call):
         fn = e.fn
         if fn == "and":
@@ -111,6 +116,8 @@ def ev(e, row: dict):
             return next((a for a in args if a is not None), None)
         if fn == "is_null":
             return args[0] is None
+        if fn == "is_not_null":
+            return args[0] is not None
         if fn in ("eq", "ne", "lt", "le", "gt", "ge"):
             return _cmp(fn, *args)
         if any(a is None for a in args):

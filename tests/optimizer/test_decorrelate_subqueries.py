@@ -155,11 +155,57 @@ def test_nested_q20_shape(h):
     assert h.same_rows(plan, out)
 
 
-def test_exists_under_or_is_not_supported(h):
+def test_exists_under_or_uses_a_marker_join(h):
     o, l = _orders(h), _lineitem(h)
     corr = h.eq(h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
+    big = h.call("gt", h.col(l, "l_qty"), h.lit(4, I))
+    for negated in (False, True):
+        ex = E.Exists(L.Filter(l, h.and_(corr, big)), negated=negated)
+        pred = h.call("or", ex, h.call("gt", h.col(o, "o_total"), h.lit(8, I)))
+        plan = L.Filter(o, pred)
+        out = _rule(plan)
+        assert _no_subqueries(out) and out.schema == plan.schema
+        assert h.same_rows(plan, out)
+        assert 0 < len(h.run(out)) < 5
+    # uncorrelated EXISTS in the select list
+    plan = L.Project(o, (h.col(o, "o_orderkey"), E.Exists(L.Filter(l, big))), ("k", "e"))
+    out = _rule(plan)
+    assert _no_subqueries(out) and h.same_rows(plan, out)
+
+
+def test_in_outside_conjunction_keeps_three_valued_logic(h):
+    # x IN (subquery with a NULL) in the SELECT list: TRUE, NULL or FALSE per row
+    o, l = _orders(h), _lineitem(h)
+    for sub_col, arg in (("l_suppkey", "o_custkey"), ("l_orderkey", "o_custkey"),
+                         ("l_orderkey", "o_orderkey")):
+        sub = h.project(L.Filter(l, h.call("lt", h.col(l, "l_qty"), h.lit(6, I))), sub_col)
+        for negated in (False, True):
+            e = E.InSubquery(h.col(o, arg), sub, negated=negated)
+            plan = L.Project(o, (h.col(o, "o_orderkey"), e), ("k", "v"))
+            out = _rule(plan)
+            assert _no_subqueries(out) and h.same_rows(plan, out)
+    # empty subquery: FALSE even for a NULL argument
+    empty = h.project(L.Filter(l, h.call("gt", h.col(l, "l_qty"), h.lit(99, I))), "l_orderkey")
+    plan = L.Project(o, (E.InSubquery(h.col(o, "o_custkey"), empty),), ("v",))
+    assert [r[0] for r in h.run(_rule(plan))] == [False] * 5
+
+
+def test_correlated_in_under_or(h):
+    o, l = _orders(h), _lineitem(h)
+    corr = h.eq(h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
+    sub = h.project(L.Filter(l, corr), "l_suppkey")
+    pred = h.call("or", E.InSubquery(h.col(o, "o_custkey"), sub, negated=True),
+                  h.call("gt", h.col(o, "o_total"), h.lit(8, I)))
+    plan = L.Filter(o, pred)
+    out = _rule(plan)
+    assert _no_subqueries(out) and h.same_rows(plan, out)
+
+
+def test_non_equality_correlation_under_or_is_not_supported(h):
+    o, l = _orders(h), _lineitem(h)
+    corr = h.call("lt", h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
     pred = h.call("or", E.Exists(L.Filter(l, corr)), h.call("gt", h.col(o, "o_total"), h.lit(3, I)))
-    with pytest.raises(NotSupportedError, match="OR"):
+    with pytest.raises(NotSupportedError, match="equality correlation"):
         _rule(L.Filter(o, pred))
 
 
