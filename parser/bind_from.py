@@ -38,6 +38,8 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
     alias_node = node.args.get("alias")
     alias = identifier_name(alias_node.this) if alias_node is not None and alias_node.this else None
     col_aliases = [identifier_name(c) for c in alias_node.columns] if alias_node is not None else []
+    if node.args.get("sample") is not None:
+        raise ctx.not_supported("TABLESAMPLE", node.args["sample"])
     if isinstance(node, exp.Table):
         inner = node.this
         if isinstance(inner, exp.Func):
@@ -192,8 +194,10 @@ def _bind_join(ctx: BindContext, left, lscope: Scope, join: exp.Join, outer):
     right, rscope = bind_table_expr(ctx, join.this, outer)
     side = (join.args.get("side") or "").lower()
     kind_kw = (join.args.get("kind") or "").lower()
-    if kind_kw in ("semi", "anti", "asof", "positional"):
-        raise ctx.not_supported(f"{kind_kw.upper()} JOIN", join)
+    method = (join.args.get("method") or "").lower()
+    if kind_kw in ("semi", "anti", "asof", "positional") or method in ("asof", "positional"):
+        raise ctx.not_supported(f"{(method if method in ('asof', 'positional') else kind_kw).upper()}"
+                                " JOIN", join)
     kind = side if side in ("left", "right", "full") else "inner"
     scope = Scope(lscope.relations + rscope.relations, outer)
     _check_duplicate_aliases(ctx, lscope, rscope, join)

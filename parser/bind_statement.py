@@ -82,6 +82,8 @@ def _table_name(node: exp.Expression) -> str:
 
 def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
     kind = (ast.args.get("kind") or "").upper()
+    if kind not in ("VIEW", "TABLE"):
+        raise ctx.not_supported(f"CREATE {kind or 'statement'}", ast)
     target = ast.this
     query = ast.expression
     if isinstance(target, exp.Schema):

@@ -155,7 +155,10 @@ def interval_value(amount_text: str, unit: str | None) -> tuple[int, int, int]:
         name = _UNIT_ALIASES.get(u.lower())
         if name is None:
             raise ValueError(f"unknown interval unit {u}")
-        n = Decimal(number)
+        try:
+            n = Decimal(number)
+        except ArithmeticError:
+            raise ValueError(f"cannot parse interval '{amount_text}'") from None
         if name in ("year", "quarter", "month"):
             months += int(n * {"year": 12, "quarter": 3, "month": 1}[name])
         elif name in ("week", "day"):

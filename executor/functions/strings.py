@@ -134,7 +134,7 @@ def _pattern_kernel(kernel):
         def one(v, p):
             if not p.is_valid:
                 return pa.nulls(len(v), pa.bool_())
-            return kernel(v, p.as_py())
+            return arrow_call(kernel, v, p.as_py())
         return per_unique(_values(args[0], n), args[1], n, one, pa.bool_())
     return impl
 
