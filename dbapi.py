@@ -193,8 +193,13 @@ class Cursor:
         table = self._need_result()
         end = table.num_rows if n is None else min(self._pos + n, table.num_rows)
         chunk = table.slice(self._pos, end - self._pos)
+        try:
+            columns = [col.to_pylist() for col in chunk.columns]
+        except (OverflowError, ValueError, pa.ArrowException) as e:
+            # e.g. a DATE past year 9999: Arrow holds it, Python's datetime cannot
+            raise errors.DataError(f"a result value has no Python equivalent ({e}); "
+                                   "fetch_arrow_table() returns it") from None
         self._pos = end
-        columns = [col.to_pylist() for col in chunk.columns]
         if not columns:
             return [()] * chunk.num_rows
         return list(zip(*columns))
