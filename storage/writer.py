@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -25,6 +24,13 @@ from ..errors import ProgrammingError
 from .fs import protocol_of, resolve
 from .memory import to_arrow_table
 from .parquet import LOCAL_PROTOCOLS
+
+
+def _pads():
+    """pyarrow.dataset, imported on first write: it pulls in pandas, which
+    costs every new process a noticeable start-up time."""
+    import pyarrow.dataset as pads
+    return pads
 
 MAX_ROWS_PER_GROUP = 1 << 20
 MAX_PARTITIONS = 1 << 16
@@ -70,8 +76,8 @@ def write_table(data, location: str, partition_by=(), storage_options: dict | No
     partitioning = None
     if partition_by:
         part_schema = pa.schema([table.schema.field(c) for c in partition_by])
-        partitioning = pads.partitioning(part_schema, flavor="hive")
-    pads.write_dataset(
+        partitioning = _pads().partitioning(part_schema, flavor="hive")
+    _pads().write_dataset(
         table, path, format="parquet", partitioning=partitioning, filesystem=afs,
         basename_template=f"part-{tag}-{{i}}.parquet",
         existing_data_behavior="overwrite_or_ignore",
