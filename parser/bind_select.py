@@ -298,6 +298,10 @@ def _order_by_raw(ctx, order: exp.Order, items, scope: Scope, alias_lookup):
         node = o.this if isinstance(o, exp.Ordered) else o
         asc = not (isinstance(o, exp.Ordered) and o.args.get("desc"))
         nf = bool(isinstance(o, exp.Ordered) and o.args.get("nulls_first"))
+        if isinstance(node, exp.Var) and node.name.upper() == "ALL":
+            # DuckDB's ORDER BY ALL: every select item, left to right
+            out.extend(("output", i, asc, nf) for i in range(len(items)))
+            continue
         k = _ordinal(node)
         if k is not None:
             if not 1 <= k <= len(items):

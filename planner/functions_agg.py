@@ -20,8 +20,8 @@ AGG_ALIASES = {"stddev": "stddev_samp", "variance": "var_samp",
                "any_value": "first", "arbitrary": "first", "listagg": "string_agg",
                "group_concat": "string_agg", "every": "bool_and",
                "logical_and": "bool_and", "logical_or": "bool_or",
-               "approx_count_distinct": "count"}   # the exact count is a fine estimate
-AGGREGATES = frozenset({"count", "count_star", "sum", "avg", "min", "max",
+               "approx_count_distinct": "count", "countif": "count_if"}   # the exact count is a fine estimate
+AGGREGATES = frozenset({"count", "count_star", "count_if", "sum", "avg", "min", "max",
                         "stddev_samp", "stddev_pop", "var_samp", "var_pop",
                         "bool_and", "bool_or", "first", "string_agg"})
 RANKING = frozenset({"row_number", "rank", "dense_rank", "percent_rank",
@@ -91,6 +91,16 @@ def resolve_aggregate(name: str, args: list[Expr], distinct: bool = False,
     fn = _canon(name)
     if name.lower() == "approx_count_distinct":
         distinct = True
+    if fn == "count_if":
+        # DuckDB: count_if(cond) is sum(cond::BIGINT): NULL when no row has a
+        # non-NULL cond (Spark would say 0)
+        arity(fn, args, 1)
+        (cond,) = args
+        if not (pa.types.is_boolean(cond.dtype) or pa.types.is_null(cond.dtype)):
+            raise FunctionError(f"cannot apply count_if to {type_name(cond.dtype)}")
+        if distinct:
+            raise FunctionError("count_if(DISTINCT ...) is not valid")
+        fn, args = "sum", [cast_to(cast_to(cond, dt.BOOL), dt.INT64)]
     if fn == "count" and not args:
         fn = "count_star"
     if fn not in AGGREGATES:
