@@ -65,12 +65,16 @@ def error_matches(expect: str, got: str) -> bool:
     return fragment.lower() in got_msg.lower()
 
 
-def check_file(path: str, data_dir: str, config: str) -> list[str]:
-    """Run one file under one configuration; returns failure descriptions."""
+def check_file(path: str, data_dir: str, config: str, target: str | None = None) -> list[str]:
+    """Run one file under one configuration, embedded or against a cluster
+    `target` ('local[3]', 'quiver://...'); returns failure descriptions."""
     import quiver
     records = slt.parse(open(path).read())
     failures = []
-    with quiver.connect(**MATRIX[config]) as con:
+    options = dict(MATRIX[config])
+    if target is not None:
+        options["private_catalog"] = True     # each file starts from an empty catalog
+    with quiver.connect(target, **options) as con:
         for rec in records:
             ok, out = run_record_quiver(con, rec, data_dir)
             where = f"{os.path.basename(path)}:{rec.line} [{config}]"
