@@ -396,9 +396,31 @@ def _bind_set_operation(ctx, node, outer) -> BoundQuery:
             else:
                 inputs.append(p)
         plan = Union(tuple(inputs), all=all_)
+    elif all_:
+        # bag semantics: number the copies of each distinct row on both sides,
+        # then the (row, copy number) pairs meet as sets: the j-th copy of a
+        # row survives EXCEPT ALL iff the right side has fewer than j copies
+        ln, rn = _number_copies(ctx, lp), _number_copies(ctx, rp)
+        plan = SetOp(ln, rn, kind, all=False)
+        keep = plan.schema[:-1]
+        plan = Project(plan, tuple(f.column() for f in keep),
+                       tuple(ctx.fresh(base_name(f.name)) for f in keep))
     else:
         plan = SetOp(lp, rp, kind, all=all_)
     return _order_limit_outputs(ctx, node, BoundQuery(plan, left.output_names), outer)
+
+
+def _number_copies(ctx, plan):
+    """`plan` plus row_number() OVER (PARTITION BY every column)."""
+    cols = tuple(f.column() for f in plan.schema)
+    call = ex.WindowCall("row_number", (), cols, (), None, dt.INT64)
+    window = Window(plan, (call,), (ctx.fresh("copy"),))
+    # a renaming Project on top (an identity one would be dropped): the
+    # field Window.names lists only the window columns, and the physical
+    # planner reads a join side's columns from `.names`
+    out = window.schema
+    return Project(window, tuple(f.column() for f in out),
+                   tuple(ctx.fresh(base_name(f.name)) for f in out))
 
 
 def _set_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
