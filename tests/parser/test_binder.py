@@ -144,9 +144,19 @@ def test_union_coerces_both_sides(catalog):
 
 
 def test_intersect_except(catalog):
-    q = one("select a from t intersect select a from u except all select 1", catalog)
-    assert isinstance(q.plan, L.SetOp) and q.plan.kind == "except" and q.plan.all
+    q = one("select a from t intersect select a from u except select 1", catalog)
+    assert isinstance(q.plan, L.SetOp) and q.plan.kind == "except" and not q.plan.all
     assert isinstance(q.plan.left, L.SetOp) and q.plan.left.kind == "intersect"
+    # EXCEPT ALL: both sides number the copies of each row (row_number over
+    # every column) and meet as sets; a Project drops the copy number
+    q = one("select a from t intersect select a from u except all select 1", catalog)
+    assert isinstance(q.plan, L.Project) and len(q.plan.exprs) == 1
+    setop = q.plan.input
+    assert isinstance(setop, L.SetOp) and setop.kind == "except" and not setop.all
+    [left_window] = nodes(setop.left, L.Window)[:1]
+    assert left_window.exprs[0].fn == "row_number"
+    assert len(left_window.exprs[0].partition_by) == 1
+    assert nodes(setop.left, L.SetOp)[0].kind == "intersect"
 
 
 def test_using_join_merges_column(catalog):
