@@ -17,6 +17,9 @@ Conjuncts are pushed
   INTERSECT/EXCEPT to every input, through Sort and Distinct, through Window
   when they read only columns every window partitions by,
 - into Scan.filters, which the scan applies exactly.
+An outer join whose WHERE conjuncts reject the NULL-extended rows (a
+comparison with a column of the nullable side) becomes an inner join first,
+e.g. `l_quantity < v` over the left join a decorrelated scalar subquery made.
 Volatile conjuncts (random()) stay where they are.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..expr import Column, Expr, columns_of, conjoin, conjuncts
+from ..expr import Call, Cast, Column, Expr, columns_of, conjoin, conjuncts
 from ..logical import (Aggregate, Distinct, Filter, Join, LogicalPlan, Project,
                        Scan, SetOp, Sort, Union, Window)
 from ..tree import children, with_children
@@ -87,9 +90,45 @@ def _project(node: Project, preds):
     return _wrap(dataclasses.replace(node, input=_push(node.input, down)), keep)
 
 
+_STRICT_TESTS = frozenset({"eq", "ne", "lt", "le", "gt", "ge", "like", "ilike", "is_not_null"})
+
+
+def _rejects_nulls(pred: Expr, names: set[str]) -> bool:
+    """True when `pred` cannot be TRUE if the columns `names` are all NULL:
+    a comparison (or IS NOT NULL) with one of those columns as an operand."""
+    if not (isinstance(pred, Call) and pred.fn in _STRICT_TESTS):
+        return False
+    for a in pred.args:
+        while isinstance(a, Cast) and not a.safe:
+            a = a.arg
+        if isinstance(a, Column) and a.name in names:
+            return True
+    return False
+
+
+def _simplify_outer(kind: str, preds, lnames, rnames) -> str:
+    """An outer join whose WHERE rejects the NULL-extended rows is inner."""
+    drop_left = any(_rejects_nulls(p, rnames) for p in preds)   # left's unmatched rows
+    drop_right = any(_rejects_nulls(p, lnames) for p in preds)
+    if kind == "left" and drop_left:
+        return "inner"
+    if kind == "right" and drop_right:
+        return "inner"
+    if kind == "full":
+        if drop_left and drop_right:
+            return "inner"
+        if drop_left:
+            return "right"
+        if drop_right:
+            return "left"
+    return kind
+
+
 def _join(node: Join, preds):
     lnames, rnames = names_of(node.left), names_of(node.right)
     kind = node.kind
+    if kind in ("left", "right", "full") and not node.null_equals_null:
+        kind = _simplify_outer(kind, preds, lnames, rnames)
     on = conjuncts(node.condition)
     left_p, right_p, cond, above = [], [], [], []
     if kind == "inner":

@@ -127,3 +127,23 @@ def test_same_rows_after_pushdown(h):
     plan = L.Filter(L.Join(a, b, "inner", None), pred)
     assert h.same_rows(plan, rule(plan))
     assert len(h.run(plan)) > 0
+
+
+def test_null_rejecting_where_turns_outer_join_inner(h):
+    rows_a = [dict(x=i, z=i) for i in range(6)]
+    rows_b = [dict(y=i, w=i * 2) for i in range(3)]
+    a, b = ab(h, rows_a, rows_b)
+    on = h.eq(h.col(a, "x"), h.col(b, "y"))
+    rejects = h.call("gt", h.col(b, "w"), h.lit(1, I))
+    plan = L.Filter(L.Join(a, b, "left", on), rejects)
+    out = rule(plan)
+    assert out.kind == "inner" and out.right.filters == (rejects,)
+    assert h.same_rows(plan, out)
+    keeps = h.call("eq", h.call("coalesce", h.col(b, "w"), h.lit(0, I), t=I), h.lit(0, I))
+    plan = L.Filter(L.Join(a, b, "left", on), keeps)
+    out = rule(plan)
+    assert out.input.kind == "left" and h.same_rows(plan, out)
+    full = L.Filter(L.Join(a, b, "full", on), h.call("is_not_null", h.col(a, "z")))
+    out = rule(full)
+    assert out.kind == "left" and out.left.filters == (h.call("is_not_null", h.col(a, "z")),)
+    assert h.same_rows(full, out)
