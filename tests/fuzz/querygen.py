@@ -52,15 +52,24 @@ class Query:
 class Rel:
     alias: str
     table: str
+    columns: list | None = None     # [(name, type)] of a derived table
+    sql: str | None = None          # "(SELECT ...)" of a derived table
 
     def cols(self, typ=None):
-        return [f"{self.alias}.{c}" for c, t in TABLES[self.table] if typ is None or t == typ]
+        return [f"{self.alias}.{c}" for c, t in self.schema() if typ is None or t == typ]
+
+    def schema(self):
+        return self.columns if self.columns is not None else TABLES[self.table]
+
+    def ref(self) -> str:
+        return f"{self.sql or self.table} {self.alias}"
 
 
 class QueryGen:
     def __init__(self, seed: int):
         self.r = random.Random(seed)
         self.n_alias = 0
+        self.sub_ok = True      # may predicates nest subqueries (not inside subqueries)
 
     # ---- helpers -------------------------------------------------------
     def pick(self, seq):
@@ -139,7 +148,21 @@ class QueryGen:
         if k == 8:
             return f"(- {e()})"
         if k == 9:
-            return f"CAST({self.expr(self.pick(['double', 'decimal']), scope, depth)} AS BIGINT)"
+            st = self.pick(['double', 'decimal', 'str', 'bool'])
+            src = self.expr(st, scope, depth)
+            if st == "str" or self.chance(0.3):     # strings: only TRY_CAST
+                return f"TRY_CAST({src} AS {self.pick(['BIGINT', 'INTEGER'])})"
+            return f"CAST({src} AS {self.pick(['BIGINT', 'INTEGER', 'SMALLINT'])})"
+        if k == 10 and self.chance(0.5):
+            fn = self.pick(["strpos", "ascii", "date_diff"])
+            if fn == "date_diff":
+                return (f"date_diff({self.pick(['%s' % chr(39) + 'day' + chr(39), chr(39) + 'month' + chr(39), chr(39) + 'year' + chr(39)])}, "
+                        f"{self.expr('date', scope, depth)}, {self.expr('date', scope, depth)})")
+            if fn == "ascii":
+                return f"ascii({self.expr('str', scope, depth)})"
+            return f"strpos({self.expr('str', scope, depth)}, {self.pick(['a', 'an', 'e', ''])!r})"
+        if k == 10:
+            return f"{self.pick(['greatest', 'least'])}({e()}, {e()})"
         return self._common("int", scope, depth)
 
     def _expr_double(self, scope, depth):
@@ -159,6 +182,21 @@ class QueryGen:
             return f"CAST({self.expr(self.pick(['int', 'decimal']), scope, depth)} AS DOUBLE)"
         if k == 7:
             return f"({e()} / NULLIF({e()}, 0e0))"
+        if k == 8 and self.chance(0.6):
+            other = self.expr(self.pick(["int", "decimal"]), scope, depth)
+            return f"({e()} {self.pick(['+', '-', '*'])} {other})"
+        if k == 9 and self.chance(0.6):
+            k2 = self.r.randint(0, 4)
+            if k2 == 0:
+                return f"COALESCE({e()}, {self.expr(self.pick(['int', 'decimal']), scope, depth)})"
+            if k2 == 1:
+                return f"{self.pick(['floor', 'ceil', 'sign'])}({e()})"
+            if k2 == 2:
+                return (f"({self.expr('decimal', scope, depth)} / "
+                        f"NULLIF({self.expr('decimal', scope, depth)}, 0))")
+            if k2 == 3:
+                return f"CASE WHEN {self.pred(scope, depth)} THEN {e()} ELSE {self.expr('int', scope, depth)} END"
+            return f"sqrt(abs({e()}))"
         return self._common("double", scope, depth)
 
     def _expr_decimal(self, scope, depth):
@@ -174,6 +212,21 @@ class QueryGen:
             return f"CAST({self.expr('int', scope, depth)} AS DECIMAL(12, 2))"
         if k == 5:
             return f"round({e()}, {self.r.randint(0, 1)})"
+        if k == 6 and self.chance(0.6):
+            return f"({e()} {self.pick(['+', '-'])} {self.expr('int', scope, depth)})"
+        if k == 7 and self.chance(0.7):
+            k2 = self.r.randint(0, 5)
+            if k2 == 0:
+                return f"({e()} * {e()})"
+            if k2 == 1:
+                return f"CAST({self.expr('double', scope, depth)} AS DECIMAL(14, 2))"
+            if k2 == 2:
+                return f"CAST({e()} AS DECIMAL(18, {self.r.randint(0, 4)}))"
+            if k2 == 3:
+                return f"COALESCE({e()}, {self.expr('int', scope, depth)})"
+            if k2 == 4:
+                return f"CASE WHEN {self.pred(scope, depth)} THEN {e()} ELSE {self.expr('int', scope, depth)} END"
+            return f"{self.pick(['floor', 'ceil'])}({e()})"
         return self._common("decimal", scope, depth)
 
     def _expr_str(self, scope, depth):
@@ -195,6 +248,21 @@ class QueryGen:
             return f"replace({e()}, {self.pick(['a', 'e', 'an'])!r}, {self.pick(['X', '', 'yy'])!r})"
         if k == 7:
             return f"trim({e()})"
+        if k == 8 and self.chance(0.7):
+            k2 = self.r.randint(0, 6)
+            if k2 == 0:
+                return f"{self.pick(['left', 'right'])}({e()}, {self.r.randint(0, 4)})"
+            if k2 == 1:
+                return f"{self.pick(['lpad', 'rpad'])}({e()}, {self.r.randint(0, 8)}, '*')"
+            if k2 == 2:
+                return f"reverse({e()})"
+            if k2 == 3:
+                return f"CAST({self.expr('date', scope, depth)} AS VARCHAR)"
+            if k2 == 4:
+                return f"split_part({e()}, {self.pick(['a', 'e', 'n'])!r}, {self.r.randint(1, 2)})"
+            if k2 == 5:
+                return f"NULLIF({e()}, {e()})"
+            return f"{self.pick(['greatest', 'least'])}({e()}, {e()})"
         return self._common("str", scope, depth)
 
     def _expr_date(self, scope, depth):
@@ -204,6 +272,8 @@ class QueryGen:
             return f"({e()} + {self.r.randint(-40, 40)})"
         if k == 1:
             return f"({e()} - {self.r.randint(0, 400)})"
+        if k == 2 and self.chance(0.5):
+            return f"{self.pick(['greatest', 'least'])}({e()}, {e()})"
         return self._common("date", scope, depth)
 
     def _expr_bool(self, scope, depth):
@@ -219,7 +289,10 @@ class QueryGen:
         t = self.cmp_type()
         e = lambda typ=t: self.expr(typ, scope, max(depth - 1, 0))  # noqa: E731
         if k in (0, 1, 2):
-            return f"({e()} {self.pick(['=', '<>', '<', '<=', '>', '>='])} {e()})"
+            t2 = t
+            if t in ("int", "double", "decimal") and self.chance(0.3):
+                t2 = self.pick(["int", "double", "decimal"])
+            return f"({e()} {self.pick(['=', '<>', '<', '<=', '>', '>='])} {e(t2)})"
         if k == 3:
             return f"({e()} IS {self.pick(['', 'NOT '])}NULL)"
         if k == 4:
@@ -242,7 +315,11 @@ class QueryGen:
             op = self.pick(["AND", "OR"])
             return f"({self.pred(scope, depth - 1)} {op} {self.pred(scope, depth - 1)})"
         if k == 10:
+            if self.sub_ok and self.chance(0.15):
+                return f"(NOT {self.subquery_pred(scope)})"
             return f"(NOT {self.pred(scope, depth - 1)})"
+        if k == 9 and self.sub_ok and self.chance(0.15):
+            return f"({self.pred(scope, depth - 1)} OR {self.subquery_pred(scope)})"
         if k == 11:
             return f"({e()} IS {self.pick(['', 'NOT '])}DISTINCT FROM {e()})"
         return f"(({self.pred(scope, depth - 1)}) IS {self.pick(['', 'NOT '])}{self.pick(['TRUE', 'FALSE', 'NULL'])})"
@@ -250,6 +327,14 @@ class QueryGen:
     # ---- subqueries ----------------------------------------------------
     def subquery_pred(self, scope: list[Rel]) -> str:
         """IN / NOT IN / EXISTS / scalar-subquery comparisons, correlated or not."""
+        r = self.r
+        saved, self.sub_ok = self.sub_ok, False
+        try:
+            return self._subquery_pred(scope)
+        finally:
+            self.sub_ok = saved
+
+    def _subquery_pred(self, scope: list[Rel]) -> str:
         r = self.r
         inner = Rel(self.alias(), self.table())
         corr = ""
@@ -265,20 +350,22 @@ class QueryGen:
             typ = self._type_of(self.pick(inner.cols()))
             outer = self.expr(typ, scope, 1)
             neg = self.pick(["", "NOT "])
-            if neg and not _COLUMN_REF.search(outer):
-                # known optimizer bug (tests/fuzz/test_pending_optimizer.py):
-                # a constant NOT IN operand loses the subquery's NULLs
-                outer = self.col(scope, typ) or outer
-                neg = neg if _COLUMN_REF.search(outer) else ""
+            if not _COLUMN_REF.search(outer):
+                # known optimizer bug (tests/fuzz/test_pending_optimizer.py): a
+                # constant NOT IN operand loses the subquery's NULLs (also when
+                # the IN is negated from outside: keep constants out of IN)
+                outer = self.col(scope, typ)
+                if outer is None:
+                    return f"(EXISTS (SELECT 1 FROM {inner.ref()}{where}))"
             return (f"({outer} {neg}IN (SELECT {self.col([inner], typ)} "
-                    f"FROM {inner.table} {inner.alias}{where}))")
+                    f"FROM {inner.ref()}{where}))")
         if k == 1:
-            return f"({self.pick(['', 'NOT '])}EXISTS (SELECT 1 FROM {inner.table} {inner.alias}{where}))"
+            return f"({self.pick(['', 'NOT '])}EXISTS (SELECT 1 FROM {inner.ref()}{where}))"
         # scalar subquery with an aggregate
         typ = self.pick([t for t in ("int", "double", "decimal", "str", "date")
                          if self.col([inner], t)])
         agg = self.pick(["min", "max"] + (["sum", "count"] if typ in ("int", "decimal") else []))
-        sub = f"(SELECT {agg}({self.col([inner], typ)}) FROM {inner.table} {inner.alias}{where})"
+        sub = f"(SELECT {agg}({self.col([inner], typ)}) FROM {inner.ref()}{where})"
         if agg == "count":
             typ = "int"
         outer = self.expr(typ, scope, 1)
@@ -291,10 +378,57 @@ class QueryGen:
         return None if "." not in qualified else _COLTYPE.get(qualified.split(".", 1)[1])
 
     # ---- FROM clause ----------------------------------------------------
+    def derived(self) -> Rel:
+        """A grouped derived table: (SELECT key, aggregates FROM t GROUP BY key)."""
+        base = Rel(self.alias(), self.pick(["nums", "nums", "events", "skew", "dim"]))
+        kt = self.pick(["int", "str", "date", "bool"])
+        key = self.col([base], kt) or self.col([base], "int")
+        kt = _COLTYPE[key.split(".")[1]]
+        cols = [("g", kt), ("cnt", "int")]
+        sel = [f"{key} AS g", "count(*) AS cnt"]
+        for i in range(self.r.randint(1, 2)):
+            t = self.pick(["int", "double", "decimal", "str"])
+            c = self.col([base], t)
+            if c is None:
+                continue
+            fn = self.pick(["min", "max"] + (["sum"] if t != "str" else []))
+            out_t = "decimal" if (fn == "sum" and t == "decimal") else t
+            if fn == "sum" and t == "int":
+                out_t = "int"
+            sel.append(f"{fn}({c}) AS a{i}")
+            cols.append((f"a{i}", out_t))
+        saved, self.sub_ok = self.sub_ok, False
+        where = f" WHERE {self.pred([base], 1)}" if self.chance(0.4) else ""
+        self.sub_ok = saved
+        sql = f"(SELECT {', '.join(sel)} FROM {base.ref()}{where} GROUP BY {key})"
+        return Rel(self.alias(), "derived", cols, sql)
+
     def from_clause(self) -> tuple[str, list[Rel]]:
-        if self.chance(0.45):
+        if self.chance(0.1):
+            d = self.derived()
+            if self.chance(0.5):
+                return d.ref(), [d]
+            other = Rel(self.alias(), self.pick(["nums", "dim", "events"]))
+            t = d.columns[0][1]
+            oc = self.col([other], t)
+            if oc:
+                kind = self.pick(["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"])
+                return f"{d.ref()} {kind} {other.ref()} ON {d.alias}.g = {oc}", [d, other]
+            return d.ref(), [d]
+        if self.chance(0.4):
             rel = Rel(self.alias(), self.table())
             return f"{rel.table} {rel.alias}", [rel]
+        frm, scope = self._join2()
+        if self.chance(0.2):
+            third = Rel(self.alias(), self.pick(["dim", "nums", "events"]))
+            for typ in ("int", "str"):
+                a, b = self.col(scope, typ), self.col([third], typ)
+                if a and b:
+                    kind = self.pick(["JOIN", "LEFT JOIN", "FULL JOIN", "RIGHT JOIN"])
+                    return f"{frm} {kind} {third.ref()} ON {a} = {b}", scope + [third]
+        return frm, scope
+
+    def _join2(self) -> tuple[str, list[Rel]]:
         lt, lc, rt, rc = self.pick(JOIN_KEYS)
         if self.chance(0.5):
             lt, lc, rt, rc = rt, rc, lt, lc
@@ -326,11 +460,17 @@ class QueryGen:
     def rand_types(self, lo=1, hi=4):
         return [self.cmp_type() for _ in range(self.r.randint(lo, hi))]
 
-    def order_limit(self, n_cols: int) -> tuple[str, bool]:
+    def order_limit(self, types: list[str]) -> tuple[str, bool]:
+        """ORDER BY every output column (so the order is total) and maybe a
+        LIMIT. Computed doubles may differ between engines in the last bits,
+        which would break ties differently: they sort last."""
         if not self.chance(0.4):
             return "", False
+        n_cols = len(types)
+        cols = self.r.sample(range(1, n_cols + 1), n_cols)
+        cols.sort(key=lambda i: types[i - 1] == "double")
         keys = []
-        for i in self.r.sample(range(1, n_cols + 1), n_cols):
+        for i in cols:
             key = str(i)
             if self.chance(0.5):
                 key += self.pick([" ASC", " DESC"])
@@ -346,12 +486,14 @@ class QueryGen:
 
     def select_query(self) -> Query:
         frm, scope = self.from_clause()
-        cols = self.typed_select(self.rand_types(), scope)
+        types = self.rand_types()
+        cols = self.typed_select(types, scope)
         if self.chance(0.15):
             cols.append(self.scalar_subquery(scope))
+            types.append("double")
         distinct = "DISTINCT " if self.chance(0.15) else ""
         sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
-        tail, ordered = self.order_limit(len(cols))
+        tail, ordered = self.order_limit(types)
         return Query(f"SELECT {distinct}{sel} FROM {frm}{self.where(scope)}{tail}", ordered)
 
     def scalar_subquery(self, scope) -> str:
@@ -362,35 +504,40 @@ class QueryGen:
         if outer_col and self.chance(0.6):
             where = f" WHERE {self.col([inner], typ)} = {outer_col}"
         agg = self.pick(["count", "max", "min"])
-        return f"(SELECT {agg}({self.col([inner], typ)}) FROM {inner.table} {inner.alias}{where})"
+        return f"(SELECT {agg}({self.col([inner], typ)}) FROM {inner.ref()}{where})"
 
-    def agg_expr(self, scope) -> str:
+    def agg_expr(self, scope) -> tuple[str, str]:
+        """(SQL, result type) of a random aggregate."""
         r = self.r
         k = r.randint(0, 8)
         if k == 0:
-            return "count(*)"
+            return "count(*)", "int"
         if k == 1:
-            return f"count({self.expr(self.cmp_type(), scope, 1)})"
+            return f"count({self.expr(self.cmp_type(), scope, 1)})", "int"
         if k == 2:
-            return f"count(DISTINCT {self.expr(self.cmp_type(), scope, 1)})"
+            return f"count(DISTINCT {self.expr(self.cmp_type(), scope, 1)})", "int"
         if k in (3, 4):
             t = self.pick(["int", "double", "decimal"])
-            return f"{self.pick(['sum', 'avg'])}({self.expr(t, scope, 1)})"
+            fn = self.pick(["sum", "avg"])
+            return f"{fn}({self.expr(t, scope, 1)})", ("double" if fn == "avg" else t)
         if k == 5:
             t = self.pick(["int", "decimal"])
-            return f"sum(DISTINCT {self.expr(t, scope, 1)})"
+            return f"sum(DISTINCT {self.expr(t, scope, 1)})", t
         if k == 6:
-            return f"{self.pick(['bool_and', 'bool_or'])}({self.pred(scope, 1)})"
+            return f"{self.pick(['bool_and', 'bool_or'])}({self.pred(scope, 1)})", "bool"
         t = self.pick(["int", "double", "decimal", "str", "date"])
-        return f"{self.pick(['min', 'max'])}({self.expr(t, scope, 1)})"
+        return f"{self.pick(['min', 'max'])}({self.expr(t, scope, 1)})", t
 
     def agg_query(self) -> Query:
         frm, scope = self.from_clause()
-        keys = [self.expr(t, scope, 1) for t in self.rand_types(0, 2)]
+        ktypes = self.rand_types(0, 2)
+        keys = [self.expr(t, scope, 1) for t in ktypes]
         # a bare integer in GROUP BY is a position, not a constant
         keys = [f"({k} + 0)" if k.lstrip("-").isdigit() else k for k in keys]
-        aggs = [self.agg_expr(scope) for _ in range(self.r.randint(1, 3))]
+        typed = [self.agg_expr(scope) for _ in range(self.r.randint(1, 3))]
+        aggs = [a for a, _ in typed]
         cols = keys + aggs
+        types = ktypes + [t for _, t in typed]
         sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
         sql = f"SELECT {sel} FROM {frm}{self.where(scope)}"
         if keys:
@@ -399,7 +546,7 @@ class QueryGen:
             sql += f" HAVING {self.pick(['count(*)', aggs[0] if aggs[0].startswith('count') else 'count(*)'])} > {self.r.randint(0, 5)}"
             if self.chance(0.3):
                 sql += f" OR min({self.expr('int', scope, 0)}) < {self.r.randint(-10, 10)}"
-        tail, ordered = self.order_limit(len(cols))
+        tail, ordered = self.order_limit(types)
         return Query(sql + tail, ordered)
 
     def setop_query(self) -> Query:
@@ -412,7 +559,7 @@ class QueryGen:
         op = self.r.choices(["UNION", "UNION ALL", "INTERSECT", "EXCEPT", "INTERSECT ALL",
                              "EXCEPT ALL"], [3, 3, 3, 3, 1, 1])[0]
         sql = f"{sides[0]} {op} {sides[1]}"
-        tail, ordered = self.order_limit(len(types))
+        tail, ordered = self.order_limit(types)
         if tail:
             sql = f"SELECT * FROM ({sql}) u{tail}"
         return Query(sql, ordered)
@@ -421,12 +568,37 @@ class QueryGen:
         rel = Rel(self.alias(), self.pick(["nums", "nums", "events", "skew", "dim"]))
         scope = [rel]
         uniq = {"nums": "id", "dim": "k"}.get(rel.table)
-        cols = [self.expr(t, scope, 1) for t in self.rand_types(1, 2)]
+        if self.chance(0.25):
+            return self.window_over_agg(rel)
+        types = self.rand_types(1, 2)
+        cols = [self.expr(t, scope, 1) for t in types]
         for _ in range(self.r.randint(1, 3)):
             cols.append(self.window_expr(rel, uniq))
+            types.append("double")
         sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
-        tail, ordered = self.order_limit(len(cols))
+        tail, ordered = self.order_limit(types)
         return Query(f"SELECT {sel} FROM {rel.table} {rel.alias}{self.where(scope)}{tail}", ordered)
+
+    def window_over_agg(self, rel: Rel) -> Query:
+        """Windows over a grouped result: rank() OVER (ORDER BY sum(x)) ..."""
+        scope = [rel]
+        key = self.col(scope, self.pick(["int", "str", "date"])) or self.col(scope, "int")
+        agg, at = self.agg_expr(scope)
+        while at == "bool":
+            agg, at = self.agg_expr(scope)
+        win = self.pick([
+            f"rank() OVER (ORDER BY {agg} DESC NULLS LAST)",
+            f"dense_rank() OVER (ORDER BY {agg})",
+            f"sum(count(*)) OVER ()",
+            f"row_number() OVER (ORDER BY {key})",
+            f"count(*) OVER (ORDER BY {agg})",
+            f"lag({key}) OVER (ORDER BY {key})",
+        ])
+        types = ["x", at, "double"]
+        sql = (f"SELECT {key} AS c0, {agg} AS c1, {win} AS c2 FROM {rel.ref()}{self.where(scope)} "
+               f"GROUP BY {key}")
+        tail, ordered = self.order_limit(types)
+        return Query(sql + tail, ordered)
 
     def window_expr(self, rel: Rel, uniq: str | None) -> str:
         scope = [rel]
@@ -457,6 +629,17 @@ class QueryGen:
                 hi = self.pick(["CURRENT ROW", "1 FOLLOWING", "UNBOUNDED FOLLOWING"])
                 return (f"{self.pick(['sum', 'count', 'min', 'max'])}({num}) OVER ({part} {uorder} "
                         f"ROWS BETWEEN {lo} AND {hi})")
+        if k == 6:
+            if uniq:
+                uorder = f"ORDER BY {rel.alias}.{uniq}"
+                return self.pick([
+                    f"ntile({self.r.randint(1, 5)}) OVER ({part} {uorder})",
+                    f"first_value({num}) OVER ({part} {uorder})",
+                    f"last_value({num}) OVER ({part} {uorder} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)",
+                    f"nth_value({num}, 2) OVER ({part} {uorder})",
+                ])
+            return self.pick([f"percent_rank() OVER ({part} {order})",
+                              f"cume_dist() OVER ({part} {order})"])
         return f"count(*) OVER ({part})"
 
     def query(self) -> Query:

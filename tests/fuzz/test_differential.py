@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "sqllogic"))
 
 import querygen  # noqa: E402
 import runner  # noqa: E402
-from testdata import TABLES, make_test_data  # noqa: E402
+from testdata import make_test_data  # noqa: E402
+from querygen import TABLES  # noqa: E402
 
 N = int(os.environ.get("QUIVER_FUZZ_N", "150"))
 SEED = int(os.environ.get("QUIVER_FUZZ_SEED", "20261125"))
