@@ -39,6 +39,36 @@ def _fits_int64(lo, hi):
 
 
 @njit(cache=True, nogil=True)
+def _max_abs(x):
+    m = 0.0
+    for i in range(len(x)):
+        v = abs(float(x[i]))
+        if v > m:
+            m = v
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _binop_unchecked(a, fa, b, fb, op, out):
+    """_binop when the caller has proven from the operands' largest
+    magnitudes that nothing can overflow (a loop LLVM can vectorize)."""
+    n = out.shape[0]
+    sa = 0 if len(a) == 1 else 1
+    sb = 0 if len(b) == 1 else 1
+    for i in range(n):
+        x = a[i * sa]
+        y = b[i * sb]
+        if op == 2:
+            r = x * y
+        elif op == 0:
+            r = x * fa + y * fb
+        else:
+            r = x * fa - y * fb
+        out[i, 0] = r
+        out[i, 1] = r >> np.int64(63)
+
+
+@njit(cache=True, nogil=True)
 def _binop(a, fa, b, fb, op, out):
     """out[i] = (a[i]*fa) op (b[i]*fb) (add/sub) or a[i]*b[i] (mul), as
     decimal128 words; a or b of length 1 broadcasts. False on overflow."""
@@ -110,8 +140,13 @@ def decimal_binop(fn: str, a, b, out: pa.DataType) -> pa.Array | None:
     (xa, va), (xb, vb) = pa_, pb_
     n = len(xb) if isinstance(a, pa.Scalar) else len(xa)
     words = np.empty((n, 2), dtype=np.int64)
-    if n and not _binop(xa, np.int64(fa), xb, np.int64(fb), op, words):
-        return None
+    if n:
+        ma, mb = _max_abs(xa), _max_abs(xb)
+        bound = ma * mb if op == 2 else ma * fa + mb * fb
+        if bound < _SAFE:
+            _binop_unchecked(xa, np.int64(fa), xb, np.int64(fb), op, words)
+        elif not _binop(xa, np.int64(fa), xb, np.int64(fb), op, words):
+            return None
     valid = va if vb is None else (vb if va is None else va & vb)
     nulls = 0 if valid is None else int(n - np.count_nonzero(valid))
     return pa.Array.from_buffers(out, n, [bitmap_buffer(valid), pa.py_buffer(words)],

@@ -62,3 +62,11 @@ def test_sliced_input():
     b = _arr(rng, 100, 15, 2).slice(50, 40)
     got = decimal_binop("mul", a, b, pa.decimal128(30, 4))
     assert got.to_pylist() == [_expect("mul", x, y) for x, y in zip(a.to_pylist(), b.to_pylist())]
+
+
+def test_large_magnitudes_in_different_rows_use_the_checked_loop():
+    # max|a| * max|b| is beyond int64, but no single product is
+    a = pa.array([Decimal(10 ** 10), Decimal(1), None], pa.decimal128(18, 0))
+    b = pa.array([Decimal(1), Decimal(10 ** 10), Decimal(5)], pa.decimal128(18, 0))
+    got = decimal_binop("mul", a, b, decimal_result("mul", a.type, b.type))
+    assert got.to_pylist() == [Decimal(10 ** 10), Decimal(10 ** 10), None]
