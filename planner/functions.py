@@ -233,7 +233,8 @@ ALIASES = {
     "datediff": "date_diff", "date_part": "extract", "datepart": "extract",
     "ceiling": "ceil", "pow": "power", "ucase": "upper", "lcase": "lower",
     "log": "log10", "regexp_like": "regexp_matches", "prefix": "starts_with",
-    "suffix": "ends_with", "strlen": "length",
+    "suffix": "ends_with", "strlen": "length", "is_nan": "isnan", "is_inf": "isinf",
+    "is_finite": "isfinite",
 }
 
 

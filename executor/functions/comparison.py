@@ -1,6 +1,8 @@
 """Comparisons, boolean logic, NULL tests and LIKE/ILIKE.
 
-AND/OR use Kleene (three-valued) logic. LIKE has no default escape character:
+Float comparisons follow DuckDB, not IEEE: NaN equals NaN and is greater
+than every other value (the order ORDER BY uses too). AND/OR use Kleene
+(three-valued) logic. LIKE has no default escape character:
 the SQL pattern is translated into Arrow's LIKE syntax (whose escape is a
 backslash) once per distinct pattern; ILIKE matches case-insensitively.
 """
@@ -16,15 +18,47 @@ _CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
         "gt": pc.greater, "ge": pc.greater_equal}
 
 
+# DuckDB orders NaN above every other float and equal to itself; IEEE says
+# every comparison with NaN is false. Where a side is NaN: (a_nan, b_nan) -> result
+_NAN_RULES = {
+    "eq": lambda na, nb: pc.and_(na, nb),
+    "ne": lambda na, nb: pc.xor(na, nb),
+    "lt": lambda na, nb: pc.and_not(nb, na),
+    "le": lambda na, nb: nb,
+    "gt": lambda na, nb: pc.and_not(na, nb),
+    "ge": lambda na, nb: na,
+}
+
+
+def _is_float(d) -> bool:
+    return pa.types.is_floating(d.type)
+
+
+def _nan_mask(d, n):
+    return pc.fill_null(pc.is_nan(as_array(d, n)), False) if _is_float(d) else \
+        pa.repeat(pa.scalar(False), n)
+
+
 @register("eq", "ne", "lt", "le", "gt", "ge")
 def compare(call, args, n):
-    return _CMP[call.fn](*args)
+    plain = _CMP[call.fn](*args)
+    if not (_is_float(args[0]) or _is_float(args[1])):
+        return plain
+    na, nb = _nan_mask(args[0], n), _nan_mask(args[1], n)
+    either = pc.or_(na, nb)
+    if not pc.any(either).as_py():
+        return plain
+    plain = as_array(plain, n)
+    fixed = _NAN_RULES[call.fn](na, nb)
+    return pc.if_else(pc.and_(either, pc.is_valid(plain)), fixed, plain)
 
 
 @register("is_distinct_from", "is_not_distinct_from")
 def distinct(call, args, n):
     a, b = (as_array(x, n) for x in args)
     differs = pc.coalesce(pc.not_equal(a, b), pc.xor(pc.is_null(a), pc.is_null(b)))
+    if _is_float(a) or _is_float(b):      # NaN is not distinct from NaN (DuckDB)
+        differs = pc.and_not(differs, pc.and_(_nan_mask(a, n), _nan_mask(b, n)))
     return differs if call.fn == "is_distinct_from" else pc.invert(differs)
 
 

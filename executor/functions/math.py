@@ -95,6 +95,12 @@ def round_(call, args, n):
     return per_unique(value, digits, n, lambda v, d: _round_one(v, d, call.dtype), call.dtype)
 
 
+@register("isnan", "isinf", "isfinite")
+def float_class(call, args, n):
+    kernel = {"isnan": pc.is_nan, "isinf": pc.is_inf, "isfinite": pc.is_finite}[call.fn]
+    return kernel(args[0])
+
+
 @register("sqrt")
 def sqrt(call, args, n):
     return arrow_call(pc.sqrt_checked, args[0])
