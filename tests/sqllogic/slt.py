@@ -1,6 +1,6 @@
 """A small sqllogictest-style format for Quiver's golden SQL tests.
 
-    # comment
+    # comment (kept above the record it precedes when the file is rewritten)
     statement ok
     CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '${DATA}/t'
 
@@ -38,14 +38,18 @@ class Record:
     sort: str = "nosort"
     expected: list[str] = field(default_factory=list)
     has_expected: bool = False
+    comments: list[str] = field(default_factory=list)   # '# ...' lines above it
 
 
 def parse(text: str) -> list[Record]:
     records: list[Record] = []
     lines = text.splitlines()
     i = 0
+    comments: list[str] = []
     while i < len(lines):
         line = lines[i].strip()
+        if line.startswith("#"):
+            comments.append(line)
         if not line or line.startswith("#"):
             i += 1
             continue
@@ -56,7 +60,8 @@ def parse(text: str) -> list[Record]:
         while i < len(lines) and lines[i].strip() and lines[i].strip() != "----":
             sql_lines.append(lines[i])
             i += 1
-        rec = Record(head[0], "\n".join(sql_lines), start)
+        rec = Record(head[0], "\n".join(sql_lines), start, comments=comments)
+        comments = []
         if head[0] == "statement":
             if len(head) > 1 and head[1] == "error":
                 rec.expect_error = head[2] if len(head) > 2 else "Error"
@@ -78,6 +83,7 @@ def parse(text: str) -> list[Record]:
 def render(records: list[Record]) -> str:
     out = []
     for r in records:
+        out.extend(r.comments)
         if r.kind == "statement":
             out.append("statement " + (f"error {r.expect_error}" if r.expect_error else "ok"))
             out.append(r.sql)
