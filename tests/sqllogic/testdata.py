@@ -6,6 +6,10 @@ Tables (one folder each under the data directory):
 - `skew`: 3000 rows whose key is 1 for 90% of rows
 - `empty`: a file with a schema and no rows
 - `events`: Hive-partitioned by `year=` and `region=` folders
+- `typed`: 60 rows of the other column types: TINYINT, SMALLINT, REAL,
+  TIMESTAMP, DOUBLE with NaN/inf, long strings, DECIMAL(38,10)
+- `logs`: Hive-partitioned by a DATE-valued `day=` and a VARCHAR `tag=`
+  (values like `a1`, `007`) folders, one folder holding two files
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TABLES = ("nums", "dim", "skew", "empty", "events")
+TABLES = ("nums", "dim", "skew", "empty", "events", "typed", "logs")
 
 
 def _with_nulls(rng, values: pa.Array, frac: float) -> pa.Array:
@@ -79,4 +83,46 @@ def make_test_data(root: str) -> str:
                 "amount": pa.array(np.round(rng.random(cnt) * 100, 2)),
                 "kind": pa.array(np.array(["click", "view", "buy"])[rng.integers(0, 3, cnt)]),
             }), f"{folder}/data.parquet")
+    _more_tables(root)
     return root
+
+
+def _more_tables(root: str) -> None:
+    """Tables added later, from their own generator (the ones above stay as they were)."""
+    rng = np.random.default_rng(7)
+    n = 60
+    ts0 = datetime.datetime(2023, 3, 1, 12, 0, 0)
+    doubles = np.round(rng.normal(0, 10, n), 4)
+    doubles[[5, 17]] = np.nan
+    doubles[23], doubles[41] = np.inf, -np.inf
+    typed = pa.table({
+        "id": pa.array(np.arange(n), pa.int64()),
+        "t8": _with_nulls(rng, pa.array(rng.integers(-128, 128, n), pa.int8()), 0.1),
+        "t16": _with_nulls(rng, pa.array(rng.integers(-30000, 30000, n), pa.int16()), 0.1),
+        "f32": _with_nulls(rng, pa.array(np.round(rng.random(n) * 100, 2), pa.float32()), 0.1),
+        "ts": _with_nulls(rng, pa.array([ts0 + datetime.timedelta(minutes=int(x)) for x in
+                                         rng.integers(0, 60 * 24 * 90, n)], pa.timestamp("us")),
+                          0.1),
+        "dbl": pa.array(doubles),
+        "txt": _with_nulls(rng, pa.array(["x" * int(k) + "é" * int(k % 3) for k in
+                                          rng.integers(0, 40, n)]), 0.1),
+        "big": _with_nulls(rng, pa.array([decimal.Decimal(int(x)).scaleb(-10) for x in
+                                          rng.integers(-10**15, 10**15, n)],
+                                         pa.decimal128(38, 10)), 0.1),
+    })
+    os.makedirs(f"{root}/typed", exist_ok=True)
+    pq.write_table(typed, f"{root}/typed/typed.parquet", row_group_size=16)
+
+    for day in ("2024-01-01", "2024-01-02", "2024-02-29"):
+        for tag in ("a1", "007", "zz"):
+            folder = f"{root}/logs/day={day}/tag={tag}"
+            os.makedirs(folder, exist_ok=True)
+            files = 2 if (day, tag) == ("2024-01-02", "007") else 1
+            for f in range(files):
+                cnt = int(rng.integers(3, 9))
+                pq.write_table(pa.table({
+                    "seq": pa.array(rng.integers(0, 1000, cnt), pa.int64()),
+                    "level": pa.array(np.array(["info", "warn", "error"])[
+                        rng.integers(0, 3, cnt)]),
+                    "ms": _with_nulls(rng, pa.array(np.round(rng.random(cnt) * 500, 1)), 0.2),
+                }), f"{folder}/part-{f}.parquet")
