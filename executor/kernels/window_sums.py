@@ -8,6 +8,10 @@ an exact running sum, with no subtraction of an earlier partition's total).
 - `frame_sum_i128(clo, chi, fs, fe, pb)`: the 128-bit sum of [fs, fe) from the
   running sums (C[fe-1] - C[fs-1], a missing side counting 0); `pb` is each
   row's partition start.
+- `frame_sum_f64(x, fs, fe)`: float64 sums of [fs, fe) from a segment tree
+  (O(log n) per row): only the frame's own values take part, so an earlier
+  inf/NaN or a huge value cannot leak in as it would through a difference
+  of running sums.
 NULL values must already be zeroed by the caller.
 """
 
@@ -69,3 +73,34 @@ def frame_sum_i128(clo, chi, fs, fe, pb):
         olo[i] = alo
         ohi[i] = ahi
     return olo, ohi
+
+
+@njit(cache=True, nogil=True)
+def frame_sum_f64(x, fs, fe):
+    n = x.shape[0]
+    size = 1
+    while size < max(n, 1):
+        size *= 2
+    tree = np.zeros(2 * size, dtype=np.float64)
+    for i in range(n):
+        tree[size + i] = x[i]
+    for i in range(size - 1, 0, -1):
+        tree[i] = tree[2 * i] + tree[2 * i + 1]
+    m = fs.shape[0]
+    out = np.zeros(m, dtype=np.float64)
+    for r in range(m):
+        lo = fs[r] + size
+        hi = fe[r] + size
+        left = 0.0
+        right = 0.0
+        while lo < hi:
+            if lo & 1:
+                left += tree[lo]
+                lo += 1
+            if hi & 1:
+                hi -= 1
+                right = tree[hi] + right
+            lo >>= 1
+            hi >>= 1
+        out[r] = left + right
+    return out

@@ -7,8 +7,9 @@ arithmetic wraps but differences of wrapped sums are exact when the result
 fits). Float and DECIMAL sums use running sums that restart at each window
 partition (executor/kernels/window_sums.py; DECIMAL in 128 bits), so frames
 that start at the partition start, the common case, are plain running sums;
-a float frame starting later is a difference of running sums and may differ
-from a direct sum in the last bits. MIN/MAX take the index of the extreme
+a float frame starting later is summed from a segment tree over its own
+values (never a difference of running sums, which an earlier inf/NaN or a
+large value would spoil). MIN/MAX take the index of the extreme
 value per frame from a monotone-deque kernel over int64 codes (integers and
 dates directly, any other orderable type through its dense rank).
 """
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 from ...errors import NotSupportedError
 from ..kernels.arrow_buffers import decimal_from_words, decimal_words
 from ..kernels.window_minmax import frame_arg_extreme, frame_arg_extreme_scan
-from ..kernels.window_sums import (frame_sum_i128, segmented_cumsum_f64,
+from ..kernels.window_sums import (frame_sum_f64, frame_sum_i128, segmented_cumsum_f64,
                                    segmented_cumsum_i128)
 from .window_functions import _pick, first_value
 from .window_layout import Layout
@@ -75,7 +76,16 @@ def _sums(call, lay: Layout, x: pa.Array, fs, fe):
     if pa.types.is_floating(t):
         v = pc.fill_null(x.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
         c = segmented_cumsum_f64(v, lay.part_start)
-        return ("float", _running_at(c, fe, lay.pb) - _running_at(c, fs, lay.pb)), n_valid
+        s = _running_at(c, fe, lay.pb)
+        later = fs > lay.pb
+        if later.any():
+            # a frame starting after its partition's first row: sum its own
+            # values (a difference of running sums would let an earlier
+            # inf/NaN or a large value's rounding leak in)
+            rows = np.flatnonzero(later)
+            s = s.copy()
+            s[rows] = frame_sum_f64(v, fs[rows].astype(np.int64), fe[rows].astype(np.int64))
+        return ("float", s), n_valid
     raise NotSupportedError(f"sum over {t} in a window")
 
 
