@@ -13,7 +13,9 @@ Owns:
 Client-only options: `token` (else $QUIVER_TOKEN), `tls_root` (a CA
 certificate file: use TLS), `private_catalog` (this connection gets its own
 empty catalog on the coordinator instead of the shared one),
-`start_timeout` (seconds to wait for a local cluster). Other options are
+`start_timeout` (seconds to wait for a local cluster), `fetch_timeout`
+(seconds to fetch one result partition from a worker before giving up:
+a frozen worker cannot hang the client). Other options are
 session options (dialect, target_partitions, ...) sent with every query.
 
 A SELECT's result never passes through the coordinator: its reply says
@@ -49,7 +51,8 @@ from .security import channel, grpc_error, metadata, resolve_token
 from .tables_wire import params_to_bytes, schema_from_bytes, table_from_bytes, table_to_bytes
 
 _LOCAL = re.compile(r"^local\[(\d+)\]$")
-CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "worker_slots")
+CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "worker_slots",
+                  "fetch_timeout")
 
 
 def connect_cluster(target: str, **options) -> "ClusterSession":
@@ -67,7 +70,7 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
         try:
             return ClusterSession(cluster.address, options, token=token,
                                   private=client_opts.get("private_catalog", False),
-                                  owned=cluster)
+                                  owned=cluster, fetch_timeout=client_opts.get("fetch_timeout"))
         except BaseException:
             cluster.stop()
             raise
@@ -77,7 +80,8 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
     if not re.match(r"^[^:/\s]+:\d+$", address):
         raise errors.InterfaceError(f"bad coordinator address in {target!r}: use quiver://host:port")
     return ClusterSession(address, options, token=token, tls_root=client_opts.get("tls_root"),
-                          private=client_opts.get("private_catalog", False))
+                          private=client_opts.get("private_catalog", False),
+                          fetch_timeout=client_opts.get("fetch_timeout"))
 
 
 def _jsonable(options: dict) -> dict:
@@ -122,14 +126,15 @@ def _abs(location):
 
 class ClusterSession:
     def __init__(self, address: str, options: dict, token: str | None = None,
-                 tls_root: str | None = None, private: bool = False, owned=None):
+                 tls_root: str | None = None, private: bool = False, owned=None,
+                 fetch_timeout: float | None = None):
         self.address = address
         self.options_json = json.dumps(_jsonable(options))
         self.token = token
         self.md = metadata(token)
         self.channel = channel(address, tls_root)
         self.stub = rpc.CoordinatorStub(self.channel)
-        self.flight = FlightClients(token, tls_root)
+        self.flight = FlightClients(token, tls_root, timeout=fetch_timeout)
         self.session_id = ("private:" if private else "") + uuid.uuid4().hex
         self.catalog = RemoteCatalog(self)
         self.owned = owned
@@ -200,7 +205,8 @@ class ClusterSession:
             except flight.FlightUnauthenticatedError as exc:
                 raise errors.OperationalError(
                     f"authentication failed at worker {part.address}: {exc}") from None
-            except flight.FlightUnavailableError as exc:
+            except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
+                self.flight.forget(part.address)
                 raise ResultLost(
                     f"cannot fetch a result partition from worker {part.address}: "
                     f"{str(exc).splitlines()[0]}") from None

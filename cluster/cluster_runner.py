@@ -5,13 +5,20 @@ place of the embedded thread pool: it submits the DAG to the coordinator's
 ClusterScheduler, waits (bounded by cancellation) until the final stage is
 done or the query fails, and then either
 - *streams*: returns no batches and keeps the final partitions' locations
-  (`self.partitions`), which the client fetches from the workers over Flight
-  (a top-level SELECT: the coordinator never holds the result), or
+  (`self.partitions`, query `self.streamed`), which the client fetches from
+  the workers over Flight (a top-level SELECT: the coordinator never holds
+  the result; a later streamed SELECT of the same request releases the
+  earlier one's), or
 - *collects*: fetches the final partitions itself (CREATE TABLE AS,
   EXPLAIN ANALYZE).
 With EXPLAIN ANALYZE (ctx.metrics set) it folds the workers' per-operator
 metrics back into ctx.metrics and leaves a per-task report in
 `metrics.cluster_report` (lines: stage, task, worker, rows, bytes, time).
+
+`cancel()` (from CancelQuery or a client that went away, any thread) stops
+the request's current query and any later one, even one not yet submitted;
+its runner then raises QueryCancelled and the query is released (workers
+stop its tasks at once).
 
 `CoordinatorSession` is a Session that tells its runner whether the running
 statement is a top-level SELECT (stream) or not (collect).
@@ -19,6 +26,7 @@ statement is a top-level SELECT (stream) or not (collect).
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -60,22 +68,34 @@ class ClusterRunner:
         self.base_id = base_id or uuid.uuid4().hex[:16]
         self.stream = False
         self.partitions: list[tuple[str, bytes, int]] | None = None
+        self.streamed: str | None = None
         self.query_ids: list[str] = []
+        self.cancelled = threading.Event()
+        self.session = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        if self.session is not None:
+            self.session.cancel()
+        for qid in list(self.query_ids):
+            self.coord.scheduler_cancel(qid)
 
     def __call__(self, dag, ctx) -> list[pa.RecordBatch]:
         coord = self.coord
         n = len(self.query_ids)
         query_id = self.base_id if n == 0 else f"{self.base_id}-{n}"
+        if self.cancelled.is_set():
+            raise errors.QueryCancelled("query cancelled")
         self.query_ids.append(query_id)
         job = coord.submit(query_id, dag, ctx, self.request_id)
         try:
             with coord.cond:
                 while not job.done:
-                    if ctx.cancelled.is_set():
+                    if ctx.cancelled.is_set() or self.cancelled.is_set():
                         coord.scheduler.cancel(query_id)
                         break
                     coord.cond.wait(0.2)
-            if job.cancelled or ctx.cancelled.is_set():
+            if job.cancelled or ctx.cancelled.is_set() or self.cancelled.is_set():
                 raise errors.QueryCancelled("query cancelled")
             if job.error is not None:
                 raise error_from(*job.error)
@@ -91,7 +111,9 @@ class ClusterRunner:
             if ctx.metrics is not None:
                 self._fold_metrics(job, ctx.metrics)
             if self.stream and ctx.metrics is None:
-                self.partitions = parts
+                if self.streamed is not None:
+                    coord.release(self.streamed)
+                self.partitions, self.streamed = parts, query_id
                 return []
             batches = [b for address, ticket, _ in parts
                        for b in coord.clients.fetch(address, ticket)]

@@ -19,11 +19,17 @@ with `assign`); a task that reads a split lying under some alive worker's
 anywhere. A lost worker's running tasks are failed (retryable) and the
 outputs it held that a consumer still needs are rerun (lineage, via
 StageScheduler.output_lost). Every attempt is kept (`job.attempts`).
+
+A query's job leaves `jobs` with `retire(query_id)` (finished, failed or
+cancelled) and stays in `finished` (the last FINISHED_KEPT) for
+system.tasks; a report arriving for a retired job still ends its attempt
+and frees the worker's running entry.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ..executor.scheduler import StageScheduler, TaskId
@@ -34,6 +40,7 @@ from ..planner.tree import walk
 # typed failure reasons (values of the proto enum FailureReason)
 USER_ERROR, FETCH_FAILED, CANCELLED, INTERNAL, BAD_PLAN, WORKER_LOST = 1, 2, 3, 4, 5, 6
 RETRYABLE = {FETCH_FAILED, INTERNAL, WORKER_LOST}
+FINISHED_KEPT = 50
 
 
 @dataclass
@@ -57,7 +64,7 @@ class Attempt:
     worker: str
     started: float
     ended: float | None = None
-    state: str = "running"                # running | succeeded | failed | lost
+    state: str = "running"                # running | succeeded | failed | lost | cancelled
     error: str | None = None
     rows: int = 0
     bytes: int = 0
@@ -115,6 +122,7 @@ class ClusterScheduler:
         self.max_attempts = max_attempts
         self.workers: dict[str, WorkerInfo] = {}
         self.jobs: dict[str, QueryJob] = {}
+        self.finished: OrderedDict[str, QueryJob] = OrderedDict()    # retired jobs
 
     # -- workers ---------------------------------------------------------------
     def add_worker(self, worker_id: str, address: str, slots: int,
@@ -159,6 +167,11 @@ class ClusterScheduler:
                 del job.outputs[(s, p)]
                 if self._still_needed(job, s):
                     job.sched.output_lost(s, [p])
+        for (q, s, p) in w.running:                 # attempts of retired jobs
+            job = self.finished.get(q) or self.jobs.get(q)
+            att = job.current.pop((s, p), None) if job is not None else None
+            if att is not None and att.worker == worker_id:
+                att.state, att.ended = "lost", now
         w.running.clear()
 
     def _still_needed(self, job: QueryJob, stage_id: int) -> bool:
@@ -183,6 +196,19 @@ class ClusterScheduler:
 
     def remove(self, query_id: str) -> None:
         self.jobs.pop(query_id, None)
+
+    def retire(self, query_id: str) -> QueryJob | None:
+        """The query is over (its runner is done with it): keep it for
+        system.tasks, among the last FINISHED_KEPT."""
+        job = self.jobs.pop(query_id, None)
+        if job is not None:
+            if not job.done:
+                job.cancelled = True
+                job.pending.clear()
+            self.finished[query_id] = job
+            while len(self.finished) > FINISHED_KEPT:
+                self.finished.popitem(last=False)
+        return job
 
     def _refresh(self, job: QueryJob, now: float) -> None:
         for task in job.sched.ready_tasks():
@@ -246,7 +272,7 @@ class ClusterScheduler:
                       seconds: float = 0.0, metrics: dict | None = None,
                       failed_address: str = "") -> bool:
         """Record a worker's report; False if it is stale (ignored)."""
-        job = self.jobs.get(query_id)
+        job = self.jobs.get(query_id) or self.finished.get(query_id)
         w = self.workers.get(worker_id)
         if job is None or w is None:
             return False
@@ -257,7 +283,10 @@ class ClusterScheduler:
         w.running.discard((query_id, task.stage, task.partition))
         if job.done:
             del job.current[key]
-            att.state, att.ended = ("succeeded" if ok else "failed"), now
+            att.ended = now
+            att.state = ("succeeded" if ok else
+                         "cancelled" if reason == CANCELLED or job.cancelled else "failed")
+            att.error = att.error or error or None
             return True
         if ok:
             del job.current[key]

@@ -2,13 +2,17 @@
 
     quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
                        [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
+                       [--fetch-timeout S] [--result-ttl S]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
+                  [--fetch-timeout S] [--connect-timeout S]
     quiver local --workers N
 
 The coordinator prints `quiver coordinator listening on quiver://HOST:PORT`;
 a worker prints one line containing `registered` once accepted; `local`
 prints the address to connect to. Each runs until SIGTERM or Ctrl-C.
+A worker that cannot reach its coordinator within --connect-timeout exits
+with status 1 and a one-line reason.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def run_coordinator(args) -> int:
     coord = Coordinator(host=args.host, port=args.port, state_dir=args.state_dir,
                         heartbeat_timeout=args.heartbeat_timeout, token=args.token,
                         tls_cert=args.tls_cert, tls_key=args.tls_key,
-                        locality_wait=args.locality_wait)
+                        locality_wait=args.locality_wait, fetch_timeout=args.fetch_timeout,
+                        result_ttl=args.result_ttl)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -53,15 +58,21 @@ def run_worker(args) -> int:
     worker = Worker(args.coordinator, host=args.host, port=args.port, slots=args.slots,
                     data_dir=args.data_dir, local_roots=args.local_root or (),
                     token=args.token, name=args.name or "", tls_cert=args.tls_cert,
-                    tls_key=args.tls_key, tls_root=args.tls_root)
+                    tls_key=args.tls_key, tls_root=args.tls_root,
+                    fetch_timeout=args.fetch_timeout)
     deadline = time.monotonic() + args.connect_timeout
     while True:
         try:
-            wid = worker.start()
+            wid = worker.start(timeout=max(0.5, min(10.0, deadline - time.monotonic())))
             break
         except errors.OperationalError as exc:
-            if "unavailable" not in str(exc) or time.monotonic() > deadline:
+            retry = "unavailable" in str(exc) or "did not answer" in str(exc)
+            if not retry or time.monotonic() + 0.5 > deadline:
                 worker.stop()
+                if retry:
+                    raise errors.OperationalError(
+                        f"cannot register with coordinator {args.coordinator} within "
+                        f"{args.connect_timeout:g} s: {exc}") from None
                 raise
             time.sleep(0.5)
     print(f"worker {wid} registered with coordinator {args.coordinator} "
@@ -96,6 +107,10 @@ def register(subparsers) -> None:
     p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
     p.add_argument("--tls-cert", default=None)
     p.add_argument("--tls-key", default=None)
+    p.add_argument("--fetch-timeout", type=float, default=None,
+                   help="seconds to fetch one partition from a worker (default 300)")
+    p.add_argument("--result-ttl", type=float, default=600.0,
+                   help="seconds a query result waits for its client on the workers")
     p.set_defaults(func=run_coordinator)
 
     p = subparsers.add_parser("worker", help="run a worker that joins a coordinator")
@@ -111,7 +126,10 @@ def register(subparsers) -> None:
     p.add_argument("--tls-cert", default=None)
     p.add_argument("--tls-key", default=None)
     p.add_argument("--tls-root", default=None, help="CA certificate to trust")
-    p.add_argument("--connect-timeout", type=float, default=30.0)
+    p.add_argument("--connect-timeout", type=float, default=30.0,
+                   help="seconds to keep trying to register with the coordinator")
+    p.add_argument("--fetch-timeout", type=float, default=None,
+                   help="seconds to fetch one shuffle partition from a peer (default 300)")
     p.set_defaults(func=run_worker)
 
     p = subparsers.add_parser("local", help="run a coordinator and N workers here")

@@ -8,6 +8,13 @@ Owns:
 - client calls: `ExecuteQuery` runs a CoordinatorSession per query (the
   result of a SELECT stays on the workers; the reply lists where),
   `GetQueryStatus`, `CancelQuery`, `ReleaseQuery`, `RegisterTable`;
+- stopping and cleaning up: a query that ends (finished, failed, cancelled,
+  or its client went away) is dropped on every alive worker; workers
+  long-poll `Heartbeat`, which answers as soon as there is something to
+  drop, so a cancelled query's tasks stop at once, not at the next beat.
+  A streamed result the client never releases is dropped after
+  `result_ttl` seconds; a lost worker's queue of drops is forgotten (a
+  worker wipes its shuffle folder when it registers);
 - the catalog, shared by clients and saved as JSON in the state folder after
   every change (so it survives a restart); a client may instead ask for a
   private catalog that lives as long as its session;
@@ -24,7 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent import futures
 
 import grpc
@@ -48,6 +55,8 @@ from .system_tables import SystemCatalog, system_table
 from .tables_wire import params_from_bytes, schema_to_bytes, table_from_bytes, table_to_bytes
 
 MAX_POLL_WAIT = 5.0
+EARLY_CANCELS_KEPT = 1000
+RPC_THREADS = 256          # each worker holds two long polls (tasks, heartbeat)
 
 
 class Coordinator(rpc.CoordinatorServicer):
@@ -55,27 +64,31 @@ class Coordinator(rpc.CoordinatorServicer):
                  heartbeat_timeout: float = 10.0, token: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None,
                  tls_root: str | None = None, locality_wait: float = 0.5,
-                 heartbeat_interval: float = 1.0):
+                 heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
+                 result_ttl: float = 600.0):
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
         self.cond = threading.Condition()
-        self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None))
+        self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
+                                     timeout=fetch_timeout)
+        self.result_ttl = result_ttl
         self.catalog_path = os.path.join(self.state_dir, "catalog.json")
         self.catalog = self._load_catalog()
         self._saved = self.catalog.to_json()
         self.private: dict[str, Catalog] = {}
         self.records: deque[QueryRecord] = deque(maxlen=200)
-        self.finished_jobs: deque = deque(maxlen=50)
-        self.requests: dict[str, tuple[object, list]] = {}     # request id -> (ctx, query ids)
-        self._drops: dict[str, set[str]] = {}                  # worker -> queries to drop
+        self.requests: dict[str, ClusterRunner] = {}           # running request id -> runner
+        self._early_cancels: OrderedDict[str, None] = OrderedDict()  # cancelled before known
+        self._drops: dict[str, set[str]] = {}                  # alive worker -> queries to drop
+        self._unreleased: dict[str, float] = {}                # streamed query -> drop after
         self._contexts: dict[str, object] = {}                 # query id -> ExecContext
         self._wire: dict[tuple[str, int], bytes] = {}          # (query, stage) -> plan bytes
         self._next_worker = 1
         self._stop = threading.Event()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=64),
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=RPC_THREADS),
                                   interceptors=[TokenInterceptor(self.token)],
                                   options=GRPC_OPTIONS)
         rpc.add_CoordinatorServicer_to_server(self, self.server)
@@ -92,14 +105,23 @@ class Coordinator(rpc.CoordinatorServicer):
 
     def stop(self) -> None:
         self._stop.set()
+        with self.cond:
+            self.cond.notify_all()          # long polls answer now
         self.server.stop(grace=1)
         self.clients.close()
 
     def _monitor(self) -> None:
         while not self._stop.wait(0.5):
+            now = time.monotonic()
             with self.cond:
-                if self.scheduler.check_workers(time.monotonic()):
+                lost = self.scheduler.check_workers(now)
+                for wid in lost:
+                    self._drops.pop(wid, None)      # it will wipe its data if it returns
+                expired = [q for q, t in self._unreleased.items() if t <= now]
+                if lost:
                     self.cond.notify_all()
+            for q in expired:
+                self.release(q)
 
     # -- catalog -----------------------------------------------------------------
     def _load_catalog(self) -> Catalog:
@@ -154,16 +176,28 @@ class Coordinator(rpc.CoordinatorServicer):
                 self._next_worker += 1
             self.scheduler.add_worker(wid, request.flight_address, request.slots,
                                       list(request.local_roots), time.monotonic())
+            self._drops.pop(wid, None)      # a (re)started worker starts with no data
             self.cond.notify_all()
         return pb.RegisterWorkerResponse(worker_id=wid,
                                          heartbeat_interval=self.heartbeat_interval)
 
     def Heartbeat(self, request, context):
+        """Liveness, and a long poll for queries to drop: answers at once when
+        there are some, else after wait_seconds (at most the heartbeat
+        interval, so the worker's next beat comes in time)."""
+        wid = request.worker_id
+        wait = min(max(request.wait_seconds, 0.0), self.heartbeat_interval)
+        deadline = time.monotonic() + wait
         with self.cond:
-            if not self.scheduler.heartbeat(request.worker_id, time.monotonic()):
+            if not self.scheduler.heartbeat(wid, time.monotonic()):
                 context.abort(grpc.StatusCode.NOT_FOUND,
-                              f"unknown worker {request.worker_id!r}: register first")
-            drops = self._drops.pop(request.worker_id, set())
+                              f"unknown worker {wid!r}: register first")
+            while not self._drops.get(wid) and not self._stop.is_set() and context.is_active():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            drops = self._drops.pop(wid, set())
         return pb.HeartbeatResponse(drop_queries=sorted(drops))
 
     def PollTasks(self, request, context):
@@ -224,8 +258,6 @@ class Coordinator(rpc.CoordinatorServicer):
         with self.cond:
             self._contexts[query_id] = ctx
             job = self.scheduler.submit(query_id, dag, time.monotonic())
-            if request_id in self.requests:
-                self.requests[request_id][1].append(query_id)
             self.cond.notify_all()
             return job
 
@@ -236,18 +268,24 @@ class Coordinator(rpc.CoordinatorServicer):
 
     def job_finished(self, query_id: str) -> None:
         with self.cond:
-            job = self.scheduler.jobs.pop(query_id, None)
-            if job is not None:
-                self.finished_jobs.append(job)
+            self.scheduler.retire(query_id)
             self._contexts.pop(query_id, None)
             for key in [k for k in self._wire if k[0] == query_id]:
                 del self._wire[key]
 
     def release(self, query_id: str) -> None:
-        """Workers may delete the query's files (told with their next heartbeat)."""
+        """Every alive worker stops the query's tasks and deletes its files
+        (told at once: their heartbeat long polls answer)."""
         with self.cond:
-            for wid in self.scheduler.workers:
-                self._drops.setdefault(wid, set()).add(query_id)
+            self._unreleased.pop(query_id, None)
+            for w in self.scheduler.alive_workers():
+                self._drops.setdefault(w.worker_id, set()).add(query_id)
+            self.cond.notify_all()
+
+    def hold_result(self, query_id: str) -> None:
+        """A streamed result waits for its client's ReleaseQuery, at most result_ttl."""
+        with self.cond:
+            self._unreleased[query_id] = time.monotonic() + self.result_ttl
 
     # -- clients -------------------------------------------------------------------
     def ExecuteQuery(self, request, context):
@@ -263,12 +301,14 @@ class Coordinator(rpc.CoordinatorServicer):
         runner = ClusterRunner(self, request_id, record.query_id)
         try:
             session = self._session(request.session_id, options, runner)
+            runner.session = session
             with self.cond:
                 self.records.append(record)
-                self.requests[request_id] = (None, runner.query_ids)
-            context.add_callback(session.cancel)
-            with self.cond:
-                self.requests[request_id] = (session, runner.query_ids)
+                self.requests[request_id] = runner
+                if self._early_cancels.pop(request_id, False) is None:
+                    runner.cancelled.set()          # CancelQuery came first
+            if not context.add_callback(runner.cancel):
+                runner.cancel()                     # the client is already gone
             result = session.execute(request.sql, params)
             self.save_catalog()
         except errors.Error as exc:
@@ -289,6 +329,11 @@ class Coordinator(rpc.CoordinatorServicer):
                                        rowcount=result.rowcount, has_rows=result.has_rows)
         if runner.query_ids:
             resp.query_id = runner.query_ids[-1]
+        if runner.streamed is not None:
+            if context.is_active():
+                self.hold_result(runner.streamed)
+            else:
+                self.release(runner.streamed)       # nobody will fetch it
         if result.has_rows and runner.partitions is not None:
             resp.schema = schema_to_bytes(result.table.schema)
             rows = 0
@@ -318,7 +363,7 @@ class Coordinator(rpc.CoordinatorServicer):
             if entry is None:
                 return pb.QueryStatusResponse(state="unknown")
             resp = pb.QueryStatusResponse(state="running")
-            for qid in entry[1]:
+            for qid in entry.query_ids:
                 job = self.scheduler.jobs.get(qid)
                 if job is not None:
                     sd, s, td, t = job.sched.progress()
@@ -330,14 +375,14 @@ class Coordinator(rpc.CoordinatorServicer):
 
     def CancelQuery(self, request, context):
         with self.cond:
-            entry = self.requests.get(request.request_id)
-        if entry is None:
-            return pb.CancelQueryResponse(found=False)
-        session, query_ids = entry
-        if session is not None:
-            session.cancel()
-        for qid in list(query_ids):
-            self.scheduler_cancel(qid)
+            runner = self.requests.get(request.request_id)
+            if runner is None:
+                if request.request_id:              # ExecuteQuery may not have arrived yet
+                    self._early_cancels[request.request_id] = None
+                    while len(self._early_cancels) > EARLY_CANCELS_KEPT:
+                        self._early_cancels.popitem(last=False)
+                return pb.CancelQueryResponse(found=False)
+        runner.cancel()
         return pb.CancelQueryResponse(found=True)
 
     def ReleaseQuery(self, request, context):

@@ -16,7 +16,11 @@ Owns:
   (local files directly when the producer is this worker), in producer
   order. A producer that does not answer raises `FetchFailed`, which the
   worker reports so the coordinator reruns that producer.
-- `FlightClients`: one cached Flight client per address (token, TLS).
+- `FlightClients`: one cached Flight client per address (token, TLS), every
+  fetch bounded by a deadline (`timeout`, default DEFAULT_FETCH_TIMEOUT
+  seconds for the whole stream of one ticket) so a frozen peer cannot hang
+  a consumer forever: the fetch fails (a consumer task then reports
+  FETCH_FAILED and the producer reruns elsewhere).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from pyarrow import flight
 from .security import flight_call_options, flight_middleware, read_file
 
 _QUERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+DEFAULT_FETCH_TIMEOUT = 300.0      # seconds for one ticket's whole stream
 
 
 class FetchFailed(Exception):
@@ -118,6 +124,14 @@ class ShuffleFiles:
         if _QUERY_ID.match(query_id):
             shutil.rmtree(os.path.join(self.root, query_id), ignore_errors=True)
 
+    def drop_all(self) -> None:
+        for name in os.listdir(self.root):
+            if _QUERY_ID.match(name):
+                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+
+    def queries(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.root) if _QUERY_ID.match(n))
+
 
 class ShuffleFlightServer(flight.FlightServerBase):
     """Serves a worker's ShuffleFiles over Flight (read-only)."""
@@ -154,12 +168,14 @@ class ShuffleFlightServer(flight.FlightServerBase):
 class FlightClients:
     """One Flight client per address, shared by the tasks of a process."""
 
-    def __init__(self, token: str | None = None, tls_root: str | None = None):
+    def __init__(self, token: str | None = None, tls_root: str | None = None,
+                 timeout: float | None = None):
         self.token = token
         self.tls_root = read_file(tls_root) if tls_root else None
         self._lock = threading.Lock()
         self._clients: dict[str, flight.FlightClient] = {}
-        self.options = flight_call_options(token)
+        self.timeout = float(timeout) if timeout and timeout > 0 else DEFAULT_FETCH_TIMEOUT
+        self.options = flight_call_options(token, self.timeout)
 
     def get(self, address: str) -> flight.FlightClient:
         with self._lock:
@@ -224,6 +240,11 @@ class FlightShuffleStore:
                     for b in self.clients.fetch(address, ticket):
                         self.bytes_read += b.nbytes
                         yield b
+                except flight.FlightTimedOutError:
+                    self.clients.forget(address)
+                    raise FetchFailed(address, stage_id,
+                                      f"no complete answer within {self.clients.timeout:g} s "
+                                      "(fetch timeout)") from None
                 except (flight.FlightError, ConnectionError) as exc:
                     self.clients.forget(address)
                     raise FetchFailed(address, stage_id, str(exc).splitlines()[0]) from None

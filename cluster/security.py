@@ -101,6 +101,9 @@ def grpc_error(exc: grpc.RpcError, address: str) -> errors.Error:
         return errors.OperationalError(f"coordinator {address} is unavailable: {detail}")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return errors.OperationalError(f"coordinator {address} did not answer in time")
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return errors.OperationalError(
+            f"{address} is not a Quiver coordinator (it does not know this call: {detail})")
     if code == grpc.StatusCode.CANCELLED:
         return errors.QueryCancelled("query cancelled")
     return errors.OperationalError(f"coordinator {address}: {code.name if code else ''} {detail}")

@@ -115,5 +115,6 @@ def system_table(name: str, coordinator) -> pa.Table | None:
     if name == "queries":
         return queries_table(list(coordinator.records))
     if name == "tasks":
-        return tasks_table(list(coordinator.finished_jobs) + list(coordinator.scheduler.jobs.values()))
+        sched = coordinator.scheduler
+        return tasks_table(list(sched.finished.values()) + list(sched.jobs.values()))
     return None

@@ -8,6 +8,13 @@ with a FlightShuffleStore, and writes its output (shuffle partitions, or
 the final stage's result as partition 0) as Arrow IPC files that its
 Flight server serves to consumers and clients.
 
+Heartbeats are long polls: the coordinator answers as soon as a query is to
+be dropped (finished, failed or cancelled), and the worker then sets that
+query's cancel flag (its running tasks stop at their next batch), deletes
+its files, and refuses tasks of it that arrive later (reported CANCELLED).
+Registering (at start, or again after the coordinator declared this worker
+lost) wipes the shuffle folder: the coordinator has forgotten those files.
+
     w = Worker("127.0.0.1:7070", slots=2, data_dir="/tmp/w1")
     w.start()          # registers; prints nothing
     w.serve_forever()  # until stop()
@@ -21,6 +28,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -39,6 +47,7 @@ from .security import channel, grpc_error, metadata, resolve_token
 from .tables_wire import table_from_bytes
 
 PROTOCOL_VERSION = 1
+DROPPED_KEPT = 1000          # dropped query ids remembered (late tasks refused)
 
 
 def node_metrics(root, metrics: Metrics) -> dict:
@@ -56,7 +65,8 @@ class Worker:
                  slots: int | None = None, data_dir: str | None = None,
                  local_roots=(), token: str | None = None, name: str = "",
                  tls_cert: str | None = None, tls_key: str | None = None,
-                 tls_root: str | None = None, poll_wait: float = 1.0):
+                 tls_root: str | None = None, poll_wait: float = 1.0,
+                 fetch_timeout: float | None = None):
         self.coordinator = coordinator
         self.slots = slots or os.cpu_count() or 2
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="quiver-worker-")
@@ -67,7 +77,7 @@ class Worker:
         self.files = ShuffleFiles(os.path.join(self.data_dir, "shuffle"))
         self.server = ShuffleFlightServer(self.files, host, port, self.token, tls_cert, tls_key)
         self.address = self.server.address
-        self.clients = FlightClients(self.token, tls_root)
+        self.clients = FlightClients(self.token, tls_root, timeout=fetch_timeout)
         self.channel = channel(coordinator, tls_root)
         self.stub = rpc.CoordinatorStub(self.channel)
         self.md = metadata(self.token)
@@ -77,23 +87,34 @@ class Worker:
         self._lock = threading.Condition()
         self._running = 0
         self._cancel: dict[str, threading.Event] = {}
+        self._dropped: OrderedDict[str, None] = OrderedDict()
         self._stop = threading.Event()
 
     # -- control plane -----------------------------------------------------------
-    def register(self) -> str:
+    def register(self, timeout: float = 10.0) -> str:
+        self._forget_all()
         req = pb.RegisterWorkerRequest(protocol_version=PROTOCOL_VERSION, name=self.name,
                                        flight_address=self.address, slots=self.slots,
                                        local_roots=self.local_roots, pid=os.getpid())
         try:
-            resp = self.stub.RegisterWorker(req, metadata=self.md, timeout=10)
+            resp = self.stub.RegisterWorker(req, metadata=self.md, timeout=timeout)
         except grpc.RpcError as exc:
             raise grpc_error(exc, self.coordinator) from None
         self.worker_id = resp.worker_id
         self.heartbeat_interval = resp.heartbeat_interval or 1.0
         return self.worker_id
 
-    def start(self) -> str:
-        wid = self.register()
+    def _forget_all(self) -> None:
+        """Stop every task and delete every shuffle file: after (re)registering
+        the coordinator knows none of them."""
+        with self._lock:
+            events, self._cancel = list(self._cancel.values()), {}
+        for ev in events:
+            ev.set()
+        self.files.drop_all()
+
+    def start(self, timeout: float = 10.0) -> str:
+        wid = self.register(timeout)
         threading.Thread(target=self._heartbeats, name="quiver-heartbeat", daemon=True).start()
         threading.Thread(target=self._poll_loop, name="quiver-poll", daemon=True).start()
         return wid
@@ -113,20 +134,28 @@ class Worker:
         self.channel.close()
 
     def _heartbeats(self) -> None:
-        while not self._stop.wait(self.heartbeat_interval):
+        """Beat about every heartbeat_interval; each beat is a long poll the
+        coordinator answers early with queries to drop."""
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            interval = self.heartbeat_interval
             try:
                 with self._lock:
                     running = self._running
-                resp = self.stub.Heartbeat(pb.HeartbeatRequest(worker_id=self.worker_id,
-                                                               running_tasks=running),
-                                           metadata=self.md, timeout=5)
+                resp = self.stub.Heartbeat(
+                    pb.HeartbeatRequest(worker_id=self.worker_id, running_tasks=running,
+                                        wait_seconds=interval),
+                    metadata=self.md, timeout=interval + 10)
                 for q in resp.drop_queries:
                     self._drop(q)
+                if resp.drop_queries:
+                    continue
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
                     self._reregister()
                 elif exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                     print(f"worker: {grpc_error(exc, self.coordinator)}", file=sys.stderr)
+            self._stop.wait(max(0.0, interval - (time.monotonic() - t0)))
 
     def _reregister(self) -> None:
         try:
@@ -139,6 +168,9 @@ class Worker:
     def _drop(self, query_id: str) -> None:
         with self._lock:
             ev = self._cancel.pop(query_id, None)
+            self._dropped[query_id] = None
+            while len(self._dropped) > DROPPED_KEPT:
+                self._dropped.popitem(last=False)
         if ev is not None:
             ev.set()
         self.files.drop_query(query_id)
@@ -164,7 +196,6 @@ class Worker:
             for task in resp.tasks:
                 with self._lock:
                     self._running += 1
-                    self._cancel.setdefault(task.query_id, threading.Event())
                 self.pool.submit(self._run_and_report, task)
 
     # -- tasks -------------------------------------------------------------------
@@ -187,6 +218,14 @@ class Worker:
                                stage_id=task.stage_id, partition=task.partition,
                                attempt=task.attempt)
         t0 = time.perf_counter()
+        with self._lock:
+            dropped = task.query_id in self._dropped
+            cancelled = None if dropped else self._cancel.setdefault(task.query_id,
+                                                                     threading.Event())
+        if dropped:
+            status.reason, status.error_class = CANCELLED, "QueryCancelled"
+            status.error_message = "query cancelled (dropped before this task started)"
+            return status
         try:
             stage = stage_from_bytes(task.stage_plan)
         except Exception as exc:  # noqa: BLE001 - any decode failure is a bad plan
@@ -195,8 +234,6 @@ class Worker:
             return status
         inputs = {i.stage_id: (i.partitions, list(i.producer_addresses)) for i in task.inputs}
         store = FlightShuffleStore(self.files, task.query_id, self.address, inputs, self.clients)
-        with self._lock:
-            cancelled = self._cancel.setdefault(task.query_id, threading.Event())
         ctx = ExecContext(shuffle=store, cancelled=cancelled,
                           spill_dir=os.path.join(self.data_dir, "spill"),
                           memory_tables={k: table_from_bytes(v)
