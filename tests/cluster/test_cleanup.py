@@ -1,0 +1,197 @@
+"""Nothing piles up and nothing bad is run: drops queued for a lost worker
+are forgotten, shuffle files of finished, abandoned or superseded results
+go, a worker wipes stale files when it registers and refuses tasks of a
+dropped query, a plan that does not decode is refused (BAD_PLAN) while the
+worker keeps serving, and `quiver worker` pointed at the wrong address
+gives up with a clear message.
+
+Coordinator and worker run in this process (the same code as the
+commands) on 127.0.0.1, except the `quiver worker` command tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+import pyarrow as pa
+import pytest
+
+import quiver
+from cluster_fixtures import wait_for
+from quiver.cluster import coordinator as coordinator_module
+from quiver.cluster.cluster_scheduler import BAD_PLAN, CANCELLED
+from quiver.cluster.coordinator import Coordinator
+from quiver.cluster.flight_shuffle import ShuffleFiles, ShuffleFlightServer
+from quiver.cluster.proto import quiver_pb2 as pb
+from quiver.cluster.proto import quiver_pb2_grpc as rpc
+from quiver.cluster.worker import Worker
+
+
+@pytest.fixture
+def small(tmp_path):
+    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), result_ttl=3.0,
+                        heartbeat_interval=0.5)
+    coord.start()
+    worker = Worker(coord.address, slots=2, data_dir=str(tmp_path / "w"))
+    try:
+        worker.start()
+        yield coord, worker
+    finally:
+        worker.stop()
+        coord.stop()
+
+
+def _queries_on(worker):
+    return worker.files.queries()
+
+
+def test_drops_for_a_lost_worker_are_forgotten(tmp_path):
+    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), heartbeat_timeout=1.0,
+                        heartbeat_interval=0.2)
+    coord.start()
+    try:
+        stub = rpc.CoordinatorStub(grpc.insecure_channel(coord.address))
+        for name in ("a", "b"):
+            stub.RegisterWorker(pb.RegisterWorkerRequest(
+                protocol_version=1, name=name, slots=1,
+                flight_address="grpc+tcp://127.0.0.1:1"), timeout=10)
+        coord.release("q1")
+        with coord.cond:
+            assert coord._drops == {"a": {"q1"}, "b": {"q1"}}
+
+        def b_lost():
+            stub.Heartbeat(pb.HeartbeatRequest(worker_id="a"), timeout=10)   # a stays
+            with coord.cond:
+                return coord.scheduler.workers["b"].state == "lost"
+        wait_for(b_lost, 30, "worker b to be declared lost")
+        with coord.cond:
+            assert "b" not in coord._drops
+        coord.release("q2")
+        with coord.cond:
+            assert coord._drops == {"a": {"q2"}}
+        resp = stub.Heartbeat(pb.HeartbeatRequest(worker_id="a"), timeout=10)
+        assert list(resp.drop_queries) == ["q2"]
+    finally:
+        coord.stop()
+
+
+def test_heartbeat_long_poll_answers_as_soon_as_a_query_is_dropped(tmp_path):
+    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), heartbeat_timeout=120,
+                        heartbeat_interval=60)
+    coord.start()
+    try:
+        stub = rpc.CoordinatorStub(grpc.insecure_channel(coord.address))
+        stub.RegisterWorker(pb.RegisterWorkerRequest(
+            protocol_version=1, name="a", slots=1, flight_address="grpc+tcp://127.0.0.1:1"),
+            timeout=10)
+        timer = threading.Timer(0.2, coord.release, ["qz"])
+        timer.start()
+        t0 = time.monotonic()
+        resp = stub.Heartbeat(pb.HeartbeatRequest(worker_id="a", wait_seconds=60), timeout=90)
+        waited = time.monotonic() - t0
+        timer.join()
+        assert list(resp.drop_queries) == ["qz"]
+        assert waited < 50, "the long poll ran to its end instead of answering the drop"
+    finally:
+        coord.stop()
+
+
+def test_result_files_go_when_released_superseded_or_abandoned(small):
+    coord, worker = small
+    with quiver.connect(f"quiver://{coord.address}") as con:
+        con.register("t", pa.table({"x": list(range(10))}))
+        assert con.execute("SELECT sum(x) FROM t").fetchall() == [(45,)]
+        wait_for(lambda: not _queries_on(worker), 30, "released result files to go")
+    stub = rpc.CoordinatorStub(grpc.insecure_channel(coord.address))
+    session = con.session.session_id
+    # two SELECTs in one request: the first one's result is superseded
+    resp = stub.ExecuteQuery(pb.ExecuteQueryRequest(
+        session_id=session, sql="SELECT x FROM t WHERE x < 3; SELECT x FROM t WHERE x > 7",
+        options_json="{}"), timeout=60)
+    assert resp.ok and resp.rowcount == 2
+    wait_for(lambda: _queries_on(worker) == [resp.query_id], 30,
+             "the first SELECT's result to go and the second's to stay")
+    # never released by its client: gone after result_ttl
+    wait_for(lambda: not _queries_on(worker), 30, "an unreleased result to expire")
+
+
+def test_a_worker_wipes_stale_files_and_refuses_tasks_of_dropped_queries(tmp_path):
+    stale = ShuffleFiles(str(tmp_path / "w" / "shuffle"))
+    stale.write("oldquery", 0, 0, 0, [pa.record_batch({"x": [1]})])
+    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"))
+    coord.start()
+    worker = Worker(coord.address, slots=1, data_dir=str(tmp_path / "w"))
+    try:
+        worker.start()
+        assert worker.files.queries() == []
+        worker._drop("gone")
+        status = worker.run_task(pb.TaskAssignment(query_id="gone", stage_id=0, partition=0,
+                                                   stage_plan=b"{}"))
+        assert not status.ok and status.reason == CANCELLED
+        status = worker.run_task(pb.TaskAssignment(query_id="fresh", stage_id=0, partition=0,
+                                                   stage_plan=b"\x00 not a plan"))
+        assert not status.ok and status.reason == BAD_PLAN
+        assert "cannot decode the stage plan" in status.error_message
+    finally:
+        worker.stop()
+        coord.stop()
+
+
+def test_a_plan_that_does_not_decode_is_refused_and_the_worker_keeps_serving(small,
+                                                                             monkeypatch):
+    coord, worker = small
+    with quiver.connect(f"quiver://{coord.address}") as con:
+        con.register("t", pa.table({"x": [1, 2, 3]}))
+        monkeypatch.setattr(coordinator_module, "stage_to_bytes",
+                            lambda stage: b'{"codec_version": 999}')
+        with pytest.raises(quiver.InternalError, match="cannot decode the stage plan"):
+            con.execute("SELECT sum(x) FROM t").fetchall()
+        monkeypatch.undo()
+        assert con.execute("SELECT sum(x) FROM t").fetchall() == [(6,)]
+    with coord.cond:
+        assert coord.scheduler.workers[worker.worker_id].state == "alive"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_worker(tmp_path, address, *extra):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "quiver.cli", "worker", "--coordinator", address,
+         "--data-dir", str(tmp_path / "w"), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={k: v for k, v in os.environ.items() if k != "QUIVER_TOKEN"})
+    try:
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    return proc.returncode, out, err
+
+
+def test_quiver_worker_with_no_coordinator_there_exits_with_a_message(tmp_path):
+    t0 = time.monotonic()
+    code, _, err = _run_worker(tmp_path, f"127.0.0.1:{_free_port()}", "--connect-timeout", "2")
+    assert code == 1
+    assert "cannot register with coordinator 127.0.0.1:" in err and "within 2 s" in err, err
+    assert "Traceback" not in err
+    assert time.monotonic() - t0 < 90
+
+
+def test_quiver_worker_pointed_at_something_else_exits_with_a_message(tmp_path):
+    server = ShuffleFlightServer(ShuffleFiles(str(tmp_path / "other")))
+    try:
+        address = server.address.split("://")[1]
+        code, _, err = _run_worker(tmp_path, address, "--connect-timeout", "30")
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert "is not a Quiver coordinator" in err, err
+    assert "Traceback" not in err
