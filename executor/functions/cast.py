@@ -139,6 +139,24 @@ def _fail(original: pa.Array, index: int, target: pa.DataType) -> DataError:
     return DataError(f"could not cast value {value!r} to {dt.sql_name(target)}")
 
 
+def _decimal_to_float(a: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """The nearest double of each DECIMAL value, as DuckDB gives (Arrow
+    multiplies by 10^-scale: 319.90 -> 319.90000000000003). Exact when the
+    unscaled integer has at most 53 bits: one correctly rounded division.
+    None when some value is wider (the caller falls back to Arrow)."""
+    scale = a.type.scale
+    if a.type.bit_width != 128 or not 0 <= scale <= 22:
+        return None
+    words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    low, high = words[0::2], words[1::2]
+    valid = ~a.is_null().to_numpy(zero_copy_only=False)
+    fits = (high == (low >> 63)) & (np.abs(low) < 2 ** 53)
+    if not fits[valid].all():
+        return None
+    values = np.where(valid, low, 0).astype(np.float64) / 10.0 ** scale
+    return pa.array(values, pa.float64(), mask=~valid).cast(target)
+
+
 def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array:
     """CAST (safe=False: a bad value raises DataError) or TRY_CAST (safe=True:
     a bad value gives NULL) of an array to `target`."""
@@ -146,6 +164,10 @@ def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array
         return a
     if pa.types.is_null(a.type):
         return pa.nulls(len(a), target)
+    if dt.is_decimal(a.type) and dt.is_floating(target):
+        out = _decimal_to_float(a, target)
+        if out is not None:
+            return out
     original = a
     if dt.is_string(a.type) and a.type != pa.string():
         a = a.cast(pa.string())

@@ -27,6 +27,7 @@ from ...errors import DataError, NotSupportedError
 from ...planner import datatypes as dt
 from ...planner.aggregate_state import VARIANCE_FNS, sum_state_type
 from ...planner.expr import AggCall, Literal
+from ..functions.cast import cast_array
 from ..kernels import grouped_agg as K
 from ..kernels.arrow_buffers import (bitmap_buffer, decimal_from_words, decimal_words,
                                      decode, key_words, validity)
@@ -178,7 +179,7 @@ class Avg(Accumulator):
 
     def result(self, n):
         # a decimal sum is exact; it is rounded to float64 once, then divided
-        total = self.sum.result(n).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        total = cast_array(self.sum.result(n), pa.float64()).to_numpy(zero_copy_only=False)
         count = _grown(self.count.counts, n, 0)[:n]
         empty = count == 0
         out = total / np.where(empty, 1, count)

@@ -283,8 +283,34 @@ class QueryGen:
         return self.r.choices(["int", "double", "decimal", "str", "date", "bool"],
                               [5, 3, 2, 3, 2, 1])[0]
 
+    def simple_pred(self, scope: list[Rel]) -> str:
+        """column <op> literal shapes that scans can prune files and row
+        groups with (statistics, Hive partition values)."""
+        rel = self.pick(scope)
+        name, typ = self.pick(rel.schema())
+        col = f"{rel.alias}.{name}"
+        lit = {"year": lambda: str(self.r.randint(2020, 2024)),
+               "id": lambda: str(self.r.randint(-5, 205)),
+               "v": lambda: str(self.r.randint(-5, 1005)),
+               "key": lambda: str(self.pick([1, 2, 49, 50, 0]))}.get(name, lambda: self.literal(typ))
+        k = self.r.randint(0, 5)
+        if k == 0 or typ == "bool":
+            return f"({col} IS {self.pick(['', 'NOT '])}NULL)"
+        if k in (1, 2):
+            return f"({col} {self.pick(['=', '<>', '<', '<=', '>', '>='])} {lit()})"
+        if k == 3:
+            return f"({lit()} {self.pick(['=', '<', '>='])} {col})"
+        if k == 4:
+            return f"({col} {self.pick(['', 'NOT '])}IN ({', '.join(lit() for _ in range(self.r.randint(1, 3)))}))"
+        return f"({col} {self.pick(['', 'NOT '])}BETWEEN {lit()} AND {lit()})"
+
     def pred(self, scope: list[Rel], depth: int = 2) -> str:
         r = self.r
+        if self.chance(0.25):
+            p = self.simple_pred(scope)
+            if depth > 0 and self.chance(0.4):
+                p = f"({p} {self.pick(['AND', 'OR'])} {self.pred(scope, depth - 1)})"
+            return f"(NOT {p})" if self.chance(0.15) else p
         k = r.randint(0, 12 if depth > 0 else 7)
         t = self.cmp_type()
         e = lambda typ=t: self.expr(typ, scope, max(depth - 1, 0))  # noqa: E731
@@ -533,7 +559,7 @@ class QueryGen:
         ktypes = self.rand_types(0, 2)
         keys = [self.expr(t, scope, 1) for t in ktypes]
         # a bare integer in GROUP BY is a position, not a constant
-        keys = [f"({k} + 0)" if k.lstrip("-").isdigit() else k for k in keys]
+        keys = [f"({k} + 0)" if k.lstrip("-( ").isdigit() else k for k in keys]
         typed = [self.agg_expr(scope) for _ in range(self.r.randint(1, 3))]
         aggs = [a for a, _ in typed]
         cols = keys + aggs
@@ -584,7 +610,7 @@ class QueryGen:
         scope = [rel]
         key = self.col(scope, self.pick(["int", "str", "date"])) or self.col(scope, "int")
         agg, at = self.agg_expr(scope)
-        while at == "bool":
+        while at in ("bool", "double"):    # a computed double may tie in one engine only
             agg, at = self.agg_expr(scope)
         win = self.pick([
             f"rank() OVER (ORDER BY {agg} DESC NULLS LAST)",
