@@ -462,7 +462,7 @@ class QueryGen:
         kind = self.r.choices(["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "CROSS JOIN"],
                               [5, 4, 2, 2, 1])[0]
         if kind == "CROSS JOIN":
-            if lt == "skew" or rt == "skew":
+            if "skew" in (lt, rt) or (lt == "nums" and rt == "nums"):
                 kind = "JOIN"
             else:
                 return f"{a.table} {a.alias} CROSS JOIN {b.table} {b.alias}", [a, b]
