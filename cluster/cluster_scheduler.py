@@ -179,6 +179,27 @@ class ClusterScheduler:
             return not job.sched.stage_done(stage_id) or not job.sched.finished
         return any(not job.sched.stage_done(c.id) for c in job.dag.consumers(stage_id))
 
+    def reconcile(self, worker_id: str, held: set, now: float, grace: float) -> int:
+        """The worker says it holds exactly `held` {(query, stage, partition,
+        attempt)}: an attempt we think runs there, launched more than `grace`
+        seconds ago and not in that list, was lost on the way (an assignment
+        or a report that never arrived): fail it (retryable). Returns how many."""
+        w = self.workers.get(worker_id)
+        if w is None or w.state != "alive":
+            return 0
+        n = 0
+        for job in list(self.jobs.values()):
+            if job.done:
+                continue
+            for (s, p), att in list(job.current.items()):
+                if (att.worker == worker_id and now - att.started > grace
+                        and (job.query_id, s, p, att.attempt) not in held):
+                    self._fail(job, w, s, p, INTERNAL, "OperationalError",
+                               f"worker {worker_id} has no record of task {p} of stage {s} "
+                               f"attempt {att.attempt} (its assignment or report was lost)", now)
+                    n += 1
+        return n
+
     def alive_workers(self) -> list[WorkerInfo]:
         return [w for w in self.workers.values() if w.state == "alive"]
 

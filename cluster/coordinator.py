@@ -14,7 +14,10 @@ Owns:
   drop, so a cancelled query's tasks stop at once, not at the next beat.
   A streamed result the client never releases is dropped after
   `result_ttl` seconds; a lost worker's queue of drops is forgotten (a
-  worker wipes its shuffle folder when it registers);
+  worker wipes its shuffle folder when it registers); each heartbeat lists
+  the tasks the worker holds, and a task we believe runs there that it does
+  not know (an assignment or a report lost on the way) is failed and rerun
+  after `lost_task_grace` seconds, so such a loss cannot hang a query;
 - the catalog, shared by clients and saved as JSON in the state folder after
   every change (so it survives a restart); a client may instead ask for a
   private catalog that lives as long as its session;
@@ -65,7 +68,7 @@ class Coordinator(rpc.CoordinatorServicer):
                  tls_cert: str | None = None, tls_key: str | None = None,
                  tls_root: str | None = None, locality_wait: float = 0.5,
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
-                 result_ttl: float = 600.0):
+                 result_ttl: float = 600.0, lost_task_grace: float | None = None):
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
@@ -75,6 +78,8 @@ class Coordinator(rpc.CoordinatorServicer):
         self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
                                      timeout=fetch_timeout)
         self.result_ttl = result_ttl
+        self.lost_task_grace = (lost_task_grace if lost_task_grace is not None
+                                else max(10.0, 4 * heartbeat_interval))
         self.catalog_path = os.path.join(self.state_dir, "catalog.json")
         self.catalog = self._load_catalog()
         self._saved = self.catalog.to_json()
@@ -189,9 +194,14 @@ class Coordinator(rpc.CoordinatorServicer):
         wait = min(max(request.wait_seconds, 0.0), self.heartbeat_interval)
         deadline = time.monotonic() + wait
         with self.cond:
-            if not self.scheduler.heartbeat(wid, time.monotonic()):
+            now = time.monotonic()
+            if not self.scheduler.heartbeat(wid, now):
                 context.abort(grpc.StatusCode.NOT_FOUND,
                               f"unknown worker {wid!r}: register first")
+            if request.lists_tasks:
+                held = {(t.query_id, t.stage_id, t.partition, t.attempt) for t in request.tasks}
+                if self.scheduler.reconcile(wid, held, now, self.lost_task_grace):
+                    self.cond.notify_all()
             while not self._drops.get(wid) and not self._stop.is_set() and context.is_active():
                 left = deadline - time.monotonic()
                 if left <= 0:

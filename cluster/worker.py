@@ -12,6 +12,10 @@ Heartbeats are long polls: the coordinator answers as soon as a query is to
 be dropped (finished, failed or cancelled), and the worker then sets that
 query's cancel flag (its running tasks stop at their next batch), deletes
 its files, and refuses tasks of it that arrive later (reported CANCELLED).
+Each beat lists the tasks the worker holds (from assignment until their
+report is acknowledged), so the coordinator can rerun a task whose
+assignment or report was lost. A report is retried with backoff for up
+to REPORT_PATIENCE seconds.
 Registering (at start, or again after the coordinator declared this worker
 lost) wipes the shuffle folder: the coordinator has forgotten those files.
 
@@ -48,6 +52,11 @@ from .tables_wire import table_from_bytes
 
 PROTOCOL_VERSION = 1
 DROPPED_KEPT = 1000          # dropped query ids remembered (late tasks refused)
+REPORT_PATIENCE = 30.0       # seconds to keep retrying a task report
+
+
+def _key(task) -> tuple[str, int, int, int]:
+    return (task.query_id, task.stage_id, task.partition, task.attempt)
 
 
 def node_metrics(root, metrics: Metrics) -> dict:
@@ -88,6 +97,7 @@ class Worker:
         self._running = 0
         self._cancel: dict[str, threading.Event] = {}
         self._dropped: OrderedDict[str, None] = OrderedDict()
+        self._held: set[tuple[str, int, int, int]] = set()   # assigned, report not acked
         self._stop = threading.Event()
 
     # -- control plane -----------------------------------------------------------
@@ -142,9 +152,11 @@ class Worker:
             try:
                 with self._lock:
                     running = self._running
+                    held = [pb.TaskKey(query_id=q, stage_id=s, partition=p, attempt=a)
+                            for q, s, p, a in self._held]
                 resp = self.stub.Heartbeat(
                     pb.HeartbeatRequest(worker_id=self.worker_id, running_tasks=running,
-                                        wait_seconds=interval),
+                                        wait_seconds=interval, lists_tasks=True, tasks=held),
                     metadata=self.md, timeout=interval + 10)
                 for q in resp.drop_queries:
                     self._drop(q)
@@ -196,22 +208,47 @@ class Worker:
             for task in resp.tasks:
                 with self._lock:
                     self._running += 1
+                    self._held.add(_key(task))
                 self.pool.submit(self._run_and_report, task)
 
     # -- tasks -------------------------------------------------------------------
     def _run_and_report(self, task) -> None:
+        freed = False
         try:
             status = self.run_task(task)
-            for _ in range(3):
-                try:
-                    self.stub.ReportTaskStatus(status, metadata=self.md, timeout=10)
-                    break
-                except grpc.RpcError:
-                    time.sleep(0.5)
+            self._free_slot()                # the slot is free while we report
+            freed = True
+            self.report(status)
         finally:
+            if not freed:
+                self._free_slot()
             with self._lock:
-                self._running -= 1
-                self._lock.notify_all()
+                self._held.discard(_key(task))
+
+    def _free_slot(self) -> None:
+        with self._lock:
+            self._running -= 1
+            self._lock.notify_all()
+
+    def report(self, status) -> bool:
+        """Send a task's status, retrying with backoff; False if it never got
+        through (the coordinator then reruns the task: it is not listed in
+        our heartbeats any more)."""
+        deadline = time.monotonic() + REPORT_PATIENCE
+        pause = 0.2
+        while not self._stop.is_set():
+            try:
+                self.stub.ReportTaskStatus(status, metadata=self.md, timeout=10)
+                return True
+            except grpc.RpcError as exc:
+                if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAUTHENTICATED,
+                                  grpc.StatusCode.INVALID_ARGUMENT):
+                    return False
+            if time.monotonic() + pause > deadline:
+                return False
+            self._stop.wait(pause)
+            pause = min(pause * 2, 5.0)
+        return False
 
     def run_task(self, task) -> pb.TaskStatus:
         status = pb.TaskStatus(worker_id=self.worker_id or "", query_id=task.query_id,

@@ -195,3 +195,34 @@ def test_quiver_worker_pointed_at_something_else_exits_with_a_message(tmp_path):
     assert code == 1
     assert "is not a Quiver coordinator" in err, err
     assert "Traceback" not in err
+
+
+def test_a_lost_task_report_does_not_hang_the_query(tmp_path):
+    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), heartbeat_interval=0.2,
+                        lost_task_grace=1.0)
+    coord.start()
+    worker = Worker(coord.address, slots=2, data_dir=str(tmp_path / "w"))
+    dropped = []
+    real_report = worker.report
+
+    def lossy_report(status):
+        if not dropped and status.ok:
+            dropped.append((status.query_id, status.stage_id, status.partition))
+            return False                     # as if every retry had failed
+        return real_report(status)
+    worker.report = lossy_report
+    try:
+        worker.start()
+        with quiver.connect(f"quiver://{coord.address}") as con:
+            con.register("t", pa.table({"g": [1, 2, 1, 2], "x": [1, 2, 3, 4]}))
+            assert con.execute("SELECT g, sum(x) FROM t GROUP BY g ORDER BY g").fetchall() == \
+                [(1, 4), (2, 6)]
+        [(qid, stage, part)] = dropped
+        with coord.cond:
+            job = coord.scheduler.finished[qid]
+            mine = [(a.attempt, a.state) for a in job.attempts
+                    if (a.stage, a.partition) == (stage, part)]
+        assert mine == [(0, "failed"), (1, "succeeded")], mine
+    finally:
+        worker.stop()
+        coord.stop()

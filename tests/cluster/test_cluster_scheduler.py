@@ -237,3 +237,35 @@ def test_unknown_worker_gets_nothing(dag_and_roots):
     assert cs.assign("nobody", 4, 0.0) == []
     assert cs.heartbeat("nobody", 0.0) is False
     assert cs.task_finished("nobody", "q", TaskId(0, 0, 0), True, 0.0) is False
+
+
+def test_a_task_the_worker_does_not_hold_is_rerun_after_the_grace(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "A", slots=8, now=0.0)
+    job = cs.submit("q", dag, 0.0)
+    held, lost = cs.assign("w1", 2, 0.0)               # the second assignment never arrives
+    keys = {("q", held.task.stage, held.task.partition, held.task.attempt)}
+    assert cs.reconcile("w1", keys, now=5.0, grace=10.0) == 0      # too early to tell
+    assert cs.reconcile("w1", keys, now=11.0, grace=10.0) == 1
+    [att] = [a for a in job.attempts if (a.stage, a.partition) == (lost.task.stage,
+                                                                   lost.task.partition)]
+    assert att.state == "failed" and "no record" in att.error
+    assert ("q", lost.task.stage, lost.task.partition) not in cs.workers["w1"].running
+    again = cs.assign("w1", 8, 11.0)
+    assert (lost.task.stage, lost.task.partition, 1) in \
+        {(l.task.stage, l.task.partition, l.task.attempt) for l in again}
+    assert job.error is None
+
+
+def test_reports_for_retired_jobs_end_their_attempts(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "A", slots=8, now=0.0)
+    job = cs.submit("q", dag, 0.0)
+    [l] = cs.assign("w1", 1, 0.0)
+    cs.cancel("q")
+    assert cs.retire("q") is job and "q" in cs.finished and "q" not in cs.jobs
+    assert cs.task_finished("w1", "q", l.task, False, 1.0, reason=CS.CANCELLED) is True
+    assert [a.state for a in job.attempts] == ["cancelled"]
+    assert not cs.workers["w1"].running
