@@ -46,6 +46,19 @@ _FIXED: dict[str, tuple[tuple[pa.DataType, ...], int, pa.DataType]] = {
     "regexp_replace": ((S, S, S, S), 1, S),
     "repeat": ((S, I64), 0, S),
     "ascii": ((S,), 0, dt.INT32),
+    "sin": ((F64,), 0, F64),
+    "cos": ((F64,), 0, F64),
+    "tan": ((F64,), 0, F64),
+    "asin": ((F64,), 0, F64),
+    "acos": ((F64,), 0, F64),
+    "atan": ((F64,), 0, F64),
+    "atan2": ((F64, F64), 0, F64),
+    "degrees": ((F64,), 0, F64),
+    "radians": ((F64,), 0, F64),
+    "pi": ((), 0, F64),
+    "dayname": ((dt.DATE,), 0, S),
+    "monthname": ((dt.DATE,), 0, S),
+    "last_day": ((dt.DATE,), 0, dt.DATE),
     "isnan": ((F64,), 0, B),
     "isinf": ((F64,), 0, B),
     "isfinite": ((F64,), 0, B),
@@ -266,6 +279,7 @@ def register_all(table: dict) -> None:
     table["sign"] = _sign
     table["floor"] = _floor_ceil
     table["ceil"] = _floor_ceil
+    table["trunc"] = _floor_ceil
     table["round"] = _round
     table["extract"] = _extract
     for name in _PART_FUNCS:

@@ -19,15 +19,25 @@ def coalesce(call, args, n):
 @register("nullif")
 def nullif(call, args, n):
     a, b = args
+    if pa.types.is_null(a.type) or pa.types.is_null(b.type):
+        return as_array(a, n)      # nullif(x, NULL) is x; nullif(NULL, y) is NULL
     same = pc.fill_null(pc.equal(a, b), False)
     return pc.if_else(same, pa.scalar(None, call.dtype), as_array(a, n))
 
 
+def _all_null_typed(args) -> bool:
+    return all(pa.types.is_null(a.type) for a in args)
+
+
 @register("greatest")
 def greatest(call, args, n):
+    if _all_null_typed(args):
+        return as_array(args[0], n)
     return pc.max_element_wise(*args, skip_nulls=True)
 
 
 @register("least")
 def least(call, args, n):
+    if _all_null_typed(args):
+        return as_array(args[0], n)
     return pc.min_element_wise(*args, skip_nulls=True)

@@ -1,5 +1,6 @@
 """Dates and timestamps: +/- interval or days, date - date, extract,
-date_trunc, date_diff, make_date, strftime, strptime, current_date.
+date_trunc, date_diff, make_date, strftime, strptime, current_date,
+dayname, monthname, last_day.
 
 Month arithmetic is calendar arithmetic done on numpy datetime64 arrays:
 the day of month is clamped to the target month's length (2020-01-31 +
@@ -215,3 +216,21 @@ def strptime(call, args, n):
 @register("current_date")
 def current_date(call, args, n):
     return pa.scalar(_dt.date.today(), pa.date32())
+
+
+@register("dayname", "monthname")
+def day_month_name(call, args, n):
+    fmt = "%A" if call.fn == "dayname" else "%B"
+    return pc.strftime(pc.cast(as_array(args[0], n), pa.timestamp("s")), format=fmt,
+                       locale="C")
+
+
+@register("last_day")
+def last_day(call, args, n):
+    """The last day of the date's month."""
+    d = as_array(args[0], n)
+    days = d.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    nxt = (days.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+    valid = ~pc.is_null(d).to_numpy(zero_copy_only=False)
+    return pa.array(nxt.astype("int64").astype("int32"), pa.int32(),
+                    mask=None if valid.all() else ~valid).cast(pa.date32())

@@ -1,8 +1,11 @@
-"""Math functions: abs, sign, floor, ceil, round, sqrt, cbrt, ln, log10, log2,
-exp, power. round() rounds half away from zero for every type (DuckDB);
+"""Math functions: abs, sign, floor, ceil, trunc, round, sqrt, cbrt, ln,
+log10, log2, exp, power, the trigonometric ones (sin ... atan2, degrees,
+radians, pi) and isnan/isinf/isfinite. round() rounds half away from zero for every type (DuckDB);
 sqrt/ln/log of a value out of the domain raises DataError."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -93,6 +96,43 @@ def round_(call, args, n):
     if isinstance(value, pa.Scalar):
         value = as_array(value, n)
     return per_unique(value, digits, n, lambda v, d: _round_one(v, d, call.dtype), call.dtype)
+
+
+@register("trunc")
+def trunc(call, args, n):
+    """Toward zero (the integer part)."""
+    (a,) = args
+    if dt.is_integer(a.type):
+        return a
+    if dt.is_decimal(a.type):
+        wide = a.cast(dt.decimal(min(a.type.precision + 1, 38), a.type.scale))
+        return arrow_call(pc.cast, pc.round(wide, 0, round_mode="towards_zero"), call.dtype)
+    return pc.trunc(a)
+
+
+_TRIG = {"sin": pc.sin, "cos": pc.cos, "tan": pc.tan, "asin": pc.asin,
+         "acos": pc.acos, "atan": pc.atan}    # asin(2) is NaN, as in DuckDB
+
+
+@register(*_TRIG)
+def trig(call, args, n):
+    return arrow_call(_TRIG[call.fn], args[0])
+
+
+@register("atan2")
+def atan2(call, args, n):
+    return pc.atan2(args[0], args[1])
+
+
+@register("degrees", "radians")
+def degrees_radians(call, args, n):
+    factor = 180.0 / math.pi if call.fn == "degrees" else math.pi / 180.0
+    return pc.multiply(args[0], pa.scalar(factor))
+
+
+@register("pi")
+def pi(call, args, n):
+    return pa.scalar(math.pi)
 
 
 @register("isnan", "isinf", "isfinite")
