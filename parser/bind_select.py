@@ -20,6 +20,7 @@ from ..planner import datatypes as dt
 from ..planner import expr as ex
 from ..planner.logical import (Aggregate, BoundQuery, Distinct, Field, Filter, Limit,
                                Project, SetOp, Sort, Union, Values, Window)
+from . import grouping_sets
 from .aggregates import AggregateRewriter, base_name, contains, extract_windows
 from .bind_expr import ExprBinder
 from .bind_from import bind_from
@@ -54,6 +55,10 @@ def bind_query(ctx: BindContext, node: exp.Expression, outer: Scope | None) -> B
 
 def _bind_query_body(ctx, node, outer) -> BoundQuery:
     if isinstance(node, exp.Select):
+        if grouping_sets.has_grouping_sets(node):
+            if node.args.get("distinct") is not None:
+                raise ctx.not_supported("SELECT DISTINCT with grouping sets", node)
+            return _bind_query_body(ctx, grouping_sets.expand(node), outer)
         return bind_select(ctx, node, outer)
     if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
         return _bind_set_operation(ctx, node, outer)
