@@ -197,9 +197,12 @@ class ExprBinder:
         """`x = ANY (subquery)` is IN, `x <> ALL (subquery)` is NOT IN."""
         quant = node.expression
         is_any = isinstance(quant, exp.Any)
+        if op in ("lt", "le", "gt", "ge") and isinstance(quant.this, (exp.Subquery, exp.Query)):
+            return self.bind(_ordered_quantified(op, is_any, node.this, quant.this))
         if (op, is_any) not in (("eq", True), ("ne", False)):
             kind = "ANY" if is_any else "ALL"
-            raise self.ctx.not_supported(f"comparison {kind} other than = ANY / <> ALL", node)
+            raise self.ctx.not_supported(f"comparison {kind} other than = ANY / <> ALL "
+                                         "and <, <=, >, >= ANY / ALL", node)
         query = quant.this
         if not isinstance(query, (exp.Subquery, exp.Query)):
             raise self.ctx.not_supported("ANY/ALL over a list", node)
@@ -500,3 +503,40 @@ def _nulls_first(node: exp.Ordered) -> bool:
 def _snippet(node: exp.Expression) -> str:
     text = node.sql("duckdb")
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+_CMP_NODES = {"lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE}
+_NEGATED = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt"}
+
+
+def _ordered_quantified(op: str, is_any: bool, x: exp.Expression,
+                        query: exp.Expression) -> exp.Expression:
+    """`x > ANY (q)` / `x > ALL (q)` (and <, <=, >=) as a CASE over the
+    subquery's min or max and its counts, with SQL's NULL rules: ANY is true
+    if some row satisfies the comparison, ALL is false if some row fails it;
+    otherwise a NULL on either side makes the answer NULL; an empty
+    subquery makes ANY false and ALL true."""
+    inner = query.this if isinstance(query, exp.Subquery) else query
+
+    def agg(fn: str) -> exp.Expression:
+        sub = exp.Subquery(this=inner.copy(),
+                           alias=exp.TableAlias(this=exp.to_identifier("_quantified"),
+                                                columns=[exp.to_identifier("_v")]))
+        arg = exp.Star() if fn == "count_star" else exp.column("_v")
+        call = exp.Count(this=arg) if fn.startswith("count") else \
+            (exp.Min if fn == "min" else exp.Max)(this=arg)
+        return exp.Subquery(this=exp.select(call).from_(sub))
+
+    smaller = op in ("gt", "ge")          # x > ANY: beat the smallest value
+    extreme = agg("min" if smaller == is_any else "max")
+    decisive_op = op if is_any else _NEGATED[op]
+    decisive = _CMP_NODES[decisive_op](this=x.copy(), expression=extreme)
+    count_all, count_values = agg("count_star"), agg("count")
+    unknown = exp.or_(exp.Is(this=x.copy(), expression=exp.Null()),
+                      exp.LT(this=count_values, expression=count_all.copy()))
+    empty = exp.EQ(this=count_all, expression=exp.Literal.number(0))
+    return exp.Case(ifs=[
+        exp.If(this=empty, true=exp.Boolean(this=not is_any)),
+        exp.If(this=decisive, true=exp.Boolean(this=is_any)),
+        exp.If(this=unknown, true=exp.Null()),
+    ], default=exp.Boolean(this=not is_any))

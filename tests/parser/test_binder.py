@@ -435,8 +435,12 @@ def test_any_all_subqueries(catalog):
     subs = subquery_exprs(q.plan)
     assert sorted((type(s).__name__, s.negated) for s in subs) == [
         ("InSubquery", False), ("InSubquery", True)]
+    # <, <=, >, >= ANY/ALL: a CASE over scalar subqueries (min or max, counts)
+    q = one("select a from t where a > any (select a from u)", catalog)
+    kinds = sorted(type(s).__name__ for s in subquery_exprs(q.plan))
+    assert kinds and set(kinds) == {"ScalarSubquery"}
     with pytest.raises(NotSupportedError):
-        bind("select a from t where a > any (select a from u)", catalog)
+        bind("select a from t where a > any (1, 2)", catalog)
 
 
 def test_main_schema_prefix(catalog):
