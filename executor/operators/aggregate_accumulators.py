@@ -281,35 +281,66 @@ class First(Accumulator):
 
 
 class Variance(Accumulator):
+    """stddev_* / var_*: per group the count, the mean and M2 (the sum of
+    squared deviations from the mean), combined with Chan's formula as
+    DuckDB does, so nothing cancels catastrophically: the stddev of a
+    constant is exactly 0 in any partitioning. The partial state columns
+    `sum` and `sumsq` (planner/aggregate_state.py) carry the mean and M2."""
+
     def __init__(self, fn: str):
         self.fn = fn
-        self.count = Count()
-        self.sum = Sum(pa.float64())
-        self.sumsq = Sum(pa.float64())
+        self.c = np.zeros(0, dtype=np.float64)
+        self.mean = np.zeros(0, dtype=np.float64)
+        self.m2 = np.zeros(0, dtype=np.float64)
+
+    def _add(self, ids, n, c, mean, m2):
+        """Fold rows (group id, count, mean, M2) into the groups."""
+        keep = c > 0
+        ids, c, mean, m2 = ids[keep], c[keep], mean[keep], m2[keep]
+        ref = np.zeros(n, dtype=np.float64)
+        ref[ids] = mean                      # some row's mean per group: a shift
+        d = mean - ref[ids]                  # exactly 0 for a constant group
+        cg = np.bincount(ids, weights=c, minlength=n)[:n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dm = np.bincount(ids, weights=c * d, minlength=n)[:n] / np.where(cg > 0, cg, 1)
+        m2g = np.bincount(ids, weights=m2 + c * (d - dm[ids]) ** 2, minlength=n)[:n]
+        mg = ref + dm
+        self.c, self.mean, self.m2 = (_grown(a, n, 0.0) for a in (self.c, self.mean, self.m2))
+        ca, ma = self.c[:n], self.mean[:n]
+        tot = ca + cg
+        delta = mg - ma
+        with np.errstate(divide="ignore", invalid="ignore"):
+            both = (ca > 0) & (cg > 0)
+            frac = np.where(tot > 0, cg / np.where(tot > 0, tot, 1), 0.0)
+            self.m2[:n] += m2g + np.where(both, delta * delta * ca * frac, 0.0)
+        self.mean[:n] = np.where(ca > 0, np.where(both, ma + delta * frac, ma), mg)
+        self.c[:n] = tot
 
     def update(self, ids, n, arg, mask):
-        x = decode(arg).cast(pa.float64())
-        self.count.update(ids, n, x, mask)
-        self.sum.update(ids, n, x, mask)
-        self.sumsq.update(ids, n, pc.multiply(x, x), mask)
+        x = cast_array(decode(arg), pa.float64()).to_numpy(zero_copy_only=False)
+        valid = _valid(arg, mask)
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(valid):
+            ids, x = ids[valid], x[valid]
+        self._add(ids, n, np.ones(len(x)), x, np.zeros(len(x)))
 
     def merge(self, ids, n, states):
-        self.count.merge(ids, n, states[:1])
-        self.sum.update(ids, n, states[1], None)
-        self.sumsq.update(ids, n, states[2], None)
+        def col(a):
+            return a.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+        self._add(np.asarray(ids, dtype=np.int64), n, col(states[0]), col(states[1]),
+                  col(states[2]))
 
     def state(self, n):
-        return [self.count.result(n), self.sum.result(n), self.sumsq.result(n)]
+        c, mean, m2 = (_grown(a, n, 0.0)[:n] for a in (self.c, self.mean, self.m2))
+        return [pa.array(c.astype(np.int64), type=pa.int64()),
+                pa.array(mean, type=pa.float64()), pa.array(m2, type=pa.float64())]
 
     def result(self, n):
-        c = _grown(self.count.counts, n, 0)[:n].astype(np.float64)
-        s = self.sum.result(n).to_numpy(zero_copy_only=False)      # NaN only where c == 0
-        q = self.sumsq.result(n).to_numpy(zero_copy_only=False)
-        pop = self.fn.endswith("_pop")
-        denom = c if pop else c - 1
+        c, m2 = _grown(self.c, n, 0.0)[:n], _grown(self.m2, n, 0.0)[:n]
+        denom = c if self.fn.endswith("_pop") else c - 1
         ok = denom > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.maximum((q - s * s / np.where(c > 0, c, 1)) / np.where(ok, denom, 1), 0.0)
+            var = np.maximum(m2 / np.where(ok, denom, 1), 0.0)
         out = np.sqrt(var) if self.fn.startswith("stddev") else var
         return pa.array(out, type=pa.float64(), mask=~ok if not ok.all() else None)
 

@@ -103,6 +103,8 @@ class QueryGen:
             return self.pick(STR_LITS)
         if typ == "date":
             return self.pick(DATE_LITS)
+        if typ == "ts":
+            return self.pick(["TIMESTAMP '2021-03-01 10:30:00'", "TIMESTAMP '2020-06-15 00:00:00'"])
         return self.pick(["TRUE", "FALSE"])
 
     def expr(self, typ: str, scope: list[Rel], depth: int = 2) -> str:
@@ -144,7 +146,8 @@ class QueryGen:
             return f"length({self.expr('str', scope, depth)})"
         if k == 7:
             part = self.pick(["year", "month", "day", "dow", "doy", "quarter"])
-            return f"extract({part} FROM {self.expr('date', scope, depth)})"
+            src = self.expr(self.pick(["date", "date", "ts"]), scope, depth)
+            return f"extract({part} FROM {src})"
         if k == 8:
             return f"(- {e()})"
         if k == 9:
@@ -276,12 +279,25 @@ class QueryGen:
             return f"{self.pick(['greatest', 'least'])}({e()}, {e()})"
         return self._common("date", scope, depth)
 
+    def _expr_ts(self, scope, depth):
+        d = lambda: self.expr("date", scope, depth)  # noqa: E731
+        k = self.r.randint(0, 5)
+        if k == 0:
+            return f"date_trunc({self.pick(['year', 'quarter', 'month', 'week', 'day'])!r}, {d()})"
+        if k == 1:
+            return f"CAST({d()} AS TIMESTAMP)"
+        if k == 2:
+            return f"({d()} {self.pick(['+', '-'])} INTERVAL {self.r.randint(0, 40)} {self.pick(['DAY', 'MONTH', 'HOUR'])})"
+        if k == 3:
+            return f"({self.expr('ts', scope, depth)} + INTERVAL {self.r.randint(0, 90)} MINUTE)"
+        return self._common("ts", scope, depth)
+
     def _expr_bool(self, scope, depth):
         return self.pred(scope, depth)
 
     def cmp_type(self):
-        return self.r.choices(["int", "double", "decimal", "str", "date", "bool"],
-                              [5, 3, 2, 3, 2, 1])[0]
+        return self.r.choices(["int", "double", "decimal", "str", "date", "bool", "ts"],
+                              [5, 3, 2, 3, 2, 1, 1])[0]
 
     def simple_pred(self, scope: list[Rel]) -> str:
         """column <op> literal shapes that scans can prune files and row
@@ -318,6 +334,8 @@ class QueryGen:
             t2 = t
             if t in ("int", "double", "decimal") and self.chance(0.3):
                 t2 = self.pick(["int", "double", "decimal"])
+            elif t in ("date", "ts") and self.chance(0.4):
+                t2 = self.pick(["date", "ts"])
             return f"({e()} {self.pick(['=', '<>', '<', '<=', '>', '>='])} {e(t2)})"
         if k == 3:
             return f"({e()} IS {self.pick(['', 'NOT '])}NULL)"
@@ -467,6 +485,12 @@ class QueryGen:
             else:
                 return f"{a.table} {a.alias} CROSS JOIN {b.table} {b.alias}", [a, b]
         on = f"{a.alias}.{lc} = {b.alias}.{rc}"
+        small = {"dim", "events", "empty"}
+        if self.chance(0.25) and (lt in small or rt in small) and "skew" not in (lt, rc):
+            # non-equi conditions: nested-loop joins (also RIGHT / FULL)
+            on = self.pick([f"{a.alias}.{lc} < {b.alias}.{rc}",
+                            f"({on} OR {self.pred([a, b], 0)})",
+                            f"{a.alias}.{lc} <> {b.alias}.{rc} AND {self.pred([a, b], 0)}"])
         if self.chance(0.3):
             on += f" AND {self.pred([a, b], 1)}"
         return f"{a.table} {a.alias} {kind} {b.table} {b.alias} ON {on}", [a, b]
@@ -550,6 +574,10 @@ class QueryGen:
             t = self.pick(["int", "decimal"])
             return f"sum(DISTINCT {self.expr(t, scope, 1)})", t
         if k == 6:
+            if self.chance(0.5):
+                t = self.pick(["int", "double", "decimal"])
+                fn = self.pick(["stddev_samp", "stddev_pop", "var_samp", "var_pop"])
+                return f"{fn}({self.expr(t, scope, 1)})", "double"
             return f"{self.pick(['bool_and', 'bool_or'])}({self.pred(scope, 1)})", "bool"
         t = self.pick(["int", "double", "decimal", "str", "date"])
         return f"{self.pick(['min', 'max'])}({self.expr(t, scope, 1)})", t
@@ -559,7 +587,7 @@ class QueryGen:
         ktypes = self.rand_types(0, 2)
         keys = [self.expr(t, scope, 1) for t in ktypes]
         # a bare integer in GROUP BY is a position, not a constant
-        keys = [f"({k} + 0)" if k.lstrip("-( ").isdigit() else k for k in keys]
+        keys = [f"({k} + 0)" if re.fullmatch(r"[-() \d]+", k) else k for k in keys]
         typed = [self.agg_expr(scope) for _ in range(self.r.randint(1, 3))]
         aggs = [a for a, _ in typed]
         cols = keys + aggs
