@@ -10,8 +10,9 @@
 Walking down with the set of names the parent needs: a Scan keeps the
 fields that are needed or that its filters read; Projects, Aggregates (not
 their groups) and Windows drop unneeded outputs; each join side that would
-carry more than the join needs gets a narrowing Project. Distinct, Union and
-INTERSECT/EXCEPT need all their input columns. The root's schema never
+carry more than the join needs gets a narrowing Project; UNION ALL drops
+the same positions from every input. Distinct, UNION and INTERSECT/EXCEPT
+need all their input columns. The root's schema never
 changes: it asks for all of its own columns. A node never ends with zero
 columns (the row count must survive), so one column is kept if none is needed.
 """
@@ -86,7 +87,11 @@ def _prune(node: LogicalPlan, required: set[str]) -> LogicalPlan:
         exprs = tuple(node.exprs[i] for i in keep)
         names = tuple(node.names[i] for i in keep)
         need = (required - set(node.names)) | _cols(exprs)
+        if not exprs:
+            return _prune(node.input, need)
         return Window(_prune(node.input, need), exprs, names)
+    if isinstance(node, Union) and node.all:
+        return _union_all(node, required)
     if isinstance(node, Join):
         return _join(node, required)
     if isinstance(node, (Sort,)):
@@ -97,6 +102,25 @@ def _prune(node: LogicalPlan, required: set[str]) -> LogicalPlan:
     if isinstance(node, (Distinct, Union, SetOp, Values)):
         return _all(node)
     return _all(node)
+
+
+def _union_all(node: Union, required: set[str]) -> LogicalPlan:
+    """UNION ALL maps columns by position: drop the same positions everywhere."""
+    first = node.inputs[0].schema
+    keep = [i for i, f in enumerate(first) if f.name in required]
+    if not keep:
+        keep = [_cheapest(first)]
+    if len(keep) == len(first):
+        return _all(node)
+    inputs = []
+    for plan in node.inputs:
+        fields = [plan.schema[i] for i in keep]
+        inner = _prune(plan, {f.name for f in fields})
+        if inner.names != tuple(f.name for f in fields):
+            inner = Project(inner, tuple(f.column() for f in fields),
+                            tuple(f.name for f in fields))
+        inputs.append(inner)
+    return Union(tuple(inputs), True)
 
 
 def _narrow(plan: LogicalPlan, need: set[str]) -> LogicalPlan:

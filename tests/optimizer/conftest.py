@@ -100,8 +100,11 @@ def ev(e, row: dict):
     if isinstance(e, E.Call):
         fn = e.fn
         if fn == "and":
-            a, b = ev(e.args[0], row), ev(e.args[1], row)
-            if a is False or b is False:
+            a = ev(e.args[0], row)
+            if a is False:  # short-circuit: keeps naive subqueries affordable
+                return False
+            b = ev(e.args[1], row)
+            if b is False:
                 return False
             return None if a is None or b is None else True
         if fn == "or":
@@ -192,6 +195,20 @@ def _rows(plan, outer):
         return out
     if isinstance(plan, L.Join):
         return _join(plan, outer)
+    if isinstance(plan, L.Union):
+        out = []
+        for i in plan.inputs:  # by position, under the first input's names
+            out += [dict(outer, **dict(zip(plan.names, (r[n] for n in i.names))))
+                    for r in _rows(i, outer)]
+        if not plan.all:
+            seen, uniq = set(), []
+            for r in out:
+                k = tuple(r[n] for n in plan.names)
+                if k not in seen:
+                    seen.add(k)
+                    uniq.append(r)
+            out = uniq
+        return out
     raise NotImplementedError(type(plan).__name__)
 
 

@@ -82,3 +82,24 @@ def test_same_rows(h):
     out = rule(plan)
     assert h.same_rows(plan, out)
     assert sum(len(n.fields) for n in walk(out) if isinstance(n, L.Scan)) == 5
+
+
+def test_union_all_prunes_by_position(h):
+    rows_a = [{f"a{i}": r + i for i in range(5)} for r in range(3)]
+    rows_b = [{f"b{i}": r * i for i in range(5)} for r in range(4)]
+    a, b = wide(h, "a", rows=rows_a), wide(h, "b", rows=rows_b)
+    plan = h.project(L.Union((a, b)), "a3", "a1")
+    out = rule(plan)
+    u = out.input
+    assert [s.columns for s in u.inputs] == [("a1", "a3"), ("b1", "b3")]
+    assert h.same_rows(plan, out)
+    distinct = h.project(L.Union((a, b), all=False), "a3")
+    assert rule(distinct).input.inputs == (a, b)
+
+
+def test_unused_window_is_dropped(h):
+    s = wide(h, "t", 3)
+    w = E.WindowCall("row_number", (), (h.col(s, "t0"),), (), None, I)
+    plan = h.project(L.Window(s, (w,), ("rn",)), "t1")
+    out = rule(plan)
+    assert not any(isinstance(n, L.Window) for n in walk(out))
