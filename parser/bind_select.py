@@ -420,9 +420,7 @@ def _number_copies(ctx, plan):
     cols = tuple(f.column() for f in plan.schema)
     call = ex.WindowCall("row_number", (), cols, (), None, dt.INT64)
     window = Window(plan, (call,), (ctx.fresh("copy"),))
-    # a renaming Project on top (an identity one would be dropped): the
-    # field Window.names lists only the window columns, and the physical
-    # planner reads a join side's columns from `.names`
+    # a renaming Project on top (an identity one would be dropped)
     out = window.schema
     return Project(window, tuple(f.column() for f in out),
                    tuple(ctx.fresh(base_name(f.name)) for f in out))

@@ -221,16 +221,18 @@ class SetOp(LogicalPlan):
 
 @dataclass(frozen=True, slots=True)
 class Window(LogicalPlan):
-    """Input columns, then one column per window function."""
+    """Input columns, then one column per window function, named by
+    `window_names` (`names`, as on every plan, is all output columns)."""
     input: LogicalPlan
     exprs: tuple[WindowCall, ...]
-    names: tuple[str, ...]
+    window_names: tuple[str, ...]
     _children: ClassVar = ("input",)
     _expressions: ClassVar = ("exprs",)
 
     @property
     def schema(self):
-        return self.input.schema + tuple(Field(n, e.dtype) for n, e in zip(self.names, self.exprs))
+        return self.input.schema + tuple(Field(n, e.dtype)
+                                         for n, e in zip(self.window_names, self.exprs))
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,7 +223,7 @@ class PhysicalPlanner:
                 n = self._shuffle_count(node.input)
                 child = P.ExchangeExec(child, P.HashPartitioning(keys, n))
             child = P.WindowExec(child, tuple(node.exprs[i] for i in idxs),
-                                 tuple(node.names[i] for i in idxs))
+                                 tuple(node.window_names[i] for i in idxs))
             order.extend(idxs)
         if order != sorted(order):
             cols = tuple(f.column() for f in node.schema)

@@ -83,10 +83,10 @@ def _prune(node: LogicalPlan, required: set[str]) -> LogicalPlan:
         inp = _prune(node.input, _cols(node.group_exprs) | _cols(aggs))
         return Aggregate(inp, node.group_exprs, node.group_names, aggs, names)
     if isinstance(node, Window):
-        keep = [i for i, n in enumerate(node.names) if n in required]
+        keep = [i for i, n in enumerate(node.window_names) if n in required]
         exprs = tuple(node.exprs[i] for i in keep)
-        names = tuple(node.names[i] for i in keep)
-        need = (required - set(node.names)) | _cols(exprs)
+        names = tuple(node.window_names[i] for i in keep)
+        need = (required - set(node.window_names)) | _cols(exprs)
         if not exprs:
             return _prune(node.input, need)
         return Window(_prune(node.input, need), exprs, names)
