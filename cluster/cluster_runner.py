@@ -31,6 +31,7 @@ import time
 import uuid
 
 import pyarrow as pa
+from pyarrow import flight
 
 from .. import errors
 from ..planner.tree import walk
@@ -115,8 +116,15 @@ class ClusterRunner:
                     coord.release(self.streamed)
                 self.partitions, self.streamed = parts, query_id
                 return []
-            batches = [b for address, ticket, _ in parts
-                       for b in coord.clients.fetch(address, ticket)]
+            batches = []
+            for address, ticket, _ in parts:
+                try:
+                    batches.extend(coord.clients.fetch(address, ticket))
+                except (flight.FlightError, pa.ArrowException, OSError) as exc:
+                    coord.clients.forget(address)
+                    raise errors.OperationalError(
+                        f"cannot fetch a result partition from worker {address}: "
+                        f"{str(exc).splitlines()[0]}") from None
             coord.release(query_id)
             return batches
         except BaseException:

@@ -134,7 +134,14 @@ class Worker:
             pass
 
     def stop(self) -> None:
+        """Stop serving; running tasks end at their next batch (the process
+        can then exit instead of waiting for them)."""
         self._stop.set()
+        with self._lock:
+            events = list(self._cancel.values())
+            self._lock.notify_all()
+        for ev in events:
+            ev.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
         try:
             self.server.shutdown()
@@ -269,12 +276,17 @@ class Worker:
             status.reason, status.error_class = BAD_PLAN, "InternalError"
             status.error_message = f"cannot decode the stage plan: {exc}"
             return status
+        try:
+            memory = {k: table_from_bytes(v) for k, v in task.memory_tables.items()}
+        except Exception as exc:  # noqa: BLE001 - bad table bytes: the task is malformed
+            status.reason, status.error_class = BAD_PLAN, "InternalError"
+            status.error_message = f"cannot decode the task's in-memory tables: {exc}"
+            return status
         inputs = {i.stage_id: (i.partitions, list(i.producer_addresses)) for i in task.inputs}
         store = FlightShuffleStore(self.files, task.query_id, self.address, inputs, self.clients)
         ctx = ExecContext(shuffle=store, cancelled=cancelled,
                           spill_dir=os.path.join(self.data_dir, "spill"),
-                          memory_tables={k: table_from_bytes(v)
-                                         for k, v in task.memory_tables.items()})
+                          memory_tables=memory)
         if task.batch_size:
             ctx.batch_size = task.batch_size
         if task.collect_metrics:

@@ -8,6 +8,7 @@ the heartbeat long poll at once), which the bounded waits below check."""
 
 import os
 import threading
+import time
 
 import grpc
 import numpy as np
@@ -132,3 +133,45 @@ def test_a_cancel_that_arrives_before_its_query(cluster):
                                                     sql="SELECT 6 * 7", options_json="{}"),
                              timeout=60)
     assert resp.ok
+
+
+def test_a_worker_told_to_stop_mid_task_exits(cluster):
+    """SIGTERM while a task of an endless join runs: the worker stops the
+    task and exits 0 instead of waiting for it (runs last: it ends a worker)."""
+    coord, procs, _ = cluster
+    con = quiver.connect(f"quiver://{coord.address}", batch_size=4096)
+    try:
+        outcome = []
+
+        def run():
+            try:
+                con.execute(FOREVER).fetchall()
+            except Exception as exc:  # noqa: BLE001 - checked below
+                outcome.append(exc)
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        wait_for(lambda: _running_join(coord), 60, "the join to run on a worker")
+
+        def busy_worker():
+            # a join task still running 3 s after it started is one of the
+            # endless ones (the other partitions are empty and end at once)
+            with coord.cond:
+                now = time.monotonic()
+                for job in coord.scheduler.jobs.values():
+                    for att in job.current.values():
+                        if job.dag.stage(att.stage).inputs and now - att.started > 3:
+                            return att.worker
+        wid = wait_for(busy_worker, 60, "a worker running an endless join task")
+        proc = procs[int(wid[1:]) - 1].popen
+        proc.terminate()
+        try:
+            assert proc.wait(60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        con.cancel()
+        thread.join(PROMPT)
+        assert not thread.is_alive() and isinstance(outcome[0], quiver.errors.QueryCancelled)
+    finally:
+        con.close()

@@ -226,3 +226,39 @@ def test_a_lost_task_report_does_not_hang_the_query(tmp_path):
     finally:
         worker.stop()
         coord.stop()
+
+
+def test_malformed_in_memory_tables_are_a_bad_plan(tmp_path):
+    from quiver.cluster.plan_wire import stage_to_bytes
+    from quiver.parser import bind
+    from quiver.session import Session
+    session = Session()
+    session.catalog.register_table("m", pa.table({"x": [1, 2]}))
+    [st] = bind("SELECT x FROM m", session.catalog)
+    _, _, dag = session.plan_query(st.query)
+    worker = Worker("127.0.0.1:1", slots=1, data_dir=str(tmp_path / "w"))
+    try:
+        status = worker.run_task(pb.TaskAssignment(
+            query_id="q", stage_id=dag.stages[0].id, partition=0,
+            stage_plan=stage_to_bytes(dag.stages[0]), memory_tables={"m": b"not arrow"}))
+        assert not status.ok and status.reason == BAD_PLAN
+        assert "in-memory tables" in status.error_message
+    finally:
+        worker.stop()
+
+
+def test_a_result_the_coordinator_cannot_fetch_is_an_operational_error(small, monkeypatch):
+    from pyarrow import flight
+    coord, _ = small
+    with quiver.connect(f"quiver://{coord.address}") as con:
+        con.register("t", pa.table({"x": [1, 2, 3]}))
+
+        def unreachable(address, ticket):
+            raise flight.FlightUnavailableError("connection refused")
+            yield
+        monkeypatch.setattr(coord.clients, "fetch", unreachable)
+        with pytest.raises(quiver.OperationalError, match="cannot fetch a result partition"):
+            con.execute("CREATE TABLE u AS SELECT x FROM t")
+        monkeypatch.undo()
+        con.execute("CREATE TABLE u AS SELECT x FROM t")
+        assert con.execute("SELECT sum(x) FROM u").fetchall() == [(6,)]
