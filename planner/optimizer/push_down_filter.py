@@ -149,9 +149,13 @@ def _join(node: Join, preds):
                 right_p.append(p)
             else:
                 above.append(p)
-        for p in on:  # ON conjuncts may filter only the non-preserved side
+        for i, p in enumerate(on):  # ON conjuncts may filter only the non-preserved side
             cols = columns_of(p)
             if not cols or not is_deterministic(p):
+                cond.append(p)
+            elif kind == "null_aware_anti" and i == 0:
+                # NOT IN's membership test (decorrelation puts it first) must
+                # see the subquery's NULLs even when its left side is constant
                 cond.append(p)
             elif kind in ("left", "semi", "anti", "null_aware_anti") and cols <= rnames:
                 right_p.append(p)

@@ -1,6 +1,5 @@
-"""Fuzz findings whose fix lies in planner/optimizer (owned elsewhere): the
-same query must answer as DuckDB with the optimizer rules off (the engine's
-part, fixed) and, once the rule is fixed, with them on (xfail until then)."""
+"""A fuzz finding in planner/optimizer: NOT IN with a constant left side must
+see the subquery's NULLs, with the optimizer rules off and on."""
 
 from __future__ import annotations
 
@@ -43,8 +42,6 @@ def test_const_not_in_rules_off(data, sql, expected):
     assert _run(data, "rules_off", sql) == expected
 
 
-@pytest.mark.xfail(reason="push_down_filter pushes the NOT IN key conjunct below a "
-                          "null_aware_anti join", strict=False)
 @pytest.mark.parametrize("sql,expected", CONST_NOT_IN)
 def test_const_not_in_default(data, sql, expected):
     assert _run(data, "default", sql) == expected
