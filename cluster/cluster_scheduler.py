@@ -49,7 +49,7 @@ class WorkerInfo:
     address: str
     slots: int
     local_roots: tuple[str, ...] = ()
-    state: str = "alive"                  # alive | lost
+    state: str = "alive"                  # alive | lost | left
     last_seen: float = 0.0
     running: set = field(default_factory=set)     # {(query_id, stage, partition)}
     tasks_completed: int = 0
@@ -152,9 +152,12 @@ class ClusterScheduler:
             self.worker_lost(wid, now)
         return lost
 
-    def worker_lost(self, worker_id: str, now: float) -> None:
+    def worker_lost(self, worker_id: str, now: float, state: str = "lost") -> None:
+        """The worker is gone (`state` lost, or left when it said goodbye):
+        fail its running tasks (retryable) and rerun the outputs it held that
+        are still needed."""
         w = self.workers[worker_id]
-        w.state = "lost"
+        w.state = state
         for job in self.jobs.values():
             if job.done:
                 continue

@@ -1,7 +1,8 @@
 """The coordinator: the gRPC control plane, the catalog, and query driving.
 
 Owns:
-- the worker registry and task delivery (workers long-poll `PollTasks`; a
+- the worker registry and task delivery (workers long-poll `PollTasks`, say
+  goodbye with `LeaveCluster` when they stop; a
   launch carries the stage's codec JSON, its inputs' producer addresses and
   any in-memory tables it scans), through one ClusterScheduler under one
   condition lock; a monitor thread declares silent workers lost;
@@ -209,6 +210,15 @@ class Coordinator(rpc.CoordinatorServicer):
                 self.cond.wait(left)
             drops = self._drops.pop(wid, set())
         return pb.HeartbeatResponse(drop_queries=sorted(drops))
+
+    def LeaveCluster(self, request, context):
+        with self.cond:
+            w = self.scheduler.workers.get(request.worker_id)
+            if w is not None and w.state == "alive":
+                self.scheduler.worker_lost(request.worker_id, time.monotonic(), state="left")
+                self._drops.pop(request.worker_id, None)
+                self.cond.notify_all()
+        return pb.LeaveClusterResponse()
 
     def PollTasks(self, request, context):
         wait = min(max(request.wait_seconds, 0.0), MAX_POLL_WAIT)

@@ -233,7 +233,12 @@ class FlightShuffleStore:
             for address, tasks in _runs(addresses):
                 if address == self.own:
                     for t in tasks:
-                        yield from self.files.read(self.query_id, stage_id, p, t)
+                        try:
+                            yield from self.files.read(self.query_id, stage_id, p, t)
+                        except FileNotFoundError:
+                            raise FetchFailed(address, stage_id,
+                                              f"output of task {t} is gone from this "
+                                              "worker") from None
                     continue
                 ticket = make_ticket(self.query_id, stage_id, p, tasks)
                 try:

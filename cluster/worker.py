@@ -135,7 +135,9 @@ class Worker:
 
     def stop(self) -> None:
         """Stop serving; running tasks end at their next batch (the process
-        can then exit instead of waiting for them)."""
+        can then exit instead of waiting for them); tell the coordinator."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         with self._lock:
             events = list(self._cancel.values())
@@ -143,6 +145,13 @@ class Worker:
         for ev in events:
             ev.set()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.worker_id is not None:
+            try:                              # its tasks rerun elsewhere now, not
+                self.stub.LeaveCluster(         # after the heartbeat timeout
+                    pb.LeaveClusterRequest(worker_id=self.worker_id), metadata=self.md,
+                    timeout=2)
+            except grpc.RpcError:
+                pass
         try:
             self.server.shutdown()
         except Exception:  # noqa: BLE001 - shutting down

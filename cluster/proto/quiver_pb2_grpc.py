@@ -54,6 +54,11 @@ class CoordinatorStub:
                 request_serializer=quiver__pb2.TaskStatus.SerializeToString,
                 response_deserializer=quiver__pb2.ReportTaskStatusResponse.FromString,
                 _registered_method=True)
+        self.LeaveCluster = channel.unary_unary(
+                '/quiver.cluster.Coordinator/LeaveCluster',
+                request_serializer=quiver__pb2.LeaveClusterRequest.SerializeToString,
+                response_deserializer=quiver__pb2.LeaveClusterResponse.FromString,
+                _registered_method=True)
         self.ExecuteQuery = channel.unary_unary(
                 '/quiver.cluster.Coordinator/ExecuteQuery',
                 request_serializer=quiver__pb2.ExecuteQueryRequest.SerializeToString,
@@ -109,6 +114,12 @@ class CoordinatorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReportTaskStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LeaveCluster(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -173,6 +184,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.ReportTaskStatus,
                     request_deserializer=quiver__pb2.TaskStatus.FromString,
                     response_serializer=quiver__pb2.ReportTaskStatusResponse.SerializeToString,
+            ),
+            'LeaveCluster': grpc.unary_unary_rpc_method_handler(
+                    servicer.LeaveCluster,
+                    request_deserializer=quiver__pb2.LeaveClusterRequest.FromString,
+                    response_serializer=quiver__pb2.LeaveClusterResponse.SerializeToString,
             ),
             'ExecuteQuery': grpc.unary_unary_rpc_method_handler(
                     servicer.ExecuteQuery,
@@ -313,6 +329,33 @@ class Coordinator:
             '/quiver.cluster.Coordinator/ReportTaskStatus',
             quiver__pb2.TaskStatus.SerializeToString,
             quiver__pb2.ReportTaskStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaveCluster(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quiver.cluster.Coordinator/LeaveCluster',
+            quiver__pb2.LeaveClusterRequest.SerializeToString,
+            quiver__pb2.LeaveClusterResponse.FromString,
             options,
             channel_credentials,
             insecure,

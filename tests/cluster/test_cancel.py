@@ -137,7 +137,8 @@ def test_a_cancel_that_arrives_before_its_query(cluster):
 
 def test_a_worker_told_to_stop_mid_task_exits(cluster):
     """SIGTERM while a task of an endless join runs: the worker stops the
-    task and exits 0 instead of waiting for it (runs last: it ends a worker)."""
+    task, tells the coordinator it leaves, and exits 0 instead of waiting for
+    the task (runs last: it ends a worker)."""
     coord, procs, _ = cluster
     con = quiver.connect(f"quiver://{coord.address}", batch_size=4096)
     try:
@@ -170,6 +171,9 @@ def test_a_worker_told_to_stop_mid_task_exits(cluster):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
+        # it said goodbye: no waiting for the 300 s heartbeat timeout
+        with coord.cond:
+            assert coord.scheduler.workers[wid].state == "left"
         con.cancel()
         thread.join(PROMPT)
         assert not thread.is_alive() and isinstance(outcome[0], quiver.errors.QueryCancelled)

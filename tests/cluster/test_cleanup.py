@@ -135,6 +135,10 @@ def test_a_worker_wipes_stale_files_and_refuses_tasks_of_dropped_queries(tmp_pat
                                                    stage_plan=b"\x00 not a plan"))
         assert not status.ok and status.reason == BAD_PLAN
         assert "cannot decode the stage plan" in status.error_message
+        wid = worker.worker_id
+        worker.stop()                          # says goodbye
+        with coord.cond:
+            assert coord.scheduler.workers[wid].state == "left"
     finally:
         worker.stop()
         coord.stop()
@@ -262,3 +266,13 @@ def test_a_result_the_coordinator_cannot_fetch_is_an_operational_error(small, mo
         monkeypatch.undo()
         con.execute("CREATE TABLE u AS SELECT x FROM t")
         assert con.execute("SELECT sum(x) FROM u").fetchall() == [(6,)]
+
+
+def test_a_missing_local_input_is_a_fetch_failure(tmp_path):
+    from quiver.cluster.flight_shuffle import FetchFailed, FlightClients, FlightShuffleStore
+    files = ShuffleFiles(str(tmp_path / "shuffle"))
+    store = FlightShuffleStore(files, "q", "grpc+tcp://me:1", {0: (1, ["grpc+tcp://me:1"])},
+                               FlightClients())
+    with pytest.raises(FetchFailed, match="gone from this worker") as e:
+        list(store.read(0, 0, None))
+    assert e.value.address == "grpc+tcp://me:1"
