@@ -22,7 +22,7 @@ from quiver.cluster.proto import quiver_pb2 as pb
 from quiver.cluster.proto import quiver_pb2_grpc as rpc
 
 FOREVER = "SELECT count(*), sum(a.v + b.v) FROM t a JOIN t b ON a.k = b.k"
-PROMPT = 20          # seconds: far below the 60 s heartbeat interval
+PROMPT = 30          # seconds: half the 60 s heartbeat interval
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def _holds_needed_work(job, victim: str) -> bool:
 
 def test_killing_a_worker_mid_query_still_answers(tmp_path, join_data):
     location, expected = join_data
-    with coordinator_with_workers(str(tmp_path), workers=3, slots=2, heartbeat_timeout=3,
+    with coordinator_with_workers(str(tmp_path), workers=3, slots=2, heartbeat_timeout=5,
                                   heartbeat_interval=0.5) as (coord, procs):
         address = f"quiver://{coord.address}"
         opts = dict(target_partitions=6, shuffle_partitions=12, batch_size=1024)
