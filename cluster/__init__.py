@@ -19,4 +19,24 @@
     client.py               connect_cluster('quiver://h:p' | 'local[N]'),
                             LocalCluster
     commands.py             quiver coordinator | worker | local
+
+Failures, and what bounds each wait:
+    worker killed           heartbeat timeout (--heartbeat-timeout) -> lost:
+                            running tasks and still-needed outputs rerun
+    worker stopping         LeaveCluster on SIGTERM -> 'left', same reruns at
+                            once; its running tasks are cancelled so it exits
+    worker frozen           every Flight fetch has a deadline (--fetch-timeout,
+                            client fetch_timeout=): consumer -> FETCH_FAILED ->
+                            producer reruns elsewhere; a client -> ResultLost
+                            -> the SELECT runs once more
+    assignment/report lost  heartbeats list the tasks a worker holds; one the
+                            coordinator thinks runs there but it does not
+                            hold is rerun after lost_task_grace
+    cancel / client gone    the query is dropped; workers hear it from their
+                            heartbeat long poll at once and stop its tasks
+    undecodable task        BAD_PLAN, not retried; the worker keeps serving
+    leftovers               drops go to alive workers only; a worker wipes
+                            its shuffle folder on (re)registering; a streamed
+                            result its client never releases expires after
+                            --result-ttl
 """
