@@ -229,8 +229,11 @@ class ClusterSession:
         rid = self._current
         if rid is None:
             return {"state": "idle"}
-        r = self.stub.GetQueryStatus(pb.QueryStatusRequest(request_id=rid), metadata=self.md,
-                                     timeout=10)
+        try:
+            r = self.stub.GetQueryStatus(pb.QueryStatusRequest(request_id=rid),
+                                         metadata=self.md, timeout=10)
+        except grpc.RpcError as exc:
+            raise grpc_error(exc, self.address) from None
         return {"state": r.state, "stages_done": r.stages_done, "stages": r.stages,
                 "tasks_done": r.tasks_done, "tasks": r.tasks}
 

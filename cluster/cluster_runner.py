@@ -2,8 +2,9 @@
 
 Owns `ClusterRunner`, the `runner(dag, ctx)` a coordinator Session uses in
 place of the embedded thread pool: it submits the DAG to the coordinator's
-ClusterScheduler, waits (bounded by cancellation) until the final stage is
-done or the query fails, and then either
+ClusterScheduler, waits until the final stage is done, the query fails, it
+is cancelled, or no worker has been alive for the coordinator's
+`no_worker_timeout` seconds (an OperationalError), and then either
 - *streams*: returns no batches and keeps the final partitions' locations
   (`self.partitions`, query `self.streamed`), which the client fetches from
   the workers over Flight (a top-level SELECT: the coordinator never holds
@@ -91,10 +92,21 @@ class ClusterRunner:
         job = coord.submit(query_id, dag, ctx, self.request_id)
         try:
             with coord.cond:
+                idle_since = None                    # no alive worker since
                 while not job.done:
                     if ctx.cancelled.is_set() or self.cancelled.is_set():
                         coord.scheduler.cancel(query_id)
                         break
+                    now = time.monotonic()
+                    if coord.scheduler.alive_workers():
+                        idle_since = None
+                    elif idle_since is None:
+                        idle_since = now
+                    elif now - idle_since > coord.no_worker_timeout:
+                        raise errors.OperationalError(
+                            f"no worker has joined this coordinator for "
+                            f"{coord.no_worker_timeout:g} s: start one with "
+                            f"`quiver worker --coordinator {coord.address}`")
                     coord.cond.wait(0.2)
             if job.cancelled or ctx.cancelled.is_set() or self.cancelled.is_set():
                 raise errors.QueryCancelled("query cancelled")

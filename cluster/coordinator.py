@@ -69,7 +69,8 @@ class Coordinator(rpc.CoordinatorServicer):
                  tls_cert: str | None = None, tls_key: str | None = None,
                  tls_root: str | None = None, locality_wait: float = 0.5,
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
-                 result_ttl: float = 600.0, lost_task_grace: float | None = None):
+                 result_ttl: float = 600.0, lost_task_grace: float | None = None,
+                 no_worker_timeout: float = 60.0):
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
@@ -79,6 +80,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
                                      timeout=fetch_timeout)
         self.result_ttl = result_ttl
+        self.no_worker_timeout = no_worker_timeout
         self.lost_task_grace = (lost_task_grace if lost_task_grace is not None
                                 else max(10.0, 4 * heartbeat_interval))
         self.catalog_path = os.path.join(self.state_dir, "catalog.json")

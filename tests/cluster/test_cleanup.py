@@ -276,3 +276,21 @@ def test_a_missing_local_input_is_a_fetch_failure(tmp_path):
     with pytest.raises(FetchFailed, match="gone from this worker") as e:
         list(store.read(0, 0, None))
     assert e.value.address == "grpc+tcp://me:1"
+
+
+def test_a_query_with_no_worker_alive_fails_instead_of_waiting_forever(tmp_path):
+    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), no_worker_timeout=1.0)
+    coord.start()
+    try:
+        with quiver.connect(f"quiver://{coord.address}") as con:
+            con.register("t", pa.table({"x": [1, 2, 3]}))
+            with pytest.raises(quiver.OperationalError, match="no worker has joined"):
+                con.execute("SELECT sum(x) FROM t").fetchall()
+            worker = Worker(coord.address, slots=1, data_dir=str(tmp_path / "w"))
+            try:
+                worker.start()
+                assert con.execute("SELECT sum(x) FROM t").fetchall() == [(6,)]
+            finally:
+                worker.stop()
+    finally:
+        coord.stop()
