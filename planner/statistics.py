@@ -7,8 +7,10 @@ it) and every filter conjunct multiplies by a fixed selectivity:
     equality with a constant 0.1, range 0.3, LIKE 0.25, IN list 0.1 per value,
     IS NULL 0.1, <> 0.9, anything else 0.5; OR / NOT combine these.
 
-Joins on equalities give max(left, right) (a foreign-key join keeps the
-larger side), cross joins the product, aggregates a tenth of their input.
+Joins on equalities give |L| |R| / max(ndv) of their keys, with distinct
+counts bounded by Parquet min/max statistics and by the other key's table
+(a foreign-key join keeps the larger side; a join on a nation key
+multiplies), cross joins the product, aggregates a tenth of their input.
 Only relative sizes matter to the join orderer.
 """
 
@@ -117,6 +119,19 @@ def estimate_rows(plan: LogicalPlan) -> float:
     return DEFAULT_ROWS
 
 
+def base_rows(plan: LogicalPlan) -> float:
+    """Rows of the table under a chain of filters and projections, before
+    filtering (the estimate of anything else). The join orderer starts from
+    the largest base table: the fact table is the one to probe, however
+    selective its filters look to these fixed guesses."""
+    while isinstance(plan, (Filter, Project, Sort, Window)):
+        plan = plan.input
+    if isinstance(plan, Scan):
+        n = source_rows(plan.source)
+        return DEFAULT_ROWS if n is None else n
+    return estimate_rows(plan)
+
+
 def _estimate_join(plan: Join) -> float:
     left, right = estimate_rows(plan.left), estimate_rows(plan.right)
     if plan.kind in ("semi", "anti", "null_aware_anti"):
@@ -126,7 +141,18 @@ def _estimate_join(plan: Join) -> float:
     preds = conjuncts(plan.condition)
     equi = [p for p in preds if _is_equi(p, lnames, rnames)]
     if equi:
-        rows = max(left, right)
+        # |L join R| = |L| |R| / max(ndv(L.key), ndv(R.key)), with the most
+        # selective key; a key with no statistics counts as unique in its table
+        divisor = 1.0
+        for p in equi:
+            a, b = p.args
+            if not columns_of(a) <= lnames:
+                a, b = b, a
+            # a key cannot have more matching values than the other key's table has rows
+            a_ndv = key_ndv(plan.left, a, left, cap=_origin_rows(plan.right, b, right))
+            b_ndv = key_ndv(plan.right, b, right, cap=_origin_rows(plan.left, a, left))
+            divisor = max(divisor, a_ndv, b_ndv)
+        rows = left * right / divisor
         for p in preds:
             if p not in equi:
                 rows *= selectivity(p)
@@ -141,3 +167,81 @@ def _estimate_join(plan: Join) -> float:
     elif plan.kind == "full":
         rows = max(rows, left + right)
     return max(rows, 1.0)
+
+
+def key_ndv(plan: LogicalPlan, key: Expr, rows: float, cap: float | None = None) -> float:
+    """Distinct values of a join key: from the Parquet min/max of an integer
+    or date column (at most max - min + 1 values) and the base table's row
+    count, never more than the side's estimated rows (nor `cap`)."""
+    ndv = max(rows, 1.0)
+    origin = column_origin(plan, _key_column(key))
+    if origin is not None:
+        scan, column = origin
+        ndv = min(ndv, source_rows(scan.source) or DEFAULT_ROWS)
+        span = _value_span(scan.source, column)
+        if span is not None:
+            ndv = min(ndv, span)
+    if cap is not None:
+        ndv = min(ndv, cap)
+    return max(1.0, ndv)
+
+
+def _key_column(key: Expr) -> str | None:
+    from .expr import Cast, Column
+    while isinstance(key, Cast):
+        key = key.arg
+    return key.name if isinstance(key, Column) else None
+
+
+def _origin_rows(plan: LogicalPlan, key: Expr, rows: float) -> float:
+    """Rows of the base table a join key comes from (`rows` if unknown)."""
+    origin = column_origin(plan, _key_column(key))
+    if origin is None:
+        return max(rows, 1.0)
+    return source_rows(origin[0].source) or DEFAULT_ROWS
+
+
+def column_origin(plan: LogicalPlan, name: str | None):
+    """(Scan, source column) that produces column `name` inside `plan`."""
+    from .tree import walk
+    if name is None:
+        return None
+    for node in walk(plan):
+        if isinstance(node, Scan):
+            for f, col in zip(node.fields, node.columns):
+                if f.name == name:
+                    return node, col
+    return None
+
+
+_SPANS: dict = {}
+
+
+def _value_span(source, column: str) -> float | None:
+    """max - min + 1 over all files, for integer and date columns."""
+    import datetime
+    key = (id(source), column)
+    if key in _SPANS:
+        return _SPANS[key]
+    span = None
+    files = getattr(source, "files", None)
+    if files:
+        try:
+            lo = hi = None
+            for f in files:
+                st = f.file_stats(column)
+                if st is None or not st.has_min_max:
+                    lo = hi = None
+                    break
+                lo = st.min if lo is None else min(lo, st.min)
+                hi = st.max if hi is None else max(hi, st.max)
+            if isinstance(lo, datetime.date) and isinstance(hi, datetime.date):
+                lo, hi = lo.toordinal(), hi.toordinal()
+            if isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool):
+                span = float(hi - lo + 1)
+        except Exception:  # noqa: BLE001 - statistics are best effort
+            span = None
+    if len(_SPANS) > 10_000:
+        _SPANS.clear()
+    _SPANS[key] = span
+    return span

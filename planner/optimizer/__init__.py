@@ -19,6 +19,7 @@ from ...errors import InternalError, ProgrammingError
 from ..logical import LogicalPlan
 from .context import OptimizerContext
 from .decorrelate_subqueries import decorrelate_subqueries
+from .derive_filters_from_or import derive_filters_from_or
 from .factor_or_predicates import factor_or_predicates
 from .fold_constants import fold_constants
 from .merge_projections import merge_projections
@@ -33,6 +34,7 @@ RULES = (
     fold_constants,
     unwrap_cast_in_comparison,
     factor_or_predicates,
+    derive_filters_from_or,
     push_down_filter,
     reorder_joins,
     push_down_projection,

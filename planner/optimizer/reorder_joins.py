@@ -9,8 +9,11 @@
 
 A maximal tree of inner joins is flattened into its relations (whatever is
 not an inner join) and the conjuncts of its conditions. It is rebuilt left
-deep: start from the largest relation (it will be probed), then repeatedly
-join the smallest relation connected to the joined set by some predicate;
+deep: start from the largest base table (the fact table, probed; its size
+before filters decides, since filter selectivities are guesses), then repeatedly
+join the connected relation that keeps the estimated intermediate result
+smallest (join sizes use key distinct counts from Parquet statistics, so a
+join on a low-cardinality key such as a nation key is seen to multiply rows);
 a relation with no predicate (a cross join) is taken only when no connected
 relation remains. Each predicate is attached to the first join where all its
 columns are available. The larger input of each join is kept on the left
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from ..expr import Expr, columns_of, conjoin, conjuncts
 from ..logical import Join, LogicalPlan, Project
-from ..statistics import estimate_rows
+from ..statistics import base_rows, estimate_rows
 from ..tree import children, with_children
 
 
@@ -64,8 +67,8 @@ def _greedy(relations: list[LogicalPlan], preds: list[Expr]) -> LogicalPlan:
     names = [set(r.names) for r in relations]
     cols = [columns_of(p) for p in preds]
     tie = [min(r.names, default="") for r in relations]  # order-independent
-    top = max(sizes)
-    start = min((i for i in range(len(relations)) if sizes[i] == top), key=lambda i: tie[i])
+    base = [base_rows(r) for r in relations]
+    start = min(range(len(relations)), key=lambda i: (-base[i], -sizes[i], tie[i]))
     current, current_size = relations[start], sizes[start]
     joined = set(names[start])
     remaining = [i for i in range(len(relations)) if i != start]
@@ -75,20 +78,27 @@ def _greedy(relations: list[LogicalPlan], preds: list[Expr]) -> LogicalPlan:
             return any(not used[k] and c & names[i] and c & joined
                        and c <= joined | names[i] for k, c in enumerate(cols))
         pool = [i for i in remaining if connected(i)] or remaining
-        pick = min(pool, key=lambda i: (sizes[i], tie[i]))
+
+        def conditions(i: int) -> list[int]:
+            available = joined | names[i]
+            return [k for k, c in enumerate(cols) if not used[k] and c <= available]
+
+        def joined_with(i: int) -> Join:
+            left, right = current, relations[i]
+            if sizes[i] > current_size:
+                left, right = right, left
+            return Join(left, right, "inner", conjoin([preds[k] for k in conditions(i)]))
+
+        # the relation whose join keeps the intermediate result smallest
+        outcome = {i: joined_with(i) for i in pool}
+        result = {i: estimate_rows(j) for i, j in outcome.items()}
+        pick = min(pool, key=lambda i: (result[i], sizes[i], tie[i]))
+        for k in conditions(pick):
+            used[k] = True
         remaining.remove(pick)
-        available = joined | names[pick]
-        cond = []
-        for k, c in enumerate(cols):
-            if not used[k] and c <= available:
-                used[k] = True
-                cond.append(preds[k])
-        left, right = current, relations[pick]
-        if sizes[pick] > current_size:
-            left, right = right, left
-        current = Join(left, right, "inner", conjoin(cond))
-        current_size = estimate_rows(current)
-        joined = available
+        current = outcome[pick]
+        current_size = result[pick]
+        joined = joined | names[pick]
     leftover = [p for k, p in enumerate(preds) if not used[k]]
     if leftover:  # only for a single relation, which never reaches here
         from ..logical import Filter
