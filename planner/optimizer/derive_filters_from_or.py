@@ -52,10 +52,9 @@ def derive_filters_from_or(plan: LogicalPlan, ctx) -> LogicalPlan:
 def _derive(p: Expr, owners: dict[str, str]) -> dict[str, Expr]:
     """Scan key -> predicate implied by `p` on that scan's columns alone."""
     cols = columns_of(p)
-    if not cols or not cols <= owners.keys():
-        return {}
-    scans = {owners[c] for c in cols}
-    if len(scans) < 2:
+    scans = {owners[c] for c in cols if c in owners}
+    spans_more = len(scans) + (not cols <= owners.keys())
+    if not scans or spans_more < 2:
         return {}        # a one-table OR: push_down_filter moves it whole
     branches = [conjuncts(d) for d in disjuncts(p)]
     out = {}
@@ -63,7 +62,7 @@ def _derive(p: Expr, owners: dict[str, str]) -> dict[str, Expr]:
         parts = []
         for branch in branches:
             own = [c for c in branch
-                   if columns_of(c) and all(owners[n] == scan for n in columns_of(c))]
+                   if columns_of(c) and all(owners.get(n) == scan for n in columns_of(c))]
             if not own:
                 break
             parts.append(conjoin(own))
