@@ -11,7 +11,7 @@ the physical plan's schema agree on this one layout:
 | avg                            | `sum` (as for sum; ints as int64), `count` int64 |
 | min, max, first                | `value` (the argument's type)       |
 | bool_and, bool_or              | `value` bool                        |
-| stddev_*, var_*                | `count` int64, `sum` float64, `sumsq` float64 |
+| stddev_*, var_*                | `count` int64, `mean` float64, `m2` float64 (sum of squared deviations; merged with Chan's formula) |
 
 A DISTINCT aggregate has no partial form: the planner aggregates it in one
 phase after a hash exchange on the group keys.
@@ -49,8 +49,8 @@ def state_fields(agg: AggCall, name: str) -> tuple[Field, ...]:
         return (Field(f"{name}.value", agg.args[0].dtype),)
     if fn in VARIANCE_FNS:
         return (Field(f"{name}.count", dt.INT64, False),
-                Field(f"{name}.sum", dt.FLOAT64),
-                Field(f"{name}.sumsq", dt.FLOAT64))
+                Field(f"{name}.mean", dt.FLOAT64),
+                Field(f"{name}.m2", dt.FLOAT64))
     raise ValueError(f"aggregate {fn} has no partial state")
 
 

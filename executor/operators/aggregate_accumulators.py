@@ -284,8 +284,8 @@ class Variance(Accumulator):
     """stddev_* / var_*: per group the count, the mean and M2 (the sum of
     squared deviations from the mean), combined with Chan's formula as
     DuckDB does, so nothing cancels catastrophically: the stddev of a
-    constant is exactly 0 in any partitioning. The partial state columns
-    `sum` and `sumsq` (planner/aggregate_state.py) carry the mean and M2."""
+    constant is exactly 0 in any partitioning (partial state columns `count`,
+    `mean` and `m2`: planner/aggregate_state.py)."""
 
     def __init__(self, fn: str):
         self.fn = fn
