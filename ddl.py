@@ -46,16 +46,26 @@ def create_external_table(session, st):
                            hive_partitioning=True if st.partitioned_by else None,
                            partition_columns=partition_columns or None,
                            storage_options=dict(st.options) or None)
+    from .planner.functions import cast_allowed
+    types = {n.lower(): dt.normalize(dataset.schema.field(n).type) for n in dataset.schema.names}
     names = set(dataset.schema.names)
     for c in st.columns:
-        if c.name not in names:
+        have = types.get(c.name.lower())
+        if have is None:
             raise errors.ProgrammingError(
                 f"column '{c.name}' of table '{st.name}' is not in the files at {st.location}")
+        if c.dtype is not None and not cast_allowed(have, c.dtype):
+            raise errors.ProgrammingError(
+                f"column '{c.name}' is {dt.sql_name(have)} in the files at {st.location}, "
+                f"which cannot be read as {dt.sql_name(c.dtype)}")
     for c in st.partitioned_by:
         if c.name not in names:
             raise errors.ProgrammingError(
                 f"partition column '{c.name}' not found under {st.location}")
-    session.catalog.register_dataset(st.name, dataset, replace=st.or_replace)
+    declared = [(c.name, c.dtype if c.dtype is not None else types[c.name.lower()])
+                for c in st.columns]
+    session.catalog.register_dataset(st.name, dataset, replace=st.or_replace,
+                                     columns=declared or None)
     return Result(statement="CREATE")
 
 

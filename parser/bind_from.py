@@ -83,6 +83,9 @@ def _named_table(ctx: BindContext, node: exp.Table):
         raise ctx.error(f"table '{full}' does not exist", node)
     if getattr(entry, "kind", None) == "view" or (hasattr(entry, "sql") and not hasattr(entry, "source")):
         return _bind_view(ctx, full, entry, node) + (name,)
+    declared = getattr(entry, "columns", None)
+    if declared:
+        return declared_scan(ctx, full, entry.source, declared) + (name,)
     return scan(ctx, full, entry.source) + (name,)
 
 
@@ -92,6 +95,24 @@ def scan(ctx: BindContext, table: str, source):
     fields = tuple(Field(ctx.fresh(f.name), dt.normalize(f.type), f.nullable) for f in schema)
     plan = Scan(table, source, fields, tuple(schema.names))
     return plan, list(schema.names)
+
+
+def declared_scan(ctx: BindContext, table: str, source, declared):
+    """A table created with a column list: only those columns, cast to the
+    declared types (CREATE EXTERNAL TABLE t (a INT, b VARCHAR) ...)."""
+    from ..planner.expr import Cast
+    schema = source.schema
+    by_lower = {n.lower(): n for n in schema.names}
+    file_names = [by_lower[name.lower()] for name, _ in declared]
+    fields = tuple(Field(ctx.fresh(n), dt.normalize(schema.field(n).type),
+                         schema.field(n).nullable) for n in file_names)
+    plan = Scan(table, source, fields, tuple(file_names))
+    exprs, names = [], []
+    for f, (name, wire) in zip(fields, declared):
+        want = dt.from_wire(wire)
+        exprs.append(f.column() if f.dtype == want else Cast(f.column(), want))
+        names.append(f.name if f.dtype == want else ctx.fresh(name))
+    return Project(plan, tuple(exprs), tuple(names)), [n for n, _ in declared]
 
 
 def _bind_view(ctx: BindContext, name: str, entry, node):

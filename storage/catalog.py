@@ -46,6 +46,7 @@ class TableEntry:
     location: Any = None
     options: dict = field(default_factory=dict)
     _source: Any = None
+    columns: tuple | None = None    # declared (name, wire type) pairs, or None: all
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -115,7 +116,8 @@ class Catalog:
                          hive_partitioning: bool | None = None,
                          partition_columns: list[tuple[str, pa.DataType]] | None = None,
                          storage_options: dict | None = None,
-                         replace: bool = False) -> TableEntry:
+                         replace: bool = False,
+                         columns: list[tuple[str, pa.DataType]] | None = None) -> TableEntry:
         """Open (now, so errors surface at CREATE) and register a Parquet dataset."""
         if isinstance(location, Dataset):
             ds = location
@@ -128,7 +130,8 @@ class Catalog:
             opts = _options(hive_partitioning, partition_columns, storage_options)
             ds = open_dataset(location, **_open_args(opts))
         loc = _absolute(location) if isinstance(location, str) else [_absolute(x) for x in location]
-        entry = TableEntry(name.lower(), "dataset", loc, opts, ds)
+        declared = tuple((n, dt.to_wire(t)) for n, t in columns) if columns else None
+        entry = TableEntry(name.lower(), "dataset", loc, opts, ds, declared)
         self._put(entry, replace)
         return entry
 
@@ -196,7 +199,8 @@ class Catalog:
                 if isinstance(e, ViewEntry):
                     views.append({"name": n, "sql": e.sql})
                 elif e.source_kind == "dataset":
-                    tables.append({"name": n, "location": e.location, "options": e.options})
+                    tables.append({"name": n, "location": e.location, "options": e.options,
+                                   "columns": e.columns})
         return json.dumps({"version": CATALOG_VERSION, "tables": tables, "views": views},
                           indent=1, sort_keys=True, default=str)
 
@@ -207,8 +211,10 @@ class Catalog:
             raise ProgrammingError(f"unsupported catalog version {data.get('version')!r}")
         cat = cls()
         for t in data.get("tables", []):
-            cat._entries[t["name"]] = TableEntry(t["name"], "dataset", t["location"],
-                                                 dict(t.get("options") or {}))
+            columns = t.get("columns")
+            cat._entries[t["name"]] = TableEntry(
+                t["name"], "dataset", t["location"], dict(t.get("options") or {}),
+                columns=tuple(tuple(c) for c in columns) if columns else None)
         for v in data.get("views", []):
             cat._entries[v["name"]] = ViewEntry(v["name"], v["sql"])
         return cat
