@@ -86,7 +86,8 @@ def test_cancel_from_another_thread(cluster):
         thread.join(PROMPT)
         assert not thread.is_alive(), "execute() did not return after cancel()"
         [exc] = outcome
-        assert isinstance(exc, quiver.OperationalError) and isinstance(exc, quiver.errors.QueryCancelled), exc
+        assert isinstance(exc, quiver.errors.QueryCancelled), exc
+        assert isinstance(exc, quiver.OperationalError)
         wait_for(lambda: _tasks_ended(coord, qid), PROMPT, "the workers to stop the tasks")
         with coord.cond:
             states = {a.state for a in coord.scheduler.finished[qid].attempts}
