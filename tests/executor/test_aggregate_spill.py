@@ -111,7 +111,7 @@ def spills(monkeypatch):
 
 
 def test_single_mode_spills_and_matches_duckdb(tmp_path, spills):
-    t = _table(6000, 1)
+    t = _table(2000, 1)
     ctx = ExecContext(batch_size=256, memory_budget=40_000, spill_dir=str(tmp_path))
     got = _run(_node(t, "single", _source(t)), ctx)
     _check(got, t)
@@ -120,7 +120,7 @@ def test_single_mode_spills_and_matches_duckdb(tmp_path, spills):
 
 
 def test_merge_spills_again_one_level_down(tmp_path, spills):
-    t = _table(8000, 2)
+    t = _table(2500, 2)
     ctx = ExecContext(batch_size=256, memory_budget=3_000, spill_dir=str(tmp_path))
     _check(_run(_node(t, "single", _source(t)), ctx), t)
     assert max(spills) >= 1
@@ -128,7 +128,7 @@ def test_merge_spills_again_one_level_down(tmp_path, spills):
 
 
 def test_partial_flushes_early_then_final_spills(tmp_path, spills):
-    t = _table(6000, 3)
+    t = _table(2000, 3)
     src = _source(t, parts=2)
     partial = _node(t, "partial", src)
     ctx = ExecContext(batch_size=256, memory_budget=20_000, spill_dir=str(tmp_path))
