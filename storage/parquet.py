@@ -224,15 +224,50 @@ class ParquetFileInfo:
 # --- I/O ------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _open(protocol: str, storage_options: dict | None, path: str):
-    """A pq.ParquetFile for `path`; remote files coalesce their reads (pre_buffer)."""
+def _source(protocol: str, storage_options: dict | None, path: str):
+    """What pq.ParquetFile reads from: the local path, or an open remote file."""
     if protocol in LOCAL_PROTOCOLS:
-        with pq.ParquetFile(path) as pf:
-            yield pf
+        yield path
         return
     fs = get_filesystem(protocol, storage_options)
-    with fs.open(path, "rb") as f, pq.ParquetFile(f, pre_buffer=True) as pf:
-        yield pf
+    with fs.open(path, "rb") as f:
+        yield f
+
+
+def _open_file(source, protocol: str, meta=None, read_dictionary=None) -> pq.ParquetFile:
+    """A pq.ParquetFile; remote files coalesce their reads (pre_buffer)."""
+    return pq.ParquetFile(source, metadata=meta, read_dictionary=read_dictionary or None,
+                          pre_buffer=protocol not in LOCAL_PROTOCOLS)
+
+
+# a string column chunk whose data pages hold under this many bytes a value
+# is (almost) all dictionary indices: read it as a dictionary, much cheaper
+_DICT_BYTES_PER_VALUE = 4.0
+
+
+def dictionary_columns(meta: pq.FileMetaData, groups: list[int], columns: list[str]) -> list[str]:
+    """Which of `columns` (top-level string columns) are dictionary-encoded
+    with few distinct values in every row group of `groups`."""
+    wanted = set(columns)
+    leaves = {}
+    schema = meta.schema
+    for i in range(len(schema)):
+        c = schema.column(i)
+        if c.path in wanted and c.physical_type == "BYTE_ARRAY":
+            leaves[c.path] = i
+    out = []
+    for name, i in leaves.items():
+        ok = bool(groups)
+        for g in groups:
+            ch = meta.row_group(g).column(i)
+            dict_enc = any(e in ("RLE_DICTIONARY", "PLAIN_DICTIONARY") for e in ch.encodings)
+            if not (dict_enc and ch.has_dictionary_page and ch.num_values > 0 and
+                    ch.total_uncompressed_size < _DICT_BYTES_PER_VALUE * ch.num_values):
+                ok = False
+                break
+        if ok:
+            out.append(name)
+    return out
 
 
 def read_footer(protocol: str, storage_options: dict | None, path: str) -> pq.FileMetaData:
@@ -280,15 +315,23 @@ def read_split(
     batch_size: int = DEFAULT_BATCH_SIZE,
     row_group_filter: Callable[[RowGroupStats], bool] | None = None,
     counters: ReadCounters | None = None,
+    keep_dictionary: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Read `columns` (file or partition columns, in this order, named as in
     the dataset) of one planner.physical.Split, as batches typed by `schema`.
 
     Only the split's row groups are read, minus those `row_group_filter`
-    rejects. A batch with no columns still carries its row count."""
+    rejects. A batch with no columns still carries its row count.
+
+    Low-cardinality string columns are decoded from their Parquet
+    dictionaries (cheap). With `keep_dictionary`, such a column stays a
+    dictionary<int32, schema type> array (the batch schema says so) for the
+    caller to filter first and decode after; otherwise it comes out plain."""
     out_schema = pa.schema([schema.field(c) for c in columns])
     parts = {n: (dt.from_wire(w), v) for n, w, v in split.partition_values}
-    with _open(protocol, storage_options, split.path) as pf:
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(_source(protocol, storage_options, split.path))
+        pf = stack.enter_context(_open_file(source, protocol))
         meta = pf.metadata
         groups = list(range(meta.num_row_groups) if split.row_groups is None else split.row_groups)
         if row_group_filter is not None and groups:
@@ -302,15 +345,22 @@ def read_split(
             return
         file_names = set(pf.schema_arrow.names)
         to_read = list(dict.fromkeys(c for c in columns if c in file_names and c not in parts))
-        for batch in pf.iter_batches(batch_size=batch_size, row_groups=kept,
-                                     columns=to_read, use_threads=False):
+        strings = [c for c in to_read if dt.is_string(schema.field(c).type)]
+        as_dict = dictionary_columns(meta, kept, strings) if strings else []
+        if as_dict:
+            pf = stack.enter_context(_open_file(source, protocol, meta, as_dict))
+        batches = pf.iter_batches(batch_size=batch_size, row_groups=kept,
+                                  columns=to_read, use_threads=False)
+        if as_dict:     # dictionary reads end a batch at each row group
+            batches = _coalesce(batches, max(1, batch_size // 2))
+        for batch in batches:
             n = batch.num_rows
             if counters is not None:
                 counters.add(rows=n)
             if not columns:
                 yield batch.select([])
                 continue
-            arrays = []
+            arrays, plain = [], True
             for f in out_schema:
                 if f.name in parts:
                     ptype, value = parts[f.name]
@@ -319,7 +369,44 @@ def read_split(
                     arr = batch.column(f.name)
                 else:
                     arr = pa.nulls(n, f.type)
-                if arr.type != f.type:
+                if pa.types.is_dictionary(arr.type):
+                    arr = _dictionary_as(arr, f.type, keep_dictionary and dt.is_string(f.type))
+                    plain = plain and not pa.types.is_dictionary(arr.type)
+                elif arr.type != f.type:
                     arr = cast_normalized(arr, f.type)
                 arrays.append(arr)
-            yield pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+            if not plain:
+                yield pa.RecordBatch.from_arrays(arrays, names=columns)
+            else:
+                yield pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+
+
+def _coalesce(batches: Iterator[pa.RecordBatch], min_rows: int) -> Iterator[pa.RecordBatch]:
+    """Small consecutive batches joined until they reach `min_rows` rows."""
+    held, rows = [], 0
+    for b in batches:
+        if not held and b.num_rows >= min_rows:
+            yield b
+            continue
+        held.append(b)
+        rows += b.num_rows
+        if rows >= min_rows:
+            yield _combine(held)
+            held, rows = [], 0
+    if held:
+        yield _combine(held)
+
+
+def _combine(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
+def _dictionary_as(arr: pa.DictionaryArray, t: pa.DataType, keep: bool) -> pa.Array:
+    """A dictionary array with values of type `t` (kept) or decoded to `t`."""
+    if not keep:
+        return arr.cast(t)
+    if arr.type.value_type != t or arr.type.index_type != pa.int32():
+        arr = pa.DictionaryArray.from_arrays(arr.indices.cast(pa.int32()), arr.dictionary.cast(t))
+    return arr

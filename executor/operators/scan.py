@@ -29,6 +29,7 @@ from ...planner.expr import Call, Cast, Column, Expr, InList, Literal, conjoin
 from ...planner.physical import ParquetScanExec
 from ...storage.parquet import ColumnStats, RowGroupStats, read_split
 from ..registry import implements
+from ..scan_filter import ScanFilter
 
 _FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 
@@ -134,7 +135,19 @@ def row_group_filter(node_filters, column_of_field: dict[str, str]):
 def _rename(batch: pa.RecordBatch, positions: list[int], out_schema: pa.Schema) -> pa.RecordBatch:
     if not positions:
         return batch.select([])
-    return pa.RecordBatch.from_arrays([batch.column(p) for p in positions], schema=out_schema)
+    arrays = [batch.column(p) for p in positions]
+    if any(pa.types.is_dictionary(a.type) for a in arrays):
+        return pa.RecordBatch.from_arrays(arrays, names=out_schema.names)
+    return pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+
+
+def _decode(batch: pa.RecordBatch, out_schema: pa.Schema) -> pa.RecordBatch:
+    """Dictionary columns (kept by the read for filtering) as their plain type."""
+    if batch.schema.equals(out_schema):
+        return batch
+    arrays = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
+              for c in batch.columns]
+    return pa.RecordBatch.from_arrays(arrays, schema=out_schema)
 
 
 @implements(ParquetScanExec)
@@ -149,18 +162,16 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx) -> Iterator[pa.Reco
     out_schema = pa.schema([pa.field(f.name, f.dtype) for f in node.fields])
     column_of_field = {f.name: c for f, c in zip(node.fields, node.columns)}
     keep = row_group_filter(node.filters, column_of_field)
-    predicate = conjoin(list(node.filters))
     counters = ctx.options.get("scan_counters")
     storage_options = dict(node.storage_options)
-    filter_batch = None
-    if predicate is not None:
-        from ..eval import filter_batch
+    conjuncts = ScanFilter(node.filters) if node.filters else None
     for split in splits:
         for batch in read_split(split, source_cols, read_schema, node.protocol, storage_options,
-                                ctx.batch_size, row_group_filter=keep, counters=counters):
+                                ctx.batch_size, row_group_filter=keep, counters=counters,
+                                keep_dictionary=True):
             ctx.check_cancelled()
             out = _rename(batch, positions, out_schema)
-            if filter_batch is not None:
-                out = filter_batch(out, predicate)
+            if conjuncts is not None:
+                out = conjuncts.apply(out)
             if out.num_rows:
-                yield out
+                yield _decode(out, out_schema)

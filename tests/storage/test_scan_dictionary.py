@@ -1,0 +1,130 @@
+"""Low-cardinality strings read as dictionaries; the scan filters conjunct by
+conjunct (executor/scan_filter.py) and hands out plain string columns."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from quiver.errors import DataError
+from quiver.executor.context import ExecContext
+from quiver.executor.operators.scan import parquet_scan
+from quiver.executor.scan_filter import ScanFilter
+from quiver.planner import datatypes as dt
+from quiver.planner.expr import Call, Column, InList, Literal
+from quiver.planner.logical import Field
+from quiver.planner.physical import ParquetScanExec
+from quiver.storage.dataset import open_dataset
+from quiver.storage.parquet import dictionary_columns, read_split
+
+MODES = ["AIR", "RAIL", None, "SHIP", "TRUCK", "MAIL"]
+
+
+def _table(n=2000):
+    return pa.table({
+        "k": pa.array(range(n), pa.int64()),
+        "mode": pa.array([MODES[i % 6] for i in range(n)], pa.string()),
+        "comment": pa.array([f"unique comment number {i} padded out" for i in range(n)]),
+        "d": pa.array([i % 5 for i in range(n)], pa.int64()),
+    })
+
+
+@pytest.fixture
+def ds(tmp_path):
+    pq.write_table(_table(), tmp_path / "f.parquet", row_group_size=300)
+    return open_dataset(str(tmp_path))
+
+
+def _node(ds, columns, filters=()):
+    fields = tuple(Field(f"{c}#{i}", ds.schema.field(c).type) for i, c in enumerate(columns))
+    return ParquetScanExec("t", fields, tuple(columns), (tuple(ds.splits()),), tuple(filters),
+                           ds.protocol, tuple(ds.storage_options.items()))
+
+
+def _scan(node, batch_size=None):
+    ctx = ExecContext()
+    if batch_size:
+        ctx.batch_size = batch_size
+    batches = list(parquet_scan(node, 0, ctx))
+    out_types = [f.dtype for f in node.fields]
+    for b in batches:
+        assert b.schema.types == out_types
+    if not batches:
+        return pa.table({f.name: pa.array([], f.dtype) for f in node.fields})
+    return pa.Table.from_batches(batches)
+
+
+def test_only_low_cardinality_dictionary_columns_are_chosen(ds):
+    meta = pq.read_metadata(ds.splits()[0].path)
+    groups = list(range(meta.num_row_groups))
+    assert dictionary_columns(meta, groups, ["mode", "comment"]) == ["mode"]
+
+
+def test_read_split_keeps_or_decodes_dictionaries(ds):
+    split = ds.splits()[0]
+    plain = pa.Table.from_batches(list(read_split(split, ["mode", "k"], ds.schema)))
+    assert plain.schema.field("mode").type == pa.string()
+    assert plain.equals(_table().select(["mode", "k"]))
+    kept = list(read_split(split, ["mode", "k"], ds.schema, keep_dictionary=True))
+    assert pa.types.is_dictionary(kept[0].schema.field("mode").type)
+    # row groups of 300 rows are joined into batches of at least half a batch
+    assert len(kept) == 1
+    decoded = pa.chunked_array([b.column(0) for b in kept]).cast(pa.string())
+    assert decoded.equals(_table().column("mode"))
+
+
+def test_scan_filters_dictionary_and_plain_conjuncts(ds):
+    mode = Column("mode#0", dt.STRING)
+    k = Column("k#1", dt.INT64)
+    filters = [Call("gt", (k, Literal(100, dt.INT64)), dt.BOOL),
+               InList(mode, (Literal("AIR", dt.STRING), Literal("MAIL", dt.STRING)), False),
+               Call("ne", (mode, Literal("MAIL", dt.STRING)), dt.BOOL)]
+    got = _scan(_node(ds, ["mode", "k"], filters), batch_size=512)
+    t = _table()
+    want = t.filter(pc.and_(pc.greater(t["k"], 100), pc.equal(t["mode"], "AIR")))
+    assert got.column(0).to_numpy(zero_copy_only=False).tolist() == want["mode"].to_numpy(
+        zero_copy_only=False).tolist()
+    assert got.column(1).equals(want["k"])
+
+
+def test_dictionary_conjunct_true_on_null_rows(ds):
+    mode = Column("mode#0", dt.STRING)
+    filters = [Call("is_null", (mode,), dt.BOOL)]
+    got = _scan(_node(ds, ["mode", "k"], filters))
+    t = _table()
+    assert got.column(1).equals(t.filter(pc.is_null(t["mode"]))["k"])
+    assert got.column(0).null_count == got.num_rows > 0
+
+
+def test_conjunct_that_may_raise_sees_only_rows_kept_before_it():
+    # d <> 0 AND 10 / d > 2: the division must never see d = 0
+    batch = pa.RecordBatch.from_arrays([pa.array([0, 1, 2, 5, 0, 4], pa.int64()),
+                                        pa.array(["a", "b", "a", "a", "b", "a"]).dictionary_encode()],
+                                       names=["d", "s"])
+    d = Column("d", dt.INT64)
+    s = Column("s", dt.STRING)
+    nonzero = Call("ne", (d, Literal(0, dt.INT64)), dt.BOOL)
+    div = Call("gt", (Call("intdiv", (Literal(10, dt.INT64), d), dt.INT64),
+                      Literal(2, dt.INT64)), dt.BOOL)
+    is_a = Call("eq", (s, Literal("a", dt.STRING)), dt.BOOL)
+    out = ScanFilter([nonzero, div, is_a]).apply(batch)
+    assert out.column(0).to_pylist() == [2]
+    with pytest.raises(DataError):
+        ScanFilter([div, nonzero]).apply(batch)
+
+
+def test_sql_over_dictionary_strings_matches_pyarrow(tmp_path):
+    import quiver
+    pq.write_table(_table(), tmp_path / "f.parquet", row_group_size=300)
+    con = quiver.connect()
+    con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{tmp_path}'")
+    rows = con.execute("SELECT mode, count(*), sum(k) FROM t WHERE mode LIKE '%A%' AND d < 3 "
+                       "GROUP BY mode ORDER BY mode").fetchall()
+    t = _table()
+    t = t.filter(pc.and_(pc.match_like(t["mode"], "%A%"), pc.less(t["d"], 3)))
+    want = t.group_by("mode").aggregate([("k", "count"), ("k", "sum")]).sort_by("mode")
+    expected = list(zip(want["mode"].to_pylist(), want["k_count"].to_pylist(),
+                        want["k_sum"].to_pylist()))
+    assert [tuple(r) for r in rows] == expected and len(expected) == 3
