@@ -29,6 +29,18 @@ def _all_null_typed(args) -> bool:
     return all(pa.types.is_null(a.type) for a in args)
 
 
+@register("scalar_subquery_value")
+def scalar_subquery_value(call, args, n):
+    """A decorrelated scalar subquery without an aggregate: per outer row the
+    number of subquery rows and one of their values. More than one row is
+    the error SQL asks for; none gives NULL."""
+    from ...errors import DataError
+    count, value = args
+    if pc.any(pc.greater(count, 1)).as_py():
+        raise DataError("scalar subquery returned more than one row")
+    return as_array(value, n)
+
+
 @register("greatest")
 def greatest(call, args, n):
     if _all_null_typed(args):

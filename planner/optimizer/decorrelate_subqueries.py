@@ -225,7 +225,10 @@ class _Outer:
         if not (referenced_names(sub) - local):
             self.plan = Join(self.plan, EnforceSingleRow(sub), "left", None)
             return Column(value.name, value.dtype, True)
-        projects, agg = _scalar_aggregate_shape(sub)
+        try:
+            projects, agg = _scalar_aggregate_shape(sub)
+        except NotSupportedError:
+            return self._join_scalar_rows(sub, ctx)
         right, preds = _pull(sub, local, "scalar", ctx)
         cond = conjoin(preds)
         result: Expr = Column(value.name, value.dtype, True)
@@ -246,6 +249,20 @@ class _Outer:
         self._check_condition(cond, right)
         self.plan = Join(self.plan, right, "left", cond)
         return result
+
+
+    def _join_scalar_rows(self, sub: LogicalPlan, ctx) -> Expr:
+        """`(SELECT name FROM dim WHERE dim.k = t.k)`: group the subquery by
+        its correlation keys, keeping a row count and a value; the value is
+        an error where the count is above one (SQL's rule for scalar
+        subqueries) and NULL where no row matched."""
+        value = sub.schema[0]
+        right, keys = self._mark_keys(sub, ctx)
+        col = Column(value.name, value.dtype, True)
+        first, count = self._join_grouped(
+            right, keys, [], [AggCall("first", (col,), value.dtype),
+                              AggCall("count_star", (), dt.INT64)], ctx)
+        return Call("scalar_subquery_value", (count, first), value.dtype)
 
 
 def _strip_output(plan: LogicalPlan) -> LogicalPlan:

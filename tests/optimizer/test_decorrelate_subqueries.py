@@ -6,7 +6,7 @@ from quiver.planner import expr as E
 from quiver.planner import logical as L
 from quiver.planner.optimizer import OptimizerContext
 from quiver.planner.optimizer.decorrelate_subqueries import decorrelate_subqueries
-from quiver.planner.tree import walk
+from quiver.planner.tree import expressions, walk
 
 I = dt.INT64
 
@@ -209,11 +209,24 @@ def test_non_equality_correlation_under_or_is_not_supported(h):
         _rule(L.Filter(o, pred))
 
 
-def test_correlated_scalar_without_aggregate_is_not_supported(h):
+def test_correlated_scalar_without_aggregate_groups_by_the_key(h):
     o, l = _orders(h), _lineitem(h)
     corr = h.eq(h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
     sq = E.ScalarSubquery(h.project(L.Filter(l, corr), "l_qty"), I)
-    with pytest.raises(NotSupportedError, match="aggregate"):
+    out = _rule(L.Filter(o, h.call("gt", h.col(o, "o_total"), sq)))
+    calls = [x for n in walk(out) for e in expressions(n) for x in walk(e)
+             if isinstance(x, E.Call) and x.fn == "scalar_subquery_value"]
+    assert len(calls) == 1
+    joins = [n for n in walk(out) if isinstance(n, L.Join)]
+    assert [j.kind for j in joins] == ["left"]
+    assert isinstance(joins[0].right, L.Aggregate)
+
+
+def test_correlated_scalar_with_non_equality_correlation_is_not_supported(h):
+    o, l = _orders(h), _lineitem(h)
+    corr = h.call("lt", h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
+    sq = E.ScalarSubquery(h.project(L.Filter(l, corr), "l_qty"), I)
+    with pytest.raises(NotSupportedError, match="equality"):
         _rule(L.Filter(o, h.call("gt", h.col(o, "o_total"), sq)))
 
 
