@@ -95,8 +95,8 @@ def _decode(stats, num_rows: int, arrow_type: pa.DataType) -> ColumnStats:
             lo = hi = None
         elif pa.types.is_timestamp(arrow_type) and arrow_type.unit == "ns":
             # bounds as the scan will see the values: cut to microseconds
-            lo, hi = cast_normalized(pa.array([lo, hi], arrow_type),
-                                     dt.normalize(arrow_type)).to_pylist()
+            bounds = cast_normalized(pa.array([lo, hi], arrow_type), dt.normalize(arrow_type))
+            lo, hi = bounds[0].as_py(), bounds[1].as_py()
     return ColumnStats(lo, hi, nulls, num_rows)
 
 
