@@ -9,10 +9,16 @@ Example: a partitioned join of two scans becomes three stages
 A stage runs as one task per output partition of its root. Stages are plain
 data: the embedded runner and the cluster scheduler run the same DAG, and
 hosts are bound only when a task is launched.
+
+Shared work: two exchanges over the same computation (a CTE referenced twice,
+a self-join's scans) differ only in their column ids. Such a subplan becomes
+one stage; each consumer's ShuffleReadExec reads it under its own field names
+(shuffle reads rename by position), and the stage has two consumers.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import physical as P
@@ -53,16 +59,53 @@ def input_stages(root: P.ExecNode) -> tuple[int, ...]:
     return tuple(sorted({n.stage_id for n in walk(root) if isinstance(n, P.ShuffleReadExec)}))
 
 
+# a string in a plan's repr (group 2), maybe a Literal's value (group 1)
+_QUOTED = re.compile(r"""(value=)?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+_OUTPUT_NAMES = ("names", "group_names", "agg_names")
+
+
+def _column_names(node: P.ExecNode) -> set[str]:
+    """Every column name a subplan defines (all it reads are among them),
+    and the aggregate names its state columns are named after."""
+    names: set[str] = set()
+    for n in walk(node):
+        names.update(f.name for f in n.schema)
+        for attr in _OUTPUT_NAMES:
+            names.update(getattr(n, attr, ()))
+    return names
+
+
+def canonical_key(node: P.ExchangeExec) -> str:
+    """The exchange's repr with its column names numbered by first
+    appearance: equal keys mean the same computation up to column ids."""
+    names = _column_names(node.input)
+    numbering: dict[str, str] = {}
+
+    def rename(m: re.Match) -> str:
+        text = m.group(2)[1:-1]
+        if m.group(1) or text not in names:
+            return m.group(0)
+        return "'\x00%s'" % numbering.setdefault(text, str(len(numbering)))
+    return _QUOTED.sub(rename, repr(node))
+
+
 def build_stages(plan: P.ExecNode) -> StageDag:
     stages: list[Stage] = []
+    seen: dict[str, int] = {}           # canonical exchange -> its stage id
 
     def cut(node):
         if not isinstance(node, P.ExchangeExec):
             return node
-        stage_id = len(stages)
+        key = canonical_key(node)
         producer_tasks = P.partitions(node.input)
-        root = P.ShuffleWriteExec(node.input, stage_id, node.partitioning)
-        stages.append(Stage(stage_id, root, input_stages(root), producer_tasks))
+        if key in seen:
+            stage_id = seen[key]
+        else:
+            stage_id = seen[key] = len(stages)
+            root = P.ShuffleWriteExec(node.input, stage_id, node.partitioning)
+            stages.append(Stage(stage_id, root, input_stages(root), producer_tasks))
         mode = "all" if node.broadcast or isinstance(node.partitioning, P.SinglePartitioning) \
             else "hash"
         return P.ShuffleReadExec(stage_id, node.schema, node.partitioning.count, mode,
