@@ -25,6 +25,7 @@ from .fold_constants import fold_constants
 from .merge_projections import merge_projections
 from .push_down_filter import push_down_filter
 from .push_down_projection import push_down_projection
+from .push_down_semi_joins import push_down_semi_joins
 from .reorder_joins import reorder_joins
 from .unwrap_cast_in_comparison import unwrap_cast_in_comparison
 from .util import schema_signature
@@ -36,6 +37,7 @@ RULES = (
     factor_or_predicates,
     derive_filters_from_or,
     push_down_filter,
+    push_down_semi_joins,
     reorder_joins,
     push_down_projection,
     merge_projections,

@@ -24,6 +24,7 @@ MATRIX: dict[str, dict] = {
     "default": {},
     "rules_off": {"disabled_rules": {"fold_constants", "push_down_filter",
                                      "unwrap_cast_in_comparison", "factor_or_predicates",
+                                     "derive_filters_from_or", "push_down_semi_joins",
                                      "push_down_projection", "reorder_joins"}},
     "one_partition": {"target_partitions": 1, "shuffle_partitions": 1},
     "many_partitions": {"target_partitions": 4, "shuffle_partitions": 5, "split_bytes": 1},
