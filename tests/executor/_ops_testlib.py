@@ -2,28 +2,22 @@
 
 - `Batches`: a test-only leaf node that yields given batches per partition.
 - `run(node, partition)`: run an operator and collect a pyarrow Table.
-- `ensure_eval()`: until executor/eval.py exists, install a tiny stand-in
-  (Column, Literal and a few Calls) so operator tests can run. Once the real
-  module exists it is used unchanged.
 
-Load with `_load_testlib()` in a test module (pytest's importlib mode gives
-test files no package to import siblings from).
+Test modules import it as `import _ops_testlib as T` (tests/executor/conftest.py
+puts this folder on sys.path).
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 import quiver.executor.operators  # noqa: F401  (register the real operators first)
 from quiver.executor import registry
 from quiver.executor.context import ExecContext
-from quiver.planner.expr import Call, Cast, Column, Literal
+from quiver.planner.expr import Column
 from quiver.planner.logical import Field
 from quiver.planner.physical import MemoryScanExec
 
@@ -74,53 +68,3 @@ def run(node, partition: int = 0, ctx: ExecContext | None = None) -> pa.Table:
 
 def col(name: str, table: pa.Table) -> Column:
     return Column(name, table.schema.field(name).type)
-
-
-_BINARY = {"gt": "greater", "lt": "less", "ge": "greater_equal", "le": "less_equal",
-           "eq": "equal", "ne": "not_equal", "add": "add", "sub": "subtract",
-           "mul": "multiply", "and": "and_kleene", "or": "or_kleene"}
-
-
-def _fake_evaluate(expr, batch):
-    n = batch.num_rows
-    if isinstance(expr, Column):
-        return batch.column(expr.name)
-    if isinstance(expr, Literal):
-        return pa.nulls(n, expr.dtype) if expr.value is None else \
-            pa.array([expr.value] * n, expr.dtype)
-    if isinstance(expr, Call):
-        args = [_fake_evaluate(a, batch) for a in expr.args]
-        if expr.fn in _BINARY:
-            out = pc.call_function(_BINARY[expr.fn], args)
-        elif expr.fn == "neg":
-            out = pc.negate(args[0])
-        elif expr.fn == "not":
-            out = pc.invert(args[0])
-        elif expr.fn == "is_null":
-            out = pc.is_null(args[0])
-        else:
-            raise NotImplementedError(expr.fn)
-        return out.cast(expr.dtype)
-    if isinstance(expr, Cast):
-        return _fake_evaluate(expr.arg, batch).cast(expr.dtype)
-    raise NotImplementedError(type(expr).__name__)
-
-
-def _fake_filter_batch(batch, predicate):
-    mask = pc.fill_null(_fake_evaluate(predicate, batch), False)
-    return batch.filter(mask)
-
-
-def ensure_eval() -> None:
-    try:
-        import quiver.executor.eval  # noqa: F401
-    except ModuleNotFoundError as e:
-        if e.name != "quiver.executor.eval":
-            raise
-        fake = types.ModuleType("quiver.executor.eval")
-        fake.evaluate = _fake_evaluate
-        fake.filter_batch = _fake_filter_batch
-        fake.FAKE = True
-        sys.modules["quiver.executor.eval"] = fake
-        import quiver.executor as ex
-        ex.eval = fake

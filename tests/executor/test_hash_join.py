@@ -1,22 +1,7 @@
 """HashJoinExec: every join kind against DuckDB on the same data (NULL keys,
 duplicate keys, empty sides, residual conditions, keyless joins)."""
 
-import importlib.util
-import pathlib
-import sys
-
-
-def _load(name):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name(name + ".py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-H = _load("_hash_join_lib")
+import _hash_join_lib as H  # noqa: E402  (tests/executor/conftest.py)
 
 import numpy as np
 import pyarrow as pa

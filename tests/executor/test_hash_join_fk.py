@@ -2,22 +2,7 @@
 build row, so the probe batch is passed through without a take) and on the
 same data with a few probe rows unmatched or matched twice; against DuckDB."""
 
-import importlib.util
-import pathlib
-import sys
-
-
-def _load(name):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name(name + ".py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-H = _load("_hash_join_lib")
+import _hash_join_lib as H  # noqa: E402  (tests/executor/conftest.py)
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402

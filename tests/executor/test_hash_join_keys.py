@@ -1,22 +1,7 @@
 """HashJoinExec with multi-column keys of mixed types (int + string, decimal,
 date), keys of different types on the two sides, against DuckDB."""
 
-import importlib.util
-import pathlib
-import sys
-
-
-def _load(name):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name(name + ".py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-H = _load("_hash_join_lib")
+import _hash_join_lib as H  # noqa: E402  (tests/executor/conftest.py)
 
 import datetime
 import decimal

@@ -1,22 +1,5 @@
 """LimitExec: offset/limit per partition, and early stop."""
-import importlib.util
-import pathlib
-import sys
-
-
-def _load_testlib():
-    name = "_ops_testlib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("_ops_testlib.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-T = _load_testlib()
-T.ensure_eval()
+import _ops_testlib as T  # noqa: E402  (tests/executor/conftest.py)
 
 import pyarrow as pa
 import pytest

@@ -1,23 +1,6 @@
 """SortExec against DuckDB: multiple keys, per-key direction and NULLS
 placement, strings in byte order, NaN, stability, top-N (fetch)."""
-import importlib.util
-import pathlib
-import sys
-
-
-def _load_testlib():
-    name = "_ops_testlib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("_ops_testlib.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-T = _load_testlib()
-T.ensure_eval()
+import _ops_testlib as T  # noqa: E402  (tests/executor/conftest.py)
 
 import duckdb  # noqa: E402  (test-only oracle)
 import numpy as np  # noqa: E402

@@ -1,26 +1,10 @@
 """SortExec over a tiny memory budget: runs spilled to disk and merged must
 give exactly the in-memory order (and DuckDB's), and the spill files must be
 gone afterwards, also after an error or when a LIMIT stops early."""
-import importlib.util
 import os
-import pathlib
-import sys
 from decimal import Decimal
 
-
-def _load_testlib():
-    name = "_ops_testlib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("_ops_testlib.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-T = _load_testlib()
-T.ensure_eval()
+import _ops_testlib as T  # noqa: E402  (tests/executor/conftest.py)
 
 import duckdb  # noqa: E402  (test-only oracle)
 import numpy as np  # noqa: E402

@@ -1,23 +1,6 @@
 """WindowExec against DuckDB: random data with NULLs and ties, every
 supported function, ROWS and RANGE frames, several specs in one node."""
-import importlib.util
-import pathlib
-import sys
-
-
-def _load_testlib():
-    name = "_ops_testlib"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("_ops_testlib.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-T = _load_testlib()
-T.ensure_eval()
+import _ops_testlib as T  # noqa: E402  (tests/executor/conftest.py)
 
 import decimal  # noqa: E402
 import math  # noqa: E402
