@@ -16,6 +16,9 @@ Only relative sizes matter to the join orderer.
 
 from __future__ import annotations
 
+import datetime
+import weakref
+
 from .expr import Call, Expr, InList, Literal, columns_of, conjuncts
 from .logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join, Limit,
                       LogicalPlan, Project, Scan, SetOp, Sort, Union, Values, Window)
@@ -214,15 +217,18 @@ def column_origin(plan: LogicalPlan, name: str | None):
     return None
 
 
-_SPANS: dict = {}
+_SPANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # source -> {column: span}
 
 
 def _value_span(source, column: str) -> float | None:
-    """max - min + 1 over all files, for integer and date columns."""
-    import datetime
-    key = (id(source), column)
-    if key in _SPANS:
-        return _SPANS[key]
+    """max - min + 1 over all files, for integer and date columns; computed
+    once per (source, column) and forgotten with the source."""
+    try:
+        cached = _SPANS.setdefault(source, {})
+    except TypeError:            # not weak-referenceable: no cache
+        cached = {}
+    if column in cached:
+        return cached[column]
     span = None
     files = getattr(source, "files", None)
     if files:
@@ -241,7 +247,5 @@ def _value_span(source, column: str) -> float | None:
                 span = float(hi - lo + 1)
         except Exception:  # noqa: BLE001 - statistics are best effort
             span = None
-    if len(_SPANS) > 10_000:
-        _SPANS.clear()
-    _SPANS[key] = span
+    cached[column] = span
     return span
