@@ -25,6 +25,8 @@ from . import datatypes as dt
 from . import logical as L
 from . import physical as P
 from .aggregate_state import has_partial_form
+from .scan_pruning import prune_files
+from .statistics import estimate_rows
 from .expr import Call, Cast, Column, Expr, columns_of, conjoin, conjuncts
 
 ROW_BYTES_GUESS = 64
@@ -43,14 +45,7 @@ class PhysicalOptions:
 
 
 def _estimate(plan: L.LogicalPlan) -> float:
-    try:
-        from .statistics import estimate_rows
-    except ImportError:  # pragma: no cover - statistics is part of the optimizer
-        return 1000.0
-    try:
-        return float(estimate_rows(plan))
-    except Exception:
-        return 1000.0
+    return float(estimate_rows(plan))
 
 
 class PhysicalPlanner:
@@ -85,16 +80,11 @@ class PhysicalPlanner:
             rows = getattr(source, "num_rows", 0)
             parts = max(1, min(self.options.target_partitions, rows // 100_000 or 1))
             return P.MemoryScanExec(node.table, node.fields, node.columns, parts, node.filters)
-        files = None
-        try:
-            from .scan_pruning import prune_files
-            column_of_field = dict(zip((f.name for f in node.fields), node.columns))
-            files = prune_files(source, list(node.filters), column_of_field)
-        except ImportError:
-            files = None
+        column_of_field = dict(zip((f.name for f in node.fields), node.columns))
+        files = prune_files(source, list(node.filters), column_of_field)
         # cut big files into row-group splits small enough that every core
         # gets work, but no smaller than needed
-        total = sum(f.size for f in files) if files is not None else source.total_bytes
+        total = sum(f.size for f in files)
         target = max(1, min(self.options.split_bytes,
                             total // max(1, self.options.target_partitions)))
         splits = source.splits(target_bytes=target, files=files)
