@@ -190,8 +190,8 @@ class Worker:
             wid = self.register()
             print(f"worker re-registered as {wid} with coordinator {self.coordinator}",
                   flush=True)
-        except errors.Error:
-            pass
+        except (errors.Error, grpc.RpcError):
+            pass        # the coordinator is away: the next beat tries again
 
     def _drop(self, query_id: str) -> None:
         with self._lock:
