@@ -12,22 +12,18 @@ import importlib
 import sys
 
 # modules that add commands: each has register(subparsers)
-COMMAND_MODULES = ("quiver.sqlcmd", "quiver.shell", "quiver.tpch.commands",
+COMMAND_MODULES = ("quiver.shell.sqlcmd", "quiver.shell", "quiver.tpch.commands",
                    "quiver.cluster.commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = argparse.ArgumentParser(
         prog="quiver", description="Quiver: distributed SQL over partitioned Parquet")
+    parser.add_argument("--version", action="version", version=f"quiver {__version__}")
     sub = parser.add_subparsers(dest="command")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue          # that command family is not installed
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

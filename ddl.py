@@ -8,7 +8,7 @@ import os
 import pyarrow as pa
 
 from . import errors
-from .planner import datatypes as dt
+from . import datatypes as dt
 
 
 def run(session, st):

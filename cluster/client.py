@@ -41,7 +41,7 @@ import pyarrow as pa
 from pyarrow import flight
 
 from .. import errors
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..session import Result
 from .cluster_runner import error_from
 from .flight_shuffle import FlightClients

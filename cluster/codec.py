@@ -52,11 +52,12 @@ import pyarrow as pa
 import pyarrow.ipc  # noqa: F401 - pa.ipc.read_schema
 
 from ..errors import InternalError
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner import expr as E
 from ..planner import logical as L
 from ..planner import physical as P
 from ..planner import stages as S
+from ..storage.splits import Split
 
 VERSION = 1
 
@@ -83,7 +84,7 @@ def _dataclasses_of(module) -> list[type]:
 def _build_allow_list() -> dict[str, type]:
     classes = [c for c in _dataclasses_of(E) if c not in E.SUBQUERY_TYPES]
     classes += _dataclasses_of(P)
-    classes += [L.Field, S.Stage, S.StageDag]
+    classes += [L.Field, Split, S.Stage, S.StageDag]
     allowed: dict[str, type] = {}
     for cls in classes:
         if cls.__name__ in allowed and allowed[cls.__name__] is not cls:
@@ -384,7 +385,7 @@ def decode_dag(data: bytes) -> S.StageDag:
     return _expect(from_json(data, "dag"), S.StageDag, "a StageDag")
 
 
-_NODE_TYPES = (P.ExecNode, E.Expr, E.SortKey, E.WindowFrame, L.Field, P.Split,
+_NODE_TYPES = (P.ExecNode, E.Expr, E.SortKey, E.WindowFrame, L.Field, Split,
                P.HashPartitioning, P.SinglePartitioning)
 
 

@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from .. import errors
 from ..executor.scheduler import TaskId
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner import physical as P
 from ..planner.tree import walk
 from ..session import QueryRecord

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataError, InternalError, NotSupportedError
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner.expr import Call, Case, Cast, Column, Expr, InList, Literal
 from .functions import lookup
 from .functions.cast import cast_array

@@ -19,7 +19,7 @@ from typing import Callable
 import pyarrow as pa
 from sqlglot import exp
 
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner import expr as ex
 from ..planner import functions as F
 from .literals import (TypeNotSupported, arrow_type, coerce, convert_literal,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner import expr as ex
 from ..planner.logical import Field, Join, Project, Scan, Values
 from .bind_expr import ExprBinder

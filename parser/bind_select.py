@@ -16,7 +16,7 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner import expr as ex
 from ..planner.logical import (Aggregate, BoundQuery, Distinct, Field, Filter, Limit,
                                Project, SetOp, Sort, Union, Values, Window)

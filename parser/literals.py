@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from ..planner import expr as ex
 
 INT32_MIN, INT32_MAX = -(2 ** 31), 2 ** 31 - 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from . import datatypes as dt
+from .. import datatypes as dt
 from .expr import AggCall
 from .logical import Field
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import datatypes as dt
+from .. import datatypes as dt
 from . import expr as E
 from . import logical as L
 from . import physical as P

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from . import datatypes as dt
+from .. import datatypes as dt
 
 
 class Expr:

@@ -25,7 +25,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from . import datatypes as dt
+from .. import datatypes as dt
 from .expr import Call, Expr, Literal
 
 

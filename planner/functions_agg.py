@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from . import datatypes as dt
+from .. import datatypes as dt
 from .expr import AggCall, Expr, Literal, WindowCall
 from .functions_base import FunctionError, arity, cast_to, supertype_of, type_name
 

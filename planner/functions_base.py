@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from . import datatypes as dt
+from .. import datatypes as dt
 from .expr import Cast, Expr, Literal
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from . import datatypes as dt
+from .. import datatypes as dt
 from .expr import Call, Expr, Literal
 from .functions_base import (
     FunctionError, arity, bad_types, cast_allowed, cast_to, coerce, implicit_ok,

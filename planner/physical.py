@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 from .expr import AggCall, Expr, SortKey, WindowCall
 from .logical import Field, join_schema
+from ..storage.splits import Split
 
 
 class ExecNode:
@@ -47,19 +48,6 @@ class ExecNode:
     @property
     def schema(self) -> tuple[Field, ...]:
         raise NotImplementedError
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    """One unit of scan work: a Parquet file (or some of its row groups).
-    `partition_values` holds Hive partition column values for this file, as
-    (name, wire type, value as str or None) triples."""
-    path: str
-    row_groups: tuple[int, ...] | None = None      # None: the whole file
-    size: int = 0
-    rows: int = 0
-    partition_values: tuple[tuple[str, str, str | None], ...] = ()
-    host: str | None = None                         # a local root holding it
 
 
 @dataclass(frozen=True, slots=True)

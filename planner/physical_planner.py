@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import NotSupportedError
-from . import datatypes as dt
+from .. import datatypes as dt
 from . import logical as L
 from . import physical as P
 from .aggregate_state import has_partial_form

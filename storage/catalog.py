@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ProgrammingError
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from .dataset import Dataset, open_dataset
 from .memory import MemoryTable, to_arrow_table
 

@@ -11,7 +11,7 @@ Example:
     ds = open_dataset("s3://bucket/lineitem/", storage_options={"anon": True})
     ds.schema              # file columns, then partition columns
     ds.files[0].file_stats("l_shipdate")   # ColumnStats(min, max, nulls, rows)
-    ds.splits(target_bytes=64 << 20)       # [planner.physical.Split, ...]
+    ds.splits(target_bytes=64 << 20)       # [storage.splits.Split, ...]
 
 Does not own: reading data (parquet.read_split) or deciding what to prune
 (planner/scan_pruning.py, executor/operators/scan.py).
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 
 from ..errors import ProgrammingError
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from . import fs as fsmod
 from . import hive
 from .parquet import ParquetFileInfo, read_footer
@@ -85,7 +85,7 @@ class Dataset:
 
     def splits(self, target_bytes: int = DEFAULT_TARGET_BYTES, max_splits: int | None = None,
                files: list[ParquetFileInfo] | None = None) -> list:
-        """planner.physical.Split list over `files` (default: all files); see
+        """storage.splits.Split list over `files` (default: all files); see
         storage/splits.py for the cutting rule."""
         return make_splits(self.files if files is None else files, target_bytes, max_splits)
 

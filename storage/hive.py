@@ -23,7 +23,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from ..errors import ProgrammingError
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _INT_RE = re.compile(r"^[+-]?\d+$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 
 
 def to_arrow_table(source) -> pa.Table:

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ProgrammingError
-from ..planner import datatypes as dt
+from .. import datatypes as dt
 from . import hive
 from .fs import get_filesystem
 
@@ -141,7 +141,7 @@ class RowGroupStats:
 @dataclass
 class ParquetFileInfo:
     """A Parquet file of a dataset. `partition_values` are (name, wire type,
-    value as str or None) triples as in planner.physical.Split."""
+    value as str or None) triples as in storage.splits.Split."""
     path: str
     size: int
     metadata: pq.FileMetaData
@@ -318,7 +318,7 @@ def read_split(
     keep_dictionary: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Read `columns` (file or partition columns, in this order, named as in
-    the dataset) of one planner.physical.Split, as batches typed by `schema`.
+    the dataset) of one storage.splits.Split, as batches typed by `schema`.
 
     Only the split's row groups are read, minus those `row_group_filter`
     rejects. A batch with no columns still carries its row count.

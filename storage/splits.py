@@ -13,10 +13,24 @@ the count fits, or until every file is one split); it never merges files.
 
 from __future__ import annotations
 
-from ..planner.physical import Split
+from dataclasses import dataclass
+
 from .parquet import ParquetFileInfo
 
 DEFAULT_TARGET_BYTES = 128 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """One unit of scan work: a Parquet file (or some of its row groups).
+    `partition_values` holds Hive partition column values for this file, as
+    (name, wire type, value as str or None) triples."""
+    path: str
+    row_groups: tuple[int, ...] | None = None      # None: the whole file
+    size: int = 0
+    rows: int = 0
+    partition_values: tuple[tuple[str, str, str | None], ...] = ()
+    host: str | None = None                         # a local root holding it
 
 
 def _file_splits(f: ParquetFileInfo, target_bytes: int) -> list[Split]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import DataError
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 from ..kernels.decimal_arith import decimal_binop
 from .registry import arrow_call, register
 from . import datetime as dtf

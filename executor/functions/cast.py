@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import DataError
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 
 _INT_RE = r"^[+-]?\d+$"
 _DEC_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import DataError
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 from .registry import as_array, from_numpy, py, register, to_int_numpy, valid_mask
 
 US_PER_DAY = 86_400_000_000

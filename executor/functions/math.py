@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 from .registry import arrow_call, per_unique, as_array, register
 
 

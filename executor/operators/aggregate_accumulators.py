@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import DataError, NotSupportedError
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 from ...planner.aggregate_state import VARIANCE_FNS, sum_state_type
 from ...planner.expr import AggCall, Literal
 from ..functions.cast import cast_array

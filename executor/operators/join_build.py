@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import DataError, NotSupportedError
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 from .. import registry
 from ..eval import evaluate
 from ..kernels import join_index as ji

@@ -1,6 +1,6 @@
 """ParquetScanExec: read a partition's Parquet splits as the node's batches.
 
-Partition i reads `node.splits[i]` (a tuple of planner.physical.Split) with
+Partition i reads `node.splits[i]` (a tuple of storage.splits.Split) with
 storage.parquet.read_split, reading only the node's source columns and only
 the row groups whose statistics do not refute `node.filters`. Batches come
 out named by the node's field names (field k is source column columns[k]),
@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from ...planner import datatypes as dt
+from ... import datatypes as dt
 from ...planner.expr import Call, Cast, Column, Expr, InList, Literal, conjoin
 from ...planner.physical import ParquetScanExec
 from ...storage.parquet import ColumnStats, RowGroupStats, read_split

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 
 from ...errors import NotSupportedError
-from .. import datatypes as dt
+from ... import datatypes as dt
 from ..expr import (AggCall, Call, Case, Column, Exists, Expr, InSubquery, Literal,
                     ScalarSubquery, SUBQUERY_TYPES, columns_of, conjoin, conjuncts)
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import datatypes as dt
+from ... import datatypes as dt
 from ..expr import Call, Expr, columns_of, conjoin, conjuncts
 from ..logical import Filter, Join, LogicalPlan, Project, Scan
 from ..tree import transform_up

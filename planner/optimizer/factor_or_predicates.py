@@ -12,7 +12,7 @@ push_down_filter, which then places the factored conjuncts.
 
 from __future__ import annotations
 
-from .. import datatypes as dt
+from ... import datatypes as dt
 from ..expr import Call, Expr, conjoin, conjuncts
 from ..logical import LogicalPlan
 from ..tree import map_expressions, transform_up

@@ -22,7 +22,7 @@ import datetime
 
 import pyarrow as pa
 
-from .. import datatypes as dt
+from ... import datatypes as dt
 from ..expr import Call, Cast, Column, Expr, Literal
 from ..logical import LogicalPlan
 from ..tree import map_expressions, transform_up

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .. import datatypes as dt
+from ... import datatypes as dt
 from ..expr import (AggCall, Call, Cast, Column, Expr, Literal, WindowCall,
                     columns_of, conjoin, conjuncts)
 from ..logical import LogicalPlan

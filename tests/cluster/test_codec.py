@@ -17,7 +17,7 @@ import pytest
 import quiver
 from quiver.cluster import codec as C
 from quiver.errors import InternalError
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import physical as P
 from quiver.planner import stages as S

@@ -9,7 +9,7 @@ import pytest
 
 from quiver.errors import DataError
 from quiver.executor.eval import evaluate, evaluate_scalar, filter_batch
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Case, Cast, Column, InList, Literal
 from quiver.planner.functions import FunctionError, resolve_scalar as R
 

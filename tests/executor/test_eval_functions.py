@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from quiver.executor.eval import evaluate
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Case, Cast, Column, InList, Literal
 from quiver.planner.functions import resolve_scalar as R
 

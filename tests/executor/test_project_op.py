@@ -4,7 +4,7 @@ import _ops_testlib as T  # noqa: E402  (tests/executor/conftest.py)
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Call, Literal
 from quiver.planner.physical import ProjectExec
 

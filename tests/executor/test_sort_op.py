@@ -8,7 +8,7 @@ import pyarrow as pa  # noqa: E402
 import pytest  # noqa: E402
 
 from quiver.executor.context import ExecContext  # noqa: E402
-from quiver.planner import datatypes as dt  # noqa: E402
+from quiver import datatypes as dt  # noqa: E402
 from quiver.planner.expr import Call, Literal, SortKey  # noqa: E402
 from quiver.planner.physical import SortExec  # noqa: E402
 

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 from quiver.executor.context import ExecContext  # noqa: E402
 from quiver.executor.operators import sort as sort_mod  # noqa: E402
 from quiver.executor.operators import sort_spill  # noqa: E402
-from quiver.planner import datatypes as dt  # noqa: E402
+from quiver import datatypes as dt  # noqa: E402
 from quiver.planner.expr import Call, Literal, SortKey  # noqa: E402
 from quiver.planner.physical import LimitExec, SortExec  # noqa: E402
 

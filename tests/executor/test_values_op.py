@@ -6,7 +6,7 @@ import decimal
 
 import pyarrow as pa
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Literal
 from quiver.planner.logical import Field
 from quiver.planner.physical import ValuesExec

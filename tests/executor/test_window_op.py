@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from quiver.errors import DataError  # noqa: E402
 from quiver.executor.context import ExecContext  # noqa: E402
-from quiver.planner import datatypes as dt  # noqa: E402
+from quiver import datatypes as dt  # noqa: E402
 from quiver.planner.expr import Literal, SortKey, WindowFrame  # noqa: E402
 from quiver.planner.functions_agg import resolve_window  # noqa: E402
 from quiver.planner.physical import WindowExec  # noqa: E402

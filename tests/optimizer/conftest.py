@@ -11,7 +11,7 @@ from collections import Counter
 import pyarrow as pa
 import pytest
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import logical as L
 

@@ -1,7 +1,7 @@
 import pytest
 
 from quiver.errors import NotSupportedError
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import logical as L
 from quiver.planner.optimizer import OptimizerContext

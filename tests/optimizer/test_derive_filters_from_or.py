@@ -3,7 +3,7 @@ every branch that is about it, and only where dropping rows is safe."""
 
 import pyarrow as pa
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import logical as L
 from quiver.planner.expr import Call, Column, Literal
 from quiver.planner.optimizer.derive_filters_from_or import derive_filters_from_or

@@ -1,6 +1,6 @@
 import pyarrow as pa
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Call, Column, Literal
 from quiver.planner.optimizer.factor_or_predicates import factor_expression
 

@@ -3,7 +3,7 @@ import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import logical as L
 from quiver.planner.optimizer import OptimizerContext

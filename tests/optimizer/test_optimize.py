@@ -8,7 +8,7 @@ import random
 import pytest
 
 from quiver.errors import InternalError, ProgrammingError
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import logical as L
 from quiver.planner import optimizer as opt

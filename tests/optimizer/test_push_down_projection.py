@@ -1,4 +1,4 @@
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import logical as L
 from quiver.planner.optimizer import OptimizerContext

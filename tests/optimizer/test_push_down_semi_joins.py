@@ -3,7 +3,7 @@ columns its condition reads, never to a side whose rows it must not drop."""
 
 import pyarrow as pa
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import logical as L
 from quiver.planner.expr import Call, Column
 from quiver.planner.optimizer.push_down_semi_joins import push_down_semi_joins

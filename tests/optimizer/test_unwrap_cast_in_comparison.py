@@ -3,7 +3,7 @@ import datetime
 import pyarrow as pa
 import pytest
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Call, Cast, Column, Literal
 from quiver.planner.optimizer.unwrap_cast_in_comparison import unwrap_expression
 

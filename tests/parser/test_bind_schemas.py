@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from quiver.parser import bind
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 
 # DuckDB's names for these are idiosyncratic (`CASE  WHEN ((a > 1)) ...`):
 # only types are compared

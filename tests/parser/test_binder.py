@@ -10,7 +10,7 @@ import pytest
 
 from quiver.errors import BindError, NotSupportedError, ProgrammingError
 from quiver.parser import bind
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import expr as ex
 from quiver.planner import logical as L
 from quiver.planner.tree import walk

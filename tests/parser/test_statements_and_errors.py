@@ -9,7 +9,7 @@ import pytest
 from quiver.errors import BindError, NotSupportedError, ParseError, ProgrammingError
 from quiver.parser import bind, parse
 from quiver.parser import statements as S
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 
 
 def test_create_external_table_full_syntax(catalog):

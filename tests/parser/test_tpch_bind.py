@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from quiver.parser import Select, bind
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import logical as L
 from quiver.planner.tree import walk
 

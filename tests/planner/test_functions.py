@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner import functions as F
 from quiver.planner.expr import AggCall, Call, Cast, Column, Literal
 

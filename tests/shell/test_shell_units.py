@@ -11,10 +11,10 @@ import pytest
 from prompt_toolkit.document import Document
 
 from quiver import errors
-from quiver.shell_common import format_error, is_complete, open_connection, split_commands
-from quiver.shell_complete import SchemaCache, SqlCompleter
-from quiver.shell_render import render, text_width
-from quiver.shell_run import QueryRunner
+from quiver.shell.common import format_error, is_complete, open_connection, split_commands
+from quiver.shell.complete import SchemaCache, SqlCompleter
+from quiver.shell.render import render, text_width
+from quiver.shell.run import QueryRunner
 
 # -- splitting --------------------------------------------------------------------
 

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from quiver.shell_common import open_connection, data_tables
-from quiver.sqlcmd import run_script
+from quiver.shell.common import open_connection, data_tables
+from quiver.shell.sqlcmd import run_script
 
 
 def cli(tmp_path, *args, stdin: str | None = None, env_extra: dict | None = None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quiver.planner.physical import Split
+from quiver.storage.splits import Split
 from quiver.storage.dataset import open_dataset
 from quiver.storage.parquet import ReadCounters, read_split
 

@@ -12,7 +12,7 @@ from quiver.errors import DataError
 from quiver.executor.context import ExecContext
 from quiver.executor.operators.scan import parquet_scan
 from quiver.executor.scan_filter import ScanFilter
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Call, Column, InList, Literal
 from quiver.planner.logical import Field
 from quiver.planner.physical import ParquetScanExec

@@ -14,7 +14,7 @@ import pytest
 from quiver.executor.context import ExecContext
 from quiver.executor.operators.memory_scan import memory_scan
 from quiver.executor.operators.scan import parquet_scan, refuted
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Call, Cast, Column, InList, Literal
 from quiver.planner.logical import Field
 from quiver.planner.physical import MemoryScanExec, ParquetScanExec

@@ -7,7 +7,7 @@ import datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quiver.planner import datatypes as dt
+from quiver import datatypes as dt
 from quiver.planner.expr import Call, Column, InList, Literal
 from quiver.planner.scan_pruning import prune_files
 from quiver.storage.dataset import open_dataset

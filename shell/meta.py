@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from .shell_complete import quote
+from .complete import quote
 
 HELP = r"""Statements end with ';' (they may span lines). Meta-commands:
   \d               list tables

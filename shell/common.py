@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import errors
+from .. import errors
 
 
 # -- connection -----------------------------------------------------------------

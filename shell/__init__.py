@@ -8,11 +8,11 @@
     2 rows (12.3 ms)
 
 Input (prompt-toolkit) spans lines until a `;` ends it; SQL is highlighted
-with pygments; Tab completes (shell_complete.py); history persists in
+with pygments; Tab completes (complete.py); history persists in
 ~/.quiver_history (or $QUIVER_HISTORY) and Ctrl-R searches it; backslash
-commands are in shell_meta.py. Each statement runs through shell_run.py (a
+commands are in meta.py. Each statement runs through run.py (a
 worker thread, a progress line, Ctrl-C cancels) and its result is laid out
-by shell_render.py, or shell_export.py for \\format csv|json; results taller
+by render.py, or export.py for \\format csv|json; results taller
 than the terminal go through $PAGER (default `less -SRX`). Errors print
 their class and message, with a caret under the offending text; never a
 traceback. With stdin not a terminal the shell runs what it reads.
@@ -27,12 +27,13 @@ import subprocess
 import sys
 from typing import TextIO
 
-from . import errors, shell_meta
-from .shell_common import format_error, is_complete, open_connection, split_commands
-from .shell_complete import SchemaCache, SqlCompleter
-from .shell_export import write_csv, write_json
-from .shell_render import footer, format_seconds, render
-from .shell_run import Abandoned, QueryRunner
+from .. import errors
+from . import meta as shell_meta
+from .common import format_error, is_complete, open_connection, split_commands
+from .complete import SchemaCache, SqlCompleter
+from .export import write_csv, write_json
+from .render import footer, format_seconds, render
+from .run import Abandoned, QueryRunner
 
 DEFAULT_PAGER = "less -SRX"
 _QUERY_WORDS = ("select", "with", "values", "show", "describe", "explain", "from", "(")

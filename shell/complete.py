@@ -49,7 +49,7 @@ def function_names() -> list[str]:
     """Scalar, aggregate and window function names the engine knows."""
     names: set[str] = set()
     try:
-        from .planner import functions, functions_agg
+        from ..planner import functions, functions_agg
         names |= set(functions.scalar_names())
         names |= set(getattr(functions, "ALIASES", {}))
         for attr in ("AGGREGATES", "AGG_ALIASES", "RANKING", "VALUE_WINDOW"):

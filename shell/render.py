@@ -17,7 +17,7 @@ do not fit, `expanded="auto"` switches to one record per block:
 
 `width=None` means no terminal: nothing is cut (scripts, files). Numbers are
 right-aligned, everything else left-aligned, NULL shows as `NULL`. This
-module only lays text out; csv/json/parquet live in shell_export.py.
+module only lays text out; csv/json/parquet live in export.py.
 """
 
 from __future__ import annotations

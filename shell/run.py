@@ -24,8 +24,8 @@ from typing import TextIO
 
 import pyarrow as pa
 
-from . import errors
-from .shell_render import format_seconds
+from .. import errors
+from .render import format_seconds
 
 REFRESH_SECONDS = 0.2     # how often the progress line is redrawn
 POLL_SECONDS = 0.05       # how often the query thread is checked

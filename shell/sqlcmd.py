@@ -19,10 +19,10 @@ import shutil
 import sys
 from typing import TextIO
 
-from . import errors
-from .shell_common import format_error, open_connection, split_commands
-from .shell_export import FORMATS, write_csv, write_json, write_parquet
-from .shell_render import footer, render
+from .. import errors
+from .common import format_error, open_connection, split_commands
+from .export import FORMATS, write_csv, write_json, write_parquet
+from .render import footer, render
 
 
 def read_script(args) -> str:
