@@ -39,6 +39,7 @@ def shared_pool() -> ThreadPoolExecutor:
 def run_task(dag: StageDag, task: TaskId, ctx: ExecContext) -> list[pa.RecordBatch]:
     """Drive one task's pipeline; returns the batches of a final-stage task."""
     stage = dag.stage(task.stage)
+    ctx.set_task(task.stage, task.partition)
     out = []
     for batch in execute(stage.root, task.partition, ctx):
         ctx.check_cancelled()
@@ -50,7 +51,7 @@ def run_dag(dag: StageDag, ctx: ExecContext,
             on_progress: Callable[[StageScheduler], None] | None = None,
             pool: ThreadPoolExecutor | None = None) -> list[pa.RecordBatch]:
     if ctx.shuffle is None:
-        ctx.shuffle = MemoryShuffleStore()
+        ctx.shuffle = MemoryShuffleStore(ctx)
     pool = pool or shared_pool()
     sched = StageScheduler(dag, max_attempts=1)
     results: dict[int, list[pa.RecordBatch]] = {}

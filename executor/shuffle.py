@@ -6,6 +6,9 @@ with Arrow IPC files served over Flight (cluster/flight_shuffle.py).
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
 from collections import defaultdict
 from typing import Iterator, Protocol
@@ -29,16 +32,64 @@ class ShuffleStore(Protocol):
 
 class MemoryShuffleStore:
     """In-process shuffle: batches stay in memory, keyed by stage, partition
-    and producer task (so a rerun task replaces, never duplicates, its output)."""
+    and producer task (so a rerun task replaces, never duplicates, its output).
 
-    def __init__(self) -> None:
+    Given the query's ExecContext, the store reserves what it holds from the
+    memory pool (one reservation per producer stage, freed by drop_stage);
+    once the pool refuses, the rest of that task's partition goes to an Arrow
+    IPC file in the spill folder, read back after the batches held (so the
+    order stays the producer's)."""
+
+    def __init__(self, ctx=None) -> None:
         self._lock = threading.Lock()
-        self._data: dict[int, dict[int, dict[int, list[pa.RecordBatch]]]] = \
+        self._ctx = ctx
+        self._data: dict[int, dict[int, dict[int, tuple[list, str | None]]]] = \
             defaultdict(lambda: defaultdict(dict))
+        self._res: dict[int, object] = {}
+        self._folder: str | None = None
+
+    def _reservation(self, stage_id: int):
+        with self._lock:
+            res = self._res.get(stage_id)
+            if res is None:
+                res = self._res[stage_id] = self._ctx.reserve(f"stage {stage_id} output")
+            return res
+
+    def _spill_path(self, stage_id: int, partition: int, task: int) -> str:
+        with self._lock:
+            if self._folder is None:
+                self._folder = tempfile.mkdtemp(prefix="quiver-shuffle-", dir=self._ctx.spill_dir)
+                folder = self._folder
+                self._ctx.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        return os.path.join(self._folder, f"s{stage_id}-p{partition}-t{task}.arrow")
 
     def write(self, stage_id, task, partition, batches):
+        if self._ctx is None:
+            with self._lock:
+                self._data[stage_id][partition][task] = (list(batches), None)
+            return
+        res = self._reservation(stage_id)
+        held, path, writer, sink = [], None, None, None
+        try:
+            for b in batches:
+                if writer is None and res.try_grow(b.nbytes):
+                    held.append(b)
+                    continue
+                if writer is None:
+                    path = self._spill_path(stage_id, partition, task)
+                    sink = pa.OSFile(path, "wb")
+                    writer = pa.ipc.new_stream(sink, b.schema)
+                writer.write_batch(b if b.schema.equals(writer.schema) else b.cast(writer.schema))
+                res.record_spill(b.nbytes)
+        finally:
+            if writer is not None:
+                writer.close()
+                sink.close()
         with self._lock:
-            self._data[stage_id][partition][task] = list(batches)
+            old = self._data[stage_id][partition].get(task)
+            self._data[stage_id][partition][task] = (held, path)
+        if old is not None:
+            res.shrink(sum(b.nbytes for b in old[0]))
 
     def read(self, stage_id, partition, schema):
         with self._lock:
@@ -48,14 +99,25 @@ class MemoryShuffleStore:
             else:
                 keys = [partition] if partition in parts else []
             chunks = [parts[k][t] for k in keys for t in sorted(parts[k])]
-        for batches in chunks:
+        for batches, path in chunks:
             yield from batches
+            if path is not None:
+                with pa.memory_map(path) as source:
+                    yield from pa.ipc.open_stream(source)
 
     def drop_stage(self, stage_id):
         with self._lock:
-            self._data.pop(stage_id, None)
+            parts = self._data.pop(stage_id, {})
+            res = self._res.pop(stage_id, None)
+        if res is not None:
+            res.free()
+        for entries in parts.values():
+            for _batches, path in entries.values():
+                if path is not None and os.path.exists(path):
+                    os.remove(path)
 
     def nbytes(self, stage_id: int) -> int:
+        """Bytes of the stage's output held in memory."""
         with self._lock:
             parts = self._data.get(stage_id, {})
-            return sum(b.nbytes for p in parts.values() for bs in p.values() for b in bs)
+            return sum(b.nbytes for p in parts.values() for bs, _ in p.values() for b in bs)
