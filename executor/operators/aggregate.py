@@ -23,9 +23,10 @@ merges each file separately at the end (aggregate_spill.AggSpill).
 Grouped aggregates without a partial form (DISTINCT, string_agg) reserve
 their input rows instead and aggregate them at the end; refused, the rows
 go to files by a hash of their group keys, each aggregated on its own
-afterwards (aggregate_spill.RowSpill: a grace aggregation). What cannot be
-spilled (a global DISTINCT, one group larger than the limit) fails with
-MemoryLimitExceeded.
+afterwards (aggregate_spill.RowSpill: a grace aggregation; the last level
+aggregates row by row and holds only the groups' state). What cannot be
+spilled (a global DISTINCT, one group's state larger than the limit) fails
+with MemoryLimitExceeded.
 
 The accumulators live in aggregate_accumulators.py; the kernels in
 executor/kernels/.
@@ -216,42 +217,58 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
 
 
 def _grace_aggregate(node: HashAggregateExec, batches, ctx, level: int):
-    """A grouped aggregate without a partial form (DISTINCT, string_agg).
-    Groups are aggregated in memory while the pool allows; once refused, the
-    groups held are frozen (their rows keep updating them) and rows of other
-    groups go to files by a hash of their keys, each aggregated on its own
-    afterwards. The batch that met the refusal is the one thing held beyond
-    the reservation; frozen groups that keep growing past the pool fail
-    with MemoryLimitExceeded."""
+    """A grouped aggregate without a partial form (DISTINCT, string_agg): a
+    grace aggregation. The input rows are held while the pool allows and
+    aggregated at the end; refused, they and the rest of the input go to
+    files by a hash of the group keys, each aggregated on its own one level
+    down. At the last level the rows are aggregated as they come (only the
+    groups' state is held), and state the pool refuses is MemoryLimitExceeded."""
     from . import aggregate_spill
+    if level >= aggregate_spill.MAX_LEVEL:
+        yield from _streamed_aggregate(node, batches, ctx)
+        return
     res = ctx.reserve("HashAggregate (single, distinct)", node)
-    table = GroupTable(node, "single")
+    held: list[pa.RecordBatch] = []
     rows = None
-    over = 0                         # bytes of the refused batch's groups, not reserved
     try:
         for batch in batches:
             ctx.check_cancelled()
             if batch.num_rows == 0:
                 continue
             if rows is not None:
-                batch = rows.split(table, batch)
-                if batch is None:
-                    continue
-            table.add(batch)
-            grow = table.held() - res.size - over
-            if res.try_grow(grow):
-                continue
-            if rows is None and level < aggregate_spill.MAX_LEVEL:
+                rows.write(batch)
+            elif res.try_grow(batch.nbytes):
+                held.append(batch)
+            else:
                 rows = aggregate_spill.RowSpill(node, ctx, level, res)
-                over += grow
-                continue
-            res.grow(grow)           # frozen groups still growing: MemoryLimitExceeded
-        yield from sliced(table.batch(node.schema, False), ctx.batch_size)
-        del table
-        res.resize(0)
+                for b in held:
+                    rows.write(b)
+                held = []
+                res.resize(0)
+                rows.write(batch)
         if rows is not None:
             yield from rows.aggregate_rest(aggregate_batches)
+            return
+        table = GroupTable(node, "single")
+        for batch in held:
+            table.add(batch)
+        held = []
+        yield from sliced(table.batch(node.schema, False), ctx.batch_size)
     finally:
         res.free()
         if rows is not None:
             rows.close()
+
+
+def _streamed_aggregate(node: HashAggregateExec, batches, ctx):
+    res = ctx.reserve("HashAggregate (single, distinct)", node)
+    try:
+        table = GroupTable(node, "single")
+        for batch in batches:
+            ctx.check_cancelled()
+            if batch.num_rows:
+                table.add(batch)
+                res.resize(table.held())     # refused: MemoryLimitExceeded
+        yield from sliced(table.batch(node.schema, False), ctx.batch_size)
+    finally:
+        res.free()
