@@ -7,6 +7,7 @@ process); `ctx.reserve(owner, node)` is the one door to memory, and
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -90,6 +91,8 @@ class ExecContext:
         if self.memory_limit is not None:
             self.memory_limit = parse_size(self.memory_limit)
         self.memory_budget = self.memory_limit
+        if self.spill_dir is not None:
+            os.makedirs(self.spill_dir, exist_ok=True)
         if self.pool is None:
             self.pool = process_pool()
         if self.query_key is None:
