@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from . import errors
 from . import datatypes as dt
+from .executor.result import Result
 
 
 def run(session, st):
@@ -37,7 +38,6 @@ def _exists_check(session, name: str, if_not_exists: bool, or_replace: bool) -> 
 
 
 def create_external_table(session, st):
-    from .session import Result
     from .storage.dataset import open_dataset
     if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
         return Result(statement="CREATE")
@@ -70,7 +70,6 @@ def create_external_table(session, st):
 
 
 def create_table_as(session, st):
-    from .session import Result
     from .storage.dataset import open_dataset
     from .storage.writer import write_table
     if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
@@ -88,7 +87,6 @@ def create_table_as(session, st):
 
 
 def create_view(session, st):
-    from .session import Result
     if not _exists_check(session, st.name, False, st.or_replace):
         return Result(statement="CREATE")
     session.catalog.register_view(st.name, st.sql_text, replace=st.or_replace)
@@ -96,7 +94,6 @@ def create_view(session, st):
 
 
 def drop(session, st):
-    from .session import Result
     entry = session.catalog.lookup(st.name)
     if entry is None or entry.kind != st.kind:
         if st.if_exists:
@@ -107,7 +104,6 @@ def drop(session, st):
 
 
 def show_tables(session, st):
-    from .session import Result
     names = sorted(session.catalog.list())
     table = pa.table({"name": pa.array(names, pa.string())})
     return Result(table, table.num_rows, "SHOW")
@@ -115,7 +111,6 @@ def show_tables(session, st):
 
 def describe(session, st):
     from .parser import bind
-    from .session import Result
     if st.query is not None:
         plan = st.query.plan
         pairs = [(n, f.dtype, f.nullable) for n, f in zip(st.query.output_names, plan.schema)]

@@ -42,7 +42,8 @@ from pyarrow import flight
 
 from .. import errors
 from .. import datatypes as dt
-from ..session import Result
+from ..executor.result import Result
+from ..session import session_options
 from .cluster_runner import error_from
 from .flight_shuffle import FlightClients
 from .proto import quiver_pb2 as pb
@@ -55,10 +56,14 @@ CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "work
                   "fetch_timeout")
 
 
+def open_engine(target: str, options: dict) -> "ClusterSession":
+    """A cluster engine for a `local[N]` or `quiver://` target (dbapi.TARGETS)."""
+    return connect_cluster(target, **options)
+
+
 def connect_cluster(target: str, **options) -> "ClusterSession":
     client_opts = {k: options.pop(k) for k in CLIENT_OPTIONS if k in options}
-    from ..dbapi import _session_options
-    _session_options(dict(options))           # unknown options fail here, not remotely
+    session_options(dict(options))            # unknown options fail here, not remotely
     token = resolve_token(client_opts.get("token"))
     m = _LOCAL.match(target)
     if m:

@@ -46,7 +46,7 @@ from ..executor.scheduler import TaskId
 from .. import datatypes as dt
 from ..planner import physical as P
 from ..planner.tree import walk
-from ..session import QueryRecord
+from ..session import QueryRecord, session_options
 from ..storage.catalog import Catalog
 from .cluster_runner import ClusterRunner, CoordinatorSession
 from .cluster_scheduler import ClusterScheduler
@@ -373,8 +373,7 @@ class Coordinator(rpc.CoordinatorServicer):
         return resp
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
-        from ..dbapi import _session_options
-        kwargs = _session_options(options)
+        kwargs = session_options(options)
         catalog = SystemCatalog(self.catalog_for(session_id), self._system)
         kwargs.setdefault("warehouse", os.path.join(self.state_dir, "warehouse"))
         return CoordinatorSession(catalog=catalog, runner=runner, **kwargs)
