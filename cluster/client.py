@@ -332,6 +332,7 @@ class LocalCluster:
         self.coordinator: _Proc | None = None
         self.workers: list[_Proc] = []
         self.address: str | None = None
+        self.flight_sql_address: str | None = None
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -352,6 +353,10 @@ class LocalCluster:
                 os.path.join(self.root, "logs", "coordinator.log"), self._env())
             line = self.coordinator.wait_line("quiver://", deadline, "the coordinator")
             self.address = line[line.index("quiver://") + len("quiver://"):].split()[0]
+            if "--flight-sql-port" in self.coordinator_args:
+                line = self.coordinator.wait_line("Flight SQL endpoint", deadline,
+                                                  "the coordinator's Flight SQL endpoint")
+                self.flight_sql_address = line.split("://", 1)[1].split()[0]
             for i in range(self.n):
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,

@@ -74,6 +74,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
+        self.tls_cert_path = tls_cert
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
         self.cond = threading.Condition()

@@ -87,7 +87,10 @@ def imports_of(name: str) -> list[str]:
                                 + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
-            subs = [f"{base}.{a.name}" for a in node.names]
+            names = [a.name for a in node.names]
+            if base == "quiver" and names == ["__version__"]:
+                continue            # the version string: plain data, every layer may read it
+            subs = [f"{base}.{n}" for n in names]
             found = [s for s in subs if s in MODULES]
             out.extend(found)
             if len(found) < len(subs):
