@@ -107,6 +107,22 @@ class Connection:
                     "or a pandas DataFrame")
         catalog.register_table(name, source, replace=True)
 
+    @_guard
+    def create_function(self, name: str, target: str, return_type) -> None:
+        """Register a vectorized Python UDF: `target` is 'package.module:function'
+        (Arrow arrays in, an Arrow array out), imported by that name in every
+        process that runs the query; `return_type` is a SQL type name
+        ('DOUBLE', 'VARCHAR', ...) or a pyarrow.DataType. Same as
+        CREATE OR REPLACE FUNCTION name RETURNS type LANGUAGE PYTHON AS 'target'."""
+        self._check()
+        if isinstance(return_type, pa.DataType):
+            from .datatypes import sql_name
+            return_type = sql_name(return_type)
+        quoted = '"' + name.replace('"', '""') + '"'
+        literal = "'" + target.replace("'", "''") + "'"
+        self.execute(f"CREATE OR REPLACE FUNCTION {quoted} RETURNS {return_type} "
+                     f"LANGUAGE PYTHON AS {literal}")
+
     def commit(self) -> None:
         self._check()
 

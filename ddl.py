@@ -1,5 +1,6 @@
 """Running the statements that change or describe the catalog: CREATE
-EXTERNAL TABLE, CREATE TABLE AS, CREATE VIEW, DROP, SHOW TABLES, DESCRIBE."""
+EXTERNAL TABLE, CREATE TABLE AS, CREATE VIEW, CREATE FUNCTION, DROP, SHOW
+TABLES, DESCRIBE."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def run(session, st):
         S.CreateExternalTable: create_external_table,
         S.CreateTableAs: create_table_as,
         S.CreateView: create_view,
+        S.CreateFunction: create_function,
         S.Drop: drop,
         S.ShowTables: show_tables,
         S.Describe: describe,
@@ -93,7 +95,22 @@ def create_view(session, st):
     return Result(statement="CREATE")
 
 
+def create_function(session, st):
+    from .planner.functions import scalar_names
+    if st.name in scalar_names():
+        raise errors.ProgrammingError(f"{st.name}() is a built-in function; "
+                                      "choose another name")
+    if st.if_not_exists and session.catalog.function(st.name) is not None:
+        return Result(statement="CREATE")
+    session.catalog.register_function(st.name, st.target, st.return_type,
+                                      replace=st.or_replace)
+    return Result(statement="CREATE")
+
+
 def drop(session, st):
+    if st.kind == "function":
+        session.catalog.drop_function(st.name, if_exists=st.if_exists)
+        return Result(statement="DROP")
     entry = session.catalog.lookup(st.name)
     if entry is None or entry.kind != st.kind:
         if st.if_exists:
