@@ -53,9 +53,16 @@ def run_coordinator(args) -> int:
                                   args.tls_key)
         scheme = "grpc+tls" if args.tls_cert else "grpc"
         print(f"quiver Flight SQL endpoint on {scheme}://{flight_sql.address}", flush=True)
+    web = None
+    if args.web_port is not None:
+        from .web_view import WebView
+        web = WebView(coord, args.host, args.web_port).start()
+        print(f"quiver web view on {web.url}", flush=True)
     try:
         _until_signal()
     finally:
+        if web is not None:
+            web.stop()
         if flight_sql is not None:
             flight_sql.shutdown()
         coord.stop()
@@ -97,6 +104,8 @@ def run_local(args) -> int:
     from .client import LocalCluster
     extra = () if args.flight_sql_port is None else ("--flight-sql-port",
                                                      str(args.flight_sql_port))
+    if args.web_port is not None:
+        extra += ("--web-port", str(args.web_port))
     cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
                            coordinator_args=extra)
     cluster.start(timeout=args.start_timeout)
@@ -104,6 +113,8 @@ def run_local(args) -> int:
           flush=True)
     if cluster.flight_sql_address:
         print(f"quiver Flight SQL endpoint on grpc://{cluster.flight_sql_address}", flush=True)
+    if cluster.web_url:
+        print(f"quiver web view on {cluster.web_url}", flush=True)
     try:
         _until_signal()
     finally:
@@ -125,6 +136,8 @@ def register(subparsers) -> None:
                    help="seconds to fetch one partition from a worker (default 300)")
     p.add_argument("--flight-sql-port", type=int, default=None,
                    help="also serve Arrow Flight SQL clients on this port (0: any free one)")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="also serve the live web view on this port (0: any free one)")
     p.add_argument("--result-ttl", type=float, default=600.0,
                    help="seconds a query result waits for its client on the workers")
     p.set_defaults(func=run_coordinator)
@@ -156,6 +169,8 @@ def register(subparsers) -> None:
     p.add_argument("--start-timeout", type=float, default=60.0)
     p.add_argument("--flight-sql-port", type=int, default=None,
                    help="the coordinator also serves Arrow Flight SQL on this port")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="the coordinator also serves the live web view on this port")
     p.set_defaults(func=run_local)
 
 
