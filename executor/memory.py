@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
 from ..errors import MemoryLimitExceeded, ProgrammingError, SpillLimitExceeded
@@ -38,6 +39,7 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
           "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
           "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*$")
+GROW_WAIT_SECONDS = 2.0       # how long a refused grow() waits for other holders to free
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*%\s*$")
 
 
@@ -121,6 +123,7 @@ class MemoryPool:
 
     def __init__(self, limit: int | str | None = None):
         self._lock = threading.Lock()
+        self._freed = threading.Condition(self._lock)   # notified whenever bytes are freed
         self.limit = parse_size(limit) if limit is not None else default_limit()
         self.reserved = 0
         self.peak = 0
@@ -202,6 +205,7 @@ class MemoryPool:
             n = min(n, res._size)
             res._size -= n
             self.reserved -= n
+            self._freed.notify_all()
             q = self._queries.get(res.query_id) if res.query_id is not None else None
             if q is not None:
                 q.reserved = max(0, q.reserved - n)
@@ -265,6 +269,16 @@ class Reservation:
             return
         if self.pool.reclaim(self.query_id, int(n)) and self.try_grow(n):
             return
+        # other tasks may free what they hold soon (a stage's parallel tasks
+        # share the query's limit): wait for that, boundedly, before failing
+        deadline = time.monotonic() + GROW_WAIT_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            with self.pool._freed:
+                if self.pool.reserved - self._size <= 0:
+                    break                  # nobody else holds anything: waiting cannot help
+                self.pool._freed.wait(min(left, 0.05))
+            if self.try_grow(n):
+                return
         raise self.pool._refusal(self, int(n))
 
     def shrink(self, n: int) -> None:
