@@ -28,10 +28,11 @@ class Result:
     table: pa.Table | None = None
     rowcount: int = -1
     statement: str = ""
+    stream: Any = None      # a ResultStream (executor/result_stream.py) read while the query runs
 
     @property
     def has_rows(self) -> bool:
-        return self.table is not None
+        return self.table is not None or self.stream is not None
 
 
 @dataclass
@@ -52,7 +53,8 @@ class Session:
                  warehouse: str | None = None,
                  runner: Callable[[StageDag, Any], list[pa.RecordBatch]] | None = None,
                  batch_size: int | None = None,
-                 memory_budget: int | None = None, spill_dir: str | None = None):
+                 memory_budget: int | None = None, spill_dir: str | None = None,
+                 result_window: int | None = None):
         from .storage.catalog import Catalog
         self.catalog = catalog if catalog is not None else Catalog()
         self.dialect = dialect
@@ -64,6 +66,7 @@ class Session:
         self.batch_size = batch_size
         self.memory_budget = memory_budget      # bytes per stateful operator
         self.spill_dir = spill_dir
+        self.result_window = result_window      # bytes of unread result a streamed query holds
         self.queries: list[QueryRecord] = []
         self._lock = threading.Lock()
         self._next_query = 1
@@ -71,13 +74,19 @@ class Session:
         self.on_progress: Callable | None = None
 
     # -- entry -------------------------------------------------------------
-    def execute(self, sql: str, params=None) -> Result:
+    def execute(self, sql: str, params=None, stream: bool = False) -> Result:
+        """Run every statement of `sql`; the last one's Result. With `stream`,
+        a final SELECT comes back as a ResultStream read while it runs."""
         from .parser import bind
+        from .parser import statements as S
         statements = bind(sql, self.catalog, params=params, dialect=self.dialect)
         if not statements:
             raise errors.ProgrammingError("no statement to execute")
         result = Result()
-        for st in statements:
+        for i, st in enumerate(statements):
+            if stream and i == len(statements) - 1 and isinstance(st, S.Select) \
+                    and self.runner is None:
+                return self.run_query(st.query, sql, stream=True)
             result = self._run_statement(st, sql)
         return result
 
@@ -102,22 +111,28 @@ class Session:
         physical = PhysicalPlanner(self.physical).plan(logical)
         return logical, physical, build_stages(physical)
 
-    def run_query(self, bound, sql: str = "", metrics=None,
-                  dag: StageDag | None = None) -> Result:
+    def _context(self, metrics=None):
         from .executor.context import ExecContext
+        from .storage.parquet import ReadCounters
+        ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics)
+        if self.batch_size:
+            ctx.batch_size = self.batch_size
+        if self.memory_budget:
+            ctx.memory_budget = self.memory_budget
+        ctx.spill_dir = self.spill_dir
+        ctx.options.setdefault("scan_counters", ReadCounters())
+        return ctx
+
+    def run_query(self, bound, sql: str = "", metrics=None,
+                  dag: StageDag | None = None, stream: bool = False) -> Result:
         from .executor.local_runner import run_dag
+        if stream:
+            return self._stream_query(bound, sql)
         record = self._start_record(sql)
         try:
             if dag is None:
                 _, _, dag = self.plan_query(bound)
-            ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics)
-            if self.batch_size:
-                ctx.batch_size = self.batch_size
-            if self.memory_budget:
-                ctx.memory_budget = self.memory_budget
-            ctx.spill_dir = self.spill_dir
-            from .storage.parquet import ReadCounters
-            ctx.options.setdefault("scan_counters", ReadCounters())
+            ctx = self._context(metrics)
             self.current_ctx = ctx
             try:
                 if self.runner is not None:
@@ -134,6 +149,49 @@ class Session:
         record.state, record.rows = "finished", table.num_rows
         record.seconds = time.time() - record.started
         return Result(table, table.num_rows, "SELECT")
+
+    def _stream_query(self, bound, sql: str) -> Result:
+        """Start a SELECT whose result the client reads while it runs: run
+        until the result window is full (or the query is done), then hand
+        back a ResultStream that pulls the rest."""
+        from .executor.local_runner import DagRun
+        from .executor.result_stream import ResultStream
+        from .executor.result_window import DEFAULT_WINDOW
+        record = self._start_record(sql)
+        run = None
+        try:
+            _, _, dag = self.plan_query(bound)
+            ctx = self._context()
+            self.current_ctx = ctx
+            run = DagRun(dag, ctx, on_progress=self.on_progress,
+                         window=self.result_window or DEFAULT_WINDOW)
+            run.fill()
+        except BaseException as exc:
+            if run is not None:
+                run.close()
+            self._end_record(record, None, exc)
+            if self.current_ctx is not None and run is not None and self.current_ctx is run.ctx:
+                self.current_ctx = None
+            raise
+        fields = dag.final.root.schema
+        schema = pa.schema([pa.field(name, f.dtype)
+                            for name, f in zip(bound.output_names, fields)])
+
+        def done(rows, error):
+            if self.current_ctx is ctx:
+                self.current_ctx = None
+            self._end_record(record, rows, error)
+        return Result(None, -1, "SELECT", stream=ResultStream(run, schema, done))
+
+    def _end_record(self, record: QueryRecord, rows: int | None,
+                    error: BaseException | None) -> None:
+        if error is not None:
+            record.state, record.error = "failed", str(error)
+            if isinstance(error, errors.QueryCancelled) or type(error).__name__ == "_Cancelled":
+                record.state = "cancelled"
+        else:
+            record.state, record.rows = "finished", rows
+        record.seconds = time.time() - record.started
 
     def _start_record(self, sql: str) -> QueryRecord:
         with self._lock:

@@ -42,6 +42,7 @@ from pyarrow import flight
 
 from .. import errors
 from .. import datatypes as dt
+from ..executor.result_stream import ResultStream
 from ..session import Result
 from .cluster_runner import error_from
 from .flight_shuffle import FlightClients
@@ -159,15 +160,15 @@ class ClusterSession:
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
 
-    def execute(self, sql: str, params=None) -> Result:
+    def execute(self, sql: str, params=None, stream: bool = False) -> Result:
         try:
-            return self._execute(sql, params)
+            return self._execute(sql, params, stream)
         except ResultLost:
             # a worker holding a finished result partition died before we
             # fetched it: a SELECT is safe to run again, once
-            return self._execute(sql, params)
+            return self._execute(sql, params, stream)
 
-    def _execute(self, sql: str, params=None) -> Result:
+    def _execute(self, sql: str, params=None, stream: bool = False) -> Result:
         request_id = uuid.uuid4().hex
         try:
             pbytes = params_to_bytes(params)
@@ -188,33 +189,28 @@ class ClusterSession:
             return Result(None, resp.rowcount, resp.statement)
         if resp.inline_table:
             table = table_from_bytes(resp.inline_table)
-        else:
+        elif stream:
+            source = _RemotePartitions(self, resp)
             try:
-                table = self._fetch(resp)
-            finally:
-                self._release(resp.query_id)
+                source.open_first()      # a lost worker here is retried by execute()
+            except BaseException:
+                source.close()
+                raise
+            return Result(None, -1, resp.statement,
+                          stream=ResultStream(source, source.schema))
+        else:
+            table = self._fetch(resp)
         return Result(table, table.num_rows, resp.statement)
 
     def _fetch(self, resp) -> pa.Table:
-        schema = schema_from_bytes(resp.schema)
-        batches = []
-        for part in resp.partitions:
-            try:
-                for b in self.flight.fetch(part.address, part.ticket):
-                    batches.append(_conform(b, schema))
-            except flight.FlightUnauthenticatedError as exc:
-                raise errors.OperationalError(
-                    f"authentication failed at worker {part.address}: {exc}") from None
-            except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
-                self.flight.forget(part.address)
-                raise ResultLost(
-                    f"cannot fetch a result partition from worker {part.address}: "
-                    f"{str(exc).splitlines()[0]}") from None
-            except flight.FlightError as exc:
-                raise errors.OperationalError(
-                    f"cannot fetch a result partition from worker {part.address}: "
-                    f"{str(exc).splitlines()[0]}") from None
-        return pa.Table.from_batches(batches, schema=schema)
+        source = _RemotePartitions(self, resp)
+        try:
+            batches = []
+            while (b := source.next_batch()) is not None:
+                batches.append(b)
+        finally:
+            source.close()
+        return pa.Table.from_batches(batches, schema=source.schema)
 
     def _release(self, query_id: str) -> None:
         if not query_id:
@@ -259,6 +255,72 @@ class ClusterSession:
         self.channel.close()
         if self.owned is not None:
             self.owned.stop()
+
+
+class _RemotePartitions:
+    """A result's final partitions, fetched from their workers over Flight one
+    batch at a time, in partition order, as the client reads them (a
+    ResultStream source); the query is released at the end or on close()."""
+
+    def __init__(self, session: "ClusterSession", resp):
+        self.session = session
+        self.schema = schema_from_bytes(resp.schema)
+        self.query_id = resp.query_id
+        self.total_rows = sum(p.rows for p in resp.partitions)
+        self._parts = list(resp.partitions)
+        self._current = None          # (partition, batch iterator)
+        self._first: pa.RecordBatch | None = None
+        self._closed = False
+
+    def open_first(self) -> None:
+        self._first = self._pull()
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        if self._first is not None:
+            b, self._first = self._first, None
+            return b
+        b = self._pull()
+        if b is None:
+            self.close()
+        return b
+
+    def _pull(self) -> pa.RecordBatch | None:
+        while not self._closed:
+            if self._current is None:
+                if not self._parts:
+                    return None
+                part = self._parts.pop(0)
+                self._current = (part, self.session.flight.fetch(part.address, part.ticket))
+            part, it = self._current
+            try:
+                b = next(it, None)
+            except flight.FlightUnauthenticatedError as exc:
+                raise errors.OperationalError(
+                    f"authentication failed at worker {part.address}: {exc}") from None
+            except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
+                self.session.flight.forget(part.address)
+                raise ResultLost(
+                    f"cannot fetch a result partition from worker {part.address}: "
+                    f"{str(exc).splitlines()[0]}") from None
+            except flight.FlightError as exc:
+                raise errors.OperationalError(
+                    f"cannot fetch a result partition from worker {part.address}: "
+                    f"{str(exc).splitlines()[0]}") from None
+            if b is None:
+                self._current = None
+                continue
+            return _conform(b, self.schema)
+        return None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._current is not None:
+            self._current[1].close()
+            self._current = None
+        self._parts = []
+        self.session._release(self.query_id)
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
