@@ -104,9 +104,19 @@ class QueryCancelled(OperationalError):
     """The query was cancelled by the user."""
 
 
+class MemoryLimitExceeded(OperationalError):
+    """A reservation from the memory pool was refused even after spilling;
+    the message names the operator, the stage when known, and the bytes asked."""
+
+
+class SpillLimitExceeded(OperationalError):
+    """A query wrote more spill data than its spill-disk limit allows."""
+
+
 __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError",
     "OperationalError", "IntegrityError", "InternalError", "ProgrammingError",
     "NotSupportedError", "ParseError", "BindError", "PlanError",
-    "ExecutionError", "QueryCancelled", "PositionedError",
+    "ExecutionError", "QueryCancelled", "PositionedError", "MemoryLimitExceeded",
+    "SpillLimitExceeded",
 ]

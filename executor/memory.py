@@ -1,0 +1,287 @@
+"""The process's memory pool: one limit, reservations per query and operator.
+
+Every operator that holds data across batches (hash join build, aggregation,
+sort, window partitions, shuffle buffers, stage outputs) holds it through a
+`Reservation` from the one `MemoryPool` of its process (`process_pool()`),
+as DuckDB's buffer manager and DataFusion's `MemoryReservation` do:
+
+    res = ctx.reserve("HashAggregate")          # or pool.reservation(owner, query_id)
+    if not res.try_grow(batch.nbytes):
+        spill(); res.resize(0)                  # write what it holds as Arrow IPC
+        res.grow(batch.nbytes)                  # still refused: MemoryLimitExceeded
+    ...
+    res.free()                                  # or `with res:`
+
+A reservation counts against the pool's limit and, when it belongs to a
+query, against that query's own limit (the session's `memory_limit`, which
+travels with the query to every worker). The pool keeps the peak of both and
+the bytes each query spilled (for EXPLAIN ANALYZE and system.queries); an
+optional per-query spill limit stops a runaway query that would fill the disk.
+
+Data passing through a pipeline one batch at a time is not reserved: only
+what an operator keeps past the batch it is working on.
+
+This module owns accounting only; it never spills anything itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+
+from ..errors import MemoryLimitExceeded, ProgrammingError, SpillLimitExceeded
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+          "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+          "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+          "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*$")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*%\s*$")
+
+
+def parse_size(value) -> int:
+    """Bytes from an int or text: '4GB', '512MB', '64KB', '1.5GiB', '4096',
+    '50%' (of the machine's RAM). Units are powers of 1024 (KB = KiB)."""
+    if isinstance(value, bool):
+        raise ProgrammingError(f"memory size must be bytes or text like '4GB', not {value!r}")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ProgrammingError(f"memory size must be positive, not {value}")
+        return value
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    if not isinstance(value, str):
+        raise ProgrammingError(f"memory size must be bytes or text like '4GB', not {value!r}")
+    m = _PERCENT.match(value)
+    if m:
+        share = float(m.group(1))
+        if not 0 < share <= 100:
+            raise ProgrammingError(f"memory share {value!r} must be between 0% and 100%")
+        return max(1, int(total_memory() * share / 100))
+    m = _SIZE.match(value)
+    unit = m.group(2).lower() if m else None
+    if m is None or unit not in _UNITS:
+        raise ProgrammingError(
+            f"cannot read memory size {value!r}: use bytes or a number with KB, MB, GB or TB "
+            "(e.g. '4GB', '512MB')")
+    n = int(float(m.group(1)) * _UNITS[unit])
+    if n <= 0:
+        raise ProgrammingError(f"memory size must be positive, not {value!r}")
+    return n
+
+
+def format_size(n: int) -> str:
+    """'1.5 GiB', '64.0 KiB', '12 bytes'."""
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if abs(n) >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"
+
+
+def total_memory() -> int:
+    """The machine's RAM, or the cgroup's limit when the process has a smaller one."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 << 30
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text.isdigit() and 0 < int(text) < ram:
+                ram = int(text)
+        except OSError:
+            continue
+    return ram
+
+
+def default_limit() -> int:
+    """The default pool limit: 80% of the machine's memory (DuckDB's default)."""
+    return int(total_memory() * 0.8)
+
+
+@dataclass
+class QueryMemory:
+    """One query's share of a pool: its own limit, what it holds, its peak,
+    and the bytes it spilled."""
+    query_id: object
+    limit: int | None = None
+    spill_limit: int | None = None
+    reserved: int = 0
+    peak: int = 0
+    spilled: int = 0
+
+
+class MemoryPool:
+    """One limit for the whole process; thread-safe."""
+
+    def __init__(self, limit: int | str | None = None):
+        self._lock = threading.Lock()
+        self.limit = parse_size(limit) if limit is not None else default_limit()
+        self.reserved = 0
+        self.peak = 0
+        self._queries: dict[object, QueryMemory] = {}
+
+    def set_limit(self, n) -> None:
+        with self._lock:
+            self.limit = parse_size(n)
+
+    def reservation(self, owner: str, query_id=None, stage=None) -> "Reservation":
+        return Reservation(self, owner, query_id, stage)
+
+    # -- queries -------------------------------------------------------------
+    def register_query(self, query_id, limit=None, spill_limit=None) -> QueryMemory:
+        """Start accounting a query (its limit caps it below the pool's).
+        Registering an id again updates its limits and keeps its counters."""
+        with self._lock:
+            q = self._queries.get(query_id)
+            if q is None:
+                q = self._queries[query_id] = QueryMemory(query_id)
+            q.limit = parse_size(limit) if limit is not None else None
+            q.spill_limit = parse_size(spill_limit) if spill_limit is not None else None
+            return q
+
+    def query(self, query_id) -> QueryMemory | None:
+        with self._lock:
+            return self._queries.get(query_id)
+
+    def release_query(self, query_id) -> QueryMemory | None:
+        """Forget a query; returns its final counters."""
+        with self._lock:
+            return self._queries.pop(query_id, None)
+
+    # -- used by Reservation ---------------------------------------------------
+    def _try_grow(self, res: "Reservation", n: int) -> bool:
+        with self._lock:
+            if self.reserved + n > self.limit:
+                return False
+            q = self._queries.get(res.query_id) if res.query_id is not None else None
+            if q is not None:
+                if q.limit is not None and q.reserved + n > q.limit:
+                    return False
+                q.reserved += n
+                q.peak = max(q.peak, q.reserved)
+            self.reserved += n
+            self.peak = max(self.peak, self.reserved)
+            res._size += n
+            res.peak = max(res.peak, res._size)
+            return True
+
+    def _shrink(self, res: "Reservation", n: int) -> None:
+        with self._lock:
+            n = min(n, res._size)
+            res._size -= n
+            self.reserved -= n
+            q = self._queries.get(res.query_id) if res.query_id is not None else None
+            if q is not None:
+                q.reserved = max(0, q.reserved - n)
+
+    def _spilled(self, res: "Reservation", n: int) -> None:
+        with self._lock:
+            res.spilled += n
+            q = self._queries.get(res.query_id) if res.query_id is not None else None
+            if q is None:
+                return
+            q.spilled += n
+            if q.spill_limit is not None and q.spilled > q.spill_limit:
+                raise SpillLimitExceeded(
+                    f"{res.where()} spilled {format_size(q.spilled)}, over the query's "
+                    f"spill limit of {format_size(q.spill_limit)}")
+
+    def _refusal(self, res: "Reservation", n: int) -> MemoryLimitExceeded:
+        with self._lock:
+            q = self._queries.get(res.query_id) if res.query_id is not None else None
+            if q is not None and q.limit is not None and q.reserved + n > q.limit \
+                    and q.limit <= self.limit:
+                held = (f"the query holds {format_size(q.reserved)} of its memory_limit "
+                        f"{format_size(q.limit)}")
+            else:
+                held = (f"the process holds {format_size(self.reserved)} of its memory_limit "
+                        f"{format_size(self.limit)}")
+        return MemoryLimitExceeded(
+            f"out of memory: {res.where()} asked for {n} bytes ({format_size(n)}) more "
+            f"while holding {format_size(res.size)}, even after spilling; {held}. "
+            "Raise memory_limit (SET memory_limit = '8GB') or make the query smaller")
+
+
+class Reservation:
+    """Bytes one operator (of one query, in one stage) holds from the pool."""
+
+    def __init__(self, pool: MemoryPool, owner: str, query_id=None, stage=None):
+        self.pool, self.owner, self.query_id, self.stage = pool, owner, query_id, stage
+        self._size = 0
+        self.peak = 0
+        self.spilled = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def where(self) -> str:
+        return self.owner + (f" in stage {self.stage}" if self.stage is not None else "")
+
+    def try_grow(self, n: int) -> bool:
+        """Hold `n` more bytes if the pool (and the query) allow it."""
+        n = int(n)
+        if n <= 0:
+            return True
+        return self.pool._try_grow(self, n)
+
+    def grow(self, n: int) -> None:
+        """Hold `n` more bytes or raise MemoryLimitExceeded (call it after
+        spilling whatever the operator could)."""
+        if not self.try_grow(n):
+            raise self.pool._refusal(self, int(n))
+
+    def shrink(self, n: int) -> None:
+        if n > 0:
+            self.pool._shrink(self, int(n))
+
+    def resize(self, n: int) -> None:
+        """Hold exactly `n` bytes (growing raises MemoryLimitExceeded when refused)."""
+        n = int(n)
+        if n > self._size:
+            self.grow(n - self._size)
+        elif n < self._size:
+            self.shrink(self._size - n)
+
+    def try_resize(self, n: int) -> bool:
+        n = int(n)
+        if n > self._size:
+            return self.try_grow(n - self._size)
+        self.shrink(self._size - n)
+        return True
+
+    def record_spill(self, nbytes: int) -> None:
+        """Count bytes written to the spill folder (raises SpillLimitExceeded
+        past the query's spill limit)."""
+        if nbytes > 0:
+            self.pool._spilled(self, int(nbytes))
+
+    def free(self) -> None:
+        self.shrink(self._size)
+
+    def __enter__(self) -> "Reservation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.free()
+
+    def __repr__(self) -> str:
+        return f"Reservation({self.where()}, {self._size} bytes)"
+
+
+_PROCESS_POOL: MemoryPool | None = None
+_PROCESS_LOCK = threading.Lock()
+
+
+def process_pool() -> MemoryPool:
+    """The one pool of this process (the embedded engine's, or a worker's).
+    Its limit starts at QUIVER_MEMORY_LIMIT when set, else default_limit()."""
+    global _PROCESS_POOL
+    with _PROCESS_LOCK:
+        if _PROCESS_POOL is None:
+            _PROCESS_POOL = MemoryPool(os.environ.get("QUIVER_MEMORY_LIMIT") or None)
+        return _PROCESS_POOL

@@ -1,0 +1,101 @@
+"""The process memory pool: sizes, limits, per-query caps, the refusal error."""
+
+import threading
+
+import pytest
+
+import quiver
+from quiver.errors import MemoryLimitExceeded, SpillLimitExceeded
+from quiver.executor.memory import (MemoryPool, default_limit, parse_size, process_pool,
+                                    total_memory)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("4GB", 4 << 30), ("512MB", 512 << 20), ("64kb", 64 << 10), ("1.5GiB", 3 << 29),
+    ("4096", 4096), (" 2 g ", 2 << 30), (100, 100), ("10B", 10)])
+def test_parse_size(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["lots", "4 XB", "", "-1GB", 0, -5, True, None, "0MB", "4GB!"])
+def test_parse_size_refuses_bad_text(bad):
+    with pytest.raises(quiver.ProgrammingError):
+        parse_size(bad)
+
+
+def test_percent_and_default_are_shares_of_ram():
+    assert parse_size("50%") == pytest.approx(total_memory() // 2, rel=1e-6)
+    assert default_limit() == int(total_memory() * 0.8)
+    assert MemoryPool().limit == default_limit()
+
+
+def test_grow_shrink_peak_and_free():
+    pool = MemoryPool(1000)
+    a = pool.reservation("HashJoin")
+    b = pool.reservation("Sort")
+    assert a.try_grow(600) and pool.reserved == 600
+    assert not b.try_grow(500) and b.size == 0
+    b.grow(400)
+    assert pool.reserved == 1000 and pool.peak == 1000
+    a.shrink(100)
+    b.resize(450)
+    assert (a.size, b.size, pool.reserved) == (500, 450, 950)
+    b.resize(10)
+    assert pool.reserved == 510
+    with a:
+        pass
+    assert a.size == 0 and pool.reserved == 10 and a.peak == 600
+    b.free()
+    assert pool.reserved == 0 and pool.peak == 1000
+
+
+def test_refusal_names_operator_stage_and_bytes():
+    pool = MemoryPool("1KB")
+    res = pool.reservation("HashJoin build", stage=3)
+    res.grow(1000)
+    with pytest.raises(MemoryLimitExceeded) as e:
+        res.grow(5000)
+    msg = str(e.value)
+    assert "HashJoin build in stage 3" in msg and "5000 bytes" in msg and "memory_limit" in msg
+    assert isinstance(e.value, quiver.OperationalError)
+    assert res.size == 1000          # a refused grow holds nothing more
+
+
+def test_query_limit_caps_below_the_pool_and_counts_spill():
+    pool = MemoryPool("1MB")
+    q = pool.register_query("q1", limit=100, spill_limit=1000)
+    r = pool.reservation("Aggregate", "q1")
+    other = pool.reservation("Sort", "q2")
+    assert r.try_grow(100) and not r.try_grow(1)
+    assert other.try_grow(10_000)            # another query is not capped by q1's limit
+    with pytest.raises(MemoryLimitExceeded, match="the query holds"):
+        r.grow(50)
+    r.record_spill(600)
+    with pytest.raises(SpillLimitExceeded):
+        r.record_spill(600)
+    r.free()
+    assert (q.reserved, q.peak, q.spilled) == (0, 100, 1200)
+    assert pool.release_query("q1") is q and pool.query("q1") is None
+
+
+def test_set_limit_and_concurrent_reservations():
+    pool = MemoryPool(10)
+    pool.set_limit("1KB")
+    assert pool.limit == 1024
+    granted = []
+
+    def grab():
+        r = pool.reservation("t")
+        for _ in range(100):
+            if r.try_grow(8):
+                granted.append(8)
+    threads = [threading.Thread(target=grab) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sum(granted) == pool.reserved <= 1024
+
+
+def test_process_pool_is_one_object():
+    assert process_pool() is process_pool()
