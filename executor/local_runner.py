@@ -11,8 +11,8 @@ until the window is full, then *parks* (its pipeline, a generator, is kept
 and resumed on the pool later), so no pool thread waits on a slow client and
 the result held in memory stays bounded. Whoever wants the next batch pumps
 the run (`pump()`): it handles finished tasks, launches ready ones and
-resumes parked ones. `run_dag()` is the same run with an unbounded window,
-returning every final batch in partition order.
+resumes parked ones. `run_dag()` drains such a run into a list of every
+final batch, in partition order (for callers that need the whole result).
 """
 
 from __future__ import annotations
@@ -85,11 +85,14 @@ class DagRun:
                  on_progress: Callable[[StageScheduler], None] | None = None,
                  pool: ThreadPoolExecutor | None = None,
                  window: int | None = DEFAULT_WINDOW, reservation=None):
-        if ctx.shuffle is None:
-            ctx.shuffle = MemoryShuffleStore()
+        self._own_store = ctx.shuffle is None
+        if self._own_store:
+            ctx.shuffle = MemoryShuffleStore(_reserve(ctx, "ShuffleStore"), ctx.spill_dir)
         self.dag, self.ctx = dag, ctx
         self.pool = pool or shared_pool()
         self.sched = StageScheduler(dag, max_attempts=1)
+        if reservation is None:
+            reservation = _reserve(ctx, "ResultWindow")
         self.window = ResultWindow(dag.final.tasks, window, reservation)
         self.on_progress = on_progress
         self._events: queue.SimpleQueue = queue.SimpleQueue()
@@ -233,17 +236,27 @@ class DagRun:
         self.window.clear()
         for stage in self.dag.stages:
             self.ctx.shuffle.drop_stage(stage.id)
+        if self._own_store:
+            self.ctx.shuffle.close()
+
+
+def _reserve(ctx: ExecContext, owner: str):
+    """A reservation for `owner` from the query's share of the process pool."""
+    reserve = getattr(ctx, "reserve", None)
+    if reserve is not None:
+        return reserve(owner)
+    from .memory import process_pool
+    return process_pool().reservation(owner)
 
 
 def run_dag(dag: StageDag, ctx: ExecContext,
             on_progress: Callable[[StageScheduler], None] | None = None,
             pool: ThreadPoolExecutor | None = None) -> list[pa.RecordBatch]:
     """Run the whole DAG; every final batch, in partition order."""
-    run = DagRun(dag, ctx, on_progress, pool, window=None)
+    run = DagRun(dag, ctx, on_progress, pool)
     try:
-        run.fill()
         out = []
-        while (batch := run.window.take()) is not None:
+        while (batch := run.next_batch()) is not None:
             out.append(batch)
         return out
     finally:
