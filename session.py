@@ -71,6 +71,7 @@ class Session:
         self._lock = threading.Lock()
         self._next_query = 1
         self.current_ctx = None     # the running query's ExecContext (for cancel)
+        self.final_statement = True # execute() is running the last statement of its text
         self.on_progress: Callable | None = None
 
     # -- entry -------------------------------------------------------------
@@ -84,6 +85,7 @@ class Session:
             raise errors.ProgrammingError("no statement to execute")
         result = Result()
         for i, st in enumerate(statements):
+            self.final_statement = i == len(statements) - 1
             if stream and i == len(statements) - 1 and isinstance(st, S.Select) \
                     and self.runner is None:
                 return self.run_query(st.query, sql, stream=True)

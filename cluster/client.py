@@ -177,11 +177,19 @@ class ClusterSession:
         req = pb.ExecuteQueryRequest(session_id=self.session_id, request_id=request_id,
                                      sql=sql, params=pbytes, options_json=self.options_json)
         self._current = request_id
+        replies = None
         try:
-            resp = self.stub.ExecuteQuery(req, metadata=self.md)
+            if stream:
+                replies = self.stub.ExecuteQueryStream(req, metadata=self.md)
+                resp = next(replies)
+            else:
+                resp = self.stub.ExecuteQuery(req, metadata=self.md)
         except grpc.RpcError as exc:
+            self._current = None
+            if replies is not None and exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return self._execute(sql, params, stream=False)   # an older coordinator
             raise grpc_error(exc, self.address) from None
-        finally:
+        if not resp.more:
             self._current = None
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
@@ -190,7 +198,7 @@ class ClusterSession:
         if resp.inline_table:
             table = table_from_bytes(resp.inline_table)
         elif stream:
-            source = _RemotePartitions(self, resp)
+            source = _RemotePartitions(self, resp, replies, request_id)
             try:
                 source.open_first()      # a lost worker here is retried by execute()
             except BaseException:
@@ -260,17 +268,48 @@ class ClusterSession:
 class _RemotePartitions:
     """A result's final partitions, fetched from their workers over Flight one
     batch at a time, in partition order, as the client reads them (a
-    ResultStream source); the query is released at the end or on close()."""
+    ResultStream source). With `replies` (ExecuteQueryStream), partitions are
+    announced as they finish, so the first is read while the query still
+    runs; the final reply lists them all. The query is released at the end
+    or on close(); closing early cancels a query still running."""
 
-    def __init__(self, session: "ClusterSession", resp):
+    def __init__(self, session: "ClusterSession", resp, replies=None,
+                 request_id: str | None = None):
         self.session = session
         self.schema = schema_from_bytes(resp.schema)
         self.query_id = resp.query_id
-        self.total_rows = sum(p.rows for p in resp.partitions)
-        self._parts = list(resp.partitions)
-        self._current = None          # (partition, batch iterator)
+        self._replies = replies
+        self._request_id = request_id
+        self._known: dict[int, object] = {}
+        self._next = 0                 # the index of the next partition to read
+        self._final = False            # the final reply arrived
+        self._total: int | None = None
+        self._current = None           # (partition, batch iterator)
         self._first: pa.RecordBatch | None = None
         self._closed = False
+        self._note(resp)
+
+    @property
+    def total_rows(self) -> int | None:
+        return self._total
+
+    def _note(self, resp) -> None:
+        if not resp.ok:
+            raise error_from(resp.error_class, resp.error_message)
+        if resp.query_id:
+            self.query_id = resp.query_id
+        for i, part in enumerate(resp.partitions):
+            index = part.index if resp.more or part.index else i
+            if index >= self._next:
+                self._known[index] = part
+        if not resp.more:
+            self._final = True
+            self._total = sum(p.rows for p in resp.partitions)
+            self._done_streaming()
+
+    def _done_streaming(self) -> None:
+        if self._request_id is not None and self.session._current == self._request_id:
+            self.session._current = None
 
     def open_first(self) -> None:
         self._first = self._pull()
@@ -284,12 +323,28 @@ class _RemotePartitions:
             self.close()
         return b
 
+    def _next_partition(self):
+        """The next partition to read, waiting for its announcement; None at the end."""
+        while self._next not in self._known:
+            if self._final or self._replies is None:
+                return None
+            try:
+                resp = next(self._replies)
+            except StopIteration:
+                raise errors.OperationalError("the coordinator ended the result early") from None
+            except grpc.RpcError as exc:
+                raise grpc_error(exc, self.session.address) from None
+            self._note(resp)
+        part = self._known.pop(self._next)
+        self._next += 1
+        return part
+
     def _pull(self) -> pa.RecordBatch | None:
         while not self._closed:
             if self._current is None:
-                if not self._parts:
+                part = self._next_partition()
+                if part is None:
                     return None
-                part = self._parts.pop(0)
                 self._current = (part, self.session.flight.fetch(part.address, part.ticket))
             part, it = self._current
             try:
@@ -319,8 +374,12 @@ class _RemotePartitions:
         if self._current is not None:
             self._current[1].close()
             self._current = None
-        self._parts = []
-        self.session._release(self.query_id)
+        if self._replies is not None and not self._final:
+            self._replies.cancel()        # the coordinator stops the query
+        self._done_streaming()
+        self._known = {}
+        if self.query_id:
+            self.session._release(self.query_id)
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
