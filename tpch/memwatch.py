@@ -6,7 +6,9 @@ the client) every `interval` seconds and keeps the largest sum. On start it
 resets each process's kernel high-water mark (`/proc/PID/clear_refs`, value
 5), and at the end the root's own high-water mark (`VmHWM`) is taken too, so
 a spike shorter than the sampling interval in the root process still counts.
-Without /proc (not Linux) the peak is None. No psutil.
+Without /proc (not Linux) the peak is None. No psutil. `tree_cpu_seconds`
+gives the tree's CPU time, which a busy shared machine disturbs less than
+wall time.
 
     with PeakRSS() as peak:
         run_query()
@@ -68,6 +70,22 @@ def tree_rss(pid: int) -> int | None:
             total += kib * 1024
             any_ok = True
     return total if any_ok else None
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds used so far by `pid` and its live
+    descendants (fields 14 and 15 of /proc/PID/stat); None without /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, any_ok = 0, False
+    for p in process_tree(pid):
+        try:
+            with open(f"{_PROC}/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            any_ok = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick if any_ok else None
 
 
 def _reset_hwm(pid: int) -> None:

@@ -25,13 +25,19 @@ class EngineRun:
     peak_rss: int | None = None          # bytes, the engine's process tree
     rows: int | None = None
     check: CheckResult | None = None
+    cpu_times: list[float] = field(default_factory=list)   # CPU seconds per timed run
 
     @property
     def median(self) -> float | None:
         return statistics.median(self.times) if self.times and not self.error else None
 
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_times) if self.cpu_times and not self.error else None
+
     def to_dict(self) -> dict:
         return {"times": self.times, "median": self.median, "error": self.error,
+                "cpu_times": self.cpu_times, "cpu_median": self.cpu_median,
                 "peak_rss": self.peak_rss, "rows": self.rows,
                 "check": None if self.check is None else
                 {"ok": self.check.ok, "message": self.check.message}}
@@ -46,6 +52,11 @@ class QueryResult:
     check: CheckResult | None = None
     peak_rss: int | None = None
     peers: dict[str, EngineRun] = field(default_factory=dict)   # --compare engines
+    cpu_times: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_times) if self.cpu_times and not self.error else None
 
     @property
     def median(self) -> float | None:
@@ -77,6 +88,7 @@ class QueryResult:
         return {
             "query": self.query, "times": self.times, "median": self.median,
             "rows": self.rows, "error": self.error, "peak_rss": self.peak_rss,
+            "cpu_times": self.cpu_times, "cpu_median": self.cpu_median,
             "check": None if self.check is None else
             {"ok": self.check.ok, "message": self.check.message},
             "peers": {name: dict(run.to_dict(), ratio=self.ratio(name))
@@ -106,9 +118,10 @@ class RunResults:
         the geometric mean of the per-query ratios."""
         done = [q for q in self.queries if q.median is not None]
         peaks = [q.peak_rss for q in self.queries if q.peak_rss is not None]
+        cpu = [q.cpu_median for q in done if q.cpu_median is not None]
         out: dict = {"seconds": sum(q.median for q in done) if done else None,
                      "queries": len(done), "peak_rss": max(peaks) if peaks else None,
-                     "peers": {}}
+                     "cpu_seconds": sum(cpu) if cpu else None, "peers": {}}
         for name in self.peers:
             both = [q for q in done if q.peers.get(name) and q.peers[name].median is not None]
             mine = sum(q.median for q in both)
@@ -116,8 +129,13 @@ class RunResults:
             ratios = [q.ratio(name) for q in both if q.ratio(name)]
             ppeaks = [q.peers[name].peak_rss for q in self.queries
                       if q.peers.get(name) and q.peers[name].peak_rss is not None]
+            pcpu = [q.peers[name].cpu_median for q in both
+                    if q.peers[name].cpu_median is not None]
+            mycpu = [q.cpu_median for q in both if q.cpu_median is not None]
             out["peers"][name] = {
                 "compared_queries": len(both),
+                "cpu_seconds": sum(pcpu) if pcpu else None,
+                "cpu_seconds_compared": sum(mycpu) if mycpu else None,
                 "seconds_compared": mine if both else None,
                 "seconds": ref if both else None,
                 "ratio": mine / ref if both and ref else None,
@@ -233,6 +251,11 @@ def format_table(results: RunResults) -> str:
             out.append(f"{results.engine}/{peer}: total {_fmt_ratio(t['ratio'])}x over "
                        f"{t['compared_queries']} queries, geometric mean of ratios "
                        f"{t['geomean_ratio']:.2f}")
+    cpu = [f"{results.engine} {totals['cpu_seconds']:.2f}"] if totals["cpu_seconds"] else []
+    cpu += [f"{peer} {totals['peers'][peer]['cpu_seconds']:.2f}" for peer in results.peers
+            if totals["peers"][peer]["cpu_seconds"]]
+    if cpu:
+        out.append("CPU seconds (medians summed, process tree): " + ", ".join(cpu))
     out.append("peak MiB: resident memory of the engine's process tree, sampled"
                + (f"; memory limit {results.memory_limit}" if results.memory_limit else ""))
     return "\n".join(out)

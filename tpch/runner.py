@@ -19,6 +19,7 @@ rules (check.py) or the presentation (report.py).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from .check import (CheckResult, available_scale_factors, check_query, has_answe
                     sf_label)
 from .datagen import TABLES, table_dirs
 from .engines import ENGINES, Engine, EngineFactory, available, engine_factory
-from .memwatch import PeakRSS
+from .memwatch import PeakRSS, tree_cpu_seconds
 from .peers import ProcessDriver
 from .querylib import ALL_QUERIES, query_text
 from .report import EngineRun, ProgressBar, QueryResult, RunResults, format_table
@@ -91,6 +92,7 @@ class InProcessDriver:
         self.engine = _open(factory, tables)
         self.answers_root = answers_root
         self.bar = bar
+        self.pid = os.getpid()
 
     def measure(self, n: int, runs: int, warmup: int, sf: float | None) -> EngineRun:
         sql = query_text(n)
@@ -104,6 +106,7 @@ class InProcessDriver:
             for i in range(total):
                 timed = i >= warmup
                 self._show(f"{label} {f'run {i - warmup + 1}/{runs}' if timed else f'warm-up {i + 1}/{warmup}'}")
+                cpu0 = tree_cpu_seconds(self.pid)
                 try:
                     seconds, names, rows = _timed(self.engine, sql)
                 except Exception as exc:  # the query failed: report it, run the rest
@@ -112,6 +115,9 @@ class InProcessDriver:
                     return run
                 if timed:
                     run.times.append(seconds)
+                    cpu1 = tree_cpu_seconds(self.pid)
+                    if cpu0 is not None and cpu1 is not None:
+                        run.cpu_times.append(cpu1 - cpu0)
                 self._step(f"{label} {seconds:.3f}s")
         finally:
             run.peak_rss = peak.stop()
@@ -255,6 +261,7 @@ def _run_one(n: int, drivers: list, runs: int, warmup: int, sf: float | None,
         if i == 0:
             result.times, result.rows, result.error = run.times, run.rows, run.error
             result.check, result.peak_rss = run.check, run.peak_rss
+            result.cpu_times = run.cpu_times
         else:
             result.peers[driver.name] = run
     return result

@@ -32,3 +32,18 @@ def test_peak_counts_child_processes():
         finally:
             child.wait(10)
     assert peak.bytes >= 250 * MiB
+
+
+def test_cpu_seconds_count_live_children():
+    code = ("import time; t = time.process_time()\n"
+            "while time.process_time() - t < 0.4: pass\n"
+            "print('done', flush=True); time.sleep(5)")
+    before = memwatch.tree_cpu_seconds(memwatch.os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "done"
+        after = memwatch.tree_cpu_seconds(memwatch.os.getpid())
+    finally:
+        child.kill()
+        child.wait(10)
+    assert after - before >= 0.3
