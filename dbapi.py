@@ -50,9 +50,11 @@ def _session_options(options: dict) -> dict:
             setattr(phys, key, value)
         elif key == "disabled_rules":
             out["disabled_rules"] = frozenset(value)
-        elif key in ("dialect", "warehouse", "batch_size", "memory_budget", "spill_dir",
-                     "result_window"):
+        elif key in ("dialect", "warehouse", "batch_size", "spill_dir", "result_window"):
             out[key] = value
+        elif key in ("memory_limit", "memory_budget", "spill_limit"):
+            from .executor.memory import parse_size
+            out["spill_limit" if key == "spill_limit" else "memory_limit"] = parse_size(value)
         else:
             raise InterfaceError(f"unknown connection option {key!r}")
     out["physical"] = phys

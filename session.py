@@ -44,6 +44,8 @@ class QueryRecord:
     seconds: float | None = None
     rows: int | None = None
     error: str | None = None
+    peak_memory: int | None = None     # bytes the query held at most (this process / summed over workers)
+    spilled_bytes: int | None = None   # bytes it wrote to spill folders
 
 
 class Session:
@@ -53,7 +55,8 @@ class Session:
                  warehouse: str | None = None,
                  runner: Callable[[StageDag, Any], list[pa.RecordBatch]] | None = None,
                  batch_size: int | None = None,
-                 memory_budget: int | None = None, spill_dir: str | None = None,
+                 memory_budget: int | str | None = None, spill_dir: str | None = None,
+                 memory_limit: int | str | None = None, spill_limit: int | str | None = None,
                  result_window: int | None = None):
         from .storage.catalog import Catalog
         self.catalog = catalog if catalog is not None else Catalog()
@@ -64,7 +67,12 @@ class Session:
             tempfile.gettempdir(), f"quiver-warehouse-{os.getpid()}")
         self.runner = runner
         self.batch_size = batch_size
-        self.memory_budget = memory_budget      # bytes per stateful operator
+        from .executor.memory import parse_size
+        if memory_limit is None:
+            memory_limit = memory_budget            # the old name, an alias
+        # bytes each query may hold (None: the process pool's limit, 80% of RAM)
+        self.memory_limit = parse_size(memory_limit) if memory_limit is not None else None
+        self.spill_limit = parse_size(spill_limit) if spill_limit is not None else None
         self.spill_dir = spill_dir
         self.result_window = result_window      # bytes of unread result a streamed query holds
         self.queries: list[QueryRecord] = []
@@ -72,6 +80,7 @@ class Session:
         self._next_query = 1
         self.current_ctx = None     # the running query's ExecContext (for cancel)
         self.final_statement = True # execute() is running the last statement of its text
+        self.last_memory: dict = {}  # the last query's memory report (ExecContext.memory_report)
         self.on_progress: Callable | None = None
 
     # -- entry -------------------------------------------------------------
@@ -104,8 +113,29 @@ class Session:
             return self.run_query(st.query, sql)
         if isinstance(st, S.Explain):
             return self._explain(st, sql)
+        if isinstance(st, S.SetOption):
+            self.set_option(st.name, st.value)
+            return Result(None, -1, "SET")
         from . import ddl
         return ddl.run(self, st)
+
+    SETTINGS = ("memory_limit", "memory_budget", "spill_limit", "batch_size")
+
+    def set_option(self, name: str, value) -> None:
+        """SET name = value / RESET name (value None)."""
+        from .executor.memory import parse_size
+        if name in ("memory_limit", "memory_budget"):
+            self.memory_limit = None if value is None else parse_size(value)
+        elif name == "spill_limit":
+            self.spill_limit = None if value is None else parse_size(value)
+        elif name == "batch_size":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise errors.ProgrammingError(f"batch_size must be a positive integer, not {value!r}")
+            self.batch_size = value
+        else:
+            raise errors.ProgrammingError(
+                f"unknown setting {name!r}: Quiver has {', '.join(self.SETTINGS)}")
 
     def plan_query(self, bound, trace: list | None = None):
         from .planner.optimizer import optimize
@@ -116,14 +146,26 @@ class Session:
     def _context(self, metrics=None):
         from .executor.context import ExecContext
         from .storage.parquet import ReadCounters
-        ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics)
+        ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics,
+                          memory_limit=self.memory_limit, spill_limit=self.spill_limit,
+                          spill_dir=self.spill_dir)
         if self.batch_size:
             ctx.batch_size = self.batch_size
-        if self.memory_budget:
-            ctx.memory_budget = self.memory_budget
-        ctx.spill_dir = self.spill_dir
         ctx.options.setdefault("scan_counters", ReadCounters())
         return ctx
+
+    def _close_context(self, ctx, record: QueryRecord) -> None:
+        """Free what the query still holds; note its peak memory and spill."""
+        memory = ctx.close()
+        remote = ctx.options.get("remote_memory")     # set by a cluster runner
+        if remote:
+            memory = {"peak": memory["peak"] + remote["peak"],
+                      "spilled": memory["spilled"] + remote["spilled"],
+                      "stages": memory["stages"]}
+        if ctx.options.get("remote_stages"):
+            memory["stages"] = ctx.options["remote_stages"]
+        record.peak_memory, record.spilled_bytes = memory["peak"], memory["spilled"]
+        self.last_memory = memory
 
     def run_query(self, bound, sql: str = "", metrics=None,
                   dag: StageDag | None = None, stream: bool = False) -> Result:
@@ -143,6 +185,7 @@ class Session:
                     batches = run_dag(dag, ctx, on_progress=self.on_progress)
             finally:
                 self.current_ctx = None
+                self._close_context(ctx, record)
             table = result_table(batches, dag.final.root.schema, bound.output_names)
         except BaseException as exc:
             record.state, record.error = "failed", str(exc)
@@ -160,7 +203,7 @@ class Session:
         from .executor.result_stream import ResultStream
         from .executor.result_window import DEFAULT_WINDOW
         record = self._start_record(sql)
-        run = None
+        run = ctx = None
         try:
             _, _, dag = self.plan_query(bound)
             ctx = self._context()
@@ -171,9 +214,11 @@ class Session:
         except BaseException as exc:
             if run is not None:
                 run.close()
+            if ctx is not None:
+                if self.current_ctx is ctx:
+                    self.current_ctx = None
+                self._close_context(ctx, record)
             self._end_record(record, None, exc)
-            if self.current_ctx is not None and run is not None and self.current_ctx is run.ctx:
-                self.current_ctx = None
             raise
         fields = dag.final.root.schema
         schema = pa.schema([pa.field(name, f.dtype)
@@ -182,6 +227,7 @@ class Session:
         def done(rows, error):
             if self.current_ctx is ctx:
                 self.current_ctx = None
+            self._close_context(ctx, record)
             self._end_record(record, rows, error)
         return Result(None, -1, "SELECT", stream=ResultStream(run, schema, done))
 
@@ -220,6 +266,7 @@ class Session:
         sections.append(("physical_plan", "\n".join(X.format_tree(physical))))
         if st.analyze:
             from .executor.context import Metrics
+            from .executor.memory import format_size
             metrics = Metrics()
             t0 = time.perf_counter()
             result = self.run_query(bound, sql, metrics=metrics, dag=dag)
@@ -227,11 +274,27 @@ class Session:
 
             def annotate(node):
                 m = metrics.get(node)
-                return f"rows={m.rows} time={m.seconds * 1000:.1f}ms" if m else ""
-            text = X.format_stages(dag, annotate)
+                if not m:
+                    return ""
+                text = f"rows={m.rows} time={m.seconds * 1000:.1f}ms"
+                if m.peak_memory or m.spilled:
+                    text += f" peak_mem={format_size(m.peak_memory)}"
+                if m.spilled:
+                    text += f" spilled={format_size(m.spilled)}"
+                return text
+            stage_memory = self.last_memory.get("stages", {})
+
+            def stage_notes(stage):
+                peak, spilled = stage_memory.get(stage.id, (0, 0))
+                if not (peak or spilled):
+                    return ""
+                return f"peak_mem={format_size(peak)} spilled={format_size(spilled)}"
+            text = X.format_stages(dag, annotate, stage_notes)
             # a cluster runner adds each stage's tasks: attempt, worker, rows, bytes, time
             text.extend(getattr(metrics, "cluster_report", ()))
-            text.append(f"Total: {result.rowcount} rows in {total * 1000:.1f}ms")
+            text.append(f"Total: {result.rowcount} rows in {total * 1000:.1f}ms, "
+                        f"peak memory {format_size(self.last_memory['peak'])}, "
+                        f"spilled {format_size(self.last_memory['spilled'])}")
             sections.append(("analyzed_stages", "\n".join(text)))
         else:
             sections.append(("stages", "\n".join(X.format_stages(dag))))

@@ -59,6 +59,7 @@ CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "work
 def connect_cluster(target: str, **options) -> "ClusterSession":
     client_opts = {k: options.pop(k) for k in CLIENT_OPTIONS if k in options}
     from ..dbapi import _session_options
+    from ..executor.memory import parse_size
     _session_options(dict(options))           # unknown options fail here, not remotely
     token = resolve_token(client_opts.get("token"))
     m = _LOCAL.match(target)
@@ -66,7 +67,10 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
         n = int(m.group(1))
         if n < 1:
             raise errors.InterfaceError("local[N] needs at least one worker")
-        cluster = LocalCluster(n, token=token, slots=client_opts.get("worker_slots"))
+        limit = options.get("memory_limit", options.get("memory_budget"))
+        worker_args = () if limit is None else ("--memory-limit", str(parse_size(limit)))
+        cluster = LocalCluster(n, token=token, slots=client_opts.get("worker_slots"),
+                               worker_args=worker_args)
         cluster.start(timeout=client_opts.get("start_timeout", 60))
         try:
             return ClusterSession(cluster.address, options, token=token,
@@ -193,6 +197,16 @@ class ClusterSession:
             self._current = None
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
+        if resp.options_json:                # SET memory_limit = ...: later queries carry it
+            options = json.loads(self.options_json)
+            for key, value in json.loads(resp.options_json).items():
+                if value is None:
+                    options.pop(key, None)
+                else:
+                    options[key] = value
+            if "memory_limit" in json.loads(resp.options_json):
+                options.pop("memory_budget", None)
+            self.options_json = json.dumps(options)
         if not resp.has_rows:
             return Result(None, resp.rowcount, resp.statement)
         if resp.inline_table:

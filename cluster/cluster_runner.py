@@ -139,6 +139,7 @@ class ClusterRunner:
                                if a.stage == final.id and a.partition == p and a.state == "succeeded")
                     parts.append((coord.scheduler.workers[wid].address,
                                   make_ticket(query_id, final.id, 0, [p]), rows))
+            _fold_memory(job, ctx)
             if ctx.metrics is not None:
                 self._fold_metrics(job, ctx.metrics)
             if self.stream and ctx.metrics is None:
@@ -194,15 +195,36 @@ class ClusterRunner:
                               key=lambda a: (a.partition, a.attempt))
             lines.append(f"Stage {stage.id} tasks:")
             for a in attempts:
-                for pos, (rows, secs) in (a.metrics or {}).items():
+                for pos, values in (a.metrics or {}).items():
                     i = int(pos)
                     if i < len(nodes):
-                        metrics.record(nodes[i], rows, secs)
+                        metrics.record(nodes[i], values[0], values[1])
+                        if len(values) >= 4:
+                            metrics.record_memory(nodes[i], values[2], values[3])
                 err = f" error={a.error}" if a.error else ""
                 lines.append(f"  task {a.partition} attempt {a.attempt} worker={a.worker} "
                              f"{a.state} rows={a.rows} bytes={a.bytes} "
                              f"time={a.seconds * 1000:.1f}ms{err}")
         metrics.cluster_report = lines
+
+
+def _fold_memory(job, ctx) -> None:
+    """The query's memory on the workers into ctx.options['remote_memory']:
+    peak = the sum over workers of their largest task, spilled = all tasks;
+    also per stage (for EXPLAIN ANALYZE)."""
+    per_worker: dict = {}
+    spilled = 0
+    stages = ctx.options.setdefault("remote_stages", {})
+    for a in job.attempts:
+        if a.state != "succeeded":
+            continue
+        per_worker[a.worker] = max(per_worker.get(a.worker, 0), a.peak_memory)
+        spilled += a.spilled
+        peak, sp = stages.get(a.stage, (0, 0))
+        stages[a.stage] = (max(peak, a.peak_memory), sp + a.spilled)
+    total = ctx.options.setdefault("remote_memory", {"peak": 0, "spilled": 0})
+    total["peak"] = max(total["peak"], sum(per_worker.values()))
+    total["spilled"] += spilled
 
 
 def wait_seconds(deadline: float) -> float:

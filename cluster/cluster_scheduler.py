@@ -70,6 +70,8 @@ class Attempt:
     bytes: int = 0
     seconds: float = 0.0
     metrics: dict = field(default_factory=dict)
+    peak_memory: int = 0                  # bytes the task reserved at most (its worker's pool)
+    spilled: int = 0                      # bytes it spilled
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ class ClusterScheduler:
                       now: float, reason: int = 0, error_class: str = "",
                       error: str = "", rows: int = 0, nbytes: int = 0,
                       seconds: float = 0.0, metrics: dict | None = None,
-                      failed_address: str = "") -> bool:
+                      failed_address: str = "", memory: tuple = (0, 0)) -> bool:
         """Record a worker's report; False if it is stale (ignored)."""
         job = self.jobs.get(query_id) or self.finished.get(query_id)
         w = self.workers.get(worker_id)
@@ -316,6 +318,7 @@ class ClusterScheduler:
             del job.current[key]
             att.state, att.ended = "succeeded", now
             att.rows, att.bytes, att.seconds = rows, nbytes, seconds
+            att.peak_memory, att.spilled = memory
             att.metrics = metrics or {}
             w.tasks_completed += 1
             job.sched.task_succeeded(task, worker_id)

@@ -59,7 +59,7 @@ def run_worker(args) -> int:
                     data_dir=args.data_dir, local_roots=args.local_root or (),
                     token=args.token, name=args.name or "", tls_cert=args.tls_cert,
                     tls_key=args.tls_key, tls_root=args.tls_root,
-                    fetch_timeout=args.fetch_timeout)
+                    fetch_timeout=args.fetch_timeout, memory_limit=args.memory_limit)
     deadline = time.monotonic() + args.connect_timeout
     while True:
         try:
@@ -86,7 +86,9 @@ def run_worker(args) -> int:
 
 def run_local(args) -> int:
     from .client import LocalCluster
-    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots)
+    worker_args = ("--memory-limit", str(args.memory_limit)) if args.memory_limit else ()
+    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
+                           worker_args=worker_args)
     cluster.start(timeout=args.start_timeout)
     print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address}",
           flush=True)
@@ -95,6 +97,15 @@ def run_local(args) -> int:
     finally:
         cluster.stop()
     return 0
+
+
+def _size(text: str) -> int:
+    import argparse
+    from ..executor.memory import parse_size
+    try:
+        return parse_size(text)
+    except errors.ProgrammingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers) -> None:
@@ -122,6 +133,8 @@ def register(subparsers) -> None:
     p.add_argument("--local-root", action="append", default=[],
                    help="a folder on this worker's disk (splits under it run here)")
     p.add_argument("--name", default=None, help="worker id to ask for")
+    p.add_argument("--memory-limit", type=_size, default=None,
+                   help="this worker's memory pool, e.g. 8GB (default 80%% of RAM)")
     p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
     p.add_argument("--tls-cert", default=None)
     p.add_argument("--tls-key", default=None)
@@ -134,6 +147,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("local", help="run a coordinator and N workers here")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--memory-limit", type=_size, default=None,
+                   help="each worker's memory pool, e.g. 4GB (default 80%% of RAM)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--slots", type=int, default=None)
     p.add_argument("--token", default=None)

@@ -257,7 +257,9 @@ class Coordinator(rpc.CoordinatorServicer):
             inputs=[pb.InputLocation(stage_id=s, partitions=n, producer_addresses=addrs)
                     for s, (n, addrs) in sorted(launch.inputs.items())],
             memory_tables=memory, batch_size=getattr(ctx, "batch_size", 0) or 0,
-            collect_metrics=ctx is not None and ctx.metrics is not None)
+            collect_metrics=ctx is not None and ctx.metrics is not None,
+            memory_limit=getattr(ctx, "memory_limit", 0) or 0,
+            spill_limit=getattr(ctx, "spill_limit", 0) or 0)
 
     def ReportTaskStatus(self, request, context):
         with self.cond:
@@ -272,7 +274,8 @@ class Coordinator(rpc.CoordinatorServicer):
                 TaskId(request.stage_id, request.partition, request.attempt), request.ok,
                 time.monotonic(), reason=request.reason, error_class=request.error_class,
                 error=request.error_message, rows=request.rows, nbytes=request.bytes,
-                seconds=request.seconds, metrics=metrics, failed_address=request.failed_address)
+                seconds=request.seconds, metrics=metrics, failed_address=request.failed_address,
+                memory=(request.peak_memory, request.spilled_bytes))
             self.cond.notify_all()
         return pb.ReportTaskStatusResponse()
 
@@ -408,6 +411,13 @@ class Coordinator(rpc.CoordinatorServicer):
             rows = result.rowcount
         record.state, record.rows = "finished", rows if rows >= 0 else None
         record.seconds = time.time() - record.started
+        if session.last_memory:
+            record.peak_memory = session.last_memory.get("peak")
+            record.spilled_bytes = session.last_memory.get("spilled")
+        if result.statement == "SET":
+            resp.options_json = json.dumps({"memory_limit": session.memory_limit,
+                                            "spill_limit": session.spill_limit,
+                                            "batch_size": session.batch_size})
         return resp
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:

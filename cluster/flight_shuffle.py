@@ -89,14 +89,22 @@ class ShuffleFiles:
         path = self.path(query_id, stage_id, partition, task)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        batches = [b for b in batches if b.num_rows]
-        if not batches:
+        sink = writer = None
+        try:                          # streamed: a spilled task output is never all in memory
+            for b in batches:
+                if not b.num_rows:
+                    continue
+                if writer is None:
+                    sink = pa.OSFile(tmp, "wb")
+                    writer = ipc.new_file(sink, b.schema)
+                writer.write_batch(b if b.schema.equals(writer.schema) else b.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+            if sink is not None:
+                sink.close()
+        if writer is None:
             open(tmp, "wb").close()
-        else:
-            with pa.OSFile(tmp, "wb") as sink, ipc.new_file(sink, batches[0].schema) as w:
-                for b in batches:
-                    w.write_batch(b if b.schema.equals(batches[0].schema)
-                                  else b.cast(batches[0].schema))
         os.replace(tmp, path)
         return os.path.getsize(path)
 
@@ -221,8 +229,12 @@ class FlightShuffleStore:
         self.bytes_read = 0
 
     def write(self, stage_id, task, partition, batches):
-        self.rows_written += sum(b.num_rows for b in batches)
-        self.bytes_written += self.files.write(self.query_id, stage_id, partition, task, batches)
+        def counted(batches):
+            for b in batches:
+                self.rows_written += b.num_rows
+                yield b
+        self.bytes_written += self.files.write(self.query_id, stage_id, partition, task,
+                                               counted(batches))
 
     def read(self, stage_id, partition, schema):
         if stage_id not in self.inputs:

@@ -26,7 +26,7 @@ WORKERS_SCHEMA = pa.schema([
 QUERIES_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("sql", pa.string()), ("state", pa.string()),
     ("started", pa.timestamp("us")), ("seconds", pa.float64()), ("rows", pa.int64()),
-    ("error", pa.string())])
+    ("error", pa.string()), ("peak_memory", pa.int64()), ("spilled_bytes", pa.int64())])
 
 TASKS_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("stage", pa.int64()), ("task", pa.int64()),
@@ -60,6 +60,8 @@ def queries_table(records) -> pa.Table:
         "seconds": [r.seconds for r in records],
         "rows": [r.rows for r in records],
         "error": [r.error for r in records],
+        "peak_memory": [r.peak_memory for r in records],
+        "spilled_bytes": [r.spilled_bytes for r in records],
     }, schema=QUERIES_SCHEMA)
 
 

@@ -60,12 +60,13 @@ def _key(task) -> tuple[str, int, int, int]:
 
 
 def node_metrics(root, metrics: Metrics) -> dict:
-    """Per-operator {preorder position: [rows, seconds]} of one stage plan."""
+    """Per-operator {preorder position: [rows, seconds, peak memory, spilled
+    bytes]} of one stage plan."""
     out = {}
     for i, node in enumerate(walk(root)):
         m = metrics.get(node)
         if m is not None:
-            out[str(i)] = [m.rows, m.seconds]
+            out[str(i)] = [m.rows, m.seconds, m.peak_memory, m.spilled]
     return out
 
 
@@ -75,8 +76,11 @@ class Worker:
                  local_roots=(), token: str | None = None, name: str = "",
                  tls_cert: str | None = None, tls_key: str | None = None,
                  tls_root: str | None = None, poll_wait: float = 1.0,
-                 fetch_timeout: float | None = None):
+                 fetch_timeout: float | None = None, memory_limit=None):
         self.coordinator = coordinator
+        if memory_limit is not None:        # this process's one pool (executor/memory.py)
+            from ..executor.memory import process_pool
+            process_pool().set_limit(memory_limit)
         self.slots = slots or os.cpu_count() or 2
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="quiver-worker-")
         self.local_roots = [os.path.abspath(r) for r in local_roots]
@@ -295,7 +299,9 @@ class Worker:
         store = FlightShuffleStore(self.files, task.query_id, self.address, inputs, self.clients)
         ctx = ExecContext(shuffle=store, cancelled=cancelled,
                           spill_dir=os.path.join(self.data_dir, "spill"),
-                          memory_tables=memory)
+                          memory_tables=memory, memory_limit=task.memory_limit or None,
+                          spill_limit=task.spill_limit or None, query_key=task.query_id)
+        ctx.set_task(task.stage_id, task.partition)
         if task.batch_size:
             ctx.batch_size = task.batch_size
         if task.collect_metrics:
@@ -330,6 +336,9 @@ class Worker:
             if os.environ.get("QUIVER_DEBUG"):
                 traceback.print_exc()
         status.seconds = time.perf_counter() - t0
+        report = ctx.close()                # frees whatever the task still holds
+        status.peak_memory = sum(p for p, _ in report["stages"].values())
+        status.spilled_bytes = sum(s for _, s in report["stages"].values())
         if ctx.metrics is not None:
             import json
             status.metrics_json = json.dumps(node_metrics(stage.root, ctx.metrics))

@@ -1,16 +1,23 @@
 """What a running task can see: configuration, the shuffle store, in-process
-tables, metrics and the cancel flag. One ExecContext per query (shared by
-that query's tasks in this process)."""
+tables, metrics, the cancel flag, and the query's share of the process
+memory pool. One ExecContext per query (shared by that query's tasks in this
+process); `ctx.reserve(owner, node)` is the one door to memory, and
+`ctx.close()` frees whatever the query still holds."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .memory import MemoryPool, Reservation, parse_size, process_pool
+
 DEFAULT_BATCH_SIZE = 64 * 1024
+_QUERY_KEYS = itertools.count(1)
 
 
 @dataclass
@@ -18,11 +25,14 @@ class OperatorMetrics:
     rows: int = 0
     batches: int = 0
     seconds: float = 0.0
+    peak_memory: int = 0       # the largest reservation one task of this node held
+    spilled: int = 0           # bytes this node wrote to the spill folder (all tasks)
 
 
 class Metrics:
-    """Rows, batches and time per plan node (keyed by id(node)), for EXPLAIN
-    ANALYZE. Thread-safe: tasks of one query run in parallel."""
+    """Rows, batches, time, peak memory and spilled bytes per plan node
+    (keyed by id(node)), for EXPLAIN ANALYZE. Thread-safe: tasks of one query
+    run in parallel."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -35,8 +45,27 @@ class Metrics:
             m.batches += 1
             m.seconds += seconds
 
+    def record_memory(self, node: Any, peak: int, spilled: int) -> None:
+        with self._lock:
+            m = self.by_node[id(node)]
+            m.peak_memory = max(m.peak_memory, peak)
+            m.spilled += spilled
+
     def get(self, node: Any) -> OperatorMetrics | None:
         return self.by_node.get(id(node))
+
+
+def _free_all(reservations: list) -> None:
+    for _node, res in reservations:
+        res.free()
+
+
+def _run_cleanups(cleanups: list) -> None:
+    while cleanups:
+        try:
+            cleanups.pop()()
+        except OSError:
+            pass
 
 
 @dataclass
@@ -44,14 +73,101 @@ class ExecContext:
     shuffle: Any = None                    # a ShuffleStore (executor/shuffle.py)
     memory_tables: dict[str, Any] = field(default_factory=dict)   # name -> pa.Table
     batch_size: int = DEFAULT_BATCH_SIZE
-    memory_budget: int = 2 << 30           # bytes a stateful operator may hold
+    memory_limit: int | str | None = None  # this query's cap (None: the pool's limit)
     spill_dir: str | None = None
     metrics: Metrics | None = None         # set by EXPLAIN ANALYZE
     cancelled: threading.Event = field(default_factory=threading.Event)
     options: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    memory_budget: int | str | None = None  # the old name of memory_limit (an alias)
+    spill_limit: int | str | None = None    # bytes the query may spill (None: no cap)
+    pool: MemoryPool | None = None           # None: this process's pool
+    query_key: Any = None                    # the pool's id for this query
+
+    def __post_init__(self) -> None:
+        if self.memory_limit is None and self.memory_budget is not None:
+            self.memory_limit = self.memory_budget
+        if self.memory_limit is not None:
+            self.memory_limit = parse_size(self.memory_limit)
+        self.memory_budget = self.memory_limit
+        if self.pool is None:
+            self.pool = process_pool()
+        if self.query_key is None:
+            self.query_key = ("ctx", next(_QUERY_KEYS))
+        self.query_memory = self.pool.register_query(self.query_key, self.memory_limit,
+                                                     self.spill_limit)
+        self._task = threading.local()
+        self._res_lock = threading.Lock()
+        self._reservations: list[tuple[Any, Reservation]] = []
+        self._cleanups: list = []          # e.g. removing a shared spill folder
+        # a context dropped without close() still gives its memory back
+        self._finalizer = weakref.finalize(self, _release, self.pool, self.query_key,
+                                           self._reservations, self._cleanups)
+
+    # -- tasks -----------------------------------------------------------------
+    def set_task(self, stage: Any, partition: int | None = None) -> None:
+        """Name the stage (and task) this thread runs, for memory errors and metrics."""
+        self._task.stage = stage
+        self._task.partition = partition
+
+    @property
+    def stage(self) -> Any:
+        return getattr(self._task, "stage", None)
+
+    # -- memory ----------------------------------------------------------------
+    def effective_limit(self) -> int:
+        """What this query may hold at most: its own limit capped by the pool's."""
+        if self.memory_limit is None:
+            return self.pool.limit
+        return min(self.memory_limit, self.pool.limit)
+
+    def reserve(self, owner: str, node: Any = None) -> Reservation:
+        """A reservation for one operator of this query in the current stage."""
+        res = self.pool.reservation(owner, self.query_key, self.stage)
+        with self._res_lock:
+            self._reservations.append((node, res))
+        return res
+
+    def add_cleanup(self, fn) -> None:
+        """Run `fn()` when the query ends (close), e.g. to remove spill files
+        its tasks share."""
+        with self._res_lock:
+            self._cleanups.append(fn)
+
+    def memory_report(self) -> dict:
+        """{'peak': bytes, 'spilled': bytes, 'stages': {stage: (peak, spilled)}}:
+        the query's peak in this process and the bytes it spilled."""
+        q = self.query_memory
+        stages: dict = defaultdict(lambda: [0, 0])
+        with self._res_lock:
+            items = list(self._reservations)
+        for _node, res in items:
+            s = stages[res.stage]
+            s[0] += res.peak          # an upper bound: tasks of a stage may not overlap
+            s[1] += res.spilled
+        return {"peak": q.peak, "spilled": q.spilled,
+                "stages": {k: tuple(v) for k, v in stages.items()}}
+
+    def close(self) -> dict:
+        """Free everything the query still holds, record per-node memory
+        metrics, forget the query in the pool; returns memory_report()."""
+        report = self.memory_report()
+        with self._res_lock:
+            items = list(self._reservations)
+        if self.metrics is not None:
+            for node, res in items:
+                if node is not None:
+                    self.metrics.record_memory(node, res.peak, res.spilled)
+        self._finalizer()
+        return report
 
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():
             from ..errors import QueryCancelled
             raise QueryCancelled("query cancelled")
+
+
+def _release(pool: MemoryPool, key: Any, reservations: list, cleanups: list) -> None:
+    _run_cleanups(cleanups)
+    _free_all(reservations)
+    pool.release_query(key)

@@ -50,6 +50,7 @@ def shared_pool() -> ThreadPoolExecutor:
 def run_task(dag: StageDag, task: TaskId, ctx: ExecContext) -> None:
     """Drive one non-final task's pipeline (its root writes the shuffle)."""
     stage = dag.stage(task.stage)
+    ctx.set_task(task.stage, task.partition)
     for _ in execute(stage.root, task.partition, ctx):
         ctx.check_cancelled()
 
@@ -67,6 +68,7 @@ class _FinalTask:
     def run_slice(self) -> bool:
         """Produce batches while the window has room; True when done."""
         p = self.task.partition
+        self.ctx.set_task(self.task.stage, p)       # this slice may run on another thread
         while self.window.may_put(p):
             self.ctx.check_cancelled()
             try:
@@ -85,14 +87,13 @@ class DagRun:
                  on_progress: Callable[[StageScheduler], None] | None = None,
                  pool: ThreadPoolExecutor | None = None,
                  window: int | None = DEFAULT_WINDOW, reservation=None):
-        self._own_store = ctx.shuffle is None
-        if self._own_store:
-            ctx.shuffle = MemoryShuffleStore(_reserve(ctx, "ShuffleStore"), ctx.spill_dir)
+        if ctx.shuffle is None:
+            ctx.shuffle = MemoryShuffleStore(ctx)
         self.dag, self.ctx = dag, ctx
         self.pool = pool or shared_pool()
         self.sched = StageScheduler(dag, max_attempts=1)
         if reservation is None:
-            reservation = _reserve(ctx, "ResultWindow")
+            reservation = ctx.reserve("ResultWindow")
         self.window = ResultWindow(dag.final.tasks, window, reservation)
         self.on_progress = on_progress
         self._events: queue.SimpleQueue = queue.SimpleQueue()
@@ -236,17 +237,6 @@ class DagRun:
         self.window.clear()
         for stage in self.dag.stages:
             self.ctx.shuffle.drop_stage(stage.id)
-        if self._own_store:
-            self.ctx.shuffle.close()
-
-
-def _reserve(ctx: ExecContext, owner: str):
-    """A reservation for `owner` from the query's share of the process pool."""
-    reserve = getattr(ctx, "reserve", None)
-    if reserve is not None:
-        return reserve(owner)
-    from .memory import process_pool
-    return process_pool().reservation(owner)
 
 
 def run_dag(dag: StageDag, ctx: ExecContext,

@@ -112,6 +112,7 @@ class QueryMemory:
     reserved: int = 0
     peak: int = 0
     spilled: int = 0
+    users: int = 0          # contexts registered under this id (a worker's tasks of one query)
 
 
 class MemoryPool:
@@ -134,11 +135,13 @@ class MemoryPool:
     # -- queries -------------------------------------------------------------
     def register_query(self, query_id, limit=None, spill_limit=None) -> QueryMemory:
         """Start accounting a query (its limit caps it below the pool's).
-        Registering an id again updates its limits and keeps its counters."""
+        Registering an id again (another task of the query) updates its
+        limits and keeps its counters until every registration is released."""
         with self._lock:
             q = self._queries.get(query_id)
             if q is None:
                 q = self._queries[query_id] = QueryMemory(query_id)
+            q.users += 1
             q.limit = parse_size(limit) if limit is not None else None
             q.spill_limit = parse_size(spill_limit) if spill_limit is not None else None
             return q
@@ -148,9 +151,14 @@ class MemoryPool:
             return self._queries.get(query_id)
 
     def release_query(self, query_id) -> QueryMemory | None:
-        """Forget a query; returns its final counters."""
+        """Drop one registration; the last forgets the query. Returns its counters."""
         with self._lock:
-            return self._queries.pop(query_id, None)
+            q = self._queries.get(query_id)
+            if q is not None:
+                q.users -= 1
+                if q.users <= 0:
+                    del self._queries[query_id]
+            return q
 
     # -- used by Reservation ---------------------------------------------------
     def _try_grow(self, res: "Reservation", n: int) -> bool:

@@ -10,7 +10,6 @@ import os
 import shutil
 import tempfile
 import threading
-import uuid
 from collections import defaultdict
 from typing import Iterator, Protocol
 
@@ -35,34 +34,62 @@ class MemoryShuffleStore:
     """In-process shuffle: batches stay in memory, keyed by stage, partition
     and producer task (so a rerun task replaces, never duplicates, its output).
 
-    What it holds is reserved from the process's memory pool (one
-    `Reservation` named "ShuffleStore", from `reservation`); when the pool
-    refuses, that output is written to the spill folder as an Arrow IPC file
-    instead and read back batch by batch. Without a reservation nothing is
-    accounted (unit tests of operators)."""
+    Given the query's ExecContext, the store reserves what it holds from the
+    memory pool (one reservation per producer stage, freed by drop_stage);
+    once the pool refuses, the rest of that task's partition goes to an Arrow
+    IPC file in the spill folder, read back after the batches held (so the
+    order stays the producer's)."""
 
-    def __init__(self, reservation=None, spill_dir: str | None = None) -> None:
+    def __init__(self, ctx=None) -> None:
         self._lock = threading.Lock()
-        self._data: dict[int, dict[int, dict[int, _Stored]]] = \
+        self._ctx = ctx
+        self._data: dict[int, dict[int, dict[int, tuple[list, str | None]]]] = \
             defaultdict(lambda: defaultdict(dict))
-        self._reservation = reservation
-        self._spill_root = spill_dir
-        self._spill_dir: str | None = None
-        self.spilled_bytes = 0
+        self._res: dict[int, object] = {}
+        self._folder: str | None = None
+
+    def _reservation(self, stage_id: int):
+        with self._lock:
+            res = self._res.get(stage_id)
+            if res is None:
+                res = self._res[stage_id] = self._ctx.reserve(f"stage {stage_id} output")
+            return res
+
+    def _spill_path(self, stage_id: int, partition: int, task: int) -> str:
+        with self._lock:
+            if self._folder is None:
+                self._folder = tempfile.mkdtemp(prefix="quiver-shuffle-", dir=self._ctx.spill_dir)
+                folder = self._folder
+                self._ctx.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        return os.path.join(self._folder, f"s{stage_id}-p{partition}-t{task}.arrow")
 
     def write(self, stage_id, task, partition, batches):
-        batches = [b for b in batches if b.num_rows]
-        size = sum(b.nbytes for b in batches)
-        if self._reservation is None or self._reservation.try_grow(size):
-            stored = _Stored(batches, size)
-        else:
-            stored = _Stored(None, 0, self._spill(stage_id, task, partition, batches))
-            self._reservation.record_spill(size)
+        if self._ctx is None:
+            with self._lock:
+                self._data[stage_id][partition][task] = (list(batches), None)
+            return
+        res = self._reservation(stage_id)
+        held, path, writer, sink = [], None, None, None
+        try:
+            for b in batches:
+                if writer is None and res.try_grow(b.nbytes):
+                    held.append(b)
+                    continue
+                if writer is None:
+                    path = self._spill_path(stage_id, partition, task)
+                    sink = pa.OSFile(path, "wb")
+                    writer = pa.ipc.new_stream(sink, b.schema)
+                writer.write_batch(b if b.schema.equals(writer.schema) else b.cast(writer.schema))
+                res.record_spill(b.nbytes)
+        finally:
+            if writer is not None:
+                writer.close()
+                sink.close()
         with self._lock:
             old = self._data[stage_id][partition].get(task)
-            self._data[stage_id][partition][task] = stored
+            self._data[stage_id][partition][task] = (held, path)
         if old is not None:
-            self._forget(old)
+            res.shrink(sum(b.nbytes for b in old[0]))
 
     def read(self, stage_id, partition, schema):
         with self._lock:
@@ -72,72 +99,25 @@ class MemoryShuffleStore:
             else:
                 keys = [partition] if partition in parts else []
             chunks = [parts[k][t] for k in keys for t in sorted(parts[k])]
-        for stored in chunks:
-            yield from stored.batches()
+        for batches, path in chunks:
+            yield from batches
+            if path is not None:
+                with pa.memory_map(path) as source:
+                    yield from pa.ipc.open_stream(source)
 
     def drop_stage(self, stage_id):
         with self._lock:
             parts = self._data.pop(stage_id, {})
-        for tasks in parts.values():
-            for stored in tasks.values():
-                self._forget(stored)
-
-    def close(self) -> None:
-        """Free everything (the query ended): memory, and the spill folder."""
-        with self._lock:
-            stages = list(self._data)
-        for stage_id in stages:
-            self.drop_stage(stage_id)
-        if self._spill_dir is not None:
-            shutil.rmtree(self._spill_dir, ignore_errors=True)
-            self._spill_dir = None
+            res = self._res.pop(stage_id, None)
+        if res is not None:
+            res.free()
+        for entries in parts.values():
+            for _batches, path in entries.values():
+                if path is not None and os.path.exists(path):
+                    os.remove(path)
 
     def nbytes(self, stage_id: int) -> int:
-        """Bytes of the stage's output held in memory (spilled output not counted)."""
+        """Bytes of the stage's output held in memory."""
         with self._lock:
             parts = self._data.get(stage_id, {})
-            return sum(st.size for p in parts.values() for st in p.values())
-
-    def _spill(self, stage_id, task, partition, batches) -> str:
-        with self._lock:
-            if self._spill_dir is None:
-                self._spill_dir = tempfile.mkdtemp(prefix="quiver-shuffle-", dir=self._spill_root)
-        path = os.path.join(self._spill_dir, f"s{stage_id}-p{partition}-t{task}-{uuid.uuid4().hex[:8]}.arrow")
-        if batches:
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batches[0].schema) as w:
-                for b in batches:
-                    w.write_batch(b)
-            with self._lock:
-                self.spilled_bytes += os.path.getsize(path)
-        else:
-            open(path, "wb").close()
-        return path
-
-    def _forget(self, stored: "_Stored") -> None:
-        if stored.path is not None:
-            try:
-                os.unlink(stored.path)
-            except OSError:
-                pass
-        elif self._reservation is not None and stored.size:
-            self._reservation.shrink(stored.size)
-
-
-class _Stored:
-    """One producer task's output for one partition: batches, or a spill file."""
-
-    __slots__ = ("_batches", "size", "path")
-
-    def __init__(self, batches, size: int, path: str | None = None):
-        self._batches, self.size, self.path = batches, size, path
-
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        if self.path is None:
-            yield from self._batches
-            return
-        if os.path.getsize(self.path) == 0:
-            return
-        with pa.OSFile(self.path, "rb") as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+            return sum(b.nbytes for p in parts.values() for bs, _ in p.values() for b in bs)

@@ -8,6 +8,8 @@ DESCRIBE, and EXPLAIN [ANALYZE] [VERBOSE] around any of them.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from . import statements as S
@@ -67,9 +69,42 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
                 raise ctx.error(f"table '{name}' does not exist", target)
             return S.Describe(name=name)
         raise ctx.not_supported(f"DESCRIBE {target.sql('duckdb')}", ast)
+    if isinstance(ast, exp.Set):
+        return _set(ctx, ast)
+    if isinstance(ast, exp.Command) and str(ast.this).upper() == "RESET":
+        name = ast.expression.name if ast.expression is not None else ""
+        if not re.fullmatch(r"[A-Za-z_]\w*", name.strip()):
+            raise ctx.not_supported(f"RESET {name}", None)
+        return S.SetOption(name.strip().lower(), None)
     if isinstance(ast, exp.Command):
         raise ctx.not_supported(f"statement {str(ast.this).upper()}", None)
     raise ctx.not_supported(f"statement {type(ast).__name__.upper()}", ast)
+
+
+def _set(ctx: BindContext, ast: exp.Set) -> S.SetOption:
+    """SET name = literal (one setting; the session checks the name)."""
+    if ast.args.get("unset") or ast.args.get("tag") or len(ast.expressions) != 1:
+        raise ctx.not_supported("this form of SET", ast)
+    item = ast.expressions[0]
+    eq = item.this if isinstance(item, exp.SetItem) else None
+    if item.args.get("kind") or not isinstance(eq, exp.EQ) \
+            or not isinstance(eq.this, exp.Column) or eq.this.table:
+        raise ctx.not_supported(f"SET {item.sql('duckdb')}", ast)
+    value = eq.expression
+    negative = isinstance(value, exp.Neg)
+    if negative:
+        value = value.this
+    if isinstance(value, exp.Literal):
+        if value.is_string:
+            v = value.this
+        else:
+            v = float(value.this) if any(c in value.this for c in ".eE") else int(value.this)
+            v = -v if negative else v
+    elif isinstance(value, exp.Boolean):
+        v = bool(value.this)
+    else:
+        raise ctx.not_supported(f"SET to {value.sql('duckdb')} (use a literal)", ast)
+    return S.SetOption(eq.this.name.lower(), v)
 
 
 def _table_name(node: exp.Expression) -> str:

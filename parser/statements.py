@@ -76,6 +76,13 @@ class Describe(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class SetOption(Statement):
+    """SET name = value (value None: RESET name, back to the default)."""
+    name: str
+    value: object = None
+
+
+@dataclass(frozen=True, slots=True)
 class Explain(Statement):
     statement: Statement
     analyze: bool = False

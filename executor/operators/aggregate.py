@@ -15,12 +15,17 @@ every mode emits exactly one row, even for an empty input (count 0, the
 rest NULL), so a final phase over partial rows stays right.
 
 Memory: the groups' state (key values, hash tables, accumulators) is
-accounted after every batch against ctx.memory_budget. Over budget, a
+reserved from the memory pool after every batch (ctx.reserve). Refused, a
 'partial' aggregate simply emits what it has and starts afresh (the final
 phase merges); a 'single' or 'final' aggregate whose aggregates all have a
 partial form writes its state rows to hash-partitioned Arrow IPC files and
-merges each file separately at the end (aggregate_spill.py). Aggregates
-without a partial form (DISTINCT, string_agg) keep their state in memory.
+merges each file separately at the end (aggregate_spill.AggSpill).
+Grouped aggregates without a partial form (DISTINCT, string_agg) reserve
+their input rows instead and aggregate them at the end; refused, the rows
+go to files by a hash of their group keys, each aggregated on its own
+afterwards (aggregate_spill.RowSpill: a grace aggregation). What cannot be
+spilled (a global DISTINCT, one group larger than the limit) fails with
+MemoryLimitExceeded.
 
 The accumulators live in aggregate_accumulators.py; the kernels in
 executor/kernels/.
@@ -103,6 +108,7 @@ class GroupTable:
         self.key_chunks: list[list[pa.Array]] = []
         self.key_bytes = 0
         self.n = 0 if self.key_types else 1
+        self.base = self.nbytes()         # an empty table's fixed size (hash table capacity)
 
     def add(self, batch: pa.RecordBatch) -> None:
         node = self.node
@@ -129,6 +135,10 @@ class GroupTable:
 
     def nbytes(self) -> int:
         return self.key_bytes + _nbytes(self.encoder) + sum(_nbytes(a) for a in self.accs)
+
+    def held(self) -> int:
+        """Bytes the groups hold beyond an empty table: what is reserved."""
+        return max(0, self.nbytes() - self.base)
 
     def batch(self, fields, as_state: bool) -> pa.RecordBatch:
         """Key columns ++ results (or partial states), typed by `fields`."""
@@ -161,27 +171,85 @@ def hash_aggregate(node: HashAggregateExec, partition: int, ctx):
     mode = node.mode
     if mode not in ("single", "partial", "final"):
         raise ValueError(f"unknown aggregate mode {mode!r}")
+    yield from aggregate_batches(node, registry.execute(node.input, partition, ctx), ctx, 0)
+
+
+def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
+    """Aggregate `batches` (rows of node.input) in node.mode, within the
+    memory pool; `level` counts how deep a row spill already split them."""
     from . import aggregate_spill
+    mode = node.mode
+    if not can_spill(node) and node.group_exprs and mode == "single":
+        yield from _grace_aggregate(node, batches, ctx, level)
+        return
     spillable = can_spill(node)
-    budget = ctx.memory_budget
+    res = ctx.reserve(f"HashAggregate ({mode})", node)
     table = GroupTable(node, mode)
     spill = None
-    for batch in registry.execute(node.input, partition, ctx):
-        ctx.check_cancelled()
-        if batch.num_rows == 0:
-            continue
-        table.add(batch)
-        if spillable and table.nbytes() > budget:
-            if mode == "partial":        # the final phase merges early flushes
+    try:
+        for batch in batches:
+            ctx.check_cancelled()
+            if batch.num_rows == 0:
+                continue
+            table.add(batch)
+            if res.try_resize(table.held()):
+                continue
+            if mode == "partial":            # the final phase merges early flushes
                 yield from sliced(table.batch(node.schema, True), ctx.batch_size)
-            else:
+            elif spillable:
                 if spill is None:
-                    spill = aggregate_spill.AggSpill(node, ctx, level=0)
+                    spill = aggregate_spill.AggSpill(node, ctx, level=0, reservation=res)
                 spill.write(table)
+            else:
+                res.resize(table.held())   # nothing to spill: MemoryLimitExceeded
             table = GroupTable(node, mode)
-    if spill is None:
-        yield from sliced(table.batch(node.schema, mode == "partial"), ctx.batch_size)
-        return
-    spill.write(table)
-    del table
-    yield from spill.merge()
+            res.resize(table.held())
+        if spill is None:
+            yield from sliced(table.batch(node.schema, mode == "partial"), ctx.batch_size)
+            return
+        spill.write(table)
+        del table
+        res.resize(0)
+        yield from spill.merge()
+    finally:
+        res.free()
+
+
+def _grace_aggregate(node: HashAggregateExec, batches, ctx, level: int):
+    """A grouped aggregate without a partial form: hold the input rows while
+    the pool allows, else partition them to disk by group key and aggregate
+    each part on its own."""
+    from . import aggregate_spill
+    res = ctx.reserve("HashAggregate (single, rows)", node)
+    held: list[pa.RecordBatch] = []
+    rows = None
+    try:
+        for batch in batches:
+            ctx.check_cancelled()
+            if batch.num_rows == 0:
+                continue
+            if rows is not None:
+                rows.write(batch)
+            elif res.try_grow(batch.nbytes):
+                held.append(batch)
+            elif level >= aggregate_spill.MAX_LEVEL:
+                res.grow(batch.nbytes)       # one part still too big: MemoryLimitExceeded
+            else:
+                rows = aggregate_spill.RowSpill(node, ctx, level, res)
+                for b in held:
+                    rows.write(b)
+                held = []
+                res.resize(0)
+                rows.write(batch)
+        if rows is not None:
+            yield from rows.aggregate_rest(aggregate_batches)
+            return
+        table = GroupTable(node, "single")
+        for batch in held:
+            table.add(batch)
+        held = []
+        yield from sliced(table.batch(node.schema, False), ctx.batch_size)
+    finally:
+        res.free()
+        if rows is not None:
+            rows.close()

@@ -1,19 +1,24 @@
-"""Spilling for the hash aggregate (aggregate.py) when its groups outgrow
-ctx.memory_budget in a 'single' or 'final' aggregate.
+"""Spilling for the hash aggregate (aggregate.py) when the memory pool
+refuses its groups in a 'single' or 'final' aggregate.
 
-Each time the in-memory groups go over budget, their *state rows* (group
+AggSpill (every aggregate has a partial form): each time the pool refuses
+the in-memory groups, their *state rows* (group
 keys, then the partial-state columns of planner/aggregate_state.py) are
 split by a re-mixed hash of the group keys into FANOUT Arrow IPC files
 under ctx.spill_dir (a temporary folder by default), and the operator
 starts again with empty groups. At the end every file is merged on its
 own by a final-mode GroupTable: equal keys always land in the same file,
-so each group is finished by exactly one merge. A file whose merge goes
-over budget again is split one level down with another salt (at most
-MAX_LEVEL levels; beyond that the merge stays in memory). The files are
+so each group is finished by exactly one merge. A file whose merge is
+refused again is split one level down with another salt (at most
+MAX_LEVEL levels; beyond that MemoryLimitExceeded). The files are
 removed when the merge finishes or fails.
 
-Only aggregates whose every call has a partial form spill (see
-aggregate.can_spill).
+RowSpill (DISTINCT, string_agg: no partial form): once the pool refuses
+the input rows such an aggregate holds, they and the rest of its input are
+written by a hash of their group keys to FANOUT files of input rows, and
+each file is aggregated on its own afterwards (aggregate.aggregate_batches,
+one level down), so again every group is finished by exactly one
+aggregation.
 """
 
 from __future__ import annotations
@@ -53,8 +58,9 @@ class AggSpill:
     """FANOUT IPC files of state rows for one aggregate task (or one
     sub-partition of a spilled merge, at level > 0)."""
 
-    def __init__(self, node: HashAggregateExec, ctx, level: int) -> None:
+    def __init__(self, node: HashAggregateExec, ctx, level: int, reservation) -> None:
         self.node, self.ctx, self.level = node, ctx, level
+        self.res = reservation          # the aggregate's: counts spilled bytes, holds merges
         self.final = _final_node(node)
         self.schema = _state_schema(node)
         self.fields = [f for f in HashAggregateExec(
@@ -88,6 +94,7 @@ class AggSpill:
             self.writers[p].write_batch(part)
             self.rows[p] += hi - lo
             self.bytes_written += part.nbytes
+            self.res.record_spill(part.nbytes)
 
     def _read(self, p: int) -> Iterator[pa.RecordBatch]:
         with pa.memory_map(self.paths[p]) as source:
@@ -111,16 +118,75 @@ class AggSpill:
                 for batch in self._read(p):
                     ctx.check_cancelled()
                     table.add(batch)
-                    if self.level + 1 < MAX_LEVEL and table.nbytes() > ctx.memory_budget:
-                        if deeper is None:
-                            deeper = AggSpill(self.final, ctx, self.level + 1)
-                        deeper.write(table)
-                        table = GroupTable(self.final, "final")
+                    if self.res.try_resize(table.held()):
+                        continue
+                    if self.level + 1 >= MAX_LEVEL:
+                        self.res.resize(table.held())     # MemoryLimitExceeded
+                    if deeper is None:
+                        deeper = AggSpill(self.final, ctx, self.level + 1, self.res)
+                    deeper.write(table)
+                    table = GroupTable(self.final, "final")
+                    self.res.resize(0)
                 if deeper is None:
                     yield from sliced(table.batch(self.node.schema, False), ctx.batch_size)
+                    del table
+                    self.res.resize(0)
                 else:
                     deeper.write(table)
                     del table
+                    self.res.resize(0)
                     yield from deeper.merge()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class RowSpill:
+    """Input rows of the groups an aggregate could not hold, in FANOUT IPC
+    files by a hash of their group keys (aggregates without a partial form)."""
+
+    def __init__(self, node: HashAggregateExec, ctx, level: int, reservation) -> None:
+        self.node, self.ctx, self.level, self.res = node, ctx, level, reservation
+        self.salt = 0xD157 + 15485863 * (level + 1)
+        self.folder = tempfile.mkdtemp(prefix="quiver-aggrows-", dir=ctx.spill_dir)
+        self.paths = [f"{self.folder}/rows-{i}.arrow" for i in range(FANOUT)]
+        self.writers: list = [None] * FANOUT
+        self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        from .aggregate import _eval
+        keys = [_eval(e, batch) for e in self.node.group_exprs]
+        order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
+        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
+        for p in range(FANOUT):
+            lo, hi = int(offsets[p]), int(offsets[p + 1])
+            if hi == lo:
+                continue
+            if self.writers[p] is None:
+                self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
+            part = batch.take(order[lo:hi])
+            self.writers[p].write_batch(part)
+            self.res.record_spill(part.nbytes)
+
+    def _read(self, p: int) -> Iterator[pa.RecordBatch]:
+        with pa.memory_map(self.paths[p]) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+
+    def aggregate_rest(self, aggregate) -> Iterator[pa.RecordBatch]:
+        """`aggregate(node, batches, ctx, level)` over each file in turn."""
+        for w in self.writers:
+            if w is not None:
+                w.close()
+        for p in range(FANOUT):
+            if self.writers[p] is not None:
+                yield from aggregate(self.node, self._read(p), self.ctx, self.level + 1)
+
+    def close(self) -> None:
+        for w in self.writers:
+            if w is not None:
+                try:
+                    w.close()
+                except (OSError, pa.ArrowInvalid):
+                    pass
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -54,7 +54,16 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
     if node.mode == "broadcast":
         if node.kind in _BUILD_FLAGS:
             raise NotSupportedError(f"a {node.kind} join cannot broadcast its right side")
-        yield from _Prober(node, jb.shared_build(node, ctx), ctx).run(left)
+        build = jb.shared_build(node, ctx)
+        if isinstance(build, join_spill.SpilledBuild):
+            res = ctx.reserve("HashJoin probe (spilled broadcast)", node)
+            try:
+                yield from join_spill.broadcast_join(
+                    build, left, ctx, res, lambda r, l, lev: _join(node, r, l, ctx, lev))
+            finally:
+                res.free()
+            return
+        yield from _Prober(node, build, ctx).run(left)
     elif node.mode == "partitioned":
         yield from _join(node, registry.execute(node.right, partition, ctx), left, ctx, 0)
     else:
@@ -63,15 +72,20 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
 
 def _join(node, right_batches, left_batches, ctx, level: int) -> Iterator[pa.RecordBatch]:
     """Build on `right_batches`, probe with `left_batches`; spill (grace hash
-    join) when the build side outgrows the memory budget."""
+    join) when the memory pool refuses the build side."""
+    res = ctx.reserve("HashJoin build", node)
     try:
-        build = jb.build_side(node, right_batches, ctx, spillable=join_spill.can_spill(node))
-    except jb.BuildOverBudget as over:
-        yield from join_spill.grace_join(
-            node, over, left_batches, ctx, level,
-            lambda r, l, lev: _join(node, r, l, ctx, lev))
-        return
-    yield from _Prober(node, build, ctx).run(left_batches)
+        try:
+            build = jb.build_side(node, right_batches, ctx, res,
+                                  spillable=join_spill.can_spill(node))
+        except jb.BuildOverBudget as over:
+            yield from join_spill.grace_join(
+                node, over, left_batches, ctx, level, res,
+                lambda r, l, lev: _join(node, r, l, ctx, lev))
+            return
+        yield from _Prober(node, build, ctx).run(left_batches)
+    finally:
+        res.free()
 
 
 def _probe_rows(lb: pa.RecordBatch, p: np.ndarray) -> pa.RecordBatch:

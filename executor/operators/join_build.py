@@ -5,8 +5,13 @@ Also owns what both join sides share: evaluating and casting key
 expressions to one common type per key, and the per-query cache that lets
 the tasks of a broadcast join (threads of one process) build the table once.
 
+Memory: the build rows and their index are reserved from the memory pool
+(`ctx.reserve`, one reservation per build, held until the probe ends).
+Refused, a join that can spill gets BuildOverBudget; one that cannot (a
+keyless nested loop, NOT IN with a residual condition) MemoryLimitExceeded.
+
 Not here: probing and the join kinds (hash_join.py), spilling a build side
-that outgrows the memory budget (join_spill.py).
+the pool refuses (join_spill.py).
 """
 
 from __future__ import annotations
@@ -97,24 +102,19 @@ class BuildSide:
 
 
 class BuildOverBudget(Exception):
-    """The build side outgrew ctx.memory_budget while being read: `held` are
-    the batches read so far, `rest` the rest of the same input (a spilling
-    join writes both out, see join_spill.py)."""
+    """The pool refused the build side while it was read: `held` are the
+    batches read so far, `rest` the rest of the same input (a spilling join
+    writes both out, see join_spill.py)."""
 
     def __init__(self, held: list, rest, nbytes: int):
         super().__init__(f"hash join build side over budget ({nbytes} bytes)")
         self.held, self.rest, self.nbytes = held, rest, nbytes
 
 
-def over_budget_error(nbytes: int, ctx, why: str = "") -> NotSupportedError:
-    return NotSupportedError(
-        f"hash join build side holds {nbytes} bytes, over the memory budget of "
-        f"{ctx.memory_budget} bytes{why}")
-
-
-def build_side(node, batches, ctx, spillable: bool = False) -> BuildSide:
-    """Read the right input (`batches`, an iterator) whole and index it. Over
-    ctx.memory_budget: BuildOverBudget if `spillable`, else NotSupportedError."""
+def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
+    """Read the right input (`batches`, an iterator) whole and index it,
+    holding it in the reservation `res`. Refused: BuildOverBudget if
+    `spillable`, else MemoryLimitExceeded."""
     schema = arrow_schema(node.right.schema)
     keyed = bool(node.right_keys)
     types = key_types(node) if keyed else []
@@ -131,12 +131,13 @@ def build_side(node, batches, ctx, spillable: bool = False) -> BuildSide:
         if b.num_rows == 0:
             continue
         b = conform(b, schema)
-        held_batches.append(b)
-        held += b.nbytes + 8 * b.num_rows
-        if held > ctx.memory_budget:
+        need = b.nbytes + 8 * b.num_rows
+        if not res.try_grow(need):
             if spillable:
-                raise BuildOverBudget(held_batches, it, held)
-            raise over_budget_error(held, ctx, "; this join cannot spill to disk")
+                raise BuildOverBudget(held_batches + [b], it, held + need)
+            res.grow(need)                # cannot spill: MemoryLimitExceeded
+        held_batches.append(b)
+        held += need
         if keyed:
             keys = key_arrays(node.right_keys, b, types)
             id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
@@ -157,7 +158,13 @@ def build_side(node, batches, ctx, spillable: bool = False) -> BuildSide:
         num_keys = 1 if n else 0
     offsets, rows = ji.build_csr(ids, num_keys)
     null_rows = np.concatenate(null_parts) if null_parts else np.empty(0, np.int64)
-    held += offsets.nbytes + rows.nbytes
+    index = offsets.nbytes + rows.nbytes
+    if not res.try_grow(index):
+        if spillable:
+            del offsets, rows, ids
+            raise BuildOverBudget(held_batches, iter(()), held + index)
+        res.grow(index)
+    held += index
     return BuildSide(batch, ids, offsets, rows, encoder, types, null_rows, held)
 
 
@@ -174,9 +181,12 @@ class _Entry:
     value: BuildSide | None = None
 
 
-def shared_build(node, ctx) -> BuildSide:
+def shared_build(node, ctx):
     """The build side of a broadcast join, built by the first task of this
-    query that asks and shared with the others (right.execute(0))."""
+    query that asks and shared with the others (right.execute(0)): a
+    BuildSide, or a join_spill.SpilledBuild when the pool refused it (each
+    task then joins its probe rows part by part). The reservation lives as
+    long as the query (ctx.close frees it)."""
     with _CACHE_LOCK:
         cache = ctx.__dict__.setdefault(_CACHE_ATTR, {})
         entry = cache.get(id(node))
@@ -184,6 +194,12 @@ def shared_build(node, ctx) -> BuildSide:
             entry = cache[id(node)] = _Entry(node)
     with entry.lock:
         if entry.value is None:
+            from . import join_spill
+            res = ctx.reserve("HashJoin build (broadcast)", node)
             right = registry.execute(node.right, 0, ctx)
-            entry.value = build_side(node, right, ctx)
+            try:
+                entry.value = build_side(node, right, ctx, res,
+                                         spillable=join_spill.can_spill(node))
+            except BuildOverBudget as over:
+                entry.value = join_spill.SpilledBuild(node, over, ctx, res)
         return entry.value

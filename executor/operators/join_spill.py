@@ -1,5 +1,5 @@
-"""Grace hash join: what a partitioned hash join does when its build side
-outgrows ctx.memory_budget.
+"""Grace hash join: what a hash join does when the memory pool refuses its
+build side.
 
 Both inputs are split by a re-mixed hash of their (cast) join keys into
 FANOUT sub-partitions written as Arrow IPC files under ctx.spill_dir (a
@@ -7,9 +7,17 @@ temporary folder by default); then each pair of files is joined on its own,
 which may spill again one level down with a different salt. Equal keys
 always land in the same sub-partition, and every join kind whose output
 depends only on rows with equal keys (inner, left, right, full, semi, anti
-with keys) gives the same rows as the in-memory join. A sub-partition that
-is still too big after MAX_LEVEL splits (one key holding most rows) is a
-NotSupportedError. The files are removed when the join finishes or fails.
+with keys) gives the same rows as the in-memory join. NOT IN without a
+residual condition (null_aware_anti) spills too: a NULL build key empties
+the answer, and since a spilled build is never empty a NULL probe key drops
+its row; what is left is an anti join on equal keys. A sub-partition still
+refused after MAX_LEVEL splits (one key holding most rows) is
+MemoryLimitExceeded. The files are removed when the join finishes or fails.
+
+A broadcast join whose build side is refused becomes a partitioned one:
+`SpilledBuild` writes the build side once per query (shared by the tasks,
+removed when the query ends) and each task splits its own probe rows the
+same way (`broadcast_join`).
 
 Not here: the join itself (hash_join.py calls back into it per pair).
 """
@@ -32,18 +40,23 @@ MAX_LEVEL = 3
 
 
 def can_spill(node) -> bool:
-    """Joins whose rows depend only on rows with equal keys."""
-    return bool(node.left_keys) and node.kind != "null_aware_anti"
+    """Joins whose rows depend only on rows with equal keys (NOT IN too,
+    when it has no residual condition)."""
+    if not node.left_keys:
+        return False
+    return node.kind != "null_aware_anti" or node.condition is None
 
 
 class _Spill:
     """FANOUT IPC files of one input, written batch by batch."""
 
-    def __init__(self, folder: str, tag: str, schema: pa.Schema):
+    def __init__(self, folder: str, tag: str, schema: pa.Schema, res):
         self.paths = [f"{folder}/{tag}-{i}.arrow" for i in range(FANOUT)]
         self.schema = schema
         self.writers: list = [None] * FANOUT
         self.rows = [0] * FANOUT
+        self.res = res                   # counts the bytes spilled
+        self.saw_null_key = False
 
     def write(self, batch: pa.RecordBatch, keys: list[pa.Array], salt: int) -> None:
         hashes = ji.remix(hash_arrays(keys), salt)
@@ -54,8 +67,10 @@ class _Spill:
                 continue
             if self.writers[p] is None:
                 self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
-            self.writers[p].write_batch(batch.take(order[lo:hi]))
+            part = batch.take(order[lo:hi])
+            self.writers[p].write_batch(part)
             self.rows[p] += int(hi - lo)
+            self.res.record_spill(part.nbytes)
 
     def close(self) -> None:
         for w in self.writers:
@@ -71,37 +86,98 @@ class _Spill:
                 yield reader.get_batch(i)
 
 
-def _spill(side: _Spill, batches, exprs, types, salt, ctx) -> None:
+def _spill(side: _Spill, batches, exprs, types, salt, ctx, null_aware: bool = False,
+           drop_null_keys: bool = False) -> None:
     for b in batches:
         ctx.check_cancelled()
-        if b.num_rows:
-            b = jb.conform(b, side.schema)
-            side.write(b, jb.key_arrays(exprs, b, types), salt)
+        if not b.num_rows:
+            continue
+        b = jb.conform(b, side.schema)
+        keys = jb.key_arrays(exprs, b, types)
+        if null_aware:
+            nulls = jb.null_key_mask(keys, b.num_rows)
+            if nulls.any():
+                side.saw_null_key = True
+                if drop_null_keys:
+                    keep = pa.array(~nulls)
+                    b = b.filter(keep)
+                    keys = [k.filter(keep) for k in keys]
+                    if not b.num_rows:
+                        continue
+        side.write(b, keys, salt)
     side.close()
 
 
-def grace_join(node, over: jb.BuildOverBudget, left_batches, ctx, level: int,
+def _too_deep(over: jb.BuildOverBudget, res) -> None:
+    """Refused again after MAX_LEVEL splits: the documented error."""
+    res.resize(0)
+    res.grow(over.nbytes)
+    raise AssertionError("unreachable: a refused build was granted")  # pragma: no cover
+
+
+def grace_join(node, over: jb.BuildOverBudget, left_batches, ctx, level: int, res,
                join: Callable) -> Iterator[pa.RecordBatch]:
     """Spill both sides, then `join(right_batches, left_batches, level + 1)`
-    for each sub-partition. `over` holds the build batches read so far."""
+    for each sub-partition. `over` holds the build batches read so far;
+    `res` is the build's reservation (emptied once they are on disk)."""
     if level >= MAX_LEVEL:
-        raise jb.over_budget_error(
-            over.nbytes, ctx, f" after {MAX_LEVEL} rounds of spilling "
-            "(a join key with too many rows?)")
+        over.held = []
+        _too_deep(over, res)
     types = jb.key_types(node)
     salt = 0x5EED + 7919 * level
+    null_aware = node.kind == "null_aware_anti"
     folder = tempfile.mkdtemp(prefix="quiver-join-", dir=ctx.spill_dir)
     try:
-        right = _Spill(folder, "right", jb.arrow_schema(node.right.schema))
-        left = _Spill(folder, "left", jb.arrow_schema(node.left.schema))
+        right = _Spill(folder, "right", jb.arrow_schema(node.right.schema), res)
+        left = _Spill(folder, "left", jb.arrow_schema(node.left.schema), res)
         held, over.held = over.held, []
-        _spill(right, _chain(held, over.rest), node.right_keys, types, salt, ctx)
+        res.resize(0)
+        _spill(right, _chain(held, over.rest), node.right_keys, types, salt, ctx, null_aware)
         del held
-        _spill(left, left_batches, node.left_keys, types, salt, ctx)
+        if right.saw_null_key:            # x NOT IN (..., NULL, ...) is never TRUE
+            return
+        _spill(left, left_batches, node.left_keys, types, salt, ctx, null_aware, True)
         for p in range(FANOUT):
             if right.rows[p] == 0 and left.rows[p] == 0:
                 continue
             yield from join(right.read(p), left.read(p), level + 1)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class SpilledBuild:
+    """A broadcast join's build side on disk, split into FANOUT files, shared
+    by the query's tasks in this process; removed when the query ends."""
+
+    def __init__(self, node, over: jb.BuildOverBudget, ctx, res):
+        self.node = node
+        self.types = jb.key_types(node)
+        self.salt = 0x5EED
+        self.folder = tempfile.mkdtemp(prefix="quiver-bcast-", dir=ctx.spill_dir)
+        ctx.add_cleanup(lambda: shutil.rmtree(self.folder, ignore_errors=True))
+        self.right = _Spill(self.folder, "right", jb.arrow_schema(node.right.schema), res)
+        held, over.held = over.held, []
+        res.resize(0)
+        _spill(self.right, _chain(held, over.rest), node.right_keys, self.types, self.salt,
+               ctx, node.kind == "null_aware_anti")
+
+
+def broadcast_join(spilled: SpilledBuild, left_batches, ctx, res,
+                   join: Callable) -> Iterator[pa.RecordBatch]:
+    """One task's probe rows against a spilled broadcast build: split them
+    like the build, then `join(right_batches, left_batches, 1)` per part."""
+    node = spilled.node
+    if spilled.right.saw_null_key:        # NOT IN a list holding NULL
+        return
+    folder = tempfile.mkdtemp(prefix="quiver-probe-", dir=ctx.spill_dir)
+    try:
+        left = _Spill(folder, "left", jb.arrow_schema(node.left.schema), res)
+        _spill(left, left_batches, node.left_keys, spilled.types, spilled.salt, ctx,
+               node.kind == "null_aware_anti", True)
+        for p in range(FANOUT):
+            if left.rows[p] == 0:
+                continue
+            yield from join(spilled.right.read(p), left.read(p), 1)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -111,4 +187,3 @@ def _chain(first: list, rest) -> Iterator[pa.RecordBatch]:
     while first:                  # drop each held batch once it is written
         yield first.pop()
     yield from rest
-

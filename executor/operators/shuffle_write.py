@@ -10,9 +10,17 @@ HashPartitioning: evaluate the key expressions, hash them (kernels/hashing),
 counting-sort the rows by partition (kernels/partition) and `take` each
 partition's rows. SinglePartitioning: everything goes to partition 0.
 Equal keys always land in the same partition, in every task and process.
+
+Memory: the buffered output is reserved from the memory pool; once the pool
+refuses, the buffers go to one Arrow IPC file per output partition in the
+spill folder and the store is handed the file's batches, then the buffer's.
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import pyarrow as pa
 
@@ -48,19 +56,80 @@ def split_batch(batch: pa.RecordBatch, partitioning) -> list[pa.RecordBatch | No
             if offsets[p + 1] > offsets[p] else None for p in range(n)]
 
 
+class _Buffers:
+    """Output partitions of one task: in memory while the pool allows, then
+    appended to IPC stream files (in order)."""
+
+    def __init__(self, count: int, ctx, node):
+        self.ctx = ctx
+        self.outputs: list[list[pa.RecordBatch]] = [[] for _ in range(count)]
+        self.res = ctx.reserve("ShuffleWrite", node)
+        self.folder: str | None = None
+        self.files: list = [None] * count      # (sink, writer, path) per partition
+
+    def add(self, p: int, part: pa.RecordBatch) -> None:
+        if not self.res.try_grow(part.nbytes):
+            self.flush()
+            if not self.res.try_grow(part.nbytes):
+                self._write(p, part)
+                return
+        self.outputs[p].append(part)
+
+    def flush(self) -> None:
+        for p, batches in enumerate(self.outputs):
+            for b in batches:
+                self._write(p, b)
+            batches.clear()
+        self.res.resize(0)
+
+    def _write(self, p: int, batch: pa.RecordBatch) -> None:
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="quiver-shufw-", dir=self.ctx.spill_dir)
+        if self.files[p] is None:
+            path = os.path.join(self.folder, f"part-{p}.arrows")
+            sink = pa.OSFile(path, "wb")
+            self.files[p] = (sink, pa.ipc.new_stream(sink, batch.schema), path)
+        self.files[p][1].write_batch(batch)
+        self.res.record_spill(batch.nbytes)
+
+    def batches(self, p: int):
+        if self.files[p] is not None:
+            sink, writer, path = self.files[p]
+            writer.close()
+            sink.close()
+            with pa.memory_map(path) as source:
+                yield from pa.ipc.open_stream(source)
+        yield from self.outputs[p]
+
+    def close(self) -> None:
+        self.res.free()
+        for f in self.files:
+            if f is not None and not f[0].closed:
+                f[1].close()
+                f[0].close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @implements(ShuffleWriteExec)
 def shuffle_write(node: ShuffleWriteExec, partition: int, ctx):
     count = max(1, node.partitioning.count)
     names = [f.name for f in node.schema]
-    outputs: list[list[pa.RecordBatch]] = [[] for _ in range(count)]
-    for batch in registry.execute(node.input, partition, ctx):
-        ctx.check_cancelled()
-        if batch.num_rows == 0:
-            continue
-        for p, part in enumerate(split_batch(_rename(batch, names), node.partitioning)):
-            if part is not None:
-                outputs[p].append(part)
-    for p, batches in enumerate(outputs):
-        ctx.shuffle.write(node.stage_id, partition, p, batches)
+    out = _Buffers(count, ctx, node)
+    try:
+        for batch in registry.execute(node.input, partition, ctx):
+            ctx.check_cancelled()
+            if batch.num_rows == 0:
+                continue
+            for p, part in enumerate(split_batch(_rename(batch, names), node.partitioning)):
+                if part is not None:
+                    out.add(p, part)
+        for p in range(count):
+            held = sum(b.nbytes for b in out.outputs[p])
+            ctx.shuffle.write(node.stage_id, partition, p, out.batches(p))
+            out.outputs[p] = []
+            out.res.shrink(held)
+    finally:
+        out.close()
     return
     yield  # a generator that yields nothing

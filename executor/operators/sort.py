@@ -12,12 +12,14 @@ A small `fetch` keeps a running top-N instead of the whole partition: each
 incoming batch is cut to its own first `fetch` rows, merged with the current
 top (earlier rows first, so ties stay stable) and cut to `fetch` again.
 
-Memory is bounded: the full sort accounts the bytes of the batches it holds
-(with their key columns) and, whenever they go over ctx.memory_budget, hands
-them to sort_spill.ExternalSort, which writes them as a sorted run on disk;
-at the end the runs and the in-memory tail are merged in a stream, in the
-same order as the in-memory sort. Top-N holds only `fetch` rows and never
-spills.
+Memory is bounded: the full sort reserves the bytes of the batches it holds
+(with their key columns) from the memory pool (ctx.reserve) and, whenever
+the pool refuses, hands them to sort_spill.ExternalSort, which writes them
+as a sorted run on disk (a batch that alone is refused becomes a run of its
+own, so a sort always makes progress); at the end the runs and the in-memory
+tail are merged in a stream, in the same order as the in-memory sort. Top-N
+reserves its `fetch` rows; refused, it carries on as a spilling full sort
+whose merge stops after `fetch` rows.
 
 `sort_indices(arrays, keys)` is shared with the window operator.
 """
@@ -87,56 +89,86 @@ def _sorted(node: SortExec, table: pa.Table | pa.RecordBatch, ncols: int,
     return table.take(pa.array(idx))
 
 
-def _top_n(node: SortExec, partition: int, ctx, fetch: int) -> pa.Table | None:
+def _top_n(node: SortExec, partition: int, ctx, fetch: int):
+    """The first `fetch` rows (a Table, or None when empty), or, when the pool
+    refuses even those, what _full returns for the whole input."""
     top: pa.Table | None = None
-    for batch in execute(node.input, partition, ctx):
-        ctx.check_cancelled()
-        if not batch.num_rows:
-            continue
-        ncols = batch.num_columns
-        part = _sorted(node, _with_keys(batch, _key_arrays(node, batch)), ncols, fetch)
-        part = pa.Table.from_batches([part])
-        if top is None:
-            top = part
-        else:
-            top = _sorted(node, pa.concat_tables([top, part]).combine_chunks(), ncols, fetch)
-    return top
-
-
-def _full(node: SortExec, partition: int, ctx):
-    """The sorted partition: a Table (or None when empty) if it fit in
-    memory, else a started ExternalSort and the in-memory tail."""
-    batches: list[pa.RecordBatch] = []
-    held = 0
-    spill = None
+    res = ctx.reserve("Sort (top-N)", node)
+    it = iter(execute(node.input, partition, ctx))
     try:
-        for batch in execute(node.input, partition, ctx):
+        for batch in it:
+            ctx.check_cancelled()
+            if not batch.num_rows:
+                continue
+            ncols = batch.num_columns
+            part = _sorted(node, _with_keys(batch, _key_arrays(node, batch)), ncols, fetch)
+            part = pa.Table.from_batches([part])
+            if top is None:
+                top = part
+            else:
+                top = _sorted(node, pa.concat_tables([top, part]).combine_chunks(), ncols, fetch)
+            if not res.try_resize(top.nbytes):
+                held = top.combine_chunks().to_batches()
+                res.free()
+                return _full(node, partition, ctx, held=held, rest=it)
+        return top
+    finally:
+        res.free()
+
+
+def _full(node: SortExec, partition: int, ctx, held=None, rest=None):
+    """The sorted partition: a Table (or None when empty) if it fit in
+    memory, else a started ExternalSort and the in-memory tail. `held`
+    (batches with key columns, already sorted or not) and `rest` (the rest
+    of the input) continue a top-N the pool refused."""
+    batches: list[pa.RecordBatch] = []
+    spill = None
+    res = ctx.reserve("Sort", node)
+    from .sort_spill import ExternalSort
+    try:
+        if held:
+            ncols = held[0].num_columns - len(node.keys)
+            spill = ExternalSort(node.keys, range(ncols, held[0].num_columns), ctx, res)
+            spill.spill(held)
+            held = None
+        for batch in (rest if rest is not None else execute(node.input, partition, ctx)):
             ctx.check_cancelled()
             if not batch.num_rows:
                 continue
             batch = _with_keys(batch, _key_arrays(node, batch))
-            batches.append(batch)
-            held += batch.nbytes
-            if held > ctx.memory_budget:
-                if spill is None:
-                    from .sort_spill import ExternalSort
-                    ncols = batch.num_columns - len(node.keys)
-                    spill = ExternalSort(node.keys, range(ncols, batch.num_columns), ctx)
+            if res.try_grow(batch.nbytes):
+                batches.append(batch)
+                continue
+            if spill is None:
+                ncols = batch.num_columns - len(node.keys)
+                spill = ExternalSort(node.keys, range(ncols, batch.num_columns), ctx, res)
+            if batches:
                 spill.spill(batches)
-                batches, held = [], 0
+                batches = []
+                res.resize(0)
+            if res.try_grow(batch.nbytes):
+                batches.append(batch)
+            else:                   # one batch alone is refused: it is a run of its own
+                spill.spill([batch])
     except BaseException:
+        res.free()
         if spill is not None:
             spill.close()
         raise
     if spill is not None:
-        return spill, batches
+        return spill, batches, res
     if not batches:
+        res.free()
         return None
     table = pa.Table.from_batches(batches)
-    return _sorted(node, table, batches[0].num_columns - len(node.keys), node.fetch)
+    try:
+        return _sorted(node, table, batches[0].num_columns - len(node.keys), node.fetch)
+    finally:
+        res.free()
 
 
-def _spilled(node: SortExec, spill, tail: list[pa.RecordBatch], ctx) -> Iterator[pa.RecordBatch]:
+def _spilled(node: SortExec, spill, tail: list[pa.RecordBatch], res,
+             ctx) -> Iterator[pa.RecordBatch]:
     """Merge the runs into batches of ctx.batch_size rows (output columns
     only), stopping after `fetch` rows; the spill files go in any case."""
     ncols = len(node.schema)
@@ -164,6 +196,7 @@ def _spilled(node: SortExec, spill, tail: list[pa.RecordBatch], ctx) -> Iterator
         if count:
             yield from _out_batches(pa.concat_tables(pending).combine_chunks(), step, ncols)
     finally:
+        res.free()
         spill.close()
 
 
@@ -185,9 +218,9 @@ def sort_exec(node: SortExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
         out = _top_n(node, partition, ctx, fetch)
     else:
         out = _full(node, partition, ctx)
-        if isinstance(out, tuple):
-            yield from _spilled(node, *out, ctx)
-            return
+    if isinstance(out, tuple):
+        yield from _spilled(node, *out, ctx)
+        return
     if out is None:
         return
     names = [f.name for f in node.schema]

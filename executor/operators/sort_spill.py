@@ -1,5 +1,5 @@
-"""External merge sort: what SortExec does when a partition outgrows
-ctx.memory_budget.
+"""External merge sort: what SortExec does when the memory pool refuses to
+let a partition's rows stay in memory (its reservation, ctx.reserve).
 
 `ExternalSort` takes the held batches (data columns followed by the evaluated
 key columns) whenever they go over budget, sorts them with `sort_indices`
@@ -102,10 +102,12 @@ def merge_sorted(runs: Sequence[Iterator[pa.RecordBatch]], key_columns: Sequence
 class ExternalSort:
     """Sorted runs of one partition on disk, and their merge."""
 
-    def __init__(self, keys: Sequence[SortKey], key_columns: Sequence[int], ctx):
+    def __init__(self, keys: Sequence[SortKey], key_columns: Sequence[int], ctx,
+                 reservation=None):
         self.keys = tuple(keys)
         self.key_columns = list(key_columns)
         self.ctx = ctx
+        self.reservation = reservation        # counts the bytes spilled
         self.folder = tempfile.mkdtemp(prefix="quiver-sort-", dir=ctx.spill_dir)
         self.runs: list[str] = []                # paths, in input order
         self._maps: list = []                    # open memory maps
@@ -117,7 +119,7 @@ class ExternalSort:
     def _chunk_rows(self, table: pa.Table | pa.RecordBatch) -> int:
         """Rows per run batch: a merge holds FANIN of them within budget."""
         row_bytes = max(1, table.nbytes // max(1, table.num_rows))
-        rows = int(self.ctx.memory_budget) // (2 * FANIN * row_bytes)
+        rows = int(self.ctx.effective_limit()) // (2 * FANIN * row_bytes)
         return max(MIN_CHUNK_ROWS, min(rows, max(MIN_CHUNK_ROWS, int(self.ctx.batch_size))))
 
     def _new_path(self) -> str:
@@ -132,6 +134,8 @@ class ExternalSort:
                     writer.write_table(piece)
                 else:
                     writer.write_batch(piece)
+        if self.reservation is not None:
+            self.reservation.record_spill(os.path.getsize(path))
         return path
 
     def spill(self, batches: list[pa.RecordBatch]) -> None:

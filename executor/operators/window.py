@@ -11,7 +11,10 @@ the call's `dtype`.
 
 Not supported (NotSupportedError): DISTINCT window aggregates, and
 aggregates other than count/sum/avg/min/max/bool_and/bool_or/first.
-Not done yet: spilling when the input partition exceeds the memory budget.
+
+Memory: the input rows are reserved from the memory pool; refused, they are
+split by the calls' shared PARTITION BY keys into files computed one by one
+(window_spill.py).
 """
 
 from __future__ import annotations
@@ -83,16 +86,45 @@ def compute_window(node: WindowExec, batch: pa.RecordBatch) -> list[pa.Array]:
 
 @implements(WindowExec)
 def window_exec(node: WindowExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
-    batches = []
-    for b in execute(node.input, partition, ctx):
-        ctx.check_cancelled()
-        if b.num_rows:
-            batches.append(b)
-    if not batches:
-        return
-    batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
-    columns = list(batch.columns) + compute_window(node, batch)
-    names = [f.name for f in node.schema]
-    out = pa.RecordBatch.from_arrays(columns, names=names)
-    for start in range(0, out.num_rows, ctx.batch_size):
-        yield out.slice(start, ctx.batch_size)
+    yield from _window(node, execute(node.input, partition, ctx), ctx, 0)
+
+
+def _window(node: WindowExec, batches, ctx, level: int) -> Iterator[pa.RecordBatch]:
+    from . import window_spill as ws
+    res = ctx.reserve("Window", node)
+    held, spill = [], None
+    try:
+        for b in batches:
+            ctx.check_cancelled()
+            if not b.num_rows:
+                continue
+            if spill is not None:
+                spill.write(b)
+            elif res.try_grow(b.nbytes):
+                held.append(b)
+            elif level >= ws.MAX_LEVEL or not ws.shared_partition_keys(node):
+                res.grow(b.nbytes)          # cannot split further: MemoryLimitExceeded
+            else:
+                spill = ws.WindowSpill(node, ctx, level, res)
+                for h in held:
+                    spill.write(h)
+                held = []
+                res.resize(0)
+                spill.write(b)
+        if spill is not None:
+            for part in spill.parts():
+                yield from _window(node, part, ctx, level + 1)
+            return
+        if not held:
+            return
+        batch = held[0] if len(held) == 1 else pa.concat_batches(held)
+        held = []
+        columns = list(batch.columns) + compute_window(node, batch)
+        names = [f.name for f in node.schema]
+        out = pa.RecordBatch.from_arrays(columns, names=names)
+        for start in range(0, out.num_rows, ctx.batch_size):
+            yield out.slice(start, ctx.batch_size)
+    finally:
+        res.free()
+        if spill is not None:
+            spill.close()

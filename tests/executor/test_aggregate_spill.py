@@ -103,9 +103,9 @@ def spills(monkeypatch):
     made = []
     real = aggregate_spill.AggSpill.__init__
 
-    def init(self, node, ctx, level):
+    def init(self, node, ctx, level, reservation):
         made.append(level)
-        real(self, node, ctx, level)
+        real(self, node, ctx, level, reservation)
     monkeypatch.setattr(aggregate_spill.AggSpill, "__init__", init)
     return made
 

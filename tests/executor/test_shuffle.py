@@ -115,26 +115,3 @@ def test_read_renames_to_node_fields_and_keeps_big_batches():
     assert [b.num_rows for b in out] == [2, 500]
     assert all(b.schema.names == ["x#1"] for b in out)
 
-
-def test_store_reserves_what_it_holds_and_spills_when_refused(tmp_path):
-    from quiver.executor.memory import MemoryPool
-    pool = MemoryPool(100_000)
-    res = pool.reservation("ShuffleStore")
-    store = MemoryShuffleStore(res, str(tmp_path))
-    small = pa.record_batch({"a": pa.array(np.arange(1000))})        # 8 KB: fits
-    big = pa.record_batch({"a": pa.array(np.arange(50_000))})        # 400 KB: refused
-    store.write(1, 0, 0, [small])
-    assert res.size == small.nbytes and store.nbytes(1) == small.nbytes
-    store.write(1, 1, 0, [big, small])
-    assert res.size == small.nbytes and res.spilled == big.nbytes + small.nbytes
-    spilled = list(tmp_path.glob("quiver-shuffle-*/*.arrow"))
-    assert len(spilled) == 1 and store.spilled_bytes > 0
-    got = pa.Table.from_batches(list(store.read(1, 0, small.schema)))
-    assert got.column("a").to_pylist() == (list(range(1000)) + list(range(50_000))
-                                           + list(range(1000)))
-    store.write(1, 1, 0, [small])               # a rerun task replaces its spilled output
-    assert not spilled[0].exists() and res.size == 2 * small.nbytes
-    store.drop_stage(1)
-    assert res.size == 0 and pool.reserved == 0
-    store.close()
-    assert not list(tmp_path.iterdir())         # the spill folder is gone
