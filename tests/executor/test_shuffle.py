@@ -114,4 +114,3 @@ def test_read_renames_to_node_fields_and_keeps_big_batches():
     out = read(3, (Field("x#1", pa.int64()),), 1, "hash", 0, ctx)
     assert [b.num_rows for b in out] == [2, 500]
     assert all(b.schema.names == ["x#1"] for b in out)
-
