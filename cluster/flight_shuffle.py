@@ -89,15 +89,16 @@ class ShuffleFiles:
         path = self.path(query_id, stage_id, partition, task)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        sink = writer = None
+        sink = writer = schema = None
         try:                          # streamed: a spilled task output is never all in memory
             for b in batches:
                 if not b.num_rows:
                     continue
                 if writer is None:
                     sink = pa.OSFile(tmp, "wb")
-                    writer = ipc.new_file(sink, b.schema)
-                writer.write_batch(b if b.schema.equals(writer.schema) else b.cast(writer.schema))
+                    schema = b.schema
+                    writer = ipc.new_file(sink, schema)
+                writer.write_batch(b if b.schema.equals(schema) else b.cast(schema))
         finally:
             if writer is not None:
                 writer.close()

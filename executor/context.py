@@ -134,6 +134,19 @@ class ExecContext:
         with self._res_lock:
             self._cleanups.append(fn)
 
+    def try_grow_buffer(self, res: Reservation, n: int) -> bool:
+        """Grow a reservation for data that spills cheaply (shuffle buffers,
+        stage outputs): granted only while the query keeps half its limit
+        free, so such buffers never starve a join build or an aggregate."""
+        if self.query_memory.reserved + n > self.effective_limit() // 2:
+            return False
+        return res.try_grow(n)
+
+    def add_spiller(self, fn) -> None:
+        """`fn(n)` spills up to n bytes of a buffer when an operator of this
+        query would otherwise fail (MemoryPool.reclaim)."""
+        self.pool.add_spiller(self.query_key, fn)
+
     def memory_report(self) -> dict:
         """{'peak': bytes, 'spilled': bytes, 'stages': {stage: (peak, spilled)}}:
         the query's peak in this process and the bytes it spilled."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import MemoryLimitExceeded, ProgrammingError, SpillLimitExceeded
 
@@ -113,6 +113,7 @@ class QueryMemory:
     peak: int = 0
     spilled: int = 0
     users: int = 0          # contexts registered under this id (a worker's tasks of one query)
+    spillers: list = field(default_factory=list)   # callables freeing cheap buffers: fn(n) -> None
 
 
 class MemoryPool:
@@ -159,6 +160,25 @@ class MemoryPool:
                 if q.users <= 0:
                     del self._queries[query_id]
             return q
+
+    def add_spiller(self, query_id, fn) -> None:
+        """Register `fn(n)`: spill up to `n` bytes of the query's buffers to
+        disk and free their reservation (called from any thread)."""
+        with self._lock:
+            q = self._queries.get(query_id)
+            if q is not None:
+                q.spillers.append(fn)
+
+    def reclaim(self, query_id, n: int) -> bool:
+        """Ask the query's buffers to spill; True if any memory came free."""
+        with self._lock:
+            q = self._queries.get(query_id) if query_id is not None else None
+            spillers = list(q.spillers) if q is not None else []
+            before = self.reserved
+        for fn in spillers:
+            fn(n)
+        with self._lock:
+            return self.reserved < before
 
     # -- used by Reservation ---------------------------------------------------
     def _try_grow(self, res: "Reservation", n: int) -> bool:
@@ -239,9 +259,13 @@ class Reservation:
 
     def grow(self, n: int) -> None:
         """Hold `n` more bytes or raise MemoryLimitExceeded (call it after
-        spilling whatever the operator could)."""
-        if not self.try_grow(n):
-            raise self.pool._refusal(self, int(n))
+        spilling whatever the operator could). Before refusing, the query's
+        cheap buffers (stage outputs, shuffle buffers) are asked to spill."""
+        if self.try_grow(n):
+            return
+        if self.pool.reclaim(self.query_id, int(n)) and self.try_grow(n):
+            return
+        raise self.pool._refusal(self, int(n))
 
     def shrink(self, n: int) -> None:
         if n > 0:

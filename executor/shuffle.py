@@ -47,6 +47,8 @@ class MemoryShuffleStore:
             defaultdict(lambda: defaultdict(dict))
         self._res: dict[int, object] = {}
         self._folder: str | None = None
+        if ctx is not None:
+            ctx.add_spiller(self.spill)
 
     def _reservation(self, stage_id: int):
         with self._lock:
@@ -69,17 +71,18 @@ class MemoryShuffleStore:
                 self._data[stage_id][partition][task] = (list(batches), None)
             return
         res = self._reservation(stage_id)
-        held, path, writer, sink = [], None, None, None
+        held, path, writer, sink, schema = [], None, None, None, None
         try:
             for b in batches:
-                if writer is None and res.try_grow(b.nbytes):
+                if writer is None and self._ctx.try_grow_buffer(res, b.nbytes):
                     held.append(b)
                     continue
                 if writer is None:
                     path = self._spill_path(stage_id, partition, task)
                     sink = pa.OSFile(path, "wb")
-                    writer = pa.ipc.new_stream(sink, b.schema)
-                writer.write_batch(b if b.schema.equals(writer.schema) else b.cast(writer.schema))
+                    schema = b.schema
+                    writer = pa.ipc.new_stream(sink, schema)
+                writer.write_batch(b if b.schema.equals(schema) else b.cast(schema))
                 res.record_spill(b.nbytes)
         finally:
             if writer is not None:
@@ -90,6 +93,34 @@ class MemoryShuffleStore:
             self._data[stage_id][partition][task] = (held, path)
         if old is not None:
             res.shrink(sum(b.nbytes for b in old[0]))
+
+    def spill(self, n: int) -> None:
+        """Move held outputs to disk until about `n` bytes are freed."""
+        freed = 0
+        with self._lock:
+            entries = [(s, p, t, batches, path) for s, parts in self._data.items()
+                       for p, tasks in parts.items() for t, (batches, path) in tasks.items()
+                       if batches and path is None]
+        for stage_id, partition, task, batches, _ in entries:
+            if freed >= n:
+                break
+            path = self._spill_path(stage_id, partition, task) + ".out"
+            with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, batches[0].schema) as w:
+                for b in batches:
+                    w.write_batch(b if b.schema.equals(batches[0].schema)
+                                  else b.cast(batches[0].schema))
+            size = sum(b.nbytes for b in batches)
+            with self._lock:
+                tasks = self._data.get(stage_id, {}).get(partition, {})
+                if tasks.get(task, (None,))[0] is not batches:
+                    os.remove(path)              # dropped or replaced meanwhile
+                    continue
+                tasks[task] = ([], path)
+                res = self._res.get(stage_id)
+            if res is not None:
+                res.shrink(size)
+                res.record_spill(size)
+            freed += size
 
     def read(self, stage_id, partition, schema):
         with self._lock:

@@ -216,39 +216,41 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
 
 
 def _grace_aggregate(node: HashAggregateExec, batches, ctx, level: int):
-    """A grouped aggregate without a partial form: hold the input rows while
-    the pool allows, else partition them to disk by group key and aggregate
-    each part on its own."""
+    """A grouped aggregate without a partial form (DISTINCT, string_agg).
+    Groups are aggregated in memory while the pool allows; once refused, the
+    groups held are frozen (their rows keep updating them) and rows of other
+    groups go to files by a hash of their keys, each aggregated on its own
+    afterwards. The batch that met the refusal is the one thing held beyond
+    the reservation; frozen groups that keep growing past the pool fail
+    with MemoryLimitExceeded."""
     from . import aggregate_spill
-    res = ctx.reserve("HashAggregate (single, rows)", node)
-    held: list[pa.RecordBatch] = []
+    res = ctx.reserve("HashAggregate (single, distinct)", node)
+    table = GroupTable(node, "single")
     rows = None
+    over = 0                         # bytes of the refused batch's groups, not reserved
     try:
         for batch in batches:
             ctx.check_cancelled()
             if batch.num_rows == 0:
                 continue
             if rows is not None:
-                rows.write(batch)
-            elif res.try_grow(batch.nbytes):
-                held.append(batch)
-            elif level >= aggregate_spill.MAX_LEVEL:
-                res.grow(batch.nbytes)       # one part still too big: MemoryLimitExceeded
-            else:
+                batch = rows.split(table, batch)
+                if batch is None:
+                    continue
+            table.add(batch)
+            grow = table.held() - res.size - over
+            if res.try_grow(grow):
+                continue
+            if rows is None and level < aggregate_spill.MAX_LEVEL:
                 rows = aggregate_spill.RowSpill(node, ctx, level, res)
-                for b in held:
-                    rows.write(b)
-                held = []
-                res.resize(0)
-                rows.write(batch)
+                over += grow
+                continue
+            res.grow(grow)           # frozen groups still growing: MemoryLimitExceeded
+        yield from sliced(table.batch(node.schema, False), ctx.batch_size)
+        del table
+        res.resize(0)
         if rows is not None:
             yield from rows.aggregate_rest(aggregate_batches)
-            return
-        table = GroupTable(node, "single")
-        for batch in held:
-            table.add(batch)
-        held = []
-        yield from sliced(table.batch(node.schema, False), ctx.batch_size)
     finally:
         res.free()
         if rows is not None:

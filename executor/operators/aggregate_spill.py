@@ -14,11 +14,11 @@ MAX_LEVEL levels; beyond that MemoryLimitExceeded). The files are
 removed when the merge finishes or fails.
 
 RowSpill (DISTINCT, string_agg: no partial form): once the pool refuses
-the input rows such an aggregate holds, they and the rest of its input are
-written by a hash of their group keys to FANOUT files of input rows, and
-each file is aggregated on its own afterwards (aggregate.aggregate_batches,
-one level down), so again every group is finished by exactly one
-aggregation.
+such an aggregate's groups, the groups it holds are frozen; input rows of
+other groups are written by a hash of their group keys to FANOUT files of
+input rows, and each file is aggregated on its own afterwards
+(aggregate.aggregate_batches, one level down), so again every group is
+finished by exactly one aggregation.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from ...planner.expr import Column
@@ -152,20 +153,28 @@ class RowSpill:
         self.writers: list = [None] * FANOUT
         self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])
 
-    def write(self, batch: pa.RecordBatch) -> None:
+    def split(self, table, batch: pa.RecordBatch) -> pa.RecordBatch | None:
+        """Write the rows of groups `table` does not hold; return the others
+        (None when there are none)."""
         from .aggregate import _eval
         keys = [_eval(e, batch) for e in self.node.group_exprs]
-        order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
-        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
+        held = np.asarray(table.encoder.lookup(keys), dtype=np.int64) >= 0
+        if held.all():
+            return batch
+        new = pa.array(~held)
+        out = pa.RecordBatch.from_arrays(batch.filter(new).columns, schema=self.schema)
+        order, offsets = partition_rows(
+            ji.remix(hash_arrays([k.filter(new) for k in keys]), self.salt), FANOUT)
         for p in range(FANOUT):
             lo, hi = int(offsets[p]), int(offsets[p + 1])
             if hi == lo:
                 continue
             if self.writers[p] is None:
                 self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
-            part = batch.take(order[lo:hi])
+            part = out.take(order[lo:hi])
             self.writers[p].write_batch(part)
             self.res.record_spill(part.nbytes)
+        return batch.filter(pa.array(held)) if held.any() else None
 
     def _read(self, p: int) -> Iterator[pa.RecordBatch]:
         with pa.memory_map(self.paths[p]) as source:

@@ -125,12 +125,20 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
         encoder = KeyEncoder(types, null_equals_null=nen)
     held_batches, id_parts, null_parts = [], [], []
     held, base = 0, 0
+    # semi/anti joins without a condition only ask whether a key exists:
+    # keep one build row per key (and one NULL-key row), so a skewed key costs one row
+    distinct_only = keyed and node.condition is None and node.kind in (
+        "semi", "anti", "null_aware_anti")
     it = iter(batches)
     for b in it:
         ctx.check_cancelled()
         if b.num_rows == 0:
             continue
         b = conform(b, schema)
+        if distinct_only:
+            b = _new_keys_only(node, b, types, encoder, bool(null_parts))
+            if b.num_rows == 0:
+                continue
         need = b.nbytes + 8 * b.num_rows
         if not res.try_grow(need):
             if spillable:
@@ -166,6 +174,28 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
         res.grow(index)
     held += index
     return BuildSide(batch, ids, offsets, rows, encoder, types, null_rows, held)
+
+
+def _new_keys_only(node, b: pa.RecordBatch, types, encoder, seen_null: bool) -> pa.RecordBatch:
+    """The rows of `b` whose key the encoder has not seen yet (one per key),
+    plus its first NULL-key row when none was kept before. Inserts nothing."""
+    from ..kernels.key_encoder import KeyEncoder
+    keys = key_arrays(node.right_keys, b, types)
+    known = np.asarray(encoder.lookup(keys), dtype=np.int64) >= 0
+    local = KeyEncoder(types, null_equals_null=True)
+    ids = np.asarray(local.encode(keys), dtype=np.int64)
+    first = np.zeros(b.num_rows, dtype=np.bool_)
+    _, idx = np.unique(ids, return_index=True)
+    first[idx] = True
+    keep = first & ~known
+    if node.kind == "null_aware_anti":
+        nulls = null_key_mask(keys, b.num_rows)
+        keep &= ~nulls
+        if not seen_null and nulls.any():
+            keep[int(np.flatnonzero(nulls)[0])] = True
+    if keep.all():
+        return b
+    return b.filter(pa.array(keep))
 
 
 # --- broadcast: one build per node per query ------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 
 import pyarrow as pa
 
@@ -66,14 +67,24 @@ class _Buffers:
         self.res = ctx.reserve("ShuffleWrite", node)
         self.folder: str | None = None
         self.files: list = [None] * count      # (sink, writer, path) per partition
+        self.lock = threading.Lock()
+        self.done = False
+        ctx.add_spiller(self.spill)
 
     def add(self, p: int, part: pa.RecordBatch) -> None:
-        if not self.res.try_grow(part.nbytes):
-            self.flush()
-            if not self.res.try_grow(part.nbytes):
-                self._write(p, part)
-                return
-        self.outputs[p].append(part)
+        with self.lock:
+            if not self.ctx.try_grow_buffer(self.res, part.nbytes):
+                self.flush()
+                if not self.ctx.try_grow_buffer(self.res, part.nbytes):
+                    self._write(p, part)
+                    return
+            self.outputs[p].append(part)
+
+    def spill(self, n: int) -> None:
+        """Another operator of the query needs memory: write the buffers out."""
+        with self.lock:
+            if not self.done:
+                self.flush()
 
     def flush(self) -> None:
         for p, batches in enumerate(self.outputs):
@@ -93,6 +104,7 @@ class _Buffers:
         self.res.record_spill(batch.nbytes)
 
     def batches(self, p: int):
+        self.done = True
         if self.files[p] is not None:
             sink, writer, path = self.files[p]
             writer.close()
@@ -102,6 +114,8 @@ class _Buffers:
         yield from self.outputs[p]
 
     def close(self) -> None:
+        with self.lock:
+            self.done = True
         self.res.free()
         for f in self.files:
             if f is not None and not f[0].closed:

@@ -32,6 +32,11 @@ MATRIX: dict[str, dict] = {
     "shuffle_join": {"join_strategy": "partitioned", "target_partitions": 3,
                      "shuffle_partitions": 3},
     "tiny_batches": {"batch_size": 7},
+    # every holder of data (join build, aggregate, sort, window, shuffle and
+    # stage outputs) is refused almost at once and spills to disk (64KB: one
+    # window partition of the skew table, 2700 rows, must fit; 16KB fails it
+    # with the documented MemoryLimitExceeded)
+    "tiny_memory": {"memory_limit": "64KB", "batch_size": 64, "shuffle_partitions": 3},
 }
 
 _EXTERNAL = re.compile(
