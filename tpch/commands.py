@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from .datagen import DatagenError, generate
 from .querylib import parse_query_list
@@ -95,6 +96,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--memory-limit", default=None, metavar="SIZE",
                      help="memory limit for every engine, e.g. 4GB "
                           "(quiver.connect(memory_limit=...))")
+    run.add_argument("--answers", default=None, metavar="DIR",
+                     help="reference answers folder for --check (holding sf<SF>/qNN.csv; "
+                          "default the committed answers; make more with "
+                          "python -m quiver.tpch.make_answers --sf SF --data DIR --out DIR)")
     run.add_argument("--json", dest="json_out", default=None, metavar="OUT",
                      help="write every timing and check to this JSON file")
     run.add_argument("--engine", choices=["quiver", "duckdb", "datafusion"], default="quiver",
@@ -141,6 +146,7 @@ def _run(args) -> int:
         results = run(args.data, connect_target=args.connect, queries=queries,
                       runs=args.runs, warmup=args.warmup, check=args.check,
                       compare=args.compare, memory_limit=args.memory_limit,
+                      answers_root=Path(args.answers) if args.answers else None,
                       json_out=args.json_out, progress=not args.no_progress,
                       engine=args.engine)
     except RunnerError as exc:
