@@ -308,8 +308,6 @@ class _RemotePartitions:
         return self._total
 
     def _note(self, resp) -> None:
-        if not resp.ok:
-            raise error_from(resp.error_class, resp.error_message)
         if resp.query_id:
             self.query_id = resp.query_id
         for i, part in enumerate(resp.partitions):
@@ -348,6 +346,10 @@ class _RemotePartitions:
                 raise errors.OperationalError("the coordinator ended the result early") from None
             except grpc.RpcError as exc:
                 raise grpc_error(exc, self.session.address) from None
+            if not resp.ok:           # the query failed after announcing some partitions
+                self._final = True
+                self._done_streaming()
+                raise error_from(resp.error_class, resp.error_message)
             self._note(resp)
         part = self._known.pop(self._next)
         self._next += 1
