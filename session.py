@@ -17,22 +17,10 @@ from typing import Any, Callable
 
 import pyarrow as pa
 
-from . import errors
+from . import ddl, errors
+from .executor.result import Result
 from .planner.physical_planner import PhysicalOptions, PhysicalPlanner
 from .planner.stages import StageDag, build_stages
-
-
-@dataclass
-class Result:
-    """What a statement produced: a table (possibly empty), or nothing."""
-    table: pa.Table | None = None
-    rowcount: int = -1
-    statement: str = ""
-    stream: Any = None      # a ResultStream (executor/result_stream.py) read while the query runs
-
-    @property
-    def has_rows(self) -> bool:
-        return self.table is not None or self.stream is not None
 
 
 @dataclass
@@ -46,6 +34,38 @@ class QueryRecord:
     error: str | None = None
     peak_memory: int | None = None     # bytes the query held at most (this process / summed over workers)
     spilled_bytes: int | None = None   # bytes it wrote to spill folders
+
+
+SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_window")
+MEMORY_OPTIONS = ("memory_limit", "memory_budget", "spill_limit")
+PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
+                    "join_strategy", "split_bytes")
+
+
+def session_options(options: dict) -> dict:
+    """connect() options as Session keyword arguments; an unknown option is
+    an InterfaceError (a cluster client checks them here before sending)."""
+    phys = PhysicalOptions()
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in PHYSICAL_OPTIONS:
+            setattr(phys, key, value)
+        elif key == "disabled_rules":
+            out["disabled_rules"] = frozenset(value)
+        elif key in SESSION_OPTIONS:
+            out[key] = value
+        elif key in MEMORY_OPTIONS:
+            from .executor.memory import parse_size
+            out["spill_limit" if key == "spill_limit" else "memory_limit"] = parse_size(value)
+        else:
+            raise errors.InterfaceError(f"unknown connection option {key!r}")
+    out["physical"] = phys
+    return out
+
+
+def open_engine(target: str | None, options: dict) -> "Session":
+    """The embedded engine: a Session in this process (dbapi.TARGETS)."""
+    return Session(**session_options(options))
 
 
 class Session:
@@ -116,7 +136,6 @@ class Session:
         if isinstance(st, S.SetOption):
             self.set_option(st.name, st.value)
             return Result(None, -1, "SET")
-        from . import ddl
         return ddl.run(self, st)
 
     SETTINGS = ("memory_limit", "memory_budget", "spill_limit", "batch_size")
@@ -138,9 +157,11 @@ class Session:
                 f"unknown setting {name!r}: Quiver has {', '.join(self.SETTINGS)}")
 
     def plan_query(self, bound, trace: list | None = None):
-        from .planner.optimizer import optimize
-        logical = optimize(bound.plan, disabled=self.disabled_rules, trace=trace)
-        physical = PhysicalPlanner(self.physical).plan(logical)
+        from .executor.eval import evaluate, evaluate_scalar
+        from .planner.optimizer import OptimizerContext, optimize
+        ctx = OptimizerContext(evaluate_scalar=evaluate_scalar)
+        logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
+        physical = PhysicalPlanner(self.physical, evaluate=evaluate).plan(logical)
         return logical, physical, build_stages(physical)
 
     def _context(self, metrics=None):
