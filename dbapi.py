@@ -27,7 +27,8 @@ class Engine(Protocol):
     import this module; the faces sit on top."""
     catalog: Any
 
-    def execute(self, sql: str, params: Sequence | None = None) -> Any: ...
+    def execute(self, sql: str, params: Sequence | None = None,
+                stream: bool = False) -> Any: ...   # stream: a SELECT as a ResultStream
     def close(self) -> None: ...
 
 
@@ -74,8 +75,10 @@ def _guard(fn):
 
 class Connection:
     def __init__(self, session):
+        import weakref
         self.session = session
         self._closed = False
+        self._cursors: "weakref.WeakSet[Cursor]" = weakref.WeakSet()
 
     def _check(self):
         if self._closed:
@@ -134,6 +137,8 @@ class Connection:
 
     def close(self) -> None:
         if not self._closed:
+            for cur in list(self._cursors):
+                cur._drop_result()             # stops queries still streaming
             self._closed = True
             close = getattr(self.session, "close", None)
             if close is not None:
@@ -154,40 +159,60 @@ class Connection:
 
 
 class Cursor:
+    """A cursor reads a SELECT's result while the query runs: `fetchmany`,
+    `fetch_record_batches` and iteration pull batches from a ResultStream
+    (executor/result_stream.py) that holds a bounded window; `fetchall` and
+    `fetch_arrow_table` read the rest. `rowcount` is -1 until the row count
+    is known (the query finished). `close()` stops a query still running."""
+
     arraysize = 1
 
     def __init__(self, connection: Connection):
         self.connection = connection
         self.arraysize = 1
         self._closed = False
-        self._table: pa.Table | None = None
-        self._pos = 0
+        self._stream = None                       # ResultStream of the current result
+        self._batch: pa.RecordBatch | None = None  # the batch being read
+        self._pos = 0                             # next row of _batch
+        self._pyrows: list[tuple] | None = None   # _batch as Python rows, once asked
         self.rowcount = -1
         self.description = None
+        connection._cursors.add(self)
 
     def _check(self):
         if self._closed:
             raise InterfaceError("cursor is closed")
         self.connection._check()
 
-    def _need_result(self) -> pa.Table:
+    def _need_result(self):
         self._check()
-        if self._table is None:
+        if self._stream is None:
             raise InterfaceError("no result set: execute a query first")
-        return self._table
+        return self._stream
+
+    def _drop_result(self) -> None:
+        stream, self._stream = self._stream, None
+        self._batch, self._pos, self._pyrows = None, 0, None
+        if stream is not None:
+            stream.close()
 
     @_guard
     def execute(self, sql: str, params: Sequence | None = None) -> "Cursor":
         self._check()
         if not isinstance(sql, str):
             raise errors.ProgrammingError("SQL must be a string")
-        self._table, self._pos, self.rowcount, self.description = None, 0, -1, None
-        result = self.connection.session.execute(sql, params)
-        if result.table is not None:
-            self._table = result.table
+        self._drop_result()
+        self.rowcount, self.description = -1, None
+        result = self.connection.session.execute(sql, params, stream=True)
+        stream = result.stream
+        if stream is None and result.table is not None:
+            from .executor.result_stream import ResultStream
+            stream = ResultStream.from_table(result.table)
+        if stream is not None:
+            self._stream = stream
             self.description = [
-                (f.name, f.type, None, None, None, None, True) for f in result.table.schema]
-            self.rowcount = result.table.num_rows
+                (f.name, f.type, None, None, None, None, True) for f in stream.schema]
+            self._note_rowcount()
         else:
             self.rowcount = result.rowcount
         return self
@@ -200,20 +225,34 @@ class Cursor:
         self.rowcount = total
         return self
 
+    def _note_rowcount(self) -> None:
+        total = self._stream.total_rows if self._stream is not None else None
+        if total is not None:
+            self.rowcount = total
+
+    def _advance(self) -> bool:
+        """Make _batch a batch with rows left to read; False at the end."""
+        while self._batch is None or self._pos >= self._batch.num_rows:
+            batch = next(self._stream, None)
+            self._note_rowcount()
+            if batch is None:
+                self._batch, self._pos, self._pyrows = None, 0, None
+                return False
+            self._batch, self._pos, self._pyrows = batch, 0, None
+        return True
+
+    @_guard
     def _take(self, n: int | None) -> list[tuple]:
-        table = self._need_result()
-        end = table.num_rows if n is None else min(self._pos + n, table.num_rows)
-        chunk = table.slice(self._pos, end - self._pos)
-        try:
-            columns = [col.to_pylist() for col in chunk.columns]
-        except (OverflowError, ValueError, pa.ArrowException) as e:
-            # e.g. a DATE past year 9999: Arrow holds it, Python's datetime cannot
-            raise errors.DataError(f"a result value has no Python equivalent ({e}); "
-                                   "fetch_arrow_table() returns it") from None
-        self._pos = end
-        if not columns:
-            return [()] * chunk.num_rows
-        return list(zip(*columns))
+        self._need_result()
+        out: list[tuple] = []
+        while (n is None or len(out) < n) and self._advance():
+            if self._pyrows is None:
+                self._pyrows = _python_rows(self._batch)
+            end = self._batch.num_rows if n is None else \
+                min(self._batch.num_rows, self._pos + n - len(out))
+            out.extend(self._pyrows[self._pos:end])
+            self._pos = end
+        return out
 
     def fetchone(self) -> tuple | None:
         rows = self._take(1)
@@ -226,20 +265,31 @@ class Cursor:
         return self._take(None)
 
     def fetch_arrow_table(self) -> pa.Table:
-        table = self._need_result()
-        rest = table.slice(self._pos)
-        self._pos = table.num_rows
-        return rest
+        stream = self._need_result()
+        return pa.Table.from_batches(list(self._batches()), schema=stream.schema)
 
     def fetch_record_batches(self) -> Iterator[pa.RecordBatch]:
-        return iter(self.fetch_arrow_table().to_batches())
+        """The rest of the result, batch by batch, as the query produces it."""
+        self._need_result()
+        return self._batches()
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        while self._stream is not None and self._advance_guarded():
+            batch = self._batch
+            rest = batch if self._pos == 0 else batch.slice(self._pos)
+            self._pos = batch.num_rows
+            yield rest
+
+    @_guard
+    def _advance_guarded(self) -> bool:
+        return self._advance()
 
     def fetchdf(self):
         return self.fetch_arrow_table().to_pandas()
 
     def close(self) -> None:
         self._closed = True
-        self._table = None
+        self._drop_result()
 
     def setinputsizes(self, sizes) -> None:
         pass
@@ -249,13 +299,26 @@ class Cursor:
 
     def __iter__(self):
         while True:
-            row = self.fetchone()
-            if row is None:
+            rows = self._take(max(self.arraysize, 1024))
+            if not rows:
                 return
-            yield row
+            yield from rows
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _python_rows(batch: pa.RecordBatch) -> list[tuple]:
+    """A batch as a list of tuples of plain Python values (column by column)."""
+    try:
+        columns = [col.to_pylist() for col in batch.columns]
+    except (OverflowError, ValueError, pa.ArrowException) as e:
+        # e.g. a DATE past year 9999: Arrow holds it, Python's datetime cannot
+        raise errors.DataError(f"a result value has no Python equivalent ({e}); "
+                               "fetch_arrow_table() returns it") from None
+    if not columns:
+        return [()] * batch.num_rows
+    return list(zip(*columns))

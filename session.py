@@ -36,7 +36,7 @@ class QueryRecord:
     spilled_bytes: int | None = None   # bytes it wrote to spill folders
 
 
-SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir")
+SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_window")
 MEMORY_OPTIONS = ("memory_limit", "memory_budget", "spill_limit")   # bytes or '4GB'; budget = limit
 PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
                     "join_strategy", "split_bytes")
@@ -76,7 +76,8 @@ class Session:
                  runner: Callable[[StageDag, Any], list[pa.RecordBatch]] | None = None,
                  batch_size: int | None = None,
                  memory_budget: int | str | None = None, spill_dir: str | None = None,
-                 memory_limit: int | str | None = None, spill_limit: int | str | None = None):
+                 memory_limit: int | str | None = None, spill_limit: int | str | None = None,
+                 result_window: int | None = None):
         from .storage.catalog import Catalog
         self.catalog = catalog if catalog is not None else Catalog()
         self.dialect = dialect
@@ -93,21 +94,30 @@ class Session:
         self.memory_limit = parse_size(memory_limit) if memory_limit is not None else None
         self.spill_limit = parse_size(spill_limit) if spill_limit is not None else None
         self.spill_dir = spill_dir
+        self.result_window = result_window      # bytes of unread result a streamed query holds
         self.queries: list[QueryRecord] = []
         self._lock = threading.Lock()
         self._next_query = 1
         self.current_ctx = None     # the running query's ExecContext (for cancel)
+        self.final_statement = True # execute() is running the last statement of its text
         self.last_memory: dict = {}  # the last query's memory report (ExecContext.memory_report)
         self.on_progress: Callable | None = None
 
     # -- entry -------------------------------------------------------------
-    def execute(self, sql: str, params=None) -> Result:
+    def execute(self, sql: str, params=None, stream: bool = False) -> Result:
+        """Run every statement of `sql`; the last one's Result. With `stream`,
+        a final SELECT comes back as a ResultStream read while it runs."""
         from .parser import bind
+        from .parser import statements as S
         statements = bind(sql, self.catalog, params=params, dialect=self.dialect)
         if not statements:
             raise errors.ProgrammingError("no statement to execute")
         result = Result()
-        for st in statements:
+        for i, st in enumerate(statements):
+            self.final_statement = i == len(statements) - 1
+            if stream and i == len(statements) - 1 and isinstance(st, S.Select) \
+                    and self.runner is None:
+                return self.run_query(st.query, sql, stream=True)
             result = self._run_statement(st, sql)
         return result
 
@@ -154,21 +164,40 @@ class Session:
         physical = PhysicalPlanner(self.physical, evaluate=evaluate).plan(logical)
         return logical, physical, build_stages(physical)
 
-    def run_query(self, bound, sql: str = "", metrics=None,
-                  dag: StageDag | None = None) -> Result:
+    def _context(self, metrics=None):
         from .executor.context import ExecContext
+        from .storage.parquet import ReadCounters
+        ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics,
+                          memory_limit=self.memory_limit, spill_limit=self.spill_limit,
+                          spill_dir=self.spill_dir)
+        if self.batch_size:
+            ctx.batch_size = self.batch_size
+        ctx.options.setdefault("scan_counters", ReadCounters())
+        return ctx
+
+    def _close_context(self, ctx, record: QueryRecord) -> None:
+        """Free what the query still holds; note its peak memory and spill."""
+        memory = ctx.close()
+        remote = ctx.options.get("remote_memory")     # set by a cluster runner
+        if remote:
+            memory = {"peak": memory["peak"] + remote["peak"],
+                      "spilled": memory["spilled"] + remote["spilled"],
+                      "stages": memory["stages"]}
+        if ctx.options.get("remote_stages"):
+            memory["stages"] = ctx.options["remote_stages"]
+        record.peak_memory, record.spilled_bytes = memory["peak"], memory["spilled"]
+        self.last_memory = memory
+
+    def run_query(self, bound, sql: str = "", metrics=None,
+                  dag: StageDag | None = None, stream: bool = False) -> Result:
         from .executor.local_runner import run_dag
+        if stream:
+            return self._stream_query(bound, sql)
         record = self._start_record(sql)
         try:
             if dag is None:
                 _, _, dag = self.plan_query(bound)
-            ctx = ExecContext(memory_tables=self.catalog.memory_tables(), metrics=metrics,
-                              memory_limit=self.memory_limit, spill_limit=self.spill_limit,
-                              spill_dir=self.spill_dir)
-            if self.batch_size:
-                ctx.batch_size = self.batch_size
-            from .storage.parquet import ReadCounters
-            ctx.options.setdefault("scan_counters", ReadCounters())
+            ctx = self._context(metrics)
             self.current_ctx = ctx
             try:
                 if self.runner is not None:
@@ -177,16 +206,7 @@ class Session:
                     batches = run_dag(dag, ctx, on_progress=self.on_progress)
             finally:
                 self.current_ctx = None
-                memory = ctx.close()
-                remote = ctx.options.get("remote_memory")     # set by a cluster runner
-                if remote:
-                    memory = {"peak": memory["peak"] + remote["peak"],
-                              "spilled": memory["spilled"] + remote["spilled"],
-                              "stages": memory["stages"]}
-                if ctx.options.get("remote_stages"):
-                    memory["stages"] = ctx.options["remote_stages"]
-                record.peak_memory, record.spilled_bytes = memory["peak"], memory["spilled"]
-                self.last_memory = memory
+                self._close_context(ctx, record)
             table = result_table(batches, dag.final.root.schema, bound.output_names)
         except BaseException as exc:
             record.state, record.error = "failed", str(exc)
@@ -195,6 +215,52 @@ class Session:
         record.state, record.rows = "finished", table.num_rows
         record.seconds = time.time() - record.started
         return Result(table, table.num_rows, "SELECT")
+
+    def _stream_query(self, bound, sql: str) -> Result:
+        """Start a SELECT whose result the client reads while it runs: run
+        until the result window is full (or the query is done), then hand
+        back a ResultStream that pulls the rest."""
+        from .executor.local_runner import DagRun
+        from .executor.result_stream import ResultStream
+        from .executor.result_window import DEFAULT_WINDOW
+        record = self._start_record(sql)
+        run = ctx = None
+        try:
+            _, _, dag = self.plan_query(bound)
+            ctx = self._context()
+            self.current_ctx = ctx
+            run = DagRun(dag, ctx, on_progress=self.on_progress,
+                         window=self.result_window or DEFAULT_WINDOW)
+            run.fill()
+        except BaseException as exc:
+            if run is not None:
+                run.close()
+            if ctx is not None:
+                if self.current_ctx is ctx:
+                    self.current_ctx = None
+                self._close_context(ctx, record)
+            self._end_record(record, None, exc)
+            raise
+        fields = dag.final.root.schema
+        schema = pa.schema([pa.field(name, f.dtype)
+                            for name, f in zip(bound.output_names, fields)])
+
+        def done(rows, error):
+            if self.current_ctx is ctx:
+                self.current_ctx = None
+            self._close_context(ctx, record)
+            self._end_record(record, rows, error)
+        return Result(None, -1, "SELECT", stream=ResultStream(run, schema, done))
+
+    def _end_record(self, record: QueryRecord, rows: int | None,
+                    error: BaseException | None) -> None:
+        if error is not None:
+            record.state, record.error = "failed", str(error)
+            if isinstance(error, errors.QueryCancelled) or type(error).__name__ == "_Cancelled":
+                record.state = "cancelled"
+        else:
+            record.state, record.rows = "finished", rows
+        record.seconds = time.time() - record.started
 
     def _start_record(self, sql: str) -> QueryRecord:
         with self._lock:

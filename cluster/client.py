@@ -43,6 +43,7 @@ from pyarrow import flight
 from .. import errors
 from .. import datatypes as dt
 from ..executor.result import Result
+from ..executor.result_stream import ResultStream
 from ..session import session_options
 from .cluster_runner import error_from
 from .flight_shuffle import FlightClients
@@ -168,15 +169,15 @@ class ClusterSession:
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
 
-    def execute(self, sql: str, params=None) -> Result:
+    def execute(self, sql: str, params=None, stream: bool = False) -> Result:
         try:
-            return self._execute(sql, params)
+            return self._execute(sql, params, stream)
         except ResultLost:
             # a worker holding a finished result partition died before we
             # fetched it: a SELECT is safe to run again, once
-            return self._execute(sql, params)
+            return self._execute(sql, params, stream)
 
-    def _execute(self, sql: str, params=None) -> Result:
+    def _execute(self, sql: str, params=None, stream: bool = False) -> Result:
         request_id = uuid.uuid4().hex
         try:
             pbytes = params_to_bytes(params)
@@ -185,11 +186,19 @@ class ClusterSession:
         req = pb.ExecuteQueryRequest(session_id=self.session_id, request_id=request_id,
                                      sql=sql, params=pbytes, options_json=self.options_json)
         self._current = request_id
+        replies = None
         try:
-            resp = self.stub.ExecuteQuery(req, metadata=self.md)
+            if stream:
+                replies = self.stub.ExecuteQueryStream(req, metadata=self.md)
+                resp = next(replies)
+            else:
+                resp = self.stub.ExecuteQuery(req, metadata=self.md)
         except grpc.RpcError as exc:
+            self._current = None
+            if replies is not None and exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return self._execute(sql, params, stream=False)   # an older coordinator
             raise grpc_error(exc, self.address) from None
-        finally:
+        if not resp.more:
             self._current = None
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
@@ -207,33 +216,28 @@ class ClusterSession:
             return Result(None, resp.rowcount, resp.statement)
         if resp.inline_table:
             table = table_from_bytes(resp.inline_table)
-        else:
+        elif stream:
+            source = _RemotePartitions(self, resp, replies, request_id)
             try:
-                table = self._fetch(resp)
-            finally:
-                self._release(resp.query_id)
+                source.open_first()      # a lost worker here is retried by execute()
+            except BaseException:
+                source.close()
+                raise
+            return Result(None, -1, resp.statement,
+                          stream=ResultStream(source, source.schema))
+        else:
+            table = self._fetch(resp)
         return Result(table, table.num_rows, resp.statement)
 
     def _fetch(self, resp) -> pa.Table:
-        schema = schema_from_bytes(resp.schema)
-        batches = []
-        for part in resp.partitions:
-            try:
-                for b in self.flight.fetch(part.address, part.ticket):
-                    batches.append(_conform(b, schema))
-            except flight.FlightUnauthenticatedError as exc:
-                raise errors.OperationalError(
-                    f"authentication failed at worker {part.address}: {exc}") from None
-            except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
-                self.flight.forget(part.address)
-                raise ResultLost(
-                    f"cannot fetch a result partition from worker {part.address}: "
-                    f"{str(exc).splitlines()[0]}") from None
-            except flight.FlightError as exc:
-                raise errors.OperationalError(
-                    f"cannot fetch a result partition from worker {part.address}: "
-                    f"{str(exc).splitlines()[0]}") from None
-        return pa.Table.from_batches(batches, schema=schema)
+        source = _RemotePartitions(self, resp)
+        try:
+            batches = []
+            while (b := source.next_batch()) is not None:
+                batches.append(b)
+        finally:
+            source.close()
+        return pa.Table.from_batches(batches, schema=source.schema)
 
     def _release(self, query_id: str) -> None:
         if not query_id:
@@ -278,6 +282,125 @@ class ClusterSession:
         self.channel.close()
         if self.owned is not None:
             self.owned.stop()
+
+
+class _RemotePartitions:
+    """A result's final partitions, fetched from their workers over Flight one
+    batch at a time, in partition order, as the client reads them (a
+    ResultStream source). With `replies` (ExecuteQueryStream), partitions are
+    announced as they finish, so the first is read while the query still
+    runs; the final reply lists them all. The query is released at the end
+    or on close(); closing early cancels a query still running."""
+
+    def __init__(self, session: "ClusterSession", resp, replies=None,
+                 request_id: str | None = None):
+        self.session = session
+        self.schema = schema_from_bytes(resp.schema)
+        self.query_id = resp.query_id
+        self._replies = replies
+        self._request_id = request_id
+        self._known: dict[int, object] = {}
+        self._next = 0                 # the index of the next partition to read
+        self._final = False            # the final reply arrived
+        self._total: int | None = None
+        self._current = None           # (partition, batch iterator)
+        self._first: pa.RecordBatch | None = None
+        self._closed = False
+        self._note(resp)
+
+    @property
+    def total_rows(self) -> int | None:
+        return self._total
+
+    def _note(self, resp) -> None:
+        if resp.query_id:
+            self.query_id = resp.query_id
+        for i, part in enumerate(resp.partitions):
+            index = part.index if resp.more or part.index else i
+            if index >= self._next:
+                self._known[index] = part
+        if not resp.more:
+            self._final = True
+            self._total = sum(p.rows for p in resp.partitions)
+            self._done_streaming()
+
+    def _done_streaming(self) -> None:
+        if self._request_id is not None and self.session._current == self._request_id:
+            self.session._current = None
+
+    def open_first(self) -> None:
+        self._first = self._pull()
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        if self._first is not None:
+            b, self._first = self._first, None
+            return b
+        b = self._pull()
+        if b is None:
+            self.close()
+        return b
+
+    def _next_partition(self):
+        """The next partition to read, waiting for its announcement; None at the end."""
+        while self._next not in self._known:
+            if self._final or self._replies is None:
+                return None
+            try:
+                resp = next(self._replies)
+            except StopIteration:
+                raise errors.OperationalError("the coordinator ended the result early") from None
+            except grpc.RpcError as exc:
+                raise grpc_error(exc, self.session.address) from None
+            if not resp.ok:           # the query failed after announcing some partitions
+                self._final = True
+                self._done_streaming()
+                raise error_from(resp.error_class, resp.error_message)
+            self._note(resp)
+        part = self._known.pop(self._next)
+        self._next += 1
+        return part
+
+    def _pull(self) -> pa.RecordBatch | None:
+        while not self._closed:
+            if self._current is None:
+                part = self._next_partition()
+                if part is None:
+                    return None
+                self._current = (part, self.session.flight.fetch(part.address, part.ticket))
+            part, it = self._current
+            try:
+                b = next(it, None)
+            except flight.FlightUnauthenticatedError as exc:
+                raise errors.OperationalError(
+                    f"authentication failed at worker {part.address}: {exc}") from None
+            except (flight.FlightUnavailableError, flight.FlightTimedOutError) as exc:
+                self.session.flight.forget(part.address)
+                raise ResultLost(
+                    f"cannot fetch a result partition from worker {part.address}: "
+                    f"{str(exc).splitlines()[0]}") from None
+            except flight.FlightError as exc:
+                raise errors.OperationalError(
+                    f"cannot fetch a result partition from worker {part.address}: "
+                    f"{str(exc).splitlines()[0]}") from None
+            if b is None:
+                self._current = None
+                continue
+            return _conform(b, self.schema)
+        return None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._current is not None:
+            self._current[1].close()
+            self._current = None
+        if self._replies is not None and not self._final:
+            self._replies.cancel()        # the coordinator stops the query
+        self._done_streaming()
+        self._known = {}
+        if self.query_id:
+            self.session._release(self.query_id)
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

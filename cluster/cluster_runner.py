@@ -21,6 +21,10 @@ the request's current query and any later one, even one not yet submitted;
 its runner then raises QueryCancelled and the query is released (workers
 stop its tasks at once).
 
+With `on_partition` set (ExecuteQueryStream), a streamed SELECT's final
+partitions are announced one by one as they finish, so the client can fetch
+the first while the rest still run.
+
 `CoordinatorSession` is a Session that tells its runner whether the running
 statement is a top-level SELECT (stream) or not (collect).
 """
@@ -57,10 +61,14 @@ class CoordinatorSession(Session):
     def _run_statement(self, st, sql):
         from ..parser import statements as S
         self.runner.stream = isinstance(st, S.Select)
+        if self.runner.stream:
+            self.runner.output_names = tuple(st.query.output_names)
+        # only the last statement's result is the reply: announce only its partitions
+        self.runner.announcing = self.runner.stream and self.final_statement
         try:
             return super()._run_statement(st, sql)
         finally:
-            self.runner.stream = False
+            self.runner.stream = self.runner.announcing = False
 
 
 class ClusterRunner:
@@ -74,6 +82,12 @@ class ClusterRunner:
         self.query_ids: list[str] = []
         self.cancelled = threading.Event()
         self.session = None
+        # ExecuteQueryStream: on_partition(query_id, schema, index, address, ticket, rows)
+        # is called (under the coordinator's lock) as each final partition of a
+        # streamed SELECT finishes
+        self.on_partition = None
+        self.output_names: tuple[str, ...] = ()
+        self.announcing = False
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -90,10 +104,14 @@ class ClusterRunner:
             raise errors.QueryCancelled("query cancelled")
         self.query_ids.append(query_id)
         job = coord.submit(query_id, dag, ctx, self.request_id)
+        announce = self._announcer(query_id, dag, job) \
+            if self.announcing and ctx.metrics is None and self.on_partition is not None else None
         try:
             with coord.cond:
                 idle_since = None                    # no alive worker since
                 while not job.done:
+                    if announce is not None:
+                        announce()
                     if ctx.cancelled.is_set() or self.cancelled.is_set():
                         coord.scheduler.cancel(query_id)
                         break
@@ -146,6 +164,27 @@ class ClusterRunner:
             raise
         finally:
             coord.job_finished(query_id)
+
+    def _announcer(self, query_id: str, dag, job):
+        """A function that tells on_partition about final partitions that
+        finished since it last ran (called with the coordinator's lock held)."""
+        final = dag.final
+        schema = pa.schema([pa.field(n, f.dtype) for n, f in zip(self.output_names,
+                                                                  final.root.schema)])
+        told: set[int] = set()
+        workers = self.coord.scheduler.workers
+
+        def announce() -> None:
+            for p in range(final.tasks):
+                wid = job.outputs.get((final.id, p))
+                if p in told or wid is None or wid not in workers:
+                    continue
+                rows = sum(a.rows for a in job.attempts
+                           if a.stage == final.id and a.partition == p and a.state == "succeeded")
+                told.add(p)
+                self.on_partition(query_id, schema, p, workers[wid].address,
+                                  make_ticket(query_id, final.id, 0, [p]), rows)
+        return announce
 
     def _fold_metrics(self, job, metrics) -> None:
         """Workers' per-operator metrics onto this DAG's nodes, plus a task report."""

@@ -7,7 +7,8 @@ Owns:
   any in-memory tables it scans), through one ClusterScheduler under one
   condition lock; a monitor thread declares silent workers lost;
 - client calls: `ExecuteQuery` runs a CoordinatorSession per query (the
-  result of a SELECT stays on the workers; the reply lists where),
+  result of a SELECT stays on the workers; the reply lists where;
+  `ExecuteQueryStream` lists each final partition as soon as it finishes),
   `GetQueryStatus`, `CancelQuery`, `ReleaseQuery`, `RegisterTable`;
 - stopping and cleaning up: a query that ends (finished, failed, cancelled,
   or its client went away) is dropped on every alive worker; workers
@@ -315,6 +316,41 @@ class Coordinator(rpc.CoordinatorServicer):
 
     # -- clients -------------------------------------------------------------------
     def ExecuteQuery(self, request, context):
+        return self._execute_query(request, context)
+
+    def ExecuteQueryStream(self, request, context):
+        """ExecuteQuery, but each final partition of a SELECT is announced
+        (a response with `more` set) as soon as it finishes; the last
+        message is ExecuteQuery's response."""
+        import queue
+        messages: queue.Queue = queue.Queue()
+        sent_schema: list[bool] = []
+
+        def on_partition(query_id, schema, index, address, ticket, rows):
+            msg = pb.ExecuteQueryResponse(ok=True, more=True, has_rows=True, query_id=query_id,
+                                          statement="SELECT")
+            if not sent_schema:
+                msg.schema = schema_to_bytes(schema)
+                sent_schema.append(True)
+            msg.partitions.append(pb.ResultPartition(address=address, ticket=ticket,
+                                                     rows=rows, index=index))
+            messages.put(msg)
+
+        def run():
+            try:
+                messages.put(self._execute_query(request, context, on_partition))
+            except BaseException as exc:  # noqa: BLE001 - abort() inside, or a bug
+                messages.put(exc)
+        threading.Thread(target=run, name="execute-query-stream", daemon=True).start()
+        while True:
+            msg = messages.get()
+            if isinstance(msg, BaseException):
+                raise msg
+            yield msg
+            if not msg.more:
+                return
+
+    def _execute_query(self, request, context, on_partition=None):
         try:
             options = json.loads(request.options_json) if request.options_json else {}
             if not isinstance(options, dict):
@@ -325,6 +361,7 @@ class Coordinator(rpc.CoordinatorServicer):
         request_id = request.request_id or uuid.uuid4().hex
         record = QueryRecord(uuid.uuid4().hex[:16], request.sql)
         runner = ClusterRunner(self, request_id, record.query_id)
+        runner.on_partition = on_partition
         try:
             session = self._session(request.session_id, options, runner)
             runner.session = session
@@ -363,8 +400,9 @@ class Coordinator(rpc.CoordinatorServicer):
         if result.has_rows and runner.partitions is not None:
             resp.schema = schema_to_bytes(result.table.schema)
             rows = 0
-            for address, ticket, n in runner.partitions:
-                resp.partitions.append(pb.ResultPartition(address=address, ticket=ticket, rows=n))
+            for i, (address, ticket, n) in enumerate(runner.partitions):
+                resp.partitions.append(pb.ResultPartition(address=address, ticket=ticket, rows=n,
+                                                          index=i))
                 rows += n
             resp.rowcount = rows
         elif result.has_rows:

@@ -8,6 +8,7 @@ session.py and ddl.py, so that neither has to import the other for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -17,7 +18,8 @@ class Result:
     table: pa.Table | None = None
     rowcount: int = -1
     statement: str = ""
+    stream: Any = None      # a ResultStream (executor/result_stream.py) read while the query runs
 
     @property
     def has_rows(self) -> bool:
-        return self.table is not None
+        return self.table is not None or self.stream is not None

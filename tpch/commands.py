@@ -6,7 +6,8 @@ check passed, 1 when a query failed or a check did not match, 2 when the
 run could not start). Does not own generation, running or checking.
 
     quiver tpch gen --sf 1 --out data/sf1 --parts 4
-    quiver tpch run --data data/sf1 --queries 1,6 --runs 3 --check --compare duckdb
+    quiver tpch run --data data/sf1 --queries 1,6 --runs 3 --check --compare duckdb,datafusion
+    quiver tpch run --data data/sf10 --memory-limit 2GB
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from .datagen import DatagenError, generate
 from .querylib import parse_query_list
@@ -49,6 +51,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _engine_list(text: str) -> str:
+    from .engines import ENGINES
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in ENGINES or n == "quiver"]
+    if not names or bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown engine {', '.join(bad) or text!r}: choose from duckdb, datafusion")
+    return ",".join(names)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `gen` and `run` subcommands on `parser` (the `tpch` parser)."""
     sub = parser.add_subparsers(dest="tpch_command", metavar="{gen,run}")
@@ -77,11 +89,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="untimed runs of each query before the timed ones")
     run.add_argument("--check", action="store_true",
                      help="compare each result with the reference answer")
-    run.add_argument("--compare", choices=["duckdb"], default=None,
-                     help="also time DuckDB on the same files in the same run")
+    run.add_argument("--compare", type=_engine_list, default=None, metavar="ENGINES",
+                     help="also run these engines (duckdb, datafusion; comma-separated) "
+                          "on the same files in the same run, each in its own process, "
+                          "and print per-query ratios and peak memory")
+    run.add_argument("--memory-limit", default=None, metavar="SIZE",
+                     help="memory limit for every engine, e.g. 4GB "
+                          "(quiver.connect(memory_limit=...))")
+    run.add_argument("--answers", default=None, metavar="DIR",
+                     help="reference answers folder for --check (holding sf<SF>/qNN.csv; "
+                          "default the committed answers; make more with "
+                          "python -m quiver.tpch.make_answers --sf SF --data DIR --out DIR)")
     run.add_argument("--json", dest="json_out", default=None, metavar="OUT",
                      help="write every timing and check to this JSON file")
-    run.add_argument("--engine", choices=["quiver", "duckdb"], default="quiver",
+    run.add_argument("--engine", choices=["quiver", "duckdb", "datafusion"], default="quiver",
                      help=argparse.SUPPRESS)  # duckdb: a stand-in, for testing the runner
     run.add_argument("--no-progress", action="store_true",
                      help="no progress bar on stderr")
@@ -114,16 +135,18 @@ def _run(args) -> int:
     except ValueError as exc:
         print(f"quiver tpch run: {exc}", file=sys.stderr)
         return 2
-    if args.compare == "duckdb":
-        from .engines import duckdb_available
-        if not duckdb_available():
-            print("quiver tpch run: --compare duckdb needs the duckdb package "
-                  "(pip install duckdb)", file=sys.stderr)
+    if args.compare:
+        from .engines import available
+        missing = [n for n in args.compare.split(",") if not available(n)]
+        if missing:
+            print("quiver tpch run: --compare: not installed here: " + ", ".join(
+                f"{n} (pip install {n})" for n in missing), file=sys.stderr)
             return 2
     try:
         results = run(args.data, connect_target=args.connect, queries=queries,
                       runs=args.runs, warmup=args.warmup, check=args.check,
-                      compare=args.compare,
+                      compare=args.compare, memory_limit=args.memory_limit,
+                      answers_root=Path(args.answers) if args.answers else None,
                       json_out=args.json_out, progress=not args.no_progress,
                       engine=args.engine)
     except RunnerError as exc:

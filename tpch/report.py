@@ -18,28 +18,54 @@ MESSAGE_WIDTH = 100
 
 
 @dataclass(slots=True)
-class QueryResult:
-    query: int
+class EngineRun:
+    """One engine's runs of one query: times, peak memory, error, check."""
     times: list[float] = field(default_factory=list)
-    rows: int | None = None
     error: str | None = None
+    peak_rss: int | None = None          # bytes, the engine's process tree
+    rows: int | None = None
     check: CheckResult | None = None
-    reference_times: list[float] = field(default_factory=list)
-    reference_error: str | None = None
+    cpu_times: list[float] = field(default_factory=list)   # CPU seconds per timed run
 
     @property
     def median(self) -> float | None:
         return statistics.median(self.times) if self.times and not self.error else None
 
     @property
-    def reference_median(self) -> float | None:
-        if not self.reference_times or self.reference_error:
-            return None
-        return statistics.median(self.reference_times)
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_times) if self.cpu_times and not self.error else None
+
+    def to_dict(self) -> dict:
+        return {"times": self.times, "median": self.median, "error": self.error,
+                "cpu_times": self.cpu_times, "cpu_median": self.cpu_median,
+                "peak_rss": self.peak_rss, "rows": self.rows,
+                "check": None if self.check is None else
+                {"ok": self.check.ok, "message": self.check.message}}
+
+
+@dataclass(slots=True)
+class QueryResult:
+    query: int
+    times: list[float] = field(default_factory=list)
+    rows: int | None = None
+    error: str | None = None
+    check: CheckResult | None = None
+    peak_rss: int | None = None
+    peers: dict[str, EngineRun] = field(default_factory=dict)   # --compare engines
+    cpu_times: list[float] = field(default_factory=list)
 
     @property
-    def ratio(self) -> float | None:
-        m, r = self.median, self.reference_median
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_times) if self.cpu_times and not self.error else None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.times) if self.times and not self.error else None
+
+    def ratio(self, peer: str) -> float | None:
+        """This engine's median over the peer's."""
+        run = self.peers.get(peer)
+        m, r = self.median, run.median if run is not None else None
         return m / r if m is not None and r else None
 
     @property
@@ -50,20 +76,23 @@ class QueryResult:
     def status(self) -> str:
         if self.error is not None:
             return f"ERROR: {self.error}"
-        if self.check is None:
-            return ""
-        return str(self.check)
+        notes = [] if self.check is None else [str(self.check)]
+        for name, run in self.peers.items():
+            if run.error is not None:
+                notes.append(f"{name} ERROR: {run.error}")
+            elif run.check is not None and not run.check.ok:
+                notes.append(f"{name} {run.check}")
+        return "; ".join(notes)
 
     def to_dict(self) -> dict:
         return {
             "query": self.query, "times": self.times, "median": self.median,
-            "rows": self.rows, "error": self.error,
+            "rows": self.rows, "error": self.error, "peak_rss": self.peak_rss,
+            "cpu_times": self.cpu_times, "cpu_median": self.cpu_median,
             "check": None if self.check is None else
             {"ok": self.check.ok, "message": self.check.message},
-            "reference_times": self.reference_times or None,
-            "reference_median": self.reference_median,
-            "reference_error": self.reference_error,
-            "ratio": self.ratio,
+            "peers": {name: dict(run.to_dict(), ratio=self.ratio(name))
+                      for name, run in self.peers.items()},
         }
 
 
@@ -75,7 +104,8 @@ class RunResults:
     runs: int
     warmup: int = 0
     scale_factor: float | None = None
-    reference: str | None = None
+    peers: tuple[str, ...] = ()
+    memory_limit: str | None = None
     queries: list[QueryResult] = field(default_factory=list)
 
     @property
@@ -83,31 +113,44 @@ class RunResults:
         return all(q.ok for q in self.queries)
 
     def totals(self) -> dict:
-        """Sum of medians over the queries that ran; with a reference, the
-        reference's sum over the same queries, their ratio, and the geometric
-        mean of the per-query ratios."""
+        """Sum of medians over the queries that ran and the largest peak;
+        per peer, both sums over the queries both finished, their ratio and
+        the geometric mean of the per-query ratios."""
         done = [q for q in self.queries if q.median is not None]
-        total = sum(q.median for q in done) if done else None
-        out: dict = {"seconds": total, "queries": len(done)}
-        if self.reference:
-            both = [q for q in done if q.reference_median is not None]
+        peaks = [q.peak_rss for q in self.queries if q.peak_rss is not None]
+        cpu = [q.cpu_median for q in done if q.cpu_median is not None]
+        out: dict = {"seconds": sum(q.median for q in done) if done else None,
+                     "queries": len(done), "peak_rss": max(peaks) if peaks else None,
+                     "cpu_seconds": sum(cpu) if cpu else None, "peers": {}}
+        for name in self.peers:
+            both = [q for q in done if q.peers.get(name) and q.peers[name].median is not None]
             mine = sum(q.median for q in both)
-            ref = sum(q.reference_median for q in both)
-            ratios = [q.ratio for q in both if q.ratio]
-            out["compared_queries"] = len(both)
-            out["seconds_compared"] = mine if both else None
-            out["reference_seconds"] = ref if both else None
-            out["ratio"] = mine / ref if both and ref else None
-            out["geomean_ratio"] = (math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-                                    if ratios else None)
+            ref = sum(q.peers[name].median for q in both)
+            ratios = [q.ratio(name) for q in both if q.ratio(name)]
+            ppeaks = [q.peers[name].peak_rss for q in self.queries
+                      if q.peers.get(name) and q.peers[name].peak_rss is not None]
+            pcpu = [q.peers[name].cpu_median for q in both
+                    if q.peers[name].cpu_median is not None]
+            mycpu = [q.cpu_median for q in both if q.cpu_median is not None]
+            out["peers"][name] = {
+                "compared_queries": len(both),
+                "cpu_seconds": sum(pcpu) if pcpu else None,
+                "cpu_seconds_compared": sum(mycpu) if mycpu else None,
+                "seconds_compared": mine if both else None,
+                "seconds": ref if both else None,
+                "ratio": mine / ref if both and ref else None,
+                "geomean_ratio": (math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+                                  if ratios else None),
+                "peak_rss": max(ppeaks) if ppeaks else None,
+            }
         return out
 
     def to_dict(self) -> dict:
         return {
             "data_dir": self.data_dir, "engine": self.engine, "target": self.target,
             "runs": self.runs, "warmup": self.warmup,
-            "scale_factor": self.scale_factor,
-            "reference": self.reference, "ok": self.ok,
+            "scale_factor": self.scale_factor, "memory_limit": self.memory_limit,
+            "peers": list(self.peers), "ok": self.ok,
             "queries": [q.to_dict() for q in self.queries],
             "total": self.totals(),
         }
@@ -153,33 +196,42 @@ def _fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _fmt_mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / (1 << 20):.0f}"
+
+
 def _clip(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MESSAGE_WIDTH else text[:MESSAGE_WIDTH - 3] + "..."
 
 
 def format_table(results: RunResults) -> str:
-    """The results as an aligned text table, one line per query plus total."""
-    ref = results.reference
-    header = ["query", "seconds", "rows"]
-    if ref:
-        header += [f"{ref} s", "ratio"]
+    """The results as an aligned text table, one line per query plus total:
+    median seconds and peak RSS (MiB, the process tree) of this engine and of
+    each peer, and this engine's time over each peer's ("x duckdb")."""
+    header = ["query", "seconds", "peak MiB", "rows"]
+    for peer in results.peers:
+        header += [f"{peer} s", f"{peer} MiB", f"x {peer}"]
     header.append("check")
     lines = []
     for q in results.queries:
-        row = [f"Q{q.query:02d}", _fmt_seconds(q.median),
+        row = [f"Q{q.query:02d}", _fmt_seconds(q.median), _fmt_mib(q.peak_rss),
                "-" if q.rows is None else str(q.rows)]
-        if ref:
-            ref_cell = (_fmt_seconds(q.reference_median) if q.reference_error is None
-                        else "error")
-            row += [ref_cell, _fmt_ratio(q.ratio)]
+        for peer in results.peers:
+            run = q.peers.get(peer)
+            if run is None:
+                row += ["-", "-", "-"]
+                continue
+            row += [_fmt_seconds(run.median) if run.error is None else "error",
+                    _fmt_mib(run.peak_rss), _fmt_ratio(q.ratio(peer))]
         row.append(_clip(q.status))
         lines.append(row)
     totals = results.totals()
-    total_row = ["total", _fmt_seconds(totals["seconds"]), ""]
-    if ref:
-        total_row += [_fmt_seconds(totals.get("reference_seconds")),
-                      _fmt_ratio(totals.get("ratio"))]
+    total_row = ["total", _fmt_seconds(totals["seconds"]), _fmt_mib(totals["peak_rss"]), ""]
+    for peer in results.peers:
+        t = totals["peers"][peer]
+        total_row += [_fmt_seconds(t["seconds"]), _fmt_mib(t["peak_rss"]),
+                      _fmt_ratio(t["ratio"])]
     failed = sum(not q.ok for q in results.queries)
     total_row.append(f"{failed} failed" if failed else "")
     lines.append(total_row)
@@ -193,7 +245,17 @@ def format_table(results: RunResults) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     out = [render(header), rule] + [render(r) for r in lines[:-1]] + [rule, render(lines[-1])]
-    if ref and totals.get("geomean_ratio") is not None:
-        out.append(f"geometric mean of ratios ({results.engine}/{ref}): "
-                   f"{totals['geomean_ratio']:.2f}")
+    for peer in results.peers:
+        t = totals["peers"][peer]
+        if t["geomean_ratio"] is not None:
+            out.append(f"{results.engine}/{peer}: total {_fmt_ratio(t['ratio'])}x over "
+                       f"{t['compared_queries']} queries, geometric mean of ratios "
+                       f"{t['geomean_ratio']:.2f}")
+    cpu = [f"{results.engine} {totals['cpu_seconds']:.2f}"] if totals["cpu_seconds"] else []
+    cpu += [f"{peer} {totals['peers'][peer]['cpu_seconds']:.2f}" for peer in results.peers
+            if totals["peers"][peer]["cpu_seconds"]]
+    if cpu:
+        out.append("CPU seconds (medians summed, process tree): " + ", ".join(cpu))
+    out.append("peak MiB: resident memory of the engine's process tree, sampled"
+               + (f"; memory limit {results.memory_limit}" if results.memory_limit else ""))
     return "\n".join(out)

@@ -1,21 +1,25 @@
-"""Running the TPC-H queries: timing, optional answer checks, optional
-comparison with DuckDB on the same files in the same run.
+"""Running the TPC-H queries: timing, peak memory, optional answer checks,
+optional comparison with DuckDB and DataFusion on the same files in the same
+run, each engine in its own process.
 
 Owns: `run(...)`, which registers the tables found under a data folder,
-runs each query `runs` times (median time), checks results against the
-committed answers, and prints a progress bar (stderr) and a table (stdout).
-Does not own the engines (engines.py), the comparison rules (check.py) or
-the presentation (report.py).
+runs each query `runs` times (median time) with every engine in turn,
+records each engine's peak RSS per query (memwatch.py), checks results
+against the committed answers, and prints a progress bar (stderr) and a
+table (stdout); `InProcessDriver`, one engine in this process. Does not own
+the engines (engines.py), the child processes (peers.py), the comparison
+rules (check.py) or the presentation (report.py).
 
     from quiver.tpch.runner import run
     results = run("/data/tpch-sf1", queries=[1, 6], runs=3, check=True,
-                  compare="duckdb")
+                  compare="duckdb,datafusion", memory_limit="4GB")
     results.ok
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,9 +27,11 @@ from pathlib import Path
 from .check import (CheckResult, available_scale_factors, check_query, has_answers,
                     sf_label)
 from .datagen import TABLES, table_dirs
-from .engines import Engine, EngineFactory, engine_factory
+from .engines import ENGINES, Engine, EngineFactory, available, engine_factory
+from .memwatch import PeakRSS, tree_cpu_seconds
+from .peers import ProcessDriver
 from .querylib import ALL_QUERIES, query_text
-from .report import ProgressBar, QueryResult, RunResults, format_table
+from .report import EngineRun, ProgressBar, QueryResult, RunResults, format_table
 from .scale import detect_scale_factor
 
 
@@ -76,62 +82,104 @@ def _answers_sf(data_dir: str, answers_root: Path | None) -> float:
     return sf
 
 
-def _measure(engine: Engine, sql: str, runs: int, warmup: int, bar: ProgressBar,
-             label: str):
-    """Run `sql` `warmup` times untimed, then `runs` times timed.
-    Returns (times, names, rows, error text or None); stops at an error."""
-    times: list[float] = []
-    names: list[str] = []
-    rows: list[tuple] = []
-    total = warmup + runs
-    for i in range(total):
-        timed = i >= warmup
-        step = (f"run {i - warmup + 1}/{runs}" if timed
-                else f"warm-up {i + 1}/{warmup}")
-        bar.show(f"{label} {step}")
+class InProcessDriver:
+    """An engine in this process: runs a query's warm-up and timed runs,
+    measures this process tree's peak RSS over them, checks the answer."""
+
+    def __init__(self, name: str, factory: EngineFactory, tables: dict[str, str],
+                 answers_root: Path | None = None, bar: ProgressBar | None = None):
+        self.name = name
+        self.engine = _open(factory, tables)
+        self.answers_root = answers_root
+        self.bar = bar
+        self.pid = os.getpid()
+
+    def measure(self, n: int, runs: int, warmup: int, sf: float | None) -> EngineRun:
+        sql = query_text(n)
+        run = EngineRun()
+        label = f"q{n:02d}" + ("" if self.name == "quiver" else f" {self.name}")
+        total = warmup + runs
+        rows: list[tuple] = []
+        names: list[str] = []
+        peak = PeakRSS().start()
         try:
-            seconds, names, rows = _timed(engine, sql)
-        except Exception as exc:  # the query failed: report it, run the rest
-            bar.done += total - i - 1
-            bar.step(f"{label} error")
-            return times, names, rows, _error_text(exc)
-        if timed:
-            times.append(seconds)
-        bar.step(f"{label} {seconds:.3f}s")
-    return times, names, rows, None
-
-
-def _run_one(n: int, engine: Engine, ref: Engine | None, runs: int,
-             sf: float | None, answers_root: Path | None,
-             bar: ProgressBar, ref_name: str | None, warmup: int = 0) -> QueryResult:
-    result = QueryResult(n)
-    sql = query_text(n)
-    result.times, names, rows, result.error = _measure(
-        engine, sql, runs, warmup, bar, f"q{n:02d}")
-    if result.error is None:
-        result.rows = len(rows)
+            for i in range(total):
+                timed = i >= warmup
+                self._show(f"{label} {f'run {i - warmup + 1}/{runs}' if timed else f'warm-up {i + 1}/{warmup}'}")
+                cpu0 = tree_cpu_seconds(self.pid)
+                try:
+                    seconds, names, rows = _timed(self.engine, sql)
+                except Exception as exc:  # the query failed: report it, run the rest
+                    self._skip(total - i - 1, f"{label} error")
+                    run.error = _error_text(exc)
+                    return run
+                if timed:
+                    run.times.append(seconds)
+                    cpu1 = tree_cpu_seconds(self.pid)
+                    if cpu0 is not None and cpu1 is not None:
+                        run.cpu_times.append(cpu1 - cpu0)
+                self._step(f"{label} {seconds:.3f}s")
+        finally:
+            run.peak_rss = peak.stop()
+        run.rows = len(rows)
         if sf is not None:
             try:
-                result.check = check_query(sf, n, names, rows, answers_root)
+                run.check = check_query(sf, n, names, rows, self.answers_root)
             except FileNotFoundError as exc:
-                result.check = CheckResult(False, str(exc))
-    if ref is not None:
-        result.reference_times, _, _, result.reference_error = _measure(
-            ref, sql, runs, warmup, bar, f"q{n:02d} {ref_name}")
-    return result
+                run.check = CheckResult(False, str(exc))
+        return run
+
+    def _show(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.show(label)
+
+    def _step(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.step(label)
+
+    def _skip(self, steps: int, label: str) -> None:
+        if self.bar is not None:
+            self.bar.done += steps
+            self.bar.step(label)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def _peer_list(compare) -> tuple[str, ...]:
+    if compare is None:
+        return ()
+    names = compare.split(",") if isinstance(compare, str) else list(compare)
+    names = [n.strip() for n in names if n.strip()]
+    for n in names:
+        if n not in ENGINES or n == "quiver":
+            raise RunnerError(f"--compare: unknown engine {n!r} "
+                              f"(choose from {', '.join(e for e in ENGINES if e != 'quiver')})")
+    missing = [n for n in names if not available(n)]
+    if missing:
+        raise RunnerError("--compare: not installed here: " + ", ".join(
+            f"{n} (pip install {n})" for n in missing))
+    return tuple(dict.fromkeys(names))
 
 
 def run(data_dir: str, connect_target: str | None = None, queries=None, runs: int = 1,
-        check: bool = False, compare: str | None = None, json_out: str | None = None,
+        check: bool = False, compare=None, json_out: str | None = None,
         progress: bool = True, *, warmup: int = 0, engine: str | EngineFactory = "quiver",
-        answers_root: Path | None = None, out=None, err=None) -> RunResults:
+        answers_root: Path | None = None, out=None, err=None,
+        memory_limit: str | None = None, isolate: bool | None = None) -> RunResults:
     """Run TPC-H `queries` (numbers; default all 22) over the tables under
     `data_dir` and return the results; prints a progress bar on `err`
     (stderr) and the table on `out` (stdout; pass False for no table).
 
-    `engine` is "quiver" (`quiver.connect(connect_target)`), "duckdb", or a
-    factory returning an object with register/query/close (engines.Engine).
-    `compare="duckdb"` also times DuckDB on the same files in the same run.
+    `engine` is "quiver" (`quiver.connect(connect_target, memory_limit=...)`),
+    "duckdb", "datafusion", or a factory returning an object with
+    register/query/close (engines.Engine).
+    `compare` ("duckdb", "duckdb,datafusion" or a list) also runs those
+    engines on the same files in the same run, query by query in turn, each
+    in its own process (peers.py), and reports per-query ratios.
+    `isolate` runs the main engine in its own process too (default: when
+    comparing and `engine` is a name), so every engine's peak RSS is its own.
+    `memory_limit` ("4GB") is given to every engine.
     `warmup` untimed runs of each query come before the timed ones (they
     take JIT compilation and cold caches out of the times).
     `check=True` compares every result with the committed answer for the
@@ -152,36 +200,38 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
         raise RunnerError(f"no TPC-H tables under {data_dir}: expected folders "
                           f"{', '.join(t + '/' for t in TABLES)} holding Parquet files "
                           f"(quiver tpch gen --sf SF --out {data_dir})")
-    if compare not in (None, "duckdb"):
-        raise RunnerError(f"--compare: unknown engine {compare!r} (only 'duckdb')")
+    peers = _peer_list(compare)
     sf = _answers_sf(data_dir, answers_root) if check else None
+    if isolate is None:
+        isolate = bool(peers) and isinstance(engine, str)
 
-    if isinstance(engine, str):
-        engine_name, factory = engine, engine_factory(engine, connect_target)
-    else:
-        engine_name, factory = getattr(engine, "name", "engine"), engine
+    engine_name = engine if isinstance(engine, str) else getattr(engine, "name", "engine")
     results = RunResults(data_dir=str(data_dir), engine=engine_name,
-                         target=connect_target, runs=runs, warmup=warmup,
-                         reference=compare,
+                         target=connect_target, runs=runs, warmup=warmup, peers=peers,
+                         memory_limit=None if memory_limit is None else str(memory_limit),
                          scale_factor=sf if sf is not None else detect_scale_factor(data_dir))
-
-    main = _open(factory, tables)
-    ref = None
+    steps = len(numbers) * (runs + warmup) * (1 + len(peers))
+    bar = ProgressBar(steps, enabled=progress, stream=err)
+    drivers: list = []
     try:
-        if compare:
-            ref = _open(engine_factory(compare), tables)
-        steps = len(numbers) * (runs + warmup) * (2 if ref is not None else 1)
-        bar = ProgressBar(steps, enabled=progress, stream=err)
-        try:
-            for n in numbers:
-                results.queries.append(
-                    _run_one(n, main, ref, runs, sf, answers_root, bar, compare, warmup))
-        finally:
-            bar.close()
+        if isolate:
+            main = ProcessDriver(engine_name, data_dir, connect_target, memory_limit, answers_root)
+            _start(main)
+        else:
+            factory = (engine_factory(engine, connect_target, memory_limit)
+                       if isinstance(engine, str) else engine)
+            main = InProcessDriver(engine_name, factory, tables, answers_root, bar)
+        drivers.append(main)
+        for name in peers:
+            peer = ProcessDriver(name, data_dir, None, memory_limit, answers_root)
+            _start(peer)
+            drivers.append(peer)
+        for n in numbers:
+            results.queries.append(_run_one(n, drivers, runs, warmup, sf, bar))
     finally:
-        main.close()
-        if ref is not None:
-            ref.close()
+        bar.close()
+        for d in drivers:
+            d.close()
 
     if out is not False:
         print(format_table(results), file=out)
@@ -189,3 +239,29 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
         Path(json_out).write_text(json.dumps(results.to_dict(), indent=2) + "\n",
                                   encoding="utf-8")
     return results
+
+
+def _start(driver: "ProcessDriver") -> None:
+    try:
+        driver.start()
+    except RuntimeError as exc:
+        raise RunnerError(f"could not start {exc}") from exc
+
+
+def _run_one(n: int, drivers: list, runs: int, warmup: int, sf: float | None,
+             bar: ProgressBar) -> QueryResult:
+    result = QueryResult(n)
+    for i, driver in enumerate(drivers):
+        if isinstance(driver, ProcessDriver):
+            bar.show(f"q{n:02d} {driver.name}")
+        run = driver.measure(n, runs, warmup, sf)
+        if isinstance(driver, ProcessDriver):
+            bar.done += runs + warmup
+            bar.show(f"q{n:02d} {driver.name} done")
+        if i == 0:
+            result.times, result.rows, result.error = run.times, run.rows, run.error
+            result.check, result.peak_rss = run.check, run.peak_rss
+            result.cpu_times = run.cpu_times
+        else:
+            result.peers[driver.name] = run
+    return result

@@ -64,6 +64,11 @@ class CoordinatorStub:
                 request_serializer=quiver__pb2.ExecuteQueryRequest.SerializeToString,
                 response_deserializer=quiver__pb2.ExecuteQueryResponse.FromString,
                 _registered_method=True)
+        self.ExecuteQueryStream = channel.unary_stream(
+                '/quiver.cluster.Coordinator/ExecuteQueryStream',
+                request_serializer=quiver__pb2.ExecuteQueryRequest.SerializeToString,
+                response_deserializer=quiver__pb2.ExecuteQueryResponse.FromString,
+                _registered_method=True)
         self.GetQueryStatus = channel.unary_unary(
                 '/quiver.cluster.Coordinator/GetQueryStatus',
                 request_serializer=quiver__pb2.QueryStatusRequest.SerializeToString,
@@ -132,6 +137,14 @@ class CoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecuteQueryStream(self, request, context):
+        """the same, but a SELECT's result partitions are announced as each one
+        finishes (messages with more = true), then the final response
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetQueryStatus(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -192,6 +205,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
             ),
             'ExecuteQuery': grpc.unary_unary_rpc_method_handler(
                     servicer.ExecuteQuery,
+                    request_deserializer=quiver__pb2.ExecuteQueryRequest.FromString,
+                    response_serializer=quiver__pb2.ExecuteQueryResponse.SerializeToString,
+            ),
+            'ExecuteQueryStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExecuteQueryStream,
                     request_deserializer=quiver__pb2.ExecuteQueryRequest.FromString,
                     response_serializer=quiver__pb2.ExecuteQueryResponse.SerializeToString,
             ),
@@ -381,6 +399,33 @@ class Coordinator:
             request,
             target,
             '/quiver.cluster.Coordinator/ExecuteQuery',
+            quiver__pb2.ExecuteQueryRequest.SerializeToString,
+            quiver__pb2.ExecuteQueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecuteQueryStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/quiver.cluster.Coordinator/ExecuteQueryStream',
             quiver__pb2.ExecuteQueryRequest.SerializeToString,
             quiver__pb2.ExecuteQueryResponse.FromString,
             options,

@@ -72,14 +72,26 @@ def test_run_with_duckdb_checks_compares_and_writes_json(sf001_data, tmp_path, c
                          compare="duckdb", json_out=str(out), engine="duckdb")
     assert results.ok and results.scale_factor == 0.01
     assert [q.query for q in results.queries] == [1, 13, 18]
-    assert all(len(q.times) == 2 and len(q.reference_times) == 2 for q in results.queries)
+    assert all(len(q.times) == 2 and len(q.peers["duckdb"].times) == 2
+               for q in results.queries)
+    # each engine ran in its own process, which measured its own peak memory
+    assert all(q.peak_rss > 0 and q.peers["duckdb"].peak_rss > 0 for q in results.queries)
+    assert all(q.peers["duckdb"].check.ok for q in results.queries)
     captured = capsys.readouterr()
-    assert "Q13" in captured.out and "ratio" in captured.out and "total" in captured.out
+    assert "Q13" in captured.out and "x duckdb" in captured.out and "total" in captured.out
     assert "6/6" not in captured.out and "12/12" in captured.err  # the bar is on stderr
     data = json.loads(out.read_text())
-    assert data["ok"] is True and data["reference"] == "duckdb"
+    assert data["ok"] is True and data["peers"] == ["duckdb"]
     assert [q["rows"] for q in data["queries"]] == [4, 33, 2]
-    assert data["total"]["ratio"] > 0
+    assert data["total"]["peers"]["duckdb"]["ratio"] > 0
+    assert data["queries"][0]["peers"]["duckdb"]["ratio"] > 0
+
+
+def test_compare_with_an_engine_that_is_not_installed(sf001_data, monkeypatch):
+    from quiver.tpch import engines
+    monkeypatch.setattr(engines, "_MODULES", dict(engines._MODULES, datafusion="no_such_mod"))
+    with pytest.raises(runner.RunnerError, match=r"not installed here: datafusion"):
+        runner.run(sf001_data, queries=[6], compare="duckdb,datafusion", engine="duckdb")
 
 
 def test_run_reports_mismatch_and_error_and_continues(sf001_data, capsys):
@@ -159,3 +171,13 @@ def test_warmup_runs_are_untimed_and_errors_stop_a_query(sf001_data):
     assert q2.error == "ValueError: second call" and q2.times == [] and q2.rows is None
     assert _Counting.calls == {"other": 5, "q2": 2}
     assert results.to_dict()["warmup"] == 2
+
+
+def test_compare_with_datafusion_checks_its_answers_too(sf001_data, capsys):
+    pytest.importorskip("datafusion")
+    results = runner.run(sf001_data, queries=[1, 13, 22], check=True,
+                         compare="datafusion", engine="duckdb", progress=False)
+    assert results.ok
+    assert all(q.peers["datafusion"].check.ok for q in results.queries), [
+        q.peers["datafusion"].check for q in results.queries]
+    assert "x datafusion" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import pytest
 
 from quiver.tpch import check, querylib
 from quiver.tpch.check import Answer, compare, value_matches
-from quiver.tpch.report import ProgressBar, QueryResult, RunResults, format_table
+from quiver.tpch.report import EngineRun, ProgressBar, QueryResult, RunResults, format_table
 
 
 @pytest.mark.parametrize("expected, actual, ok", [
@@ -171,27 +171,31 @@ def test_progress_bar_is_one_line():
 
 
 def test_table_and_totals():
-    res = RunResults(data_dir="d", engine="quiver", target=None, runs=3, reference="duckdb")
+    res = RunResults(data_dir="d", engine="quiver", target=None, runs=3, peers=("duckdb",))
     res.queries = [
         QueryResult(1, times=[3.0, 1.0, 2.0], rows=4, check=check.CheckResult(True),
-                    reference_times=[0.5, 0.5, 1.5]),
+                    peak_rss=300 << 20,
+                    peers={"duckdb": EngineRun(times=[0.5, 0.5, 1.5], peak_rss=100 << 20)}),
         QueryResult(2, times=[1.0], error="NotSupportedError: EXISTS"),
-        QueryResult(3, times=[1.0, 1.0, 1.0], rows=10,
+        QueryResult(3, times=[1.0, 1.0, 1.0], rows=10, peak_rss=200 << 20,
                     check=check.CheckResult(False, "row 1, column x: expected 1, got 2"),
-                    reference_times=[2.0, 2.0, 2.0]),
+                    peers={"duckdb": EngineRun(times=[2.0, 2.0, 2.0], peak_rss=50 << 20)}),
     ]
     totals = res.totals()
-    assert totals["seconds"] == 3.0 and totals["reference_seconds"] == 2.5
-    assert totals["ratio"] == pytest.approx(1.2)
-    assert totals["geomean_ratio"] == pytest.approx((4.0 * 0.5) ** 0.5)
+    assert totals["seconds"] == 3.0 and totals["peers"]["duckdb"]["seconds"] == 2.5
+    assert totals["peers"]["duckdb"]["ratio"] == pytest.approx(1.2)
+    assert totals["peers"]["duckdb"]["geomean_ratio"] == pytest.approx((4.0 * 0.5) ** 0.5)
+    assert totals["peak_rss"] == 300 << 20 and totals["peers"]["duckdb"]["peak_rss"] == 100 << 20
     assert not res.ok
     table = format_table(res)
     lines = table.splitlines()
-    assert lines[0].split() == ["query", "seconds", "rows", "duckdb", "s", "ratio", "check"]
-    assert lines[2].split()[:6] == ["Q01", "2.000", "4", "0.500", "4.00", "ok"]
+    assert lines[0].split() == ["query", "seconds", "peak", "MiB", "rows", "duckdb", "s",
+                                "duckdb", "MiB", "x", "duckdb", "check"]
+    assert lines[2].split()[:8] == ["Q01", "2.000", "300", "4", "0.500", "100", "4.00", "ok"]
     assert "ERROR: NotSupportedError: EXISTS" in lines[3]
     assert "MISMATCH: row 1, column x: expected 1, got 2" in lines[4]
-    assert lines[6].split() == ["total", "3.000", "2.500", "1.20", "2", "failed"]
-    assert lines[7] == "geometric mean of ratios (quiver/duckdb): 1.41"
+    assert lines[6].split() == ["total", "3.000", "300", "2.500", "100", "1.20", "2", "failed"]
+    assert lines[7] == ("quiver/duckdb: total 1.20x over 2 queries, "
+                        "geometric mean of ratios 1.41")
     data = res.to_dict()
     assert data["queries"][1]["median"] is None and data["queries"][0]["median"] == 2.0

@@ -19,11 +19,12 @@ def test_register_adds_tpch_gen_and_run():
     assert args.func is commands.main_tpch
     assert (args.tpch_command, args.sf, args.out, args.parts) == ("gen", 0.1, "d", 4)
     args = _parser().parse_args(["tpch", "run", "--data", "d", "--queries", "1,6",
-                                 "--runs", "3", "--check", "--compare", "duckdb",
-                                 "--json", "o.json", "--connect", "local[2]"])
+                                 "--runs", "3", "--check", "--compare", "duckdb, datafusion",
+                                 "--json", "o.json", "--connect", "local[2]",
+                                 "--memory-limit", "4GB"])
     assert (args.data, args.queries, args.runs, args.check, args.compare,
-            args.json_out, args.connect, args.engine) == (
-        "d", "1,6", 3, True, "duckdb", "o.json", "local[2]", "quiver")
+            args.json_out, args.connect, args.engine, args.memory_limit) == (
+        "d", "1,6", 3, True, "duckdb,datafusion", "o.json", "local[2]", "quiver", "4GB")
 
 
 def test_connect_defaults_to_environment(monkeypatch):
@@ -38,6 +39,7 @@ def test_connect_defaults_to_environment(monkeypatch):
     ["tpch", "gen", "--sf", "1", "--out", "d", "--parts", "0"],
     ["tpch", "run", "--data", "d", "--runs", "0"],
     ["tpch", "run", "--data", "d", "--compare", "spark"],
+    ["tpch", "run", "--data", "d", "--compare", "duckdb,quiver"],
     ["tpch", "run"],
 ])
 def test_bad_arguments_are_usage_errors(argv):

@@ -1,0 +1,145 @@
+"""Peak resident memory of a process tree, sampled from /proc (Linux).
+
+Owns `PeakRSS`: a thread samples the resident set size of a process and all
+its descendants (a local cluster's coordinator and workers are children of
+the client) every `interval` seconds and keeps the largest sum. On start it
+resets each process's kernel high-water mark (`/proc/PID/clear_refs`, value
+5), and at the end the root's own high-water mark (`VmHWM`) is taken too, so
+a spike shorter than the sampling interval in the root process still counts.
+Without /proc (not Linux) the peak is None. No psutil. `tree_cpu_seconds`
+gives the tree's CPU time, which a busy shared machine disturbs less than
+wall time.
+
+    with PeakRSS() as peak:
+        run_query()
+    peak.bytes          # None when it could not be measured
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+_PROC = "/proc"
+
+
+def _status_kib(pid: int, key: str) -> int | None:
+    try:
+        with open(f"{_PROC}/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"{_PROC}/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"{_PROC}/{pid}/task/{tid}/children") as f:
+                out.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every descendant still alive."""
+    seen, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.append(p)
+        todo.extend(_children(p))
+    return seen
+
+
+def tree_rss(pid: int) -> int | None:
+    """Resident bytes of `pid` and its descendants now; None without /proc."""
+    total, any_ok = 0, False
+    for p in process_tree(pid):
+        kib = _status_kib(p, "VmRSS")
+        if kib is not None:
+            total += kib * 1024
+            any_ok = True
+    return total if any_ok else None
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds used so far by `pid` and its live
+    descendants (fields 14 and 15 of /proc/PID/stat); None without /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, any_ok = 0, False
+    for p in process_tree(pid):
+        try:
+            with open(f"{_PROC}/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            any_ok = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / tick if any_ok else None
+
+
+def _reset_hwm(pid: int) -> None:
+    try:
+        with open(f"{_PROC}/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+class PeakRSS:
+    """The peak resident memory of a process tree while the block runs."""
+
+    def __init__(self, pid: int | None = None, interval: float = 0.01):
+        self.pid = os.getpid() if pid is None else pid
+        self.interval = interval
+        self.bytes: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._hwm_reset = False
+
+    def start(self) -> "PeakRSS":
+        for p in process_tree(self.pid):
+            _reset_hwm(p)
+        self.bytes = tree_rss(self.pid)
+        hwm, rss = _status_kib(self.pid, "VmHWM"), _status_kib(self.pid, "VmRSS")
+        # the high-water mark is only this block's when the reset worked
+        self._hwm_reset = hwm is not None and rss is not None and hwm <= rss + 1024
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._note(tree_rss(self.pid))
+
+    def _note(self, value: int | None) -> None:
+        if value is not None and (self.bytes is None or value > self.bytes):
+            self.bytes = value
+
+    def stop(self) -> int | None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        self._note(tree_rss(self.pid))
+        hwm = _status_kib(self.pid, "VmHWM") if self._hwm_reset else None
+        if hwm is not None:
+            self._note(hwm * 1024)
+        return self.bytes
+
+    def __enter__(self) -> "PeakRSS":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
