@@ -56,9 +56,7 @@ def bind_query(ctx: BindContext, node: exp.Expression, outer: Scope | None) -> B
 def _bind_query_body(ctx, node, outer) -> BoundQuery:
     if isinstance(node, exp.Select):
         if grouping_sets.has_grouping_sets(node):
-            if node.args.get("distinct") is not None:
-                raise ctx.not_supported("SELECT DISTINCT with grouping sets", node)
-            return _bind_query_body(ctx, grouping_sets.expand(node), outer)
+            return _bind_query_body(ctx, grouping_sets.expand(ctx, node), outer)
         return bind_select(ctx, node, outer)
     if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
         return _bind_set_operation(ctx, node, outer)
@@ -112,6 +110,7 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
         if order_node is not None else []
 
     is_agg = (group_node is not None or having is not None
+              or sel.meta.get(grouping_sets.GRAND_TOTAL)
               or any(contains(e, ex.AggCall) for e in exprs)
               or any(isinstance(s, ex.SortKey) and contains(s.expr, ex.AggCall)
                      for s in order_specs))

@@ -92,7 +92,10 @@ def _arith(fn: str, args: list[Expr]) -> Expr:
         return Call(fn, (x, y), dt.FLOAT64)
     if dt.is_integer(ta) and dt.is_integer(tb):
         t = dt.common_supertype(ta, tb)
-        return Call(fn, (cast_to(a, t), cast_to(b, t)), t)
+        if dt.is_integer(t):
+            return Call(fn, (cast_to(a, t), cast_to(b, t)), t)
+        if fn == "intdiv":
+            raise FunctionError(f"cannot apply // to {_name(a.dtype)} and {_name(b.dtype)}")
     # exact decimal arithmetic; an integer operand becomes decimal(digits, 0)
     out = decimal_result(fn, ta, tb)
     return Call(fn, (cast_to(a, dt.as_decimal(ta)), cast_to(b, dt.as_decimal(tb))), out)

@@ -49,11 +49,13 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
     if dt.is_integer(target) and dt.is_floating(src):
         # DuckDB rounds a DOUBLE to the nearest integer, ties to even (nearbyint)
         return pc.round(a, 0, round_mode="half_to_even")
-    if dt.is_decimal(target) and dt.is_integer(src) and 19 + target.scale <= 38:
+    if dt.is_decimal(target) and dt.is_integer(src) and \
+            dt.integer_digits(src) + target.scale <= 38:
         # pyarrow refuses int -> DECIMAL(p, s) unless p - s covers the whole
         # integer type; go through DECIMAL(38, s) and let the range check of
         # the final cast find the values that do not fit
-        return a.cast(pa.int64()).cast(dt.decimal(38, target.scale))
+        wide = pa.uint64() if src == pa.uint64() else pa.int64()
+        return a.cast(wide).cast(dt.decimal(38, target.scale))
     if dt.is_integer(target) and dt.is_decimal(src):
         if dt.is_decimal(src):
             # make room for the carry of rounding (9.5 -> 10)

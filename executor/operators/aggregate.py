@@ -140,6 +140,8 @@ class GroupTable:
         for acc in self.accs:
             columns.extend(acc.state(n) if as_state else [acc.result(n)])
         columns = [_conform(c, f.dtype) for c, f in zip(columns, fields)]
+        if not columns:     # no keys, no aggregates: still one row (no columns)
+            return pa.RecordBatch.from_struct_array(pa.array([{}] * n, pa.struct([])))
         return pa.RecordBatch.from_arrays(columns, names=[f.name for f in fields])
 
 
