@@ -77,10 +77,16 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
     if fn == "sum":
         if dt.is_decimal(t):
             return [a], dt.decimal(38, t.scale)
+        if dt.is_integer(t) and t.bit_width == 64:
+            # DuckDB sums BIGINT into a HUGEINT: exact past 64 bits. Here the
+            # values become DECIMAL(19|20, 0) and sum in 128 bits like DECIMALs
+            return [cast_to(a, dt.as_decimal(t))], dt.decimal(38, 0)
         if dt.is_integer(t):
             return [a], dt.INT64
         return [cast_to(a, dt.FLOAT64)], dt.FLOAT64
     if fn == "avg":
+        if dt.is_integer(t) and t.bit_width == 64:     # an exact 128-bit sum, as sum()
+            return [cast_to(a, dt.as_decimal(t))], dt.FLOAT64
         return [a if not dt.is_floating(t) else cast_to(a, dt.FLOAT64)], dt.FLOAT64
     # variance family
     return [a], dt.FLOAT64
@@ -100,7 +106,7 @@ def resolve_aggregate(name: str, args: list[Expr], distinct: bool = False,
             raise FunctionError(f"cannot apply count_if to {type_name(cond.dtype)}")
         if distinct:
             raise FunctionError("count_if(DISTINCT ...) is not valid")
-        fn, args = "sum", [cast_to(cast_to(cond, dt.BOOL), dt.INT64)]
+        fn, args = "sum", [cast_to(cast_to(cond, dt.BOOL), dt.INT32)]
     if fn == "count" and not args:
         fn = "count_star"
     if fn not in AGGREGATES:
