@@ -138,6 +138,21 @@ def common_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     return None
 
 
+def value_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+    """The type of a value that may come from either side: CASE / COALESCE /
+    GREATEST results, UNION columns, VALUES rows, IN (subquery). As
+    common_supertype, except that two decimals needing more than 38 digits
+    keep their integer digits and give up scale (DuckDB: DECIMAL(30,0) with
+    DECIMAL(20,15) is DECIMAL(38,8)); comparisons keep the scale instead."""
+    t = common_supertype(a, b)
+    if t is not None and is_decimal(a) and is_decimal(b) and is_decimal(t):
+        whole = max(a.precision - a.scale, b.precision - b.scale)
+        scale = max(a.scale, b.scale)
+        if whole + scale > MAX_DECIMAL_PRECISION:
+            return decimal(MAX_DECIMAL_PRECISION, max(0, MAX_DECIMAL_PRECISION - whole))
+    return t
+
+
 _SQL_NAMES = {
     pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT",
     pa.int32(): "INTEGER", pa.int64(): "BIGINT", pa.uint8(): "UTINYINT",

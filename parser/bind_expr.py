@@ -224,7 +224,7 @@ class ExprBinder:
             if len(bound.plan.schema) != 1:
                 raise self.ctx.error("the subquery of IN must return one column", query)
             col = bound.plan.schema[0]
-            target = dt.common_supertype(arg.dtype, col.dtype)
+            target = dt.value_supertype(arg.dtype, col.dtype)
             if target is None:
                 raise self.ctx.error(f"cannot compare {dt.sql_name(arg.dtype)} with "
                                      f"{dt.sql_name(col.dtype)} in IN", node)
@@ -273,7 +273,7 @@ class ExprBinder:
     def _case(self, conds, results, default, node) -> ex.Expr:
         target = dt.NULL
         for r in results + ([default] if default is not None else []):
-            t = dt.common_supertype(target, r.dtype)
+            t = dt.value_supertype(target, r.dtype)
             if t is None:
                 raise self.ctx.error(f"CASE results have incompatible types "
                                      f"{dt.sql_name(target)} and {dt.sql_name(r.dtype)}", node)

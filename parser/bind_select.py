@@ -430,7 +430,7 @@ def _set_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     number or date makes the column VARCHAR (as DuckDB does for UNION)."""
     if dt.is_string(a) != dt.is_string(b) and not (pa.types.is_null(a) or pa.types.is_null(b)):
         return dt.STRING
-    return dt.common_supertype(a, b)
+    return dt.value_supertype(a, b)
 
 
 def _cast_outputs(ctx, plan, types):
@@ -490,7 +490,7 @@ def bind_values(ctx: BindContext, node: exp.Values, outer: Scope | None) -> Boun
     for i in range(width):
         t = dt.NULL
         for row in rows:
-            s = dt.common_supertype(t, row[i].dtype)
+            s = dt.value_supertype(t, row[i].dtype)
             if s is None:
                 raise ctx.error(f"VALUES column {i + 1} mixes {dt.sql_name(t)} and "
                                 f"{dt.sql_name(row[i].dtype)}", node)

@@ -72,7 +72,8 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
 def _raw_cast(a: pa.Array, target: pa.DataType) -> pa.Array:
     src = a.type
     lossy_ok = ((pa.types.is_timestamp(src) and pa.types.is_date(target))
-                or (pa.types.is_timestamp(src) and pa.types.is_timestamp(target)))
+                or (pa.types.is_timestamp(src) and pa.types.is_timestamp(target))
+                or (dt.is_integer(src) and dt.is_floating(target)))   # rounds, never fails
     return pc.cast(a, target, safe=not lossy_ok)
 
 
