@@ -40,6 +40,8 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
     if dt.is_string(src):
         if dt.is_numeric(target) or dt.is_temporal(target) or pa.types.is_boolean(target):
             a = pc.utf8_trim_whitespace(a)
+            if dt.is_numeric(target):
+                a = pc.replace_substring_regex(a, r"^\+", "")
             if pa.types.is_boolean(target) or dt.is_floating(target):
                 a = pc.utf8_lower(a)
             if pa.types.is_boolean(target):
@@ -160,6 +162,59 @@ def _decimal_to_float(a: pa.Array, target: pa.DataType) -> pa.Array | None:
     return pa.array(values, pa.float64(), mask=~valid).cast(target)
 
 
+def _pad_date_fields(a: pa.Array, target: pa.DataType) -> pa.Array:
+    """'2020-1-5 7:03:04' -> '2020-01-05 07:03:04' (DuckDB reads one-digit
+    months, days and hours)."""
+    if not dt.is_temporal(target):
+        return a
+    a = pc.utf8_trim_whitespace(a)
+    a = pc.replace_substring_regex(a, r"^(\d{4})-(\d)-", r"\1-0\2-")
+    a = pc.replace_substring_regex(a, r"^(\d{4}-\d{2})-(\d)([^\d]|$)", r"\1-0\2\3")
+    return pc.replace_substring_regex(a, r"^(\d{4}-\d{2}-\d{2}[ T])(\d):", r"\10\2:")
+
+
+_FRACTION_RE = r"^[+-]?(\d+\.\d*|\.\d+)$"
+_EXPONENT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
+
+
+def _lenient_string(a: pa.Array, original: pa.Array, target: pa.DataType,
+                    safe: bool) -> pa.Array | None:
+    """A string -> integer cast where some strings have a fraction or an
+    exponent ('1.5', '1e2'): DuckDB rounds them half away from zero. None when
+    no string has that form (the caller reports the bad values)."""
+    if not dt.is_integer(target):
+        return None
+    t = pc.utf8_trim_whitespace(a)
+    frac = pc.fill_null(pc.match_substring_regex(t, _FRACTION_RE), False)
+    expo = pc.fill_null(pc.match_substring_regex(t, _EXPONENT_RE), False)
+    if not (pc.any(frac).as_py() or pc.any(expo).as_py()):
+        return None
+    plain = pc.fill_null(pc.match_substring_regex(t, _INT_RE), False)
+    wide = dt.decimal(38, 0)
+    # '-12.7' -> whole '-012' (+ or - 1 when the first dropped digit is >= 5)
+    whole = pc.replace_substring_regex(t, r"^([+-]?)(\d*)\.(\d*)$", r"\10\2")
+    first = pc.replace_substring_regex(t, r"^[+-]?\d*\.(\d?)\d*$", r"\1")
+    whole = pc.if_else(frac, whole, pa.scalar(None, pa.string()))
+    up = pc.and_(frac, pc.greater_equal(first, pa.scalar("5")))
+    step = pc.if_else(pc.starts_with(t, "-"), pa.scalar(-1, pa.int64()), pa.scalar(1, pa.int64()))
+    try:
+        part = dt.decimal(37, 0)        # the sum of two is DECIMAL(38, 0)
+        rounded = pc.add_checked(cast_array(whole, part, safe),
+                                 pc.if_else(up, step, pa.scalar(0, pa.int64())).cast(part))
+    except pa.ArrowInvalid:
+        raise DataError(f"could not cast a value to {dt.sql_name(target)}") from None
+    floats = pc.if_else(expo, t, pa.scalar(None, pa.string()))
+    floats = _round_half_away(cast_array(floats, pa.float64(), safe))
+    ints = pc.if_else(plain, t, pa.scalar(None, pa.string()))
+    bad = pc.invert(pc.or_(pc.or_(frac, expo), pc.or_(plain, pc.is_null(t))))
+    if pc.any(bad).as_py():
+        if not safe:
+            raise _fail(original, int(np.argmax(bad.to_numpy(zero_copy_only=False))), target)
+    out = pc.coalesce(cast_array(ints, wide, safe), rounded.cast(wide),
+                      cast_array(floats, wide, safe))
+    return cast_array(out, target, safe)
+
+
 def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array:
     """CAST (safe=False: a bad value raises DataError) or TRY_CAST (safe=True:
     a bad value gives NULL) of an array to `target`."""
@@ -182,6 +237,11 @@ def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as first:
         if isinstance(first, pa.ArrowNotImplementedError):
             raise DataError(f"cannot cast {dt.sql_name(a.type)} to {dt.sql_name(target)}") from None
+    if dt.is_string(a.type):
+        out = _lenient_string(a, original, target, safe)
+        if out is not None:
+            return out
+        a = _pad_date_fields(a, target)
     # some value failed: find which, vectorized
     ok = _precheck(a if not dt.is_string(a.type) else pc.utf8_trim_whitespace(a), target)
     if ok is not None:
