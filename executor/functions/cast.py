@@ -15,6 +15,8 @@ loop over rows).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -215,6 +217,23 @@ def _lenient_string(a: pa.Array, original: pa.Array, target: pa.DataType,
     return cast_array(out, target, safe)
 
 
+def _check_upscale(a: pa.Array, target: pa.DataType, safe: bool) -> pa.Array:
+    """Arrow's decimal rescale wraps around silently when value * 10^k
+    passes 128 bits; find the values that do not fit `target` first (DataError,
+    or NULL for TRY_CAST)."""
+    whole = target.precision - target.scale
+    if whole >= a.type.precision - a.type.scale:
+        return a                       # every value fits
+    bound = pa.scalar(Decimal(10) ** whole, a.type)
+    ok = pc.fill_null(pc.less(pc.abs(a), bound), True)
+    if pc.all(ok).as_py():
+        return a
+    if not safe:
+        okn = ok.to_numpy(zero_copy_only=False)
+        raise _fail(a, int(np.argmin(okn)), target)
+    return pc.if_else(ok, a, pa.scalar(None, a.type))
+
+
 def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array:
     """CAST (safe=False: a bad value raises DataError) or TRY_CAST (safe=True:
     a bad value gives NULL) of an array to `target`."""
@@ -227,6 +246,8 @@ def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array
         if out is not None:
             return out
     original = a
+    if dt.is_decimal(a.type) and dt.is_decimal(target) and target.scale > a.type.scale:
+        a = _check_upscale(a, target, safe)
     if dt.is_string(a.type) and a.type != pa.string():
         a = a.cast(pa.string())
     if pa.types.is_dictionary(a.type):
