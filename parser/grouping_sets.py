@@ -210,7 +210,9 @@ def expand(ctx, sel: exp.Select) -> exp.Expression:
         for e, name in zip(every, group_names):
             value = aliases.get(name.lower(), e) if not name.startswith("__g") else e
             if any(_same(e, m) for m in missing):
-                value = exp.Null()
+                # a NULL of the expression's type, so the branches' columns
+                # meet in that type whatever the order of the sets
+                value = exp.Case(ifs=[exp.If(this=exp.false(), true=exp.First(this=value.copy()))])
             items.append(exp.alias_(value.copy(), name, quoted=True))
         items += [exp.alias_(a.copy(), n, quoted=True) for a, n in zip(aggs, agg_names)]
         items += [exp.alias_(exp.Literal.number(_grouping_bits(ctx, g, missing, every)), n,
