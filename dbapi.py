@@ -46,7 +46,7 @@ def _session_options(options: dict) -> dict:
     out: dict[str, Any] = {}
     for key, value in options.items():
         if key in ("target_partitions", "shuffle_partitions", "broadcast_rows",
-                   "join_strategy", "split_bytes"):
+                   "join_strategy", "split_bytes", "max_join_rows"):
             setattr(phys, key, value)
         elif key == "disabled_rules":
             out["disabled_rules"] = frozenset(value)
