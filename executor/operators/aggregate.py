@@ -124,7 +124,10 @@ class GroupTable:
                 acc.merge(ids, n, states)
             return
         for agg, acc in zip(node.aggs, self.accs):
-            arg = _eval(agg.args[0], batch) if agg.args else None
+            if getattr(acc, "wants_all_args", False):      # aggregate_collect.py
+                arg = [_eval(a, batch) for a in agg.args]
+            else:
+                arg = _eval(agg.args[0], batch) if agg.args else None
             acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
 
     def nbytes(self) -> int:
