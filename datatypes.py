@@ -76,6 +76,8 @@ def normalize(t: pa.DataType) -> pa.DataType:
 
 def integer_digits(t: pa.DataType) -> int:
     """Decimal digits needed to hold any value of an integer type."""
+    if pa.types.is_unsigned_integer(t) and t.bit_width == 64:
+        return 20
     return {8: 3, 16: 5, 32: 10, 64: 19}[t.bit_width]
 
 
@@ -88,6 +90,22 @@ def as_decimal(t: pa.DataType) -> pa.DataType:
     raise TypeError(f"{t} is not exact numeric")
 
 
+def _integer_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """The narrowest type holding every value of both integer types, the
+    same whichever side comes first: a signed type meeting an unsigned one
+    must be wider than it (UTINYINT with TINYINT is SMALLINT; UBIGINT with
+    any signed type is DECIMAL(20,0), DuckDB's HUGEINT role)."""
+    sa, sb = pa.types.is_signed_integer(a), pa.types.is_signed_integer(b)
+    if sa == sb:
+        return a if a.bit_width >= b.bit_width else b
+    signed, unsigned = (a, b) if sa else (b, a)
+    if signed.bit_width > unsigned.bit_width:
+        return signed
+    if unsigned.bit_width == 64:
+        return decimal(20, 0)
+    return pa.type_for_alias(f"int{unsigned.bit_width * 2}")
+
+
 def common_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     """The type both sides coerce to in comparisons, CASE, UNION, IN; None if none."""
     if a == b:
@@ -97,7 +115,7 @@ def common_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     if pa.types.is_null(b):
         return a
     if is_integer(a) and is_integer(b):
-        return a if a.bit_width >= b.bit_width else b
+        return _integer_supertype(a, b)
     if is_floating(a) or is_floating(b):
         if is_numeric(a) and is_numeric(b):
             return FLOAT64
@@ -118,6 +136,21 @@ def common_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     if is_string(b) and (is_temporal(a) or is_numeric(a)):
         return a
     return None
+
+
+def value_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
+    """The type of a value that may come from either side: CASE / COALESCE /
+    GREATEST results, UNION columns, VALUES rows, IN (subquery). As
+    common_supertype, except that two decimals needing more than 38 digits
+    keep their integer digits and give up scale (DuckDB: DECIMAL(30,0) with
+    DECIMAL(20,15) is DECIMAL(38,8)); comparisons keep the scale instead."""
+    t = common_supertype(a, b)
+    if t is not None and is_decimal(a) and is_decimal(b) and is_decimal(t):
+        whole = max(a.precision - a.scale, b.precision - b.scale)
+        scale = max(a.scale, b.scale)
+        if whole + scale > MAX_DECIMAL_PRECISION:
+            return decimal(MAX_DECIMAL_PRECISION, max(0, MAX_DECIMAL_PRECISION - whole))
+    return t
 
 
 _SQL_NAMES = {

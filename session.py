@@ -39,7 +39,7 @@ class QueryRecord:
 SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_window")
 MEMORY_OPTIONS = ("memory_limit", "memory_budget", "spill_limit")   # bytes or '4GB'; budget = limit
 PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
-                    "join_strategy", "split_bytes")
+                    "join_strategy", "split_bytes", "max_join_rows")
 
 
 def session_options(options: dict) -> dict:

@@ -224,7 +224,7 @@ class ExprBinder:
             if len(bound.plan.schema) != 1:
                 raise self.ctx.error("the subquery of IN must return one column", query)
             col = bound.plan.schema[0]
-            target = dt.common_supertype(arg.dtype, col.dtype)
+            target = dt.value_supertype(arg.dtype, col.dtype)
             if target is None:
                 raise self.ctx.error(f"cannot compare {dt.sql_name(arg.dtype)} with "
                                      f"{dt.sql_name(col.dtype)} in IN", node)
@@ -273,7 +273,7 @@ class ExprBinder:
     def _case(self, conds, results, default, node) -> ex.Expr:
         target = dt.NULL
         for r in results + ([default] if default is not None else []):
-            t = dt.common_supertype(target, r.dtype)
+            t = dt.value_supertype(target, r.dtype)
             if t is None:
                 raise self.ctx.error(f"CASE results have incompatible types "
                                      f"{dt.sql_name(target)} and {dt.sql_name(r.dtype)}", node)
@@ -401,7 +401,21 @@ class ExprBinder:
                 arg_nodes += list(node.expressions)
         else:
             name, arg_nodes = function_call(node)
+        if name == "percentile_cont" and len(arg_nodes) == 2:
+            name = "quantile_cont"           # DuckDB's quantile_cont(x, q)
+        order_node = None
+        if arg_nodes and isinstance(arg_nodes[0], exp.Order):
+            # string_agg(x, sep ORDER BY y), first(x ORDER BY y)
+            if name not in ("string_agg", "first"):
+                raise self.ctx.not_supported(f"ORDER BY in {name}()", where)
+            order_node = arg_nodes[0]
+            arg_nodes = [order_node.this] + arg_nodes[1:]
+            if name == "string_agg" and len(arg_nodes) == 1:
+                arg_nodes.append(exp.Literal.string(","))
+            name += "_ordered"
         if arg_nodes and isinstance(arg_nodes[0], exp.Distinct):
+            if order_node is not None:
+                raise self.ctx.not_supported("DISTINCT with ORDER BY in an aggregate", where)
             distinct = True
             arg_nodes = list(arg_nodes[0].expressions) + arg_nodes[1:]
             if name == "count" and len(arg_nodes) > 1:
@@ -409,6 +423,13 @@ class ExprBinder:
         self._in_agg = True
         try:
             args = [self.bind(a) for a in arg_nodes]
+            for o in (order_node.expressions if order_node is not None else []):
+                desc = bool(o.args.get("desc"))
+                nulls_first = bool(o.args.get("nulls_first")) if isinstance(o, exp.Ordered) \
+                    else False
+                key = o.this if isinstance(o, exp.Ordered) else o
+                args += [self.bind(key), ex.Literal(desc, dt.BOOL),
+                         ex.Literal(nulls_first, dt.BOOL)]
             filt = self._boolean(self.bind(filter_node), filter_node, "FILTER") \
                 if filter_node is not None else None
         finally:

@@ -56,9 +56,7 @@ def bind_query(ctx: BindContext, node: exp.Expression, outer: Scope | None) -> B
 def _bind_query_body(ctx, node, outer) -> BoundQuery:
     if isinstance(node, exp.Select):
         if grouping_sets.has_grouping_sets(node):
-            if node.args.get("distinct") is not None:
-                raise ctx.not_supported("SELECT DISTINCT with grouping sets", node)
-            return _bind_query_body(ctx, grouping_sets.expand(node), outer)
+            return _bind_query_body(ctx, grouping_sets.expand(ctx, node), outer)
         return bind_select(ctx, node, outer)
     if isinstance(node, (exp.Union, exp.Intersect, exp.Except)):
         return _bind_set_operation(ctx, node, outer)
@@ -112,6 +110,7 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
         if order_node is not None else []
 
     is_agg = (group_node is not None or having is not None
+              or sel.meta.get(grouping_sets.GRAND_TOTAL)
               or any(contains(e, ex.AggCall) for e in exprs)
               or any(isinstance(s, ex.SortKey) and contains(s.expr, ex.AggCall)
                      for s in order_specs))
@@ -431,7 +430,7 @@ def _set_supertype(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     number or date makes the column VARCHAR (as DuckDB does for UNION)."""
     if dt.is_string(a) != dt.is_string(b) and not (pa.types.is_null(a) or pa.types.is_null(b)):
         return dt.STRING
-    return dt.common_supertype(a, b)
+    return dt.value_supertype(a, b)
 
 
 def _cast_outputs(ctx, plan, types):
@@ -491,7 +490,7 @@ def bind_values(ctx: BindContext, node: exp.Values, outer: Scope | None) -> Boun
     for i in range(width):
         t = dt.NULL
         for row in rows:
-            s = dt.common_supertype(t, row[i].dtype)
+            s = dt.value_supertype(t, row[i].dtype)
             if s is None:
                 raise ctx.error(f"VALUES column {i + 1} mixes {dt.sql_name(t)} and "
                                 f"{dt.sql_name(row[i].dtype)}", node)

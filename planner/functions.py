@@ -92,7 +92,19 @@ def _arith(fn: str, args: list[Expr]) -> Expr:
         return Call(fn, (x, y), dt.FLOAT64)
     if dt.is_integer(ta) and dt.is_integer(tb):
         t = dt.common_supertype(ta, tb)
-        return Call(fn, (cast_to(a, t), cast_to(b, t)), t)
+        if dt.is_integer(t):
+            return Call(fn, (cast_to(a, t), cast_to(b, t)), t)
+        # UBIGINT with a signed type: a constant >= 0 takes the unsigned type
+        # (as in DuckDB), else the values meet as DECIMAL(20, 0)
+        for x, y in ((a, b), (b, a)):
+            if isinstance(y, Literal) and isinstance(y.value, int) and y.value >= 0 \
+                    and pa.types.is_unsigned_integer(x.dtype):
+                u = x.dtype
+                return Call(fn, (cast_to(a, u), cast_to(b, u)), u)
+        if fn == "intdiv":
+            from ..errors import NotSupportedError
+            raise NotSupportedError(f"// of {_name(a.dtype)} and {_name(b.dtype)} "
+                                    f"is not supported")
     # exact decimal arithmetic; an integer operand becomes decimal(digits, 0)
     out = decimal_result(fn, ta, tb)
     return Call(fn, (cast_to(a, dt.as_decimal(ta)), cast_to(b, dt.as_decimal(tb))), out)

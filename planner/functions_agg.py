@@ -10,6 +10,8 @@ The partial/final state layout of each aggregate is planner/aggregate_state.py.
 
 from __future__ import annotations
 
+import decimal
+
 import pyarrow as pa
 
 from .. import datatypes as dt
@@ -20,10 +22,20 @@ AGG_ALIASES = {"stddev": "stddev_samp", "variance": "var_samp",
                "any_value": "first", "arbitrary": "first", "listagg": "string_agg",
                "group_concat": "string_agg", "every": "bool_and",
                "logical_and": "bool_and", "logical_or": "bool_or",
-               "approx_count_distinct": "count", "countif": "count_if"}   # the exact count is a fine estimate
+               "approx_count_distinct": "count", "countif": "count_if",
+               "argmin": "arg_min", "argmax": "arg_max", "min_by": "arg_min",
+               "max_by": "arg_max"}   # the exact count is a fine estimate
 AGGREGATES = frozenset({"count", "count_star", "count_if", "sum", "avg", "min", "max",
                         "stddev_samp", "stddev_pop", "var_samp", "var_pop",
-                        "bool_and", "bool_or", "first", "string_agg"})
+                        "bool_and", "bool_or", "first", "string_agg",
+                        "arg_min", "arg_max", "median", "quantile_cont",
+                        "string_agg_ordered", "first_ordered"})
+# aggregates computed from all of a group's rows at once (no partial form):
+# arg_min(x, y) / arg_max(x, y); median(x) / quantile_cont(x, q); and
+# string_agg / first with an ORDER BY, whose args are the value (and the
+# separator), then for each key: key, descending?, nulls first? (literals)
+COLLECTED = frozenset({"arg_min", "arg_max", "median", "quantile_cont",
+                       "string_agg_ordered", "first_ordered"})
 RANKING = frozenset({"row_number", "rank", "dense_rank", "percent_rank",
                      "cume_dist", "ntile"})
 VALUE_WINDOW = frozenset({"lag", "lead", "first_value", "last_value", "nth_value"})
@@ -44,7 +56,49 @@ def is_window_function(name: str) -> bool:
     return name.lower() in RANKING or name.lower() in VALUE_WINDOW
 
 
+def _ordered_keys(fn: str, keys: list[Expr]) -> list[Expr]:
+    if len(keys) % 3 or not keys:
+        raise FunctionError(f"{fn}: bad ORDER BY")
+    for i in range(0, len(keys), 3):
+        t = keys[i].dtype
+        if not (any(f(t) for f in _ORDERABLE) or pa.types.is_null(t)):
+            raise FunctionError(f"cannot order {fn} by {type_name(t)}")
+    return keys
+
+
+def _collected_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
+    if fn in ("arg_min", "arg_max"):
+        arity(fn, args, 2)
+        t = args[1].dtype
+        if not (any(f(t) for f in _ORDERABLE) or pa.types.is_null(t)):
+            raise FunctionError(f"cannot apply {fn} to {type_name(t)}")
+        return args, args[0].dtype
+    if fn in ("median", "quantile_cont"):
+        arity(fn, args, 1 if fn == "median" else 2)
+        x = args[0]
+        if not (dt.is_numeric(x.dtype) or pa.types.is_null(x.dtype)):
+            raise FunctionError(f"cannot apply {fn} to {type_name(x.dtype)}")
+        q = Literal(0.5, dt.FLOAT64) if fn == "median" else args[1]
+        if not (isinstance(q, Literal) and isinstance(q.value, (int, float, decimal.Decimal))
+                and 0 <= q.value <= 1):
+            raise FunctionError(f"the quantile of {fn} must be a constant between 0 and 1")
+        out = x.dtype if dt.is_decimal(x.dtype) else dt.FLOAT64
+        return [cast_to(x, dt.FLOAT64), Literal(float(q.value), dt.FLOAT64)], out
+    if fn == "string_agg_ordered":
+        x, sep = args[0], args[1]
+        if not isinstance(sep, Literal):
+            raise FunctionError("the separator of string_agg() must be a constant")
+        if not (dt.is_string(x.dtype) or pa.types.is_null(x.dtype)):
+            raise FunctionError(f"cannot apply string_agg to {type_name(x.dtype)}")
+        return ([cast_to(x, dt.STRING), cast_to(sep, dt.STRING)]
+                + _ordered_keys(fn, args[2:]), dt.STRING)
+    # first_ordered
+    return [args[0]] + _ordered_keys(fn, args[1:]), args[0].dtype
+
+
 def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
+    if fn in COLLECTED:
+        return _collected_type(fn, args)
     if fn == "count_star":
         arity("count(*)", args, 0)
         return [], dt.INT64
@@ -77,10 +131,16 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
     if fn == "sum":
         if dt.is_decimal(t):
             return [a], dt.decimal(38, t.scale)
+        if dt.is_integer(t) and t.bit_width == 64:
+            # DuckDB sums BIGINT into a HUGEINT: exact past 64 bits. Here the
+            # values become DECIMAL(19|20, 0) and sum in 128 bits like DECIMALs
+            return [cast_to(a, dt.as_decimal(t))], dt.decimal(38, 0)
         if dt.is_integer(t):
             return [a], dt.INT64
         return [cast_to(a, dt.FLOAT64)], dt.FLOAT64
     if fn == "avg":
+        if dt.is_integer(t) and t.bit_width == 64:     # an exact 128-bit sum, as sum()
+            return [cast_to(a, dt.as_decimal(t))], dt.FLOAT64
         return [a if not dt.is_floating(t) else cast_to(a, dt.FLOAT64)], dt.FLOAT64
     # variance family
     return [a], dt.FLOAT64
@@ -100,7 +160,7 @@ def resolve_aggregate(name: str, args: list[Expr], distinct: bool = False,
             raise FunctionError(f"cannot apply count_if to {type_name(cond.dtype)}")
         if distinct:
             raise FunctionError("count_if(DISTINCT ...) is not valid")
-        fn, args = "sum", [cast_to(cast_to(cond, dt.BOOL), dt.INT64)]
+        fn, args = "sum", [cast_to(cast_to(cond, dt.BOOL), dt.INT32)]
     if fn == "count" and not args:
         fn = "count_star"
     if fn not in AGGREGATES:

@@ -96,11 +96,14 @@ def arity(fn: str, args: list[Expr], lo: int, hi: int | None = None) -> None:
         raise FunctionError(f"{fn}() takes {want} arguments, got {len(args)}")
 
 
-def supertype_of(label: str, args: list[Expr]) -> pa.DataType:
-    """The common supertype of all arguments (NULL if all are untyped NULLs)."""
+def supertype_of(label: str, args: list[Expr], values: bool = False) -> pa.DataType:
+    """The common supertype of all arguments (NULL if all are untyped NULLs);
+    `values`: the type of a result taken from one of them
+    (datatypes.value_supertype), not of a comparison."""
     t: pa.DataType | None = dt.NULL
+    combine = dt.value_supertype if values else dt.common_supertype
     for a in args:
-        t = dt.common_supertype(t, dt.normalize(a.dtype))
+        t = combine(t, dt.normalize(a.dtype))
         if t is None:
             raise bad_types(label, args)
     return t

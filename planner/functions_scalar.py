@@ -96,7 +96,7 @@ def _variadic_super(fn: str, args: list[Expr]) -> Expr:
         raise FunctionError(f"{fn}() takes at least 1 argument")
     if fn == "nullif":
         arity(fn, args, 2)
-    t = supertype_of(fn, args)
+    t = supertype_of(fn, args, values=True)
     return Call(fn, tuple(cast_to(a, t) for a in args), t)
 
 

@@ -20,7 +20,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from ..errors import NotSupportedError
+from ..errors import NotSupportedError, OperationalError
 from .. import datatypes as dt
 from . import logical as L
 from . import physical as P
@@ -42,10 +42,24 @@ class PhysicalOptions:
     join_strategy: str | None = None           # None, "broadcast" or "partitioned"
     split_bytes: int = 64 << 20                # scan bytes per task
     rows_per_shuffle_partition: int = 2_000_000
+    # a join estimated (from known table sizes) to produce or compare more
+    # rows than this is refused instead of run; None: no limit
+    max_join_rows: float | None = 1e11
 
 
 def _estimate(plan: L.LogicalPlan) -> float:
     return float(estimate_rows(plan))
+
+
+def _scans(plan: L.LogicalPlan):
+    from .tree import walk
+    return [n for n in walk(plan) if isinstance(n, L.Scan)]
+
+
+def _sizes_known(plan: L.LogicalPlan) -> bool:
+    from .statistics import source_rows
+    scans = _scans(plan)
+    return bool(scans) and all(source_rows(s.source) is not None for s in scans)
 
 
 class PhysicalPlanner:
@@ -150,6 +164,7 @@ class PhysicalPlanner:
         right_names = set(node.right.names)
         lkeys, rkeys, residual = split_join_condition(node.condition, left_names, right_names,
                                                       node.kind == "null_aware_anti")
+        self._check_join_size(node, bool(lkeys))
         left = self.plan(node.left)
         right = self.plan(node.right)
         kind = node.kind
@@ -182,6 +197,25 @@ class PhysicalPlanner:
         rex = P.ExchangeExec(right, P.HashPartitioning(rkeys, n))
         return P.HashJoinExec(lex, rex, kind, lkeys, rkeys, residual, "partitioned",
                               node.null_equals_null)
+
+    def _check_join_size(self, node: L.Join, equi: bool) -> None:
+        """Refuse a join whose work is absurd: a nested loop over more than
+        max_join_rows pairs, or an equi-join estimated to produce more rows
+        (key distinct counts from statistics). Only when every table under
+        it has a known row count, so a guess never refuses a query."""
+        limit = self.options.max_join_rows
+        if not limit or not _sizes_known(node):
+            return
+        if equi:
+            rows, what = _estimate(node), "produce"
+        else:
+            rows, what = _estimate(node.left) * _estimate(node.right), "compare"
+        if rows > limit:
+            tables = sorted({s.table for s in _scans(node)})
+            raise OperationalError(
+                f"refusing the {node.kind} join of {', '.join(tables)} estimated to {what} "
+                f"about {rows:.3g} rows (more than max_join_rows = {limit:.3g}); add a "
+                f"join condition, or connect with a larger max_join_rows to run it anyway")
 
     # -- ordering ------------------------------------------------------------
     def _plan_Sort(self, node: L.Sort, fetch: int | None = None) -> P.ExecNode:

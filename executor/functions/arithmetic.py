@@ -87,6 +87,11 @@ def neg(call, args, n):
     (a,) = args
     if a.type == dt.INTERVAL:
         return dtf.negate_interval(a, n)
+    if pa.types.is_unsigned_integer(a.type):
+        # DuckDB keeps the unsigned type: only 0 negates without overflow
+        if pc.any(pc.not_equal(a, pa.scalar(0, a.type))).as_py():
+            raise DataError("overflow in negation of an unsigned integer")
+        return a
     return arrow_call(pc.negate_checked, a)
 
 

@@ -15,6 +15,8 @@ loop over rows).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,6 +42,8 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
     if dt.is_string(src):
         if dt.is_numeric(target) or dt.is_temporal(target) or pa.types.is_boolean(target):
             a = pc.utf8_trim_whitespace(a)
+            if dt.is_numeric(target):
+                a = pc.replace_substring_regex(a, r"^\+", "")
             if pa.types.is_boolean(target) or dt.is_floating(target):
                 a = pc.utf8_lower(a)
             if pa.types.is_boolean(target):
@@ -49,11 +53,13 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
     if dt.is_integer(target) and dt.is_floating(src):
         # DuckDB rounds a DOUBLE to the nearest integer, ties to even (nearbyint)
         return pc.round(a, 0, round_mode="half_to_even")
-    if dt.is_decimal(target) and dt.is_integer(src) and 19 + target.scale <= 38:
+    if dt.is_decimal(target) and dt.is_integer(src) and \
+            dt.integer_digits(src) + target.scale <= 38:
         # pyarrow refuses int -> DECIMAL(p, s) unless p - s covers the whole
         # integer type; go through DECIMAL(38, s) and let the range check of
         # the final cast find the values that do not fit
-        return a.cast(pa.int64()).cast(dt.decimal(38, target.scale))
+        wide = pa.uint64() if src == pa.uint64() else pa.int64()
+        return a.cast(wide).cast(dt.decimal(38, target.scale))
     if dt.is_integer(target) and dt.is_decimal(src):
         if dt.is_decimal(src):
             # make room for the carry of rounding (9.5 -> 10)
@@ -70,7 +76,8 @@ def _prepare(a: pa.Array, target: pa.DataType) -> pa.Array:
 def _raw_cast(a: pa.Array, target: pa.DataType) -> pa.Array:
     src = a.type
     lossy_ok = ((pa.types.is_timestamp(src) and pa.types.is_date(target))
-                or (pa.types.is_timestamp(src) and pa.types.is_timestamp(target)))
+                or (pa.types.is_timestamp(src) and pa.types.is_timestamp(target))
+                or (dt.is_integer(src) and dt.is_floating(target)))   # rounds, never fails
     return pc.cast(a, target, safe=not lossy_ok)
 
 
@@ -157,6 +164,76 @@ def _decimal_to_float(a: pa.Array, target: pa.DataType) -> pa.Array | None:
     return pa.array(values, pa.float64(), mask=~valid).cast(target)
 
 
+def _pad_date_fields(a: pa.Array, target: pa.DataType) -> pa.Array:
+    """'2020-1-5 7:03:04' -> '2020-01-05 07:03:04' (DuckDB reads one-digit
+    months, days and hours)."""
+    if not dt.is_temporal(target):
+        return a
+    a = pc.utf8_trim_whitespace(a)
+    a = pc.replace_substring_regex(a, r"^(\d{4})-(\d)-", r"\1-0\2-")
+    a = pc.replace_substring_regex(a, r"^(\d{4}-\d{2})-(\d)([^\d]|$)", r"\1-0\2\3")
+    return pc.replace_substring_regex(a, r"^(\d{4}-\d{2}-\d{2}[ T])(\d):", r"\10\2:")
+
+
+_FRACTION_RE = r"^[+-]?(\d+\.\d*|\.\d+)$"
+_EXPONENT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
+
+
+def _lenient_string(a: pa.Array, original: pa.Array, target: pa.DataType,
+                    safe: bool) -> pa.Array | None:
+    """A string -> integer cast where some strings have a fraction or an
+    exponent ('1.5', '1e2'): DuckDB rounds them half away from zero. None when
+    no string has that form (the caller reports the bad values)."""
+    if not dt.is_integer(target):
+        return None
+    t = pc.utf8_trim_whitespace(a)
+    frac = pc.fill_null(pc.match_substring_regex(t, _FRACTION_RE), False)
+    expo = pc.fill_null(pc.match_substring_regex(t, _EXPONENT_RE), False)
+    if not (pc.any(frac).as_py() or pc.any(expo).as_py()):
+        return None
+    plain = pc.fill_null(pc.match_substring_regex(t, _INT_RE), False)
+    wide = dt.decimal(38, 0)
+    # '-12.7' -> whole '-012' (+ or - 1 when the first dropped digit is >= 5)
+    whole = pc.replace_substring_regex(t, r"^([+-]?)(\d*)\.(\d*)$", r"\10\2")
+    first = pc.replace_substring_regex(t, r"^[+-]?\d*\.(\d?)\d*$", r"\1")
+    whole = pc.if_else(frac, whole, pa.scalar(None, pa.string()))
+    up = pc.and_(frac, pc.greater_equal(first, pa.scalar("5")))
+    step = pc.if_else(pc.starts_with(t, "-"), pa.scalar(-1, pa.int64()), pa.scalar(1, pa.int64()))
+    try:
+        part = dt.decimal(37, 0)        # the sum of two is DECIMAL(38, 0)
+        rounded = pc.add_checked(cast_array(whole, part, safe),
+                                 pc.if_else(up, step, pa.scalar(0, pa.int64())).cast(part))
+    except pa.ArrowInvalid:
+        raise DataError(f"could not cast a value to {dt.sql_name(target)}") from None
+    floats = pc.if_else(expo, t, pa.scalar(None, pa.string()))
+    floats = _round_half_away(cast_array(floats, pa.float64(), safe))
+    ints = pc.if_else(plain, t, pa.scalar(None, pa.string()))
+    bad = pc.invert(pc.or_(pc.or_(frac, expo), pc.or_(plain, pc.is_null(t))))
+    if pc.any(bad).as_py():
+        if not safe:
+            raise _fail(original, int(np.argmax(bad.to_numpy(zero_copy_only=False))), target)
+    out = pc.coalesce(cast_array(ints, wide, safe), rounded.cast(wide),
+                      cast_array(floats, wide, safe))
+    return cast_array(out, target, safe)
+
+
+def _check_upscale(a: pa.Array, target: pa.DataType, safe: bool) -> pa.Array:
+    """Arrow's decimal rescale wraps around silently when value * 10^k
+    passes 128 bits; find the values that do not fit `target` first (DataError,
+    or NULL for TRY_CAST)."""
+    whole = target.precision - target.scale
+    if whole >= a.type.precision - a.type.scale:
+        return a                       # every value fits
+    bound = pa.scalar(Decimal(10) ** whole, a.type)
+    ok = pc.fill_null(pc.less(pc.abs(a), bound), True)
+    if pc.all(ok).as_py():
+        return a
+    if not safe:
+        okn = ok.to_numpy(zero_copy_only=False)
+        raise _fail(a, int(np.argmin(okn)), target)
+    return pc.if_else(ok, a, pa.scalar(None, a.type))
+
+
 def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array:
     """CAST (safe=False: a bad value raises DataError) or TRY_CAST (safe=True:
     a bad value gives NULL) of an array to `target`."""
@@ -169,6 +246,8 @@ def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array
         if out is not None:
             return out
     original = a
+    if dt.is_decimal(a.type) and dt.is_decimal(target) and target.scale > a.type.scale:
+        a = _check_upscale(a, target, safe)
     if dt.is_string(a.type) and a.type != pa.string():
         a = a.cast(pa.string())
     if pa.types.is_dictionary(a.type):
@@ -179,6 +258,11 @@ def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as first:
         if isinstance(first, pa.ArrowNotImplementedError):
             raise DataError(f"cannot cast {dt.sql_name(a.type)} to {dt.sql_name(target)}") from None
+    if dt.is_string(a.type):
+        out = _lenient_string(a, original, target, safe)
+        if out is not None:
+            return out
+        a = _pad_date_fields(a, target)
     # some value failed: find which, vectorized
     ok = _precheck(a if not dt.is_string(a.type) else pc.utf8_trim_whitespace(a), target)
     if ok is not None:

@@ -131,7 +131,10 @@ class GroupTable:
                 acc.merge(ids, n, states)
             return
         for agg, acc in zip(node.aggs, self.accs):
-            arg = _eval(agg.args[0], batch) if agg.args else None
+            if getattr(acc, "wants_all_args", False):      # aggregate_collect.py
+                arg = [_eval(a, batch) for a in agg.args]
+            else:
+                arg = _eval(agg.args[0], batch) if agg.args else None
             acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
 
     def nbytes(self) -> int:
@@ -151,6 +154,8 @@ class GroupTable:
         for acc in self.accs:
             columns.extend(acc.state(n) if as_state else [acc.result(n)])
         columns = [_conform(c, f.dtype) for c, f in zip(columns, fields)]
+        if not columns:     # no keys, no aggregates: still one row (no columns)
+            return pa.RecordBatch.from_struct_array(pa.array([{}] * n, pa.struct([])))
         return pa.RecordBatch.from_arrays(columns, names=[f.name for f in fields])
 
 

@@ -27,6 +27,7 @@ from ...errors import DataError, NotSupportedError
 from ... import datatypes as dt
 from ...planner.aggregate_state import VARIANCE_FNS, sum_state_type
 from ...planner.expr import AggCall, Literal
+from ...planner.functions_agg import COLLECTED
 from ..functions.cast import cast_array
 from ..kernels import grouped_agg as K
 from ..kernels.arrow_buffers import (bitmap_buffer, decimal_from_words, decimal_words,
@@ -420,6 +421,11 @@ def make_accumulator(agg: AggCall) -> Accumulator:
         acc = First(arg_type)
     elif fn in VARIANCE_FNS:
         acc = Variance(fn)
+    elif fn in COLLECTED:
+        if agg.distinct:
+            raise NotSupportedError(f"{fn}(DISTINCT ...) is not supported")
+        from .aggregate_collect import Collect
+        return Collect(agg)
     elif fn == "string_agg":
         sep = agg.args[1] if len(agg.args) > 1 else Literal(",", dt.STRING)
         if not isinstance(sep, Literal):

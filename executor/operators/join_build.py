@@ -27,6 +27,7 @@ from ...errors import DataError, NotSupportedError
 from ... import datatypes as dt
 from .. import registry
 from ..eval import evaluate
+from ..functions.cast import cast_array
 from ..kernels import join_index as ji
 
 # --- expressions ---------------------------------------------------------------
@@ -50,10 +51,8 @@ def key_arrays(exprs, batch: pa.RecordBatch, types) -> list[pa.Array]:
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         if arr.type != t:
-            try:
-                arr = pc.cast(arr, t)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise DataError(f"cannot compare join key as {dt.sql_name(t)}: {exc}") from None
+            # cast_array, not pc.cast: Arrow's decimal rescale can wrap around
+            arr = cast_array(arr, t)
         out.append(arr)
     return out
 

@@ -1,5 +1,6 @@
 """Aggregates as window functions over frames: count_star, count, sum, avg,
-min, max (and bool_and/bool_or as min/max, first as first_value).
+min, max (and bool_and/bool_or as min/max, first as first_value), and the
+variance family (var_samp, var_pop, stddev_samp, stddev_pop).
 
 Every row's frame is [fs, fe) in window order (window_layout.frame_bounds).
 Counts and integer sums are differences of prefix sums (exact: integer
@@ -150,7 +151,56 @@ def max_(call, lay: Layout, args, frame):
     return _extreme(lay, args[0], frame, True)
 
 
+def _variance(lay: Layout, x: pa.Array, frame, sample: bool, root: bool) -> pa.Array:
+    """var_pop / var_samp (and their square roots) per frame. The values are
+    first shifted by their partition's mean, so the frame sums of y and y^2
+    (from a segment tree, never differences of running sums) lose no digits
+    to cancellation when the mean is large against the spread."""
+    fs, fe = frame()
+    fs = np.ascontiguousarray(fs, dtype=np.int64)
+    fe = np.ascontiguousarray(fe, dtype=np.int64)
+    valid = _valid(x)
+    v = pc.fill_null(x.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+    v = np.where(valid, v, 0.0)
+    pid = np.cumsum(lay.part_start) - 1
+    with np.errstate(invalid="ignore"):
+        total = np.bincount(pid, weights=v)
+        count = np.bincount(pid, weights=valid.astype(np.float64))
+        shift = (total / np.maximum(count, 1.0))[pid]
+        shift = np.where(np.isfinite(shift), shift, 0.0)
+        y = np.where(valid, v - shift, 0.0)
+        n = _counts(valid, fs, fe).astype(np.float64)
+        s1 = frame_sum_f64(y, fs, fe)
+        s2 = frame_sum_f64(y * y, fs, fe)
+        m2 = np.maximum(s2 - s1 * s1 / np.maximum(n, 1.0), 0.0)
+        m2 = np.where(np.isnan(s2) | np.isnan(s1), np.nan, m2)
+        denom = n - 1.0 if sample else n
+        out = m2 / np.maximum(denom, 1.0)
+        if root:
+            out = np.sqrt(out)
+    empty = denom <= 0
+    return pa.array(out, pa.float64(), mask=empty if empty.any() else None)
+
+
+def var_samp(call, lay: Layout, args, frame):
+    return _variance(lay, args[0], frame, True, False)
+
+
+def var_pop(call, lay: Layout, args, frame):
+    return _variance(lay, args[0], frame, False, False)
+
+
+def stddev_samp(call, lay: Layout, args, frame):
+    return _variance(lay, args[0], frame, True, True)
+
+
+def stddev_pop(call, lay: Layout, args, frame):
+    return _variance(lay, args[0], frame, False, True)
+
+
 AGGREGATES = {
+    "var_samp": var_samp, "var_pop": var_pop, "stddev_samp": stddev_samp,
+    "stddev_pop": stddev_pop,
     "count_star": count_star, "count": count, "sum": sum_, "avg": avg,
     "min": min_, "max": max_, "bool_and": min_, "bool_or": max_,
     "first": first_value,

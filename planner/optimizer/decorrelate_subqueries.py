@@ -20,7 +20,9 @@ reads names it does not produce. This rule removes every subquery:
   EnforceSingleRow(q); the subquery expression becomes q's column.
 - a correlated scalar subquery must be a scalar aggregate: it is grouped by
   its correlation columns and left joined on them; a count over no rows
-  becomes 0 (coalesce) instead of the join's NULL.
+  becomes 0 (coalesce) instead of the join's NULL. When the correlation is
+  not a set of equalities (`n2.i > n1.i`, an OR), the aggregate is computed
+  per distinct outer value instead (correlated_domain.py).
 
 Subqueries in other places (under OR, in join conditions, in an aggregate)
 raise NotSupportedError. Nested subqueries are decorrelated inside out.
@@ -229,7 +231,17 @@ class _Outer:
             projects, agg = _scalar_aggregate_shape(sub)
         except NotSupportedError:
             return self._join_scalar_rows(sub, ctx)
-        right, preds = _pull(sub, local, "scalar", ctx)
+        try:
+            right, preds = _pull(sub, local, "scalar", ctx)
+        except NotSupportedError:
+            # correlation by a non-equality (or an OR): aggregate per distinct
+            # outer value instead (correlated_domain.py)
+            from .correlated_domain import join_scalar_over_domain
+            out = join_scalar_over_domain(self.plan, sub, projects, agg, local, ctx)
+            if out is None:
+                raise
+            self.plan, result = out
+            return result
         cond = conjoin(preds)
         result: Expr = Column(value.name, value.dtype, True)
         count_names = {n for n, a in zip(agg.agg_names, agg.aggs)

@@ -105,7 +105,20 @@ def _is_false(e) -> bool:
     return isinstance(e, Literal) and e.value is False
 
 
+def _simplify_case(e: Case) -> Expr:
+    """Drop the WHEN branches whose condition is a constant FALSE or NULL."""
+    keep = [(c, r) for c, r in zip(e.conditions, e.results)
+            if not (isinstance(c, Literal) and c.value is not True)]
+    if len(keep) == len(e.conditions):
+        return e
+    if not keep:
+        return e.default if e.default is not None else Literal(None, e.dtype)
+    return Case(tuple(c for c, _ in keep), tuple(r for _, r in keep), e.default, e.dtype)
+
+
 def _simplify_boolean(e: Expr) -> Expr:
+    if isinstance(e, Case):
+        return _simplify_case(e)
     if not isinstance(e, Call):
         return e
     if e.fn == "and" and len(e.args) == 2:

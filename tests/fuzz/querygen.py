@@ -24,9 +24,13 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     "empty": [("a", "int"), ("s", "str")],
     "events": [("event_id", "int"), ("amount", "double"), ("kind", "str"), ("year", "int"),
                ("region", "str")],
+    # type edges: unsigned integers, BIGINTs near 2^63, DECIMAL(38,0) / (38,10)
+    "edges": [("id", "int"), ("u8", "int"), ("i8", "int"), ("u16", "int"), ("u32", "int"), ("i32", "int"),
+              ("u64", "int"), ("i64", "int"), ("g", "int"), ("d380", "decimal"),
+              ("d3810", "decimal")],
 }
 # tables drawn for a FROM item, with weights (skew is big: joined only on small keys)
-FROM_WEIGHTS = {"nums": 6, "dim": 3, "skew": 1, "empty": 1, "events": 3}
+FROM_WEIGHTS = {"nums": 6, "dim": 3, "skew": 1, "empty": 1, "events": 3, "edges": 2}
 # join key pairs (left table.col, right table.col) that keep results small
 JOIN_KEYS = [
     ("nums", "k", "dim", "k"), ("nums", "k", "nums", "k"), ("nums", "i", "nums", "k"),
@@ -35,6 +39,9 @@ JOIN_KEYS = [
     ("dim", "k", "skew", "key"), ("nums", "k", "skew", "key"), ("events", "kind", "events", "kind"),
     ("events", "year", "events", "year"), ("nums", "k", "empty", "a"), ("empty", "s", "dim", "name"),
     ("dim", "name", "nums", "s"), ("nums", "id", "events", "event_id"), ("nums", "b", "nums", "b"),
+    ("edges", "g", "dim", "k"), ("edges", "u8", "nums", "i"), ("edges", "i8", "nums", "k"),
+    ("edges", "u64", "edges", "i64"), ("edges", "d380", "edges", "d3810"),
+    ("edges", "g", "edges", "g"), ("edges", "u16", "edges", "u16"), ("edges", "d3810", "nums", "m"),
 ]
 STR_LITS = ["'apple'", "'banana'", "''", "'Grape'", "'ümlaut'", "'fig'", "'name3'", "'a'",
             "'b'", "'click'", "'buy'", "'eu'", "'zzz'"]
@@ -586,6 +593,8 @@ class QueryGen:
         cols = keys + aggs
         types = ktypes + [t for _, t in typed]
         sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
+        if keys and self.chance(0.25):
+            return self.grouping_sets_query(frm, scope, keys, ktypes, typed)
         sql = f"SELECT {sel} FROM {frm}{self.where(scope)}"
         if keys:
             sql += " GROUP BY " + ", ".join(keys)
@@ -593,6 +602,43 @@ class QueryGen:
             sql += f" HAVING {self.pick(['count(*)', aggs[0] if aggs[0].startswith('count') else 'count(*)'])} > {self.r.randint(0, 5)}"
             if self.chance(0.3):
                 sql += f" OR min({self.expr('int', scope, 0)}) < {self.r.randint(-10, 10)}"
+        tail, ordered = self.order_limit(types)
+        return Query(sql + tail, ordered)
+
+    def grouping_sets_query(self, frm, scope, keys, ktypes, typed) -> Query:
+        """ROLLUP / CUBE / GROUPING SETS, sometimes with no aggregate at all,
+        with GROUPING(...) and windows over the grouped result."""
+        kind = self.r.randint(0, 3)
+        if kind == 0:
+            group = f"ROLLUP ({', '.join(keys)})"
+        elif kind == 1:
+            group = f"CUBE ({', '.join(keys)})"
+        elif kind == 2:
+            sets = ["(" + ", ".join(keys) + ")", "()"] + [f"({k})" for k in keys]
+            group = f"GROUPING SETS ({', '.join(self.r.sample(sets, self.r.randint(1, len(sets))))})"
+        else:
+            group = f"{keys[0]}, ROLLUP ({', '.join(keys[1:] or keys[:1])})"
+        cols, types = list(keys), list(ktypes)
+        if self.chance(0.7):
+            cols += [a for a, _ in typed]
+            types += [t for _, t in typed]
+        if self.chance(0.4):
+            cols.append(f"GROUPING({', '.join(self.r.sample(keys, self.r.randint(1, len(keys))))})")
+            types.append("int")
+        if self.chance(0.3):
+            part = self.pick([keys[0], f"GROUPING({keys[0]})"])
+            agg = next((a for a, t in typed if t in ("int", "decimal", "str", "date")), "count(*)")
+            cols.append(self.pick([
+                f"rank() OVER (PARTITION BY {part} ORDER BY {agg} NULLS LAST)",
+                f"count(*) OVER (PARTITION BY {part})",
+                f"sum(count(*)) OVER (PARTITION BY {part})",
+            ]))
+            types.append("int")
+        distinct = "DISTINCT " if self.chance(0.1) else ""
+        sel = ", ".join(f"{c} AS c{i}" for i, c in enumerate(cols))
+        sql = f"SELECT {distinct}{sel} FROM {frm}{self.where(scope)} GROUP BY {group}"
+        if self.chance(0.2):
+            sql += f" HAVING count(*) > {self.r.randint(0, 3)}"
         tail, ordered = self.order_limit(types)
         return Query(sql + tail, ordered)
 
@@ -612,9 +658,9 @@ class QueryGen:
         return Query(sql, ordered)
 
     def window_query(self) -> Query:
-        rel = Rel(self.alias(), self.pick(["nums", "nums", "events", "skew", "dim"]))
+        rel = Rel(self.alias(), self.pick(["nums", "nums", "events", "skew", "dim", "edges"]))
         scope = [rel]
-        uniq = {"nums": "id", "dim": "k"}.get(rel.table)
+        uniq = {"nums": "id", "dim": "k", "edges": "id"}.get(rel.table)
         if self.chance(0.25):
             return self.window_over_agg(rel)
         types = self.rand_types(1, 2)
@@ -642,8 +688,15 @@ class QueryGen:
             f"lag({key}) OVER (ORDER BY {key})",
         ])
         types = ["x", at, "double"]
+        group = key
+        if self.chance(0.3):
+            group = f"ROLLUP ({key})"
+            win = self.pick([win, f"rank() OVER (PARTITION BY GROUPING({key}) ORDER BY {agg})",
+                             f"count(*) OVER (PARTITION BY {key})",
+                             f"sum({agg}) OVER (PARTITION BY GROUPING({key}))"
+                             if at in ("int", "decimal") else f"count({agg}) OVER ()"])
         sql = (f"SELECT {key} AS c0, {agg} AS c1, {win} AS c2 FROM {rel.ref()}{self.where(scope)} "
-               f"GROUP BY {key}")
+               f"GROUP BY {group}")
         tail, ordered = self.order_limit(types)
         return Query(sql + tail, ordered)
 

@@ -78,7 +78,10 @@ def _sort_key(row):
             out.append((0, "b", int(v)))
         elif isinstance(v, (int, float, decimal.Decimal)):
             f = float(v)
-            out.append((0, "n", float(f"{f:.9g}") if math.isfinite(f) else f))
+            # exact integers and decimals break the ties of their rounded
+            # form (huge BIGINTs equal to 9 digits), doubles do not
+            exact = decimal.Decimal(v) if not isinstance(v, float) else decimal.Decimal(0)
+            out.append((0, "n", float(f"{f:.9g}") if math.isfinite(f) else f, exact))
         else:
             out.append((0, type(v).__name__, v))
     return tuple(out)

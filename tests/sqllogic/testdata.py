@@ -8,6 +8,9 @@ Tables (one folder each under the data directory):
 - `events`: Hive-partitioned by `year=` and `region=` folders
 - `typed`: 60 rows of the other column types: TINYINT, SMALLINT, REAL,
   TIMESTAMP, DOUBLE with NaN/inf, long strings, DECIMAL(38,10)
+- `edges`: 40 rows at the edges of the types: unsigned integers (UBIGINT
+  past BIGINT's range), BIGINTs whose sum overflows 64 bits, DECIMAL(38,0)
+  and DECIMAL(38,10) near their limits, nanosecond timestamps
 - `logs`: Hive-partitioned by a DATE-valued `day=` and a VARCHAR `tag=`
   (values like `a1`, `007`) folders, one folder holding two files
 """
@@ -22,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TABLES = ("nums", "dim", "skew", "empty", "events", "typed", "logs")
+TABLES = ("nums", "dim", "skew", "empty", "events", "typed", "logs", "edges")
 
 
 def _with_nulls(rng, values: pa.Array, frac: float) -> pa.Array:
@@ -84,6 +87,7 @@ def make_test_data(root: str) -> str:
                 "kind": pa.array(np.array(["click", "view", "buy"])[rng.integers(0, 3, cnt)]),
             }), f"{folder}/data.parquet")
     _more_tables(root)
+    _edge_table(root)
     return root
 
 
@@ -126,3 +130,40 @@ def _more_tables(root: str) -> None:
                         rng.integers(0, 3, cnt)]),
                     "ms": _with_nulls(rng, pa.array(np.round(rng.random(cnt) * 500, 1)), 0.2),
                 }), f"{folder}/part-{f}.parquet")
+
+
+def _edge_table(root: str) -> None:
+    """`edges`: values at the limits of the integer, decimal and timestamp types."""
+    rng = np.random.default_rng(11)
+    n = 40
+    D = decimal.Decimal
+    # |values| < 10^28: each fits DECIMAL(38,10) too, so comparing the two
+    # decimal columns works (and a wrong rescale would show)
+    big0 = [D(int(x)) * 10 ** 19 + D(int(y)) for x, y in
+            zip(rng.integers(-10**8, 10**8, n), rng.integers(0, 10**18, n))]
+    big0[:4] = [D(10**28 - 1), D(-(10**28 - 1)), D(17014118346046923173), D(0)]
+    big10 = [D(int(x)).scaleb(-10) for x in rng.integers(-10**18, 10**18, n)]
+    big10[:4] = [D(1), D("-1.5"), D("99999999999999999999999999.9999999999"), D(0)]
+    i64 = rng.integers(2**62, 2**63 - 1, n, dtype=np.int64)
+    i64[::3] *= -1
+    ns0 = np.datetime64("2024-03-10T10:00:00.123456789", "ns")
+    edges = pa.table({
+        "id": pa.array(np.arange(n), pa.int64()),
+        "u8": _with_nulls(rng, pa.array(rng.integers(0, 256, n), pa.uint8()), 0.1),
+        "i8": _with_nulls(rng, pa.array(rng.integers(-128, 128, n), pa.int8()), 0.1),
+        "u16": _with_nulls(rng, pa.array(rng.integers(0, 2**16, n), pa.uint16()), 0.1),
+        "u32": _with_nulls(rng, pa.array(rng.integers(0, 2**32, n, dtype=np.int64),
+                                         pa.uint32()), 0.1),
+        "i32": _with_nulls(rng, pa.array(rng.integers(-2**31, 2**31, n, dtype=np.int64),
+                                         pa.int32()), 0.1),
+        "u64": _with_nulls(rng, pa.array(rng.integers(0, 2**64 - 1, n, dtype=np.uint64),
+                                         pa.uint64()), 0.1),
+        "i64": _with_nulls(rng, pa.array(i64, pa.int64()), 0.1),
+        "g": pa.array(rng.integers(0, 4, n), pa.int64()),
+        "d380": _with_nulls(rng, pa.array(big0, pa.decimal128(38, 0)), 0.1),
+        "d3810": _with_nulls(rng, pa.array(big10, pa.decimal128(38, 10)), 0.1),
+        "ts": _with_nulls(rng, pa.array(ns0 + rng.integers(0, 10**12, n).astype(
+            "timedelta64[ns]"), pa.timestamp("ns")), 0.1),
+    })
+    os.makedirs(f"{root}/edges", exist_ok=True)
+    pq.write_table(edges, f"{root}/edges/edges.parquet", row_group_size=16)

@@ -1,0 +1,89 @@
+"""A correlated scalar aggregate whose correlation is not a set of equalities,
+computed once per distinct value of the outer columns it reads (the "domain"):
+
+    SELECT id, (SELECT count(*) FROM nums n2 WHERE n2.k = n1.k AND n2.i > n1.i)
+    FROM nums n1
+ -> Project(id, coalesce(cnt, 0))
+      Join(left, n1.k = d.k AND n1.i = d.i)
+        Scan(n1)
+        Aggregate(groups=[d.k, d.i], count(*) AS cnt)
+          Join(inner, n2.k = d.k AND n2.i > d.i)
+            Distinct(Project(Scan(n1), k AS d.k, i AS d.i))
+            Scan(n2)
+
+The outer side joins the per-domain aggregates on plain equalities, which
+never match a NULL outer value; that is right only when the correlation is
+never true for a NULL outer value, so the rewrite is refused (None) unless
+every outer column is null-rejected by the correlated conjuncts. A used by
+decorrelate_subqueries; the expressions above the aggregate are computed
+above the join, so a count over no rows is 0.
+"""
+
+from __future__ import annotations
+
+from ... import datatypes as dt
+from ..expr import Call, Column, Expr, columns_of, conjoin
+from ..logical import Aggregate, Distinct, Join, LogicalPlan, Project
+from .util import coalesce, eq, names_of, substitute
+
+# functions that are NULL (or not true) whenever any argument is NULL
+_STRICT = {"eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod", "intdiv",
+           "neg", "abs", "like", "ilike", "not_like", "not_ilike", "upper", "lower",
+           "length", "substr"}
+
+
+def _rejects_null(e: Expr, name: str) -> bool:
+    """Is `e` not TRUE whenever column `name` is NULL?"""
+    if isinstance(e, Column):
+        return e.name == name
+    if isinstance(e, Call):
+        if e.fn == "and":
+            return any(_rejects_null(a, name) for a in e.args)
+        if e.fn == "or":
+            return all(_rejects_null(a, name) for a in e.args)
+        if e.fn in _STRICT:
+            return any(_rejects_null(a, name) for a in e.args)
+    from ..expr import Cast
+    if isinstance(e, Cast):
+        return _rejects_null(e.arg, name)
+    return False
+
+
+def join_scalar_over_domain(outer: LogicalPlan, sub: LogicalPlan, projects: list,
+                            agg: Aggregate, local: set[str], ctx):
+    """(new outer plan, the subquery's value as an expression over it), or
+    None when the rewrite does not apply."""
+    from .decorrelate_subqueries import _pull
+    if ctx is None:
+        return None
+    inp, preds = _pull(agg.input, local, "domain", ctx)
+    if not preds:
+        return None
+    cond = conjoin(preds)
+    outer_cols = sorted(columns_of(cond) - names_of(inp))
+    fields = {f.name: f for f in outer.schema}
+    if not outer_cols or any(c not in fields for c in outer_cols):
+        return None                      # correlated two levels up
+    if not all(_rejects_null(cond, c) for c in outer_cols):
+        return None
+    dnames = [ctx.fresh_name("domain") for _ in outer_cols]
+    domain = Distinct(Project(outer, tuple(fields[c].column() for c in outer_cols),
+                              tuple(dnames)))
+    mapping = {c: Column(d, fields[c].dtype, True) for c, d in zip(outer_cols, dnames)}
+    joined = Join(domain, inp, "inner", substitute(cond, mapping))
+    gnames = tuple(ctx.fresh_name("domain_key") for _ in outer_cols)
+    grouped = Aggregate(joined, tuple(mapping[c] for c in outer_cols), gnames,
+                        agg.aggs, agg.agg_names)
+    on = conjoin([eq(fields[c].column(), Column(g, fields[c].dtype, True))
+                  for c, g in zip(outer_cols, gnames)])
+    value = sub.schema[0]
+    result: Expr = Column(value.name, value.dtype, True)
+    for p in projects:
+        result = substitute(result, dict(zip(p.names, p.exprs)))
+    result = substitute(result, {n: coalesce(Column(n, a.dtype, True), 0)
+                                 for n, a in zip(agg.agg_names, agg.aggs)
+                                 if a.fn in ("count", "count_star")})
+    if result.dtype != value.dtype:
+        from ..expr import Cast
+        result = Cast(result, value.dtype)
+    return Join(outer, grouped, "left", on), result
