@@ -379,6 +379,7 @@ class _RemotePartitions:
                     f"cannot fetch a result partition from worker {part.address}: "
                     f"{str(exc).splitlines()[0]}") from None
             except flight.FlightError as exc:
+                self._raise_query_error()       # the query failed: its files are gone
                 raise errors.OperationalError(
                     f"cannot fetch a result partition from worker {part.address}: "
                     f"{str(exc).splitlines()[0]}") from None
@@ -387,6 +388,20 @@ class _RemotePartitions:
                 continue
             return _conform(b, self.schema)
         return None
+
+    def _raise_query_error(self) -> None:
+        """A partition could not be read: if the query itself failed meanwhile
+        (and dropped its files), raise the query's own error instead."""
+        while not self._final and self._replies is not None:
+            try:
+                resp = next(self._replies)
+            except (StopIteration, grpc.RpcError):
+                return
+            if not resp.ok:
+                self._final = True
+                self._done_streaming()
+                raise error_from(resp.error_class, resp.error_message)
+            self._note(resp)
 
     def close(self) -> None:
         if self._closed:
