@@ -94,6 +94,10 @@ class DagRun:
         self.sched = StageScheduler(dag, max_attempts=1)
         if reservation is None:
             reservation = ctx.reserve("ResultWindow")
+        # results waiting for the client hold at most a quarter of the query's
+        # memory: they cannot spill, and the operators still running need room
+        cap = max(1, ctx.effective_limit() // 4)
+        window = cap if window is None else min(window, cap)
         self.window = ResultWindow(dag.final.tasks, window, reservation)
         self.on_progress = on_progress
         self._events: queue.SimpleQueue = queue.SimpleQueue()
