@@ -135,7 +135,8 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
             continue
         b = conform(b, schema)
         if distinct_only:
-            b = _new_keys_only(node, b, types, encoder, bool(null_parts))
+            b = _new_keys_only(node, b, types, encoder,
+                               any(part.size for part in null_parts))
             if b.num_rows == 0:
                 continue
         need = b.nbytes + 8 * b.num_rows

@@ -119,6 +119,16 @@ def test_null_aware_anti_cases():
     check("null_aware_anti", lt, with_null, [("lk", "rk")], cond, "r.rv = l.lv")
 
 
+def test_null_aware_anti_null_in_a_later_build_batch():
+    """The build keeps one row per key: a NULL arriving after the first batch
+    must still be kept (it empties NOT IN)."""
+    lt = pa.table({"lk": pa.array([1, 2, 3], pa.int64()), "lv": pa.array([0, 1, 2], pa.int32())})
+    keys = [7, 8, 9, 7, 10, 11, 12, 13, 14, 15, 7, None]      # leaf batches of 5 rows
+    rt = pa.table({"rk": pa.array(keys, pa.int64()),
+                   "rv": pa.array(range(len(keys)), pa.int32())})
+    assert check("null_aware_anti", lt, rt, [("lk", "rk")]).num_rows == 0
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_hash_partitioned_inputs(kind):
     lt, rt = make_tables(7, nl=80, nr=60)
