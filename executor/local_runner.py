@@ -95,10 +95,13 @@ class DagRun:
         if reservation is None:
             reservation = ctx.reserve("ResultWindow")
         # results waiting for the client hold at most a quarter of the query's
-        # memory: they cannot spill, and the operators still running need room
+        # memory (the operators still running need room); held batches spill
+        # when an operator of the query is refused
         cap = max(1, ctx.effective_limit() // 4)
         window = cap if window is None else min(window, cap)
-        self.window = ResultWindow(dag.final.tasks, window, reservation)
+        self.window = ResultWindow(dag.final.tasks, window, reservation, ctx.spill_dir)
+        ctx.add_spiller(self.window.spill)
+        ctx.add_cleanup(self.window.clear)
         self.on_progress = on_progress
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._running: dict[Future, TaskId] = {}

@@ -1,13 +1,19 @@
 """The bounded window between a running query and its client.
 
 Owns `ResultWindow`: the final stage's batches wait here, per partition, until
-the client takes them in partition order. It holds at most `limit` bytes (plus
-one batch, so the partition the client is reading can always make progress):
-a final-stage task asks `may_put(partition)` before it produces the next
-batch and parks when the answer is no (local_runner.DagRun resumes it once the
-client has taken enough). When the process has a memory pool, the buffered
-bytes are reserved from it under the owner "ResultWindow"; a refused
-reservation parks the producers too.
+the client takes them in partition order. It holds at most `limit` bytes of
+unread result (plus one batch, so the partition the client is reading can
+always make progress): a final-stage task asks `may_put(partition)` before it
+produces the next batch and parks when the answer is no (local_runner.DagRun
+resumes it once the client has taken enough).
+
+Memory: when the process has a memory pool, the batches held in memory are
+reserved from it under the owner "ResultWindow". A batch the pool refuses, and
+any held batch when an operator of the same query needs room (the pool's
+reclaim asks `spill`), moves to an Arrow IPC file in the spill folder and is
+read back, in order, when the client reaches it. Unread results therefore
+never starve a join or an aggregate still running: the client may be the very
+thread that runs them.
 
 Does not own running tasks (executor/local_runner.py) or the client's
 cursor (dbapi.py).
@@ -15,6 +21,8 @@ cursor (dbapi.py).
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections import deque
 
@@ -23,21 +31,56 @@ import pyarrow as pa
 DEFAULT_WINDOW = 32 << 20      # bytes of unconsumed result a query may hold
 
 
+class _SpilledRun:
+    """Consecutive batches of one partition, written to one IPC file."""
+
+    def __init__(self, path: str, nbytes: int, rows: int):
+        self.path, self.nbytes, self.rows = path, nbytes, rows
+        self._source = None
+        self._reader = None
+
+    def next_batch(self) -> pa.RecordBatch | None:
+        if self._reader is None:
+            self._source = pa.memory_map(self.path)
+            self._reader = pa.ipc.open_stream(self._source)
+        try:
+            return self._reader.read_next_batch()
+        except StopIteration:
+            self.discard()
+            return None
+
+    def discard(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = self._reader = None
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
+
+
 class ResultWindow:
     def __init__(self, partitions: int, limit: int | None = DEFAULT_WINDOW,
-                 reservation=None):
+                 reservation=None, spill_dir: str | None = None):
+        """`reservation`: the pool's, or None for no accounting (and no
+        spilling); spilled files go to a folder under `spill_dir` (None: the
+        system's temp folder), removed by `clear`."""
         self._lock = threading.Lock()
         self.limit = limit                       # None: unbounded (collect everything)
         self.partitions = partitions
-        self._buffers: list[deque[pa.RecordBatch]] = [deque() for _ in range(partitions)]
+        self._buffers: list[deque] = [deque() for _ in range(partitions)]
         self._finished = [False] * partitions
         self.current = 0                          # the partition the client reads
-        self.buffered = 0                         # bytes waiting in the window
+        self.buffered = 0                         # bytes waiting, in memory or spilled
         self.buffered_rows = 0
         self.peak = 0
+        self.spilled = 0                          # bytes ever moved to disk
         self._reservation = reservation           # a memory-pool Reservation, or None
-        self._reserved = 0                        # of `buffered`, the bytes the pool granted
+        self._in_memory = 0                       # of `buffered`, the bytes held in memory
+        self._reserved = 0                        # of `_in_memory`, the bytes the pool granted
         self._refused = False                     # the pool said no since the last take
+        self._spill_dir = spill_dir
+        self._folder: str | None = None
 
     # -- producers -------------------------------------------------------------
     def may_put(self, partition: int) -> bool:
@@ -54,35 +97,108 @@ class ResultWindow:
             return
         n = batch.nbytes
         granted = self._reservation is not None and self._reservation.try_grow(n)
+        refused = self._reservation is not None and not granted
+        item = batch
+        if refused:
+            item = self._write_run([batch])        # outside the lock: disk I/O
         with self._lock:
-            self._buffers[partition].append(batch)
+            self._buffers[partition].append(item)
             self.buffered += n
             self.buffered_rows += batch.num_rows
             self.peak = max(self.peak, self.buffered)
+            if isinstance(item, _SpilledRun):
+                self.spilled += n
+            else:
+                self._in_memory += n
             if granted:
                 self._reserved += n
-            elif self._reservation is not None:
-                # the pool refused: the batch exists already, so keep it, but
+            if refused:
                 # producers park until the client has taken some
                 self._refused = True
+        if refused and isinstance(item, _SpilledRun):
+            self._reservation.record_spill(n)
 
     def finish(self, partition: int) -> None:
         with self._lock:
             self._finished[partition] = True
 
+    # -- memory ----------------------------------------------------------------
+    def spill(self, n: int) -> None:
+        """Move held batches to disk until about `n` bytes are freed, the
+        partitions the client reaches last first (a pool spiller)."""
+        if self._reservation is None:
+            return
+        freed = 0
+        for partition in reversed(range(self.partitions)):
+            if freed >= n:
+                break
+            with self._lock:
+                buf = self._buffers[partition]
+                held = [b for b in buf if isinstance(b, pa.RecordBatch)]
+                if not held:
+                    continue
+                # the whole deque becomes spilled runs, in order
+                items = list(buf)
+                buf.clear()
+                out, group = [], []
+                for item in items:
+                    if isinstance(item, pa.RecordBatch):
+                        group.append(item)
+                        continue
+                    if group:
+                        out.append(self._write_run(group))
+                        group = []
+                    out.append(item)
+                if group:
+                    out.append(self._write_run(group))
+                buf.extend(out)
+                size = sum(b.nbytes for b in held)
+                self._in_memory -= size
+                self.spilled += size
+                give_back = max(0, self._reserved - self._in_memory)
+                self._reserved -= give_back
+            if self._reservation is not None:
+                if give_back:
+                    self._reservation.shrink(give_back)
+                self._reservation.record_spill(size)
+            freed += size
+
+    def _write_run(self, batches: list[pa.RecordBatch]) -> _SpilledRun:
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="quiver-result-", dir=self._spill_dir)
+        fd, path = tempfile.mkstemp(suffix=".arrow", dir=self._folder)
+        os.close(fd)
+        schema = batches[0].schema
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+            for b in batches:
+                writer.write_batch(b if b.schema.equals(schema) else b.cast(schema))
+        return _SpilledRun(path, sum(b.nbytes for b in batches),
+                           sum(b.num_rows for b in batches))
+
     # -- the client -------------------------------------------------------------
     def take(self) -> pa.RecordBatch | None:
         """The next batch in partition order, or None when none is ready yet
         (or the result is complete: see `exhausted`)."""
+        give_back = 0
         with self._lock:
             while self.current < self.partitions:
                 buf = self._buffers[self.current]
                 if buf:
-                    batch = buf.popleft()
-                    self.buffered -= batch.nbytes
+                    head = buf[0]
+                    if isinstance(head, _SpilledRun):
+                        batch = head.next_batch()
+                        if batch is None:
+                            buf.popleft()
+                            continue
+                        self.buffered -= batch.nbytes
+                    else:
+                        batch = buf.popleft()
+                        self.buffered -= batch.nbytes
+                        self._in_memory -= batch.nbytes
+                        give_back = max(0, self._reserved - self._in_memory)
+                        self._reserved -= give_back
+                    self.buffered = max(0, self.buffered)
                     self.buffered_rows -= batch.num_rows
-                    give_back = max(0, self._reserved - self.buffered)
-                    self._reserved -= give_back
                     self._refused = False
                     break
                 if not self._finished[self.current]:
@@ -105,8 +221,15 @@ class ResultWindow:
         """Drop everything buffered (the client closed the result early)."""
         with self._lock:
             for buf in self._buffers:
+                for item in buf:
+                    if isinstance(item, _SpilledRun):
+                        item.discard()
                 buf.clear()
             self.buffered = self.buffered_rows = 0
-            self._reserved = 0
+            self._in_memory = self._reserved = 0
+            folder, self._folder = self._folder, None
         if self._reservation is not None:
             self._reservation.free()
+        if folder is not None:
+            import shutil
+            shutil.rmtree(folder, ignore_errors=True)
