@@ -12,6 +12,7 @@ from . import datatypes as dt
 
 
 def run(session, st):
+    from . import dml
     from .parser import statements as S
     handler = {
         S.CreateExternalTable: create_external_table,
@@ -20,6 +21,8 @@ def run(session, st):
         S.Drop: drop,
         S.ShowTables: show_tables,
         S.Describe: describe,
+        S.Insert: dml.insert,
+        S.Copy: dml.copy,
     }.get(type(st))
     if handler is None:
         raise errors.NotSupportedError(f"statement {type(st).__name__} is not supported")

@@ -2,8 +2,8 @@
 
 The plan of one SELECT is built bottom-up in SQL's logical order:
 
-    Limit(Sort(Distinct(Project(Window(Filter[HAVING](Aggregate(
-        Filter[WHERE](FROM)))))))
+    Limit(Sort(Distinct(Project(Filter[QUALIFY](Window(Filter[HAVING](Aggregate(
+        Filter[WHERE](FROM))))))))
 
 (each node only when needed), then a final Project drops the hidden
 columns ORDER BY added. Every output column has a plan-unique internal name;
@@ -73,7 +73,7 @@ def _bind_query_body(ctx, node, outer) -> BoundQuery:
 # --- SELECT --------------------------------------------------------------------
 
 def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> BoundQuery:
-    for key, what in (("distinct_on", "DISTINCT ON"), ("qualify", "QUALIFY"),
+    for key, what in (("distinct_on", "DISTINCT ON"),
                       ("laterals", "LATERAL"), ("pivots", "PIVOT"), ("into", "SELECT INTO")):
         value = sel.args.get(key)
         if value:
@@ -107,12 +107,20 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
                             alias_lookup=alias_lookup).bind(having_node.this)
         having = _predicate(ctx, having, having_node.this, "HAVING")
 
+    qualify_node = sel.args.get("qualify")
+    qualify = None
+    if qualify_node is not None:
+        qualify = ExprBinder(ctx, scope, aggregates=True, windows=True, clause="QUALIFY",
+                             alias_lookup=alias_lookup).bind(qualify_node.this)
+        qualify = _predicate(ctx, qualify, qualify_node.this, "QUALIFY")
+
     order_node = _arg(sel, "order")
     order_specs = _order_by_raw(ctx, order_node, items, scope, alias_lookup) \
         if order_node is not None else []
 
     is_agg = (group_node is not None or having is not None
               or any(contains(e, ex.AggCall) for e in exprs)
+              or (qualify is not None and contains(qualify, ex.AggCall))
               or any(isinstance(s, ex.SortKey) and contains(s.expr, ex.AggCall)
                      for s in order_specs))
     if is_agg:
@@ -120,6 +128,8 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
         exprs = [rw.rewrite(e) for e in exprs]
         if having is not None:
             having = rw.rewrite(having)
+        if qualify is not None:
+            qualify = rw.rewrite(qualify)
         order_specs = [ex.SortKey(rw.rewrite(s.expr), s.ascending, s.nulls_first)
                        if isinstance(s, ex.SortKey) else s for s in order_specs]
         plan = Aggregate(plan, tuple(rw.group_exprs), tuple(rw.group_names),
@@ -134,8 +144,14 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
     order_specs = [ex.SortKey(extract_windows(ctx, s.expr, calls, win_names),
                               s.ascending, s.nulls_first)
                    if isinstance(s, ex.SortKey) else s for s in order_specs]
+    if qualify is not None:
+        qualify = extract_windows(ctx, qualify, calls, win_names)
     if calls:
         plan = Window(plan, tuple(calls), tuple(win_names))
+    if qualify is not None:
+        if not calls:
+            raise ctx.error("QUALIFY needs a window function in the query", qualify_node)
+        plan = Filter(plan, qualify)
 
     # projection, with hidden columns for ORDER BY expressions not selected
     names_out = [n for n, _, _ in items]

@@ -3,7 +3,7 @@
 SELECT-like queries are bound to plans (bind_select.py); DDL statements
 are checked and turned into plain descriptions the session executes:
 CREATE EXTERNAL TABLE, CREATE TABLE ... AS, CREATE VIEW, DROP, SHOW TABLES,
-DESCRIBE, and EXPLAIN [ANALYZE] [VERBOSE] around any of them.
+DESCRIBE, INSERT and COPY (bind_dml.py), and EXPLAIN [ANALYZE] [VERBOSE] around any of them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from . import statements as S
+from .bind_dml import bind_copy, bind_insert
 from .bind_select import bind_query
 from .external_table import ExternalTableStatement
 from .parse import ExplainStatement
@@ -44,6 +45,10 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
             options=tuple(a.get("options") or ()))
     if isinstance(ast, exp.Create):
         return _create(ctx, ast)
+    if isinstance(ast, exp.Insert):
+        return bind_insert(ctx, ast)
+    if isinstance(ast, exp.Copy):
+        return bind_copy(ctx, ast)
     if isinstance(ast, exp.Drop):
         kind = (ast.args.get("kind") or "").lower()
         if kind not in ("table", "view"):

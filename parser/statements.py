@@ -76,6 +76,21 @@ class Describe(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class Insert(Statement):
+    name: str
+    query: BoundQuery           # outputs: every column of the table, in order and type
+
+
+@dataclass(frozen=True, slots=True)
+class Copy(Statement):
+    query: BoundQuery
+    location: str
+    format: str                 # 'parquet' | 'csv' | 'json'
+    partition_by: tuple[str, ...] = ()
+    options: tuple[tuple[str, object], ...] = ()   # header, delimiter, overwrite[_or_ignore]
+
+
+@dataclass(frozen=True, slots=True)
 class Explain(Statement):
     statement: Statement
     analyze: bool = False
@@ -84,4 +99,4 @@ class Explain(Statement):
 
 __all__ = ["Statement", "Select", "ColumnDef", "CreateExternalTable",
            "CreateTableAs", "CreateView", "Drop", "ShowTables", "Describe",
-           "Explain"]
+           "Insert", "Copy", "Explain"]

@@ -156,6 +156,15 @@ class Catalog:
         with self._lock:
             return self._entries.get(name.lower())
 
+    def reopen(self, name: str) -> None:
+        """Forget the opened Dataset of a table whose files changed (INSERT):
+        the next use lists its files again."""
+        with self._lock:
+            entry = self._entries.get(name.lower())
+        if isinstance(entry, TableEntry) and entry.source_kind == "dataset":
+            with entry._lock:
+                entry._source = None
+
     def drop(self, name: str, kind: str = "table", if_exists: bool = False) -> bool:
         """Remove a table (kind "table") or view (kind "view"); True if removed."""
         key = name.lower()
