@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -76,11 +77,15 @@ def _write_partitioned(fs, path, table, fmt, partition_by, header, delimiter) ->
             if value.is_valid:
                 m = pc.fill_null(pc.equal(col, value), False)
                 text = value.as_py()
-                text = text.isoformat() if hasattr(text, "isoformat") else str(text)
+                if isinstance(text, bool):
+                    text = "true" if text else "false"
+                elif hasattr(text, "isoformat"):
+                    text = text.isoformat()
+                else:
+                    text = str(text)
             else:
                 m = pc.is_null(col)
                 text = "__HIVE_DEFAULT_PARTITION__"
-            from urllib.parse import quote
             folders.append(f"{name}={quote(text, safe='')}")
             mask = m if mask is None else pc.and_(mask, m)
         part = table.filter(mask).select(rest)
