@@ -48,7 +48,9 @@ def create_external_table(session, st):
     dataset = open_dataset(st.location,
                            hive_partitioning=True if st.partitioned_by else None,
                            partition_columns=partition_columns or None,
-                           storage_options=dict(st.options) or None)
+                           storage_options=dict(st.options) or None,
+                           file_format=st.file_format,
+                           read_options=dict(st.read_options))
     from .planner.functions import cast_allowed
     types = {n.lower(): dt.normalize(dataset.schema.field(n).type) for n in dataset.schema.names}
     names = set(dataset.schema.names)

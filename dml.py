@@ -38,6 +38,10 @@ def insert(session, st):
             f"INSERT INTO table '{st.name}', which reads the single file {location}, "
             f"is not supported (only a table over one folder)")
     source = entry.source
+    if source.file_format != "parquet":
+        raise errors.NotSupportedError(
+            f"INSERT INTO table '{st.name}' over {source.file_format.upper()} files is not "
+            f"supported (only Parquet tables)")
     file_names = list(source.file_schema.names)
     declared = [n for n, _ in entry.columns] if entry.columns else None
     if declared is not None and [n.lower() for n in declared] != \

@@ -4,7 +4,7 @@ Owns: base tables (a Scan with fresh internal names per reference), views
 (their SQL bound recursively; a view that reaches itself is an error), CTE
 references (each reference bound afresh so a CTE used twice yields two
 independent subplans), derived tables with column alias lists, VALUES,
-`read_parquet(...)`, and joins: comma, CROSS, INNER/LEFT/RIGHT/FULL with ON,
+`read_parquet(...)` / `read_csv(...)` / `read_json(...)`, and joins: comma, CROSS, INNER/LEFT/RIGHT/FULL with ON,
 USING or NATURAL (USING columns appear once, unqualified; FULL JOIN USING
 exposes COALESCE(left, right)).
 """
@@ -44,7 +44,7 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         inner = node.this
         if isinstance(inner, exp.Func):
             plan, names = _table_function(ctx, inner, node)
-            default_alias = "read_parquet"
+            default_alias = plan.table
         else:
             plan, names, default_alias = _named_table(ctx, node)
     elif isinstance(node, exp.Subquery):
@@ -155,13 +155,27 @@ def _bind_cte(ctx: BindContext, name: str, node: exp.CTE, env: list):
     return bound.plan, cols + names[len(cols):]
 
 
+_READERS = {"read_parquet": "parquet", "parquet_scan": "parquet",
+            "read_csv": "csv", "read_csv_auto": "csv",
+            "read_json": "json", "read_json_auto": "json",
+            "read_ndjson": "json", "read_ndjson_auto": "json"}
+# options each format takes (others are refused by name); key -> read option
+_READER_OPTIONS = {"parquet": {},
+                   "csv": {"header": "header", "delim": "delimiter", "sep": "delimiter",
+                           "delimiter": "delimiter"},
+                   "json": {"format": None}}
+
+
 def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
     from .sql_functions import function_call
     if isinstance(fn, exp.ReadParquet):
         name, args = "read_parquet", list(fn.expressions)
+    elif isinstance(fn, exp.ReadCSV):
+        name, args = "read_csv", [fn.this] + list(fn.expressions)
     else:
         name, args = function_call(fn)
-    if name not in ("read_parquet", "parquet_scan"):
+    fmt = _READERS.get(name)
+    if fmt is None:
         raise ctx.not_supported(f"table function {name}()", node)
     locations: list[str] = []
     options: dict[str, object] = {}
@@ -175,15 +189,29 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
             value = _constant(ctx, a)
             locations.extend(value if isinstance(value, list) else [value])
     if not locations or not all(isinstance(x, str) for x in locations):
-        raise ctx.error("read_parquet() needs a location string or a list of strings", node)
-    unknown = set(options) - {"hive_partitioning"}
+        raise ctx.error(f"{name}() needs a location string or a list of strings", node)
+    hive = options.pop("hive_partitioning", None)
+    allowed = _READER_OPTIONS[fmt]
+    unknown = set(options) - set(allowed)
     if unknown:
-        raise ctx.not_supported(f"read_parquet option {sorted(unknown)[0]}", node)
-    hive = options.get("hive_partitioning")
+        raise ctx.not_supported(f"{name} option {sorted(unknown)[0]}", node)
+    if fmt == "json" and str(options.pop("format", "newline_delimited")).lower() \
+            not in ("newline_delimited", "auto"):
+        raise ctx.not_supported(f"{name} format other than 'newline_delimited'", node)
+    read_options = {allowed[k]: v for k, v in options.items()}
+    if "header" in read_options and not isinstance(read_options["header"], bool):
+        raise ctx.error("header must be TRUE or FALSE", node)
+    delimiter = read_options.get("delimiter")
+    if delimiter is not None and not (isinstance(delimiter, str) and len(delimiter) == 1):
+        raise ctx.error("the delimiter must be one character", node)
     location = locations[0] if len(locations) == 1 else locations
     opener = getattr(ctx.catalog, "open_location", None)
     try:
-        if opener is not None:
+        if fmt != "parquet":
+            from ..storage.dataset import open_dataset
+            source = open_dataset(location, hive_partitioning=hive, file_format=fmt,
+                                  read_options=read_options)
+        elif opener is not None:
             source = opener(location, hive_partitioning=hive)
         else:
             from ..storage.dataset import open_dataset
@@ -193,7 +221,7 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
         if isinstance(e, Error):
             raise
         raise ctx.error(f"cannot read {location}: {e}", node) from None
-    return scan(ctx, "read_parquet", source)
+    return scan(ctx, name, source)
 
 
 def _constant(ctx: BindContext, node: exp.Expression):

@@ -35,6 +35,8 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
         return S.Select(bind_query(ctx, ast, None))
     if isinstance(ast, ExternalTableStatement):
         a = ast.args
+        fmt = a.get("file_format") or "parquet"
+        storage, read = _split_options(ctx, fmt, a.get("options") or ())
         return S.CreateExternalTable(
             name=a["name"],
             columns=tuple(S.ColumnDef(n, t) for n, t in a.get("columns") or ()),
@@ -42,7 +44,7 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
             partitioned_by=tuple(S.ColumnDef(n, t) for n, t in a.get("partitioned_by") or ()),
             if_not_exists=bool(a.get("if_not_exists")),
             or_replace=bool(a.get("or_replace")),
-            options=tuple(a.get("options") or ()))
+            options=storage, file_format=fmt, read_options=read)
     if isinstance(ast, exp.Create):
         return _create(ctx, ast)
     if isinstance(ast, exp.Insert):
@@ -75,6 +77,31 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
     if isinstance(ast, exp.Command):
         raise ctx.not_supported(f"statement {str(ast.this).upper()}", None)
     raise ctx.not_supported(f"statement {type(ast).__name__.upper()}", ast)
+
+
+_CSV_OPTIONS = {"header": "header", "delimiter": "delimiter", "delim": "delimiter",
+                "sep": "delimiter"}
+
+
+def _split_options(ctx, fmt: str, options) -> tuple[tuple, tuple]:
+    """OPTIONS (...) of CREATE EXTERNAL TABLE: CSV reading options apart from
+    the storage (filesystem) options."""
+    storage, read = [], {}
+    for key, value in options:
+        name = _CSV_OPTIONS.get(key.lower()) if fmt == "csv" else None
+        if name is None:
+            storage.append((key, value))
+            continue
+        text = value.strip("'\"")
+        if name == "header":
+            if text.lower() not in ("true", "false"):
+                raise ctx.error(f"OPTIONS header must be true or false, not {value}")
+            read[name] = text.lower() == "true"
+        else:
+            if len(text) != 1:
+                raise ctx.error(f"OPTIONS delimiter must be one character, not {value}")
+            read[name] = text
+    return tuple(storage), tuple(sorted(read.items()))
 
 
 def _table_name(node: exp.Expression) -> str:

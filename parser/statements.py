@@ -37,7 +37,9 @@ class CreateExternalTable(Statement):
     partitioned_by: tuple[ColumnDef, ...] = ()
     if_not_exists: bool = False
     or_replace: bool = False
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str], ...] = ()      # storage options
+    file_format: str = "parquet"                   # or "csv" / "json"
+    read_options: tuple[tuple[str, object], ...] = ()   # CSV: header, delimiter
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,8 @@ class ParquetScanExec(ExecNode):
     filters: tuple[Expr, ...] = ()
     protocol: str = "file"
     storage_options: tuple[tuple[str, Any], ...] = ()
+    file_format: str = "parquet"       # "csv" / "json": whole text files (storage/textfiles.py)
+    read_options: tuple[tuple[str, Any], ...] = ()
     _expressions: ClassVar = ("filters",)
 
     @property

@@ -85,8 +85,12 @@ def _absolute(location: str) -> str:
     return location if "://" in location else os.path.abspath(location)
 
 
-def _options(hive_partitioning, partition_columns, storage_options) -> dict:
+def _options(hive_partitioning, partition_columns, storage_options,
+             file_format: str = "parquet", read_options: dict | None = None) -> dict:
     opts: dict[str, Any] = {}
+    if file_format != "parquet":
+        opts["file_format"] = file_format
+        opts["read_options"] = dict(read_options or {})
     if hive_partitioning is not None:
         opts["hive_partitioning"] = hive_partitioning
     if partition_columns:
@@ -124,7 +128,7 @@ class Catalog:
             given = ds.open_options
             opts = _options(given.get("hive_partitioning") if hive_partitioning is None else hive_partitioning,
                             partition_columns or given.get("partition_columns"),
-                            ds.storage_options)
+                            ds.storage_options, ds.file_format, ds.read_options)
             location = ds.location
         else:
             opts = _options(hive_partitioning, partition_columns, storage_options)
