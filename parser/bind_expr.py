@@ -364,7 +364,32 @@ class ExprBinder:
 
     def _Filter(self, node):
         where = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
-        return self._aggregate(node.this, filter_node=where, outer=node)
+        inner = node.this
+        if isinstance(inner, exp.WithinGroup):
+            inner = self._within_group_call(inner)
+        return self._aggregate(inner, filter_node=where, outer=node)
+
+    def _WithinGroup(self, node):
+        return self._aggregate(self._within_group_call(node), outer=node)
+
+    def _within_group_call(self, node) -> exp.Expression:
+        """`percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])` as the call
+        quantile_cont(x, q, desc)."""
+        func, order = node.this, node.expression
+        names = {exp.PercentileCont: "quantile_cont", exp.PercentileDisc: "quantile_disc"}
+        name = names.get(type(func))
+        if name is None or func.args.get("expression") is not None:
+            raise self.ctx.not_supported(f"{_snippet(func)} WITHIN GROUP", node)
+        keys = order.expressions if isinstance(order, exp.Order) else []
+        if len(keys) != 1:
+            raise self.ctx.not_supported("WITHIN GROUP with other than one ORDER BY key", node)
+        key = keys[0]
+        value = key.this if isinstance(key, exp.Ordered) else key
+        desc = bool(isinstance(key, exp.Ordered) and key.args.get("desc"))
+        call = exp.Anonymous(this=name, expressions=[value.copy(), func.this.copy(),
+                                                     exp.Boolean(this=desc)])
+        call.meta.update(node.meta)
+        return call
 
     def _IgnoreNulls(self, node):
         return self.bind(node.this)

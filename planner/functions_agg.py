@@ -20,10 +20,13 @@ AGG_ALIASES = {"stddev": "stddev_samp", "variance": "var_samp",
                "any_value": "first", "arbitrary": "first", "listagg": "string_agg",
                "group_concat": "string_agg", "every": "bool_and",
                "logical_and": "bool_and", "logical_or": "bool_or",
-               "approx_count_distinct": "count", "countif": "count_if"}   # the exact count is a fine estimate
+               "approx_count_distinct": "count", "countif": "count_if",   # the exact count is a fine estimate
+               "percentile_cont": "quantile_cont", "percentile_disc": "quantile_disc",
+               "quantile": "quantile_disc"}
 AGGREGATES = frozenset({"count", "count_star", "count_if", "sum", "avg", "min", "max",
                         "stddev_samp", "stddev_pop", "var_samp", "var_pop",
-                        "bool_and", "bool_or", "first", "string_agg"})
+                        "bool_and", "bool_or", "first", "string_agg",
+                        "quantile_cont", "quantile_disc"})
 RANKING = frozenset({"row_number", "rank", "dense_rank", "percent_rank",
                      "cume_dist", "ntile"})
 VALUE_WINDOW = frozenset({"lag", "lead", "first_value", "last_value", "nth_value"})
@@ -56,6 +59,8 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
         if not (dt.is_string(args[0].dtype) or pa.types.is_null(args[0].dtype)):
             raise FunctionError(f"cannot apply string_agg to {type_name(args[0].dtype)}")
         return [cast_to(args[0], dt.STRING), cast_to(sep, dt.STRING)], dt.STRING
+    if fn in ("quantile_cont", "quantile_disc"):
+        return _quantile_type(fn, args)
     arity(fn, args, 1)
     (a,) = args
     t = a.dtype
@@ -84,6 +89,37 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
         return [a if not dt.is_floating(t) else cast_to(a, dt.FLOAT64)], dt.FLOAT64
     # variance family
     return [a], dt.FLOAT64
+
+
+def _quantile_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
+    """quantile_cont / quantile_disc (value, fraction[, descending]): the
+    fraction a constant in [0, 1]; WITHIN GROUP (ORDER BY x DESC) sets the
+    third argument. cont interpolates numbers (DOUBLE, or the DECIMAL type);
+    disc picks a value of any orderable type."""
+    shown = "percentile_cont" if fn == "quantile_cont" else "percentile_disc"
+    arity(shown, args, 2, 3)
+    value, fraction = args[0], args[1]
+    desc = args[2] if len(args) == 3 else Literal(False, dt.BOOL)
+    if isinstance(fraction, Literal) and not isinstance(fraction.value, (list, tuple)) \
+            and dt.is_numeric(fraction.dtype) and fraction.value is not None:
+        q = float(fraction.value)
+    else:
+        raise FunctionError(f"the fraction of {shown}() must be a constant number")
+    if not 0.0 <= q <= 1.0:
+        raise FunctionError(f"the fraction of {shown}() must be between 0 and 1, not {q:g}")
+    t = value.dtype
+    if pa.types.is_null(t):
+        value, t = cast_to(value, dt.FLOAT64), dt.FLOAT64
+    args = [value, Literal(q, dt.FLOAT64), desc]
+    if fn == "quantile_cont":
+        if dt.is_decimal(t):
+            return args, t
+        if not dt.is_numeric(t):
+            raise FunctionError(f"cannot apply {shown} to {type_name(t)}")
+        return [cast_to(value, dt.FLOAT64)] + args[1:], dt.FLOAT64
+    if not any(f(t) for f in _ORDERABLE):
+        raise FunctionError(f"cannot apply {shown} to {type_name(t)}")
+    return args, t
 
 
 def resolve_aggregate(name: str, args: list[Expr], distinct: bool = False,

@@ -112,7 +112,8 @@ def _infer(protocol, storage_options, path, file_format, read_options) -> tuple[
         else:
             table = pajson.read_json(io.BytesIO(head))
     except pa.ArrowInvalid as e:
-        raise ProgrammingError(f"cannot read {path} as {file_format.upper()}: {e}") from None
+        raise ProgrammingError(f"cannot read {path} as {file_format.upper()}: "
+                               f"{_printable(str(e))}") from None
     if file_format == "csv" and not read_options.get("header", True):
         table = table.rename_columns([f"column{i}" for i in range(table.num_columns)])
     fields = []
@@ -127,6 +128,12 @@ def _infer(protocol, storage_options, path, file_format, read_options) -> tuple[
         fields.append(pa.field(name, t))
     per_row = len(head) / max(table.num_rows, 1)
     return pa.schema(fields), per_row
+
+
+def _printable(message: str, limit: int = 200) -> str:
+    """A reader's message without the binary bytes it may quote."""
+    text = "".join(c if c.isprintable() else "?" for c in message)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _json_time_type(head: bytes, name: str, inferred: pa.DataType) -> pa.DataType:
@@ -188,7 +195,7 @@ def read_text_split(split, columns: list[str], schema: pa.Schema, file_format: s
             table = _read_file(f, file_format, read_options, schema, parts)
         except pa.ArrowInvalid as e:
             raise DataError(f"cannot read {split.path} as {file_format.upper()} "
-                            f"with the table's column types: {e}") from None
+                            f"with the table's column types: {_printable(str(e))}") from None
     for batch in table.to_batches(max_chunksize=batch_size):
         n = batch.num_rows
         if not columns:
