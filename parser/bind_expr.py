@@ -391,6 +391,31 @@ class ExprBinder:
         call.meta.update(node.meta)
         return call
 
+    def _Array(self, node):
+        return self.call("list_value", [self.bind(a) for a in node.expressions], node)
+
+    def _Explode(self, node):
+        """unnest(list) in a select list (bind_select makes the Unnest node)."""
+        if self.clause != "SELECT":
+            raise self.ctx.error(f"UNNEST is not allowed in {self.clause}", node)
+        if self._in_agg or self._in_window or getattr(self, "_in_unnest", False):
+            raise self.ctx.not_supported("UNNEST inside another function call", node)
+        args = [node.this] if isinstance(node, exp.Explode) else list(node.expressions)
+        if len(args) != 1 or any(node.args.get(k) for k in ("offset", "alias")):
+            raise self.ctx.not_supported("UNNEST of several lists or WITH OFFSET", node)
+        self._in_unnest = True
+        try:
+            arg = self.bind(args[0])
+        finally:
+            self._in_unnest = False
+        if pa.types.is_null(arg.dtype):
+            arg = coerce(arg, pa.list_(dt.INT32))
+        if not pa.types.is_list(arg.dtype):
+            raise self.ctx.error(f"UNNEST needs a list, not {dt.sql_name(arg.dtype)}", node)
+        return ex.UnnestCall(arg, arg.dtype.value_type)
+
+    _Unnest = _Explode
+
     def _IgnoreNulls(self, node):
         return self.bind(node.this)
 

@@ -55,8 +55,12 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         from .bind_select import bind_values
         bound = bind_values(ctx, node, outer)
         plan, names, default_alias = bound.plan, list(bound.output_names), "valueslist"
-    elif isinstance(node, (exp.Unnest, exp.Lateral)):
-        raise ctx.not_supported(type(node).__name__.upper(), node)
+    elif isinstance(node, exp.Unnest):
+        from .unnest import bind_unnest_item
+        plan, rel = bind_unnest_item(ctx, node, Scope([], outer))
+        return plan, Scope([rel], outer)
+    elif isinstance(node, exp.Lateral):
+        raise ctx.not_supported("LATERAL", node)
     else:
         raise ctx.not_supported(f"FROM item {node.sql('duckdb')}", node)
     if len(col_aliases) > len(names):
@@ -240,6 +244,14 @@ def _constant(ctx: BindContext, node: exp.Expression):
 # --- joins ------------------------------------------------------------------
 
 def _bind_join(ctx: BindContext, left, lscope: Scope, join: exp.Join, outer):
+    if isinstance(join.this, exp.Unnest) and not join.args.get("on") \
+            and not join.args.get("using") and not join.args.get("side") \
+            and (join.args.get("kind") or "").lower() in ("", "cross", "inner"):
+        # FROM t, unnest(t.l): lateral, its list bound against the items before it
+        from .unnest import bind_unnest_item
+        plan, rel = bind_unnest_item(ctx, join.this, lscope, left)
+        _check_duplicate_aliases(ctx, lscope, Scope([rel]), join)
+        return plan, Scope(lscope.relations + [rel], outer)
     right, rscope = bind_table_expr(ctx, join.this, outer)
     side = (join.args.get("side") or "").lower()
     kind_kw = (join.args.get("kind") or "").lower()

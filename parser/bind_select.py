@@ -27,6 +27,7 @@ from .bind_from import bind_from
 from .literals import coerce
 from .naming import display_name
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
+from .unnest import extract_unnests
 
 
 def _arg(node: exp.Expression, key: str):
@@ -152,6 +153,7 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
         if not calls:
             raise ctx.error("QUALIFY needs a window function in the query", qualify_node)
         plan = Filter(plan, qualify)
+    plan, exprs = extract_unnests(ctx, exprs, plan, sel)
 
     # projection, with hidden columns for ORDER BY expressions not selected
     names_out = [n for n, _, _ in items]

@@ -119,6 +119,8 @@ def describe_node(node: Any) -> str:
         return f"{name}: limit={node.limit} offset={node.offset}"
     if isinstance(node, (L.Window, P.WindowExec)):
         return f"{name}: {_exprs(node.exprs)}"
+    if isinstance(node, (L.Unnest, P.UnnestExec)):
+        return f"{name}: unnest({format_expr(node.expr)}) AS {node.name}"
     if isinstance(node, P.ExchangeExec):
         return f"ExchangeExec: {format_partitioning(node.partitioning, node.broadcast)}"
     if isinstance(node, P.ShuffleWriteExec):

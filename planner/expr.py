@@ -62,6 +62,15 @@ class Call(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class UnnestCall(Expr):
+    """`unnest(list)` in a select list: one output row per element. The
+    binder turns it into a logical Unnest node; it is never evaluated."""
+    arg: Expr
+    dtype: pa.DataType      # the element type
+    _children: ClassVar = ("arg",)
+
+
+@dataclass(frozen=True, slots=True)
 class Cast(Expr):
     arg: Expr
     dtype: pa.DataType

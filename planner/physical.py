@@ -203,6 +203,21 @@ class LimitExec(ExecNode):
 
 
 @dataclass(frozen=True, slots=True)
+class UnnestExec(ExecNode):
+    """Row-wise: each input row repeated once per element of the list `expr`,
+    with the element as the last column `name`."""
+    input: ExecNode
+    expr: Expr
+    name: str
+    _children: ClassVar = ("input",)
+    _expressions: ClassVar = ("expr",)
+
+    @property
+    def schema(self):
+        return self.input.schema + (Field(self.name, self.expr.dtype.value_type),)
+
+
+@dataclass(frozen=True, slots=True)
 class WindowExec(ExecNode):
     """Input partitions hold whole window partitions (hash on partition_by, or
     one partition). Output: input columns then one column per window call."""

@@ -108,6 +108,9 @@ class PhysicalPlanner:
     def _plan_Project(self, node: L.Project) -> P.ExecNode:
         return P.ProjectExec(self.plan(node.input), node.exprs, node.names)
 
+    def _plan_Unnest(self, node: L.Unnest) -> P.ExecNode:
+        return P.UnnestExec(self.plan(node.input), node.expr, node.name)
+
     # -- aggregation -----------------------------------------------------------
     def _plan_Aggregate(self, node: L.Aggregate) -> P.ExecNode:
         child = self.plan(node.input)
