@@ -73,7 +73,8 @@ class Session:
     # -- entry -------------------------------------------------------------
     def execute(self, sql: str, params=None) -> Result:
         from .parser import bind
-        statements = bind(sql, self.catalog, params=params, dialect=self.dialect)
+        statements = bind(sql, self.catalog, params=params, dialect=self.dialect,
+                          query_runner=lambda bound: self.run_query(bound).table)
         if not statements:
             raise errors.ProgrammingError("no statement to execute")
         result = Result()

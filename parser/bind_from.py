@@ -35,6 +35,8 @@ def bind_from(ctx: BindContext, select: exp.Select, outer: Scope | None):
 
 
 def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None):
+    if node.args.get("pivots"):
+        node = _pivoted(ctx, node, outer)
     alias_node = node.args.get("alias")
     alias = identifier_name(alias_node.this) if alias_node is not None and alias_node.this else None
     col_aliases = [identifier_name(c) for c in alias_node.columns] if alias_node is not None else []
@@ -70,6 +72,19 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
     rel = Relation(alias or default_alias,
                    [ColumnRef(n, f) for n, f in zip(names, plan.schema)])
     return plan, Scope([rel], outer)
+
+
+def _pivoted(ctx: BindContext, node: exp.Expression, outer) -> exp.Subquery:
+    """`FROM t | (query) PIVOT (...) [AS p]` / UNPIVOT as a subquery (parser/pivot.py)."""
+    from .pivot import rewrite_pivot
+    pivots = node.args["pivots"]
+    if len(pivots) != 1:
+        raise ctx.not_supported("several PIVOT / UNPIVOT clauses on one table", node)
+    source = node.copy()
+    source.set("pivots", None)
+    query = rewrite_pivot(ctx, pivots[0], source, outer)
+    alias = pivots[0].args.get("alias")
+    return exp.Subquery(this=query, alias=alias.copy() if alias is not None else None)
 
 
 def _named_table(ctx: BindContext, node: exp.Table):

@@ -68,6 +68,9 @@ def _bind_query_body(ctx, node, outer) -> BoundQuery:
         return _order_limit_outputs(ctx, node, bound, outer)
     if isinstance(node, exp.Values):
         return bind_values(ctx, node, outer)
+    if isinstance(node, exp.Pivot):
+        from .pivot import rewrite_pivot
+        return bind_query(ctx, rewrite_pivot(ctx, node, node.this, outer), outer)
     raise ctx.not_supported(f"query {type(node).__name__}", node)
 
 

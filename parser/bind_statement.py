@@ -31,7 +31,7 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
     if isinstance(ast, ExplainStatement):
         inner = bind_in_context(ctx, ast.this)
         return S.Explain(inner, bool(ast.args.get("analyze")), bool(ast.args.get("verbose")))
-    if isinstance(ast, exp.Query):
+    if isinstance(ast, (exp.Query, exp.Pivot)):
         return S.Select(bind_query(ctx, ast, None))
     if isinstance(ast, ExternalTableStatement):
         a = ast.args

@@ -9,7 +9,7 @@ counter, positions in the user's text).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import ProgrammingError
 from . import statements as S
@@ -20,8 +20,11 @@ from .scope import BindContext
 
 
 def bind(sql: str, catalog: Any, params: Sequence[Any] | None = None,
-         dialect: str | None = None) -> list[S.Statement]:
-    """Parse and bind every statement in `sql` against `catalog`."""
+         dialect: str | None = None,
+         query_runner: Callable[[Any], Any] | None = None) -> list[S.Statement]:
+    """Parse and bind every statement in `sql` against `catalog`.
+    `query_runner(bound_query) -> pa.Table`, when given, lets binding ask the
+    data (a PIVOT without an IN list needs the distinct values)."""
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
     parsed = parse_statements(sql, dialect)
@@ -39,5 +42,6 @@ def bind(sql: str, catalog: Any, params: Sequence[Any] | None = None,
     out = []
     for p in parsed:
         ctx = BindContext(p.text, catalog, literals, p.source_offset)
+        ctx.query_runner = query_runner
         out.append(bind_in_context(ctx, p.ast))
     return out
