@@ -72,14 +72,14 @@ class Session:
 
     # -- entry -------------------------------------------------------------
     def execute(self, sql: str, params=None) -> Result:
-        from .parser import bind
-        statements = bind(sql, self.catalog, params=params, dialect=self.dialect,
-                          query_runner=lambda bound: self.run_query(bound).table)
-        if not statements:
-            raise errors.ProgrammingError("no statement to execute")
-        result = Result()
-        for st in statements:
+        from .parser.binder import bind_each
+        statements = bind_each(sql, self.catalog, params=params, dialect=self.dialect,
+                               query_runner=lambda bound: self.run_query(bound).table)
+        result = None
+        for st in statements:       # each bound after the one before it ran
             result = self._run_statement(st, sql)
+        if result is None:
+            raise errors.ProgrammingError("no statement to execute")
         return result
 
     def cancel(self) -> None:

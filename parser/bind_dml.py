@@ -38,7 +38,8 @@ def _select_star(name: str) -> exp.Select:
 
 def bind_insert(ctx: BindContext, ast: exp.Insert) -> S.Insert:
     for key in ("overwrite", "ignore", "alternative", "by_name", "returning", "where",
-                "conflict", "partition", "settings", "source", "default"):
+                "conflict", "partition", "settings", "source", "default", "hint",
+                "is_function", "exists", "stored", "using"):
         value = ast.args.get(key)
         if value:
             what = {"alternative": f"INSERT OR {str(value).upper()}",
@@ -64,6 +65,12 @@ def bind_insert(ctx: BindContext, ast: exp.Insert) -> S.Insert:
     query_node = ast.expression
     if not isinstance(query_node, (exp.Query, exp.Values)):
         raise ctx.not_supported(f"INSERT source {type(query_node).__name__}", ast)
+    with_ = ast.args.get("with_") or ast.args.get("with")
+    if with_ is not None:       # WITH x AS (...) INSERT INTO t SELECT ... FROM x
+        if not isinstance(query_node, exp.Query) or query_node.args.get("with_"):
+            raise ctx.not_supported("WITH around INSERT ... VALUES or a second WITH", ast)
+        query_node = query_node.copy()
+        query_node.set("with_", with_.copy())
     query = bind_query(ctx, query_node, None)
     fields = query.plan.schema
 
@@ -113,6 +120,8 @@ _FORMATS = ("parquet", "csv", "json")
 def bind_copy(ctx: BindContext, ast: exp.Copy) -> S.Copy:
     if ast.args.get("kind"):
         raise ctx.not_supported("COPY ... FROM", ast)
+    if ast.args.get("format"):
+        raise ctx.not_supported(f"COPY {ast.args['format'].sql('duckdb')}", ast)
     creds = ast.args.get("credentials")
     if creds is not None and any(v for v in creds.args.values()):
         raise ctx.not_supported("COPY credentials", creds)

@@ -401,7 +401,8 @@ class ExprBinder:
         if self._in_agg or self._in_window or getattr(self, "_in_unnest", False):
             raise self.ctx.not_supported("UNNEST inside another function call", node)
         args = [node.this] if isinstance(node, exp.Explode) else list(node.expressions)
-        if len(args) != 1 or any(node.args.get(k) for k in ("offset", "alias")):
+        if len(args) != 1 or any(node.args.get(k) for k in ("offset", "alias",
+                                                             "explode_array")):
             raise self.ctx.not_supported("UNNEST of several lists or WITH OFFSET", node)
         self._in_unnest = True
         try:

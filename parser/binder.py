@@ -9,7 +9,7 @@ counter, positions in the user's text).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ProgrammingError
 from . import statements as S
@@ -25,6 +25,15 @@ def bind(sql: str, catalog: Any, params: Sequence[Any] | None = None,
     """Parse and bind every statement in `sql` against `catalog`.
     `query_runner(bound_query) -> pa.Table`, when given, lets binding ask the
     data (a PIVOT without an IN list needs the distinct values)."""
+    return list(bind_each(sql, catalog, params, dialect, query_runner))
+
+
+def bind_each(sql: str, catalog: Any, params: Sequence[Any] | None = None,
+              dialect: str | None = None,
+              query_runner: Callable[[Any], Any] | None = None) -> Iterator[S.Statement]:
+    """As `bind`, but each statement is bound only when the caller asks for
+    it, so a script's INSERT INTO sees the table its CREATE made. The whole
+    text is parsed (and the parameter count checked) before the first one."""
     if not isinstance(sql, str):
         raise ProgrammingError(f"SQL must be a string, not {type(sql).__name__}")
     parsed = parse_statements(sql, dialect)
@@ -39,9 +48,11 @@ def bind(sql: str, catalog: Any, params: Sequence[Any] | None = None,
         literals = [python_literal(v) for v in given]
     except TypeError as e:
         raise ProgrammingError(str(e)) from None
-    out = []
+    return _bind_lazily(parsed, catalog, literals, query_runner)
+
+
+def _bind_lazily(parsed, catalog, literals, query_runner) -> Iterator[S.Statement]:
     for p in parsed:
         ctx = BindContext(p.text, catalog, literals, p.source_offset)
         ctx.query_runner = query_runner
-        out.append(bind_in_context(ctx, p.ast))
-    return out
+        yield bind_in_context(ctx, p.ast)

@@ -98,6 +98,8 @@ def _column_names(node: exp.Expression) -> set[str]:
 def rewrite_pivot(ctx: BindContext, node: exp.Pivot, source: exp.Expression,
                   outer) -> exp.Query:
     """The SELECT (or UNION ALL) a PIVOT / UNPIVOT of `source` stands for."""
+    if node.args.get("with_") or node.args.get("with"):
+        raise ctx.not_supported("WITH inside PIVOT", node)
     if node.args.get("unpivot"):
         return _unpivot(ctx, node, source, outer)
     return _pivot(ctx, node, source, outer)
@@ -180,10 +182,12 @@ def _unpivot(ctx, node: exp.Pivot, source, outer) -> exp.Query:
     lower = {n.lower() for n in on_names}
     keep = [n for n in _source_names(ctx, source, outer) if n.lower() not in lower]
     parts = []
+    value_first = bool(node.args.get("value_columns_first"))
     for col, name in zip(ons, on_names):
         sel = exp.select(*[exp.column(_quoted(n)) for n in keep])
-        sel = sel.select(exp.alias_(exp.Literal.string(name), _quoted(name_col)),
-                         exp.alias_(col.copy(), _quoted(value_cols[0])), copy=False)
+        pair = [exp.alias_(exp.Literal.string(name), _quoted(name_col)),
+                exp.alias_(col.copy(), _quoted(value_cols[0]))]
+        sel = sel.select(*(pair[::-1] if value_first else pair), copy=False)
         sel = sel.from_(source.copy(), copy=False)
         if not include_nulls:
             sel = sel.where(exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())),

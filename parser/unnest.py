@@ -46,6 +46,8 @@ def bind_unnest_item(ctx: BindContext, node: exp.Unnest, scope: Scope | None, le
     from .bind_from import EMPTY_ROW
     if node.args.get("offset"):
         raise ctx.not_supported("UNNEST WITH OFFSET", node)
+    if node.args.get("explode_array"):
+        raise ctx.not_supported("UNNEST of an array of structs into columns", node)
     if len(node.expressions) != 1:
         raise ctx.not_supported("UNNEST of several lists", node)
     binder = ExprBinder(ctx, scope if scope is not None else Scope(), clause="FROM")
