@@ -21,6 +21,7 @@ def run(session, st):
         S.Drop: drop,
         S.ShowTables: show_tables,
         S.Describe: describe,
+        S.CreateTable: dml.create_table,
         S.Insert: dml.insert,
         S.Copy: dml.copy,
     }.get(type(st))

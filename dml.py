@@ -1,4 +1,5 @@
-"""Running the statements that write data: INSERT INTO (appending Parquet
+"""Running the statements that write data: CREATE TABLE t (cols) (an empty
+Parquet table under the warehouse), INSERT INTO (appending Parquet
 files to a table's folder, or rows to an in-memory table) and COPY ... TO
 (a query's result as Parquet, CSV or JSON files). The binder
 (parser/bind_dml.py) has already checked the columns and types; this module
@@ -9,6 +10,21 @@ from __future__ import annotations
 import pyarrow as pa
 
 from . import errors
+
+
+def create_table(session, st):
+    import os
+    from . import ddl
+    from .session import Result
+    from .storage.dataset import open_dataset
+    from .storage.writer import write_table
+    if not ddl._exists_check(session, st.name, st.if_not_exists, st.or_replace):
+        return Result(statement="CREATE")
+    schema = pa.schema([pa.field(c.name, c.dtype) for c in st.columns])
+    location = os.path.join(session.warehouse, st.name.lower())
+    write_table(schema.empty_table(), location)
+    session.catalog.register_dataset(st.name, open_dataset(location), replace=True)
+    return Result(statement="CREATE")
 
 
 def insert(session, st):

@@ -114,6 +114,35 @@ def bind_insert(ctx: BindContext, ast: exp.Insert) -> S.Insert:
     return S.Insert(name, BoundQuery(plan, tuple(columns)))
 
 
+def bind_create_table(ctx: BindContext, ast: exp.Create) -> S.CreateTable:
+    """CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t (col type, ...): column
+    constraints and table properties are refused by name."""
+    from .literals import TypeNotSupported, arrow_type
+    schema = ast.this
+    props = ast.args.get("properties")
+    if props is not None and props.expressions:
+        raise ctx.not_supported(f"table property {props.expressions[0].sql('duckdb')}", props)
+    columns: list[S.ColumnDef] = []
+    seen: set[str] = set()
+    for col in schema.expressions:
+        if not isinstance(col, exp.ColumnDef) or col.args.get("kind") is None:
+            raise ctx.not_supported(f"table element {col.sql('duckdb')}", col)
+        name = identifier_name(col.this)
+        if name.lower() in seen:
+            raise ctx.error(f"column '{name}' is defined twice", col)
+        seen.add(name.lower())
+        for c in col.args.get("constraints") or []:
+            raise ctx.not_supported(f"column constraint {c.sql('duckdb')}", c)
+        try:
+            columns.append(S.ColumnDef(name, arrow_type(col.args["kind"])))
+        except TypeNotSupported as e:
+            raise ctx.error(f"unknown {e}", col) from None
+    if not columns:
+        raise ctx.error("CREATE TABLE needs at least one column", ast)
+    return S.CreateTable(_table_name(schema.this), tuple(columns),
+                         bool(ast.args.get("replace")), bool(ast.args.get("exists")))
+
+
 _FORMATS = ("parquet", "csv", "json")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from . import statements as S
-from .bind_dml import bind_copy, bind_insert
+from .bind_dml import bind_copy, bind_create_table, bind_insert
 from .bind_select import bind_query
 from .external_table import ExternalTableStatement
 from .parse import ExplainStatement
@@ -120,8 +120,7 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
     query = ast.expression
     if isinstance(target, exp.Schema):
         if kind == "TABLE" and ast.expression is None:
-            raise ctx.not_supported("CREATE TABLE with a column list (use CREATE EXTERNAL "
-                                    "TABLE or CREATE TABLE ... AS SELECT)", ast)
+            return bind_create_table(ctx, ast)
         columns = [c for c in target.expressions if isinstance(c, exp.Identifier)]
         if kind == "VIEW" and columns and isinstance(query, exp.Query):
             # CREATE VIEW v (a, b) AS q  ==  CREATE VIEW v AS SELECT * FROM (q) AS v(a, b)

@@ -78,6 +78,15 @@ class Describe(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class CreateTable(Statement):
+    """CREATE TABLE name (col type, ...): an empty table under the warehouse."""
+    name: str
+    columns: tuple[ColumnDef, ...]
+    or_replace: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Insert(Statement):
     name: str
     query: BoundQuery           # outputs: every column of the table, in order and type
@@ -101,4 +110,4 @@ class Explain(Statement):
 
 __all__ = ["Statement", "Select", "ColumnDef", "CreateExternalTable",
            "CreateTableAs", "CreateView", "Drop", "ShowTables", "Describe",
-           "Insert", "Copy", "Explain"]
+           "CreateTable", "Insert", "Copy", "Explain"]
