@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 
 from .. import datatypes as dt
-from ..errors import DataError, ProgrammingError
+from ..errors import DataError, NotSupportedError, ProgrammingError
 from . import fs as fsmod
 from . import hive
 from .fs import get_filesystem
@@ -102,6 +102,9 @@ def _infer(protocol, storage_options, path, file_format, read_options) -> tuple[
     with _open(protocol, storage_options, path) as f:
         head = f.read(SAMPLE_BYTES)
         more = bool(f.read(1))
+    if file_format == "json" and head.lstrip()[:1] == b"[":
+        raise NotSupportedError(f"{path} holds a JSON array; only newline-delimited JSON "
+                                f"(one object per line) is supported")
     if more:        # cut the sample at its last full line
         cut = head.rfind(b"\n")
         head = head[:cut + 1] if cut >= 0 else head
