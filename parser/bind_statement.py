@@ -2,8 +2,9 @@
 
 SELECT-like queries are bound to plans (bind_select.py); DDL statements
 are checked and turned into plain descriptions the session executes:
-CREATE EXTERNAL TABLE, CREATE TABLE ... AS, CREATE VIEW, DROP, SHOW TABLES,
-DESCRIBE, INSERT and COPY (bind_dml.py), and EXPLAIN [ANALYZE] [VERBOSE] around any of them.
+CREATE EXTERNAL TABLE, CREATE TABLE ... AS, CREATE VIEW, CREATE FUNCTION, DROP, SHOW TABLES,
+DESCRIBE, INSERT, COPY and CREATE TABLE (cols) (bind_dml.py), and EXPLAIN [ANALYZE]
+[VERBOSE] around any of them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlglot import exp
 
 from . import statements as S
 from .bind_dml import bind_copy, bind_create_table, bind_insert
+from .bind_function_ddl import bind_create_function
 from .bind_select import bind_query
 from .external_table import ExternalTableStatement
 from .parse import ExplainStatement
@@ -53,7 +55,7 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
         return bind_copy(ctx, ast)
     if isinstance(ast, exp.Drop):
         kind = (ast.args.get("kind") or "").lower()
-        if kind not in ("table", "view"):
+        if kind not in ("table", "view", "function"):
             raise ctx.not_supported(f"DROP {kind.upper()}", ast)
         tables = ast.args.get("tables") or [ast.this]
         if len(tables) != 1:
@@ -114,6 +116,8 @@ def _table_name(node: exp.Expression) -> str:
 
 def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
     kind = (ast.args.get("kind") or "").upper()
+    if kind == "FUNCTION":
+        return bind_create_function(ctx, ast)
     if kind not in ("VIEW", "TABLE"):
         raise ctx.not_supported(f"CREATE {kind or 'statement'}", ast)
     target = ast.this

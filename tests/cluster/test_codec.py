@@ -47,6 +47,7 @@ EXPRS = [
     E.InList(S_, (E.Literal("x", dt.STRING), E.Literal("y", dt.STRING)), negated=True),
     E.WindowCall("row_number", (), (), (), None, dt.INT64),
     E.UnnestCall(E.Call("list_value", (A, A), pa.list_(dt.INT64)), dt.INT64),
+    E.PythonCall("slug", "mypkg.text:slug", (S_,), dt.STRING),
 ]
 
 SPLIT = P.Split("/data/t/part-0.parquet", (0, 2), 1234, 56, (("year", "int64", "2024"),
