@@ -1,6 +1,9 @@
 """Running the statements that change or describe the catalog: CREATE
 EXTERNAL TABLE, CREATE TABLE AS, CREATE VIEW, CREATE FUNCTION, DROP, SHOW
-TABLES, DESCRIBE."""
+TABLES, DESCRIBE; and those that write data: CREATE TABLE (cols) (an empty
+Parquet table under the warehouse), INSERT INTO (Parquet files appended to
+the table's folder, or rows to an in-memory table) and COPY ... TO
+(Parquet / CSV / JSON files)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,9 @@ def run(session, st):
         S.Drop: drop,
         S.ShowTables: show_tables,
         S.Describe: describe,
+        S.CreateTable: create_table,
+        S.Insert: insert,
+        S.Copy: copy,
     }.get(type(st))
     if handler is None:
         raise errors.NotSupportedError(f"statement {type(st).__name__} is not supported")
@@ -47,7 +53,9 @@ def create_external_table(session, st):
     dataset = open_dataset(st.location,
                            hive_partitioning=True if st.partitioned_by else None,
                            partition_columns=partition_columns or None,
-                           storage_options=dict(st.options) or None)
+                           storage_options=dict(st.options) or None,
+                           file_format=st.file_format,
+                           read_options=dict(st.read_options))
     from .planner.functions import cast_allowed
     types = {n.lower(): dt.normalize(dataset.schema.field(n).type) for n in dataset.schema.names}
     names = set(dataset.schema.names)
@@ -141,3 +149,75 @@ def describe(session, st):
         "null": pa.array(["YES" if p[2] else "NO" for p in pairs], pa.string()),
     })
     return Result(table, table.num_rows, "DESCRIBE")
+
+
+# --- statements that write data (bound in parser/bind_dml.py) ---------------
+
+def create_table(session, st):
+    from .storage.dataset import open_dataset
+    from .storage.writer import write_table
+    if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
+        return Result(statement="CREATE")
+    schema = pa.schema([pa.field(c.name, c.dtype) for c in st.columns])
+    location = os.path.join(session.warehouse, st.name.lower())
+    write_table(schema.empty_table(), location)
+    session.catalog.register_dataset(st.name, open_dataset(location), replace=True)
+    return Result(statement="CREATE")
+
+
+def insert(session, st):
+    from .storage.fs import has_glob, resolve
+    from .storage.writer import write_table
+    entry = session.catalog.lookup(st.name)
+    if entry is None or entry.kind != "table":
+        raise errors.ProgrammingError(f"table '{st.name}' does not exist")
+    result = session.run_query(st.query)
+    table = result.table
+    if entry.source_kind == "memory":
+        old = entry.source.table
+        new = pa.concat_tables([old, table.rename_columns(old.column_names).cast(old.schema)])
+        session.catalog.register_table(st.name, new, replace=True)
+        return Result(rowcount=table.num_rows, statement="INSERT")
+    location = entry.location
+    options = entry.options
+    storage_options = options.get("storage_options")
+    if not isinstance(location, str) or has_glob(location):
+        raise errors.NotSupportedError(
+            f"INSERT INTO table '{st.name}', which reads a list of files or a glob, "
+            f"is not supported (only a table over one folder)")
+    fs, path = resolve(location, storage_options)
+    if not fs.isdir(path):
+        raise errors.NotSupportedError(
+            f"INSERT INTO table '{st.name}', which reads the single file {location}, "
+            f"is not supported (only a table over one folder)")
+    source = entry.source
+    if source.file_format != "parquet":
+        raise errors.NotSupportedError(
+            f"INSERT INTO table '{st.name}' over {source.file_format.upper()} files is not "
+            f"supported (only Parquet tables)")
+    file_names = list(source.file_schema.names)
+    declared = [n for n, _ in entry.columns] if entry.columns else None
+    if declared is not None and [n.lower() for n in declared] != \
+            [n.lower() for n in file_names + source.partition_columns]:
+        raise errors.NotSupportedError(
+            f"INSERT INTO table '{st.name}', declared with other columns than its "
+            f"files hold, is not supported")
+    if table.num_rows:
+        names = file_names + source.partition_columns
+        table = table.rename_columns(names)
+        write_table(table, location, partition_by=source.partition_columns,
+                    storage_options=storage_options, mode="append")
+        session.catalog.reopen(st.name)
+    return Result(rowcount=table.num_rows, statement="INSERT")
+
+
+def copy(session, st):
+    from .storage.export import export_table
+    result = session.run_query(st.query)
+    opts = dict(st.options)
+    n = export_table(result.table, st.location, st.format, st.partition_by,
+                     header=bool(opts.get("header", True)),
+                     delimiter=str(opts.get("delimiter", ",")),
+                     overwrite=bool(opts.get("overwrite", False)),
+                     overwrite_or_ignore=bool(opts.get("overwrite_or_ignore", False)))
+    return Result(rowcount=n, statement="COPY")

@@ -105,18 +105,21 @@ class Session:
 
     # -- entry -------------------------------------------------------------
     def execute(self, sql: str, params=None, stream: bool = False) -> Result:
-        """Run every statement of `sql`; the last one's Result. With `stream`,
-        a final SELECT comes back as a ResultStream read while it runs."""
-        from .parser import bind
+        """Run every statement of `sql`, each bound after the one before it
+        ran (a script's INSERT sees the table its CREATE made); the last
+        one's Result. With `stream`, a final SELECT comes back as a
+        ResultStream read while it runs."""
         from .parser import statements as S
-        statements = bind(sql, self.catalog, params=params, dialect=self.dialect)
-        if not statements:
+        from .parser.binder import bind_each
+        statements = bind_each(sql, self.catalog, params=params, dialect=self.dialect,
+                               query_runner=lambda bound: self.run_query(bound).table)
+        if not len(statements):
             raise errors.ProgrammingError("no statement to execute")
-        result = Result()
+        last = len(statements) - 1
+        result = None
         for i, st in enumerate(statements):
-            self.final_statement = i == len(statements) - 1
-            if stream and i == len(statements) - 1 and isinstance(st, S.Select) \
-                    and self.runner is None:
+            self.final_statement = i == last
+            if stream and i == last and isinstance(st, S.Select) and self.runner is None:
                 return self.run_query(st.query, sql, stream=True)
             result = self._run_statement(st, sql)
         return result

@@ -74,6 +74,8 @@ def _finish(out: Datum, t: pa.DataType, n: int) -> pa.Array:
     if isinstance(out, pa.Scalar):
         if out.type != t:
             out = _cast_scalar(out, t, False)
+        if n == 0:      # pa.repeat refuses a nested scalar zero times
+            return pa.array([], type=t)
         return pa.repeat(out, n) if out.is_valid else pa.nulls(n, t)
     if out.type != t:
         try:

@@ -377,7 +377,58 @@ class ExprBinder:
 
     def _Filter(self, node):
         where = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
-        return self._aggregate(node.this, filter_node=where, outer=node)
+        inner = node.this
+        if isinstance(inner, exp.WithinGroup):
+            inner = self._within_group_call(inner)
+        return self._aggregate(inner, filter_node=where, outer=node)
+
+    def _WithinGroup(self, node):
+        return self._aggregate(self._within_group_call(node), outer=node)
+
+    def _within_group_call(self, node) -> exp.Expression:
+        """`percentile_cont(q) WITHIN GROUP (ORDER BY x [DESC])` as the call
+        quantile_cont(x, q, desc)."""
+        func, order = node.this, node.expression
+        names = {exp.PercentileCont: "quantile_cont", exp.PercentileDisc: "quantile_disc"}
+        name = names.get(type(func))
+        if name is None or func.args.get("expression") is not None:
+            raise self.ctx.not_supported(f"{_snippet(func)} WITHIN GROUP", node)
+        keys = order.expressions if isinstance(order, exp.Order) else []
+        if len(keys) != 1:
+            raise self.ctx.not_supported("WITHIN GROUP with other than one ORDER BY key", node)
+        key = keys[0]
+        value = key.this if isinstance(key, exp.Ordered) else key
+        desc = bool(isinstance(key, exp.Ordered) and key.args.get("desc"))
+        call = exp.Anonymous(this=name, expressions=[value.copy(), func.this.copy(),
+                                                     exp.Boolean(this=desc)])
+        call.meta.update(node.meta)
+        return call
+
+    def _Array(self, node):
+        return self.call("list_value", [self.bind(a) for a in node.expressions], node)
+
+    def _Explode(self, node):
+        """unnest(list) in a select list (bind_select makes the Unnest node)."""
+        if self.clause != "SELECT":
+            raise self.ctx.error(f"UNNEST is not allowed in {self.clause}", node)
+        if self._in_agg or self._in_window or getattr(self, "_in_unnest", False):
+            raise self.ctx.not_supported("UNNEST inside another function call", node)
+        args = [node.this] if isinstance(node, exp.Explode) else list(node.expressions)
+        if len(args) != 1 or any(node.args.get(k) for k in ("offset", "alias",
+                                                             "explode_array")):
+            raise self.ctx.not_supported("UNNEST of several lists or WITH OFFSET", node)
+        self._in_unnest = True
+        try:
+            arg = self.bind(args[0])
+        finally:
+            self._in_unnest = False
+        if pa.types.is_null(arg.dtype):
+            arg = coerce(arg, pa.list_(dt.INT32))
+        if not pa.types.is_list(arg.dtype):
+            raise self.ctx.error(f"UNNEST needs a list, not {dt.sql_name(arg.dtype)}", node)
+        return ex.UnnestCall(arg, arg.dtype.value_type)
+
+    _Unnest = _Explode
 
     def _IgnoreNulls(self, node):
         return self.bind(node.this)

@@ -4,7 +4,7 @@ Owns: base tables (a Scan with fresh internal names per reference), views
 (their SQL bound recursively; a view that reaches itself is an error), CTE
 references (each reference bound afresh so a CTE used twice yields two
 independent subplans), derived tables with column alias lists, VALUES,
-`read_parquet(...)`, and joins: comma, CROSS, INNER/LEFT/RIGHT/FULL with ON,
+`read_parquet(...)` / `read_csv(...)` / `read_json(...)`, and joins: comma, CROSS, INNER/LEFT/RIGHT/FULL with ON,
 USING or NATURAL (USING columns appear once, unqualified; FULL JOIN USING
 exposes COALESCE(left, right)).
 """
@@ -35,6 +35,8 @@ def bind_from(ctx: BindContext, select: exp.Select, outer: Scope | None):
 
 
 def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None):
+    if node.args.get("pivots"):
+        node = _pivoted(ctx, node, outer)
     alias_node = node.args.get("alias")
     alias = identifier_name(alias_node.this) if alias_node is not None and alias_node.this else None
     col_aliases = [identifier_name(c) for c in alias_node.columns] if alias_node is not None else []
@@ -44,7 +46,7 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         inner = node.this
         if isinstance(inner, exp.Func):
             plan, names = _table_function(ctx, inner, node)
-            default_alias = "read_parquet"
+            default_alias = plan.table
         else:
             plan, names, default_alias = _named_table(ctx, node)
     elif isinstance(node, exp.Subquery):
@@ -55,8 +57,12 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         from .bind_select import bind_values
         bound = bind_values(ctx, node, outer)
         plan, names, default_alias = bound.plan, list(bound.output_names), "valueslist"
-    elif isinstance(node, (exp.Unnest, exp.Lateral)):
-        raise ctx.not_supported(type(node).__name__.upper(), node)
+    elif isinstance(node, exp.Unnest):
+        from .unnest import bind_unnest_item
+        plan, rel = bind_unnest_item(ctx, node, Scope([], outer))
+        return plan, Scope([rel], outer)
+    elif isinstance(node, exp.Lateral):
+        raise ctx.not_supported("LATERAL", node)
     else:
         raise ctx.not_supported(f"FROM item {node.sql('duckdb')}", node)
     if len(col_aliases) > len(names):
@@ -66,6 +72,19 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
     rel = Relation(alias or default_alias,
                    [ColumnRef(n, f) for n, f in zip(names, plan.schema)])
     return plan, Scope([rel], outer)
+
+
+def _pivoted(ctx: BindContext, node: exp.Expression, outer) -> exp.Subquery:
+    """`FROM t | (query) PIVOT (...) [AS p]` / UNPIVOT as a subquery (parser/pivot.py)."""
+    from .pivot import rewrite_pivot
+    pivots = node.args["pivots"]
+    if len(pivots) != 1:
+        raise ctx.not_supported("several PIVOT / UNPIVOT clauses on one table", node)
+    source = node.copy()
+    source.set("pivots", None)
+    query = rewrite_pivot(ctx, pivots[0], source, outer)
+    alias = pivots[0].args.get("alias")
+    return exp.Subquery(this=query, alias=alias.copy() if alias is not None else None)
 
 
 def _named_table(ctx: BindContext, node: exp.Table):
@@ -155,13 +174,27 @@ def _bind_cte(ctx: BindContext, name: str, node: exp.CTE, env: list):
     return bound.plan, cols + names[len(cols):]
 
 
+_READERS = {"read_parquet": "parquet", "parquet_scan": "parquet",
+            "read_csv": "csv", "read_csv_auto": "csv",
+            "read_json": "json", "read_json_auto": "json",
+            "read_ndjson": "json", "read_ndjson_auto": "json"}
+# options each format takes (others are refused by name); key -> read option
+_READER_OPTIONS = {"parquet": {},
+                   "csv": {"header": "header", "delim": "delimiter", "sep": "delimiter",
+                           "delimiter": "delimiter"},
+                   "json": {"format": None}}
+
+
 def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
     from .sql_functions import function_call
     if isinstance(fn, exp.ReadParquet):
         name, args = "read_parquet", list(fn.expressions)
+    elif isinstance(fn, exp.ReadCSV):
+        name, args = "read_csv", [fn.this] + list(fn.expressions)
     else:
         name, args = function_call(fn)
-    if name not in ("read_parquet", "parquet_scan"):
+    fmt = _READERS.get(name)
+    if fmt is None:
         raise ctx.not_supported(f"table function {name}()", node)
     locations: list[str] = []
     options: dict[str, object] = {}
@@ -175,15 +208,29 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
             value = _constant(ctx, a)
             locations.extend(value if isinstance(value, list) else [value])
     if not locations or not all(isinstance(x, str) for x in locations):
-        raise ctx.error("read_parquet() needs a location string or a list of strings", node)
-    unknown = set(options) - {"hive_partitioning"}
+        raise ctx.error(f"{name}() needs a location string or a list of strings", node)
+    hive = options.pop("hive_partitioning", None)
+    allowed = _READER_OPTIONS[fmt]
+    unknown = set(options) - set(allowed)
     if unknown:
-        raise ctx.not_supported(f"read_parquet option {sorted(unknown)[0]}", node)
-    hive = options.get("hive_partitioning")
+        raise ctx.not_supported(f"{name} option {sorted(unknown)[0]}", node)
+    if fmt == "json" and str(options.pop("format", "newline_delimited")).lower() \
+            not in ("newline_delimited", "auto"):
+        raise ctx.not_supported(f"{name} format other than 'newline_delimited'", node)
+    read_options = {allowed[k]: v for k, v in options.items()}
+    if "header" in read_options and not isinstance(read_options["header"], bool):
+        raise ctx.error("header must be TRUE or FALSE", node)
+    delimiter = read_options.get("delimiter")
+    if delimiter is not None and not (isinstance(delimiter, str) and len(delimiter) == 1):
+        raise ctx.error("the delimiter must be one character", node)
     location = locations[0] if len(locations) == 1 else locations
     opener = getattr(ctx.catalog, "open_location", None)
     try:
-        if opener is not None:
+        if fmt != "parquet":
+            from ..storage.dataset import open_dataset
+            source = open_dataset(location, hive_partitioning=hive, file_format=fmt,
+                                  read_options=read_options)
+        elif opener is not None:
             source = opener(location, hive_partitioning=hive)
         else:
             from ..storage.dataset import open_dataset
@@ -193,7 +240,7 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
         if isinstance(e, Error):
             raise
         raise ctx.error(f"cannot read {location}: {e}", node) from None
-    return scan(ctx, "read_parquet", source)
+    return scan(ctx, name, source)
 
 
 def _constant(ctx: BindContext, node: exp.Expression):
@@ -212,6 +259,14 @@ def _constant(ctx: BindContext, node: exp.Expression):
 # --- joins ------------------------------------------------------------------
 
 def _bind_join(ctx: BindContext, left, lscope: Scope, join: exp.Join, outer):
+    if isinstance(join.this, exp.Unnest) and not join.args.get("on") \
+            and not join.args.get("using") and not join.args.get("side") \
+            and (join.args.get("kind") or "").lower() in ("", "cross", "inner"):
+        # FROM t, unnest(t.l): lateral, its list bound against the items before it
+        from .unnest import bind_unnest_item
+        plan, rel = bind_unnest_item(ctx, join.this, lscope, left)
+        _check_duplicate_aliases(ctx, lscope, Scope([rel]), join)
+        return plan, Scope(lscope.relations + [rel], outer)
     right, rscope = bind_table_expr(ctx, join.this, outer)
     side = (join.args.get("side") or "").lower()
     kind_kw = (join.args.get("kind") or "").lower()

@@ -2,8 +2,8 @@
 
 The plan of one SELECT is built bottom-up in SQL's logical order:
 
-    Limit(Sort(Distinct(Project(Window(Filter[HAVING](Aggregate(
-        Filter[WHERE](FROM)))))))
+    Limit(Sort(Distinct(Project(Filter[QUALIFY](Window(Filter[HAVING](Aggregate(
+        Filter[WHERE](FROM))))))))
 
 (each node only when needed), then a final Project drops the hidden
 columns ORDER BY added. Every output column has a plan-unique internal name;
@@ -27,6 +27,7 @@ from .bind_from import bind_from
 from .literals import coerce
 from .naming import display_name
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
+from .unnest import extract_unnests
 
 
 def _arg(node: exp.Expression, key: str):
@@ -65,13 +66,16 @@ def _bind_query_body(ctx, node, outer) -> BoundQuery:
         return _order_limit_outputs(ctx, node, bound, outer)
     if isinstance(node, exp.Values):
         return bind_values(ctx, node, outer)
+    if isinstance(node, exp.Pivot):
+        from .pivot import rewrite_pivot
+        return bind_query(ctx, rewrite_pivot(ctx, node, node.this, outer), outer)
     raise ctx.not_supported(f"query {type(node).__name__}", node)
 
 
 # --- SELECT --------------------------------------------------------------------
 
 def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> BoundQuery:
-    for key, what in (("distinct_on", "DISTINCT ON"), ("qualify", "QUALIFY"),
+    for key, what in (("distinct_on", "DISTINCT ON"),
                       ("laterals", "LATERAL"), ("pivots", "PIVOT"), ("into", "SELECT INTO")):
         value = sel.args.get(key)
         if value:
@@ -105,6 +109,13 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
                             alias_lookup=alias_lookup).bind(having_node.this)
         having = _predicate(ctx, having, having_node.this, "HAVING")
 
+    qualify_node = sel.args.get("qualify")
+    qualify = None
+    if qualify_node is not None:
+        qualify = ExprBinder(ctx, scope, aggregates=True, windows=True, clause="QUALIFY",
+                             alias_lookup=alias_lookup).bind(qualify_node.this)
+        qualify = _predicate(ctx, qualify, qualify_node.this, "QUALIFY")
+
     order_node = _arg(sel, "order")
     order_specs = _order_by_raw(ctx, order_node, items, scope, alias_lookup) \
         if order_node is not None else []
@@ -112,6 +123,7 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
     is_agg = (group_node is not None or having is not None
               or sel.meta.get(grouping_sets.GRAND_TOTAL)
               or any(contains(e, ex.AggCall) for e in exprs)
+              or (qualify is not None and contains(qualify, ex.AggCall))
               or any(isinstance(s, ex.SortKey) and contains(s.expr, ex.AggCall)
                      for s in order_specs))
     if is_agg:
@@ -119,6 +131,8 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
         exprs = [rw.rewrite(e) for e in exprs]
         if having is not None:
             having = rw.rewrite(having)
+        if qualify is not None:
+            qualify = rw.rewrite(qualify)
         order_specs = [ex.SortKey(rw.rewrite(s.expr), s.ascending, s.nulls_first)
                        if isinstance(s, ex.SortKey) else s for s in order_specs]
         plan = Aggregate(plan, tuple(rw.group_exprs), tuple(rw.group_names),
@@ -133,8 +147,15 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
     order_specs = [ex.SortKey(extract_windows(ctx, s.expr, calls, win_names),
                               s.ascending, s.nulls_first)
                    if isinstance(s, ex.SortKey) else s for s in order_specs]
+    if qualify is not None:
+        qualify = extract_windows(ctx, qualify, calls, win_names)
     if calls:
         plan = Window(plan, tuple(calls), tuple(win_names))
+    if qualify is not None:
+        if not calls:
+            raise ctx.error("QUALIFY needs a window function in the query", qualify_node)
+        plan = Filter(plan, qualify)
+    plan, exprs = extract_unnests(ctx, exprs, plan, sel)
 
     # projection, with hidden columns for ORDER BY expressions not selected
     names_out = [n for n, _, _ in items]

@@ -3,7 +3,8 @@
 SELECT-like queries are bound to plans (bind_select.py); DDL statements
 are checked and turned into plain descriptions the session executes:
 CREATE EXTERNAL TABLE, CREATE TABLE ... AS, CREATE VIEW, CREATE FUNCTION, DROP, SHOW TABLES,
-DESCRIBE, and EXPLAIN [ANALYZE] [VERBOSE] around any of them.
+DESCRIBE, INSERT, COPY and CREATE TABLE (cols) (bind_dml.py), and EXPLAIN [ANALYZE]
+[VERBOSE] around any of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from sqlglot import exp
 
 from . import statements as S
+from .bind_dml import bind_copy, bind_create_table, bind_insert
 from .bind_function_ddl import bind_create_function
 from .bind_select import bind_query
 from .external_table import ExternalTableStatement
@@ -33,10 +35,12 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
     if isinstance(ast, ExplainStatement):
         inner = bind_in_context(ctx, ast.this)
         return S.Explain(inner, bool(ast.args.get("analyze")), bool(ast.args.get("verbose")))
-    if isinstance(ast, exp.Query):
+    if isinstance(ast, (exp.Query, exp.Pivot)):
         return S.Select(bind_query(ctx, ast, None))
     if isinstance(ast, ExternalTableStatement):
         a = ast.args
+        fmt = a.get("file_format") or "parquet"
+        storage, read = _split_options(ctx, fmt, a.get("options") or ())
         return S.CreateExternalTable(
             name=a["name"],
             columns=tuple(S.ColumnDef(n, t) for n, t in a.get("columns") or ()),
@@ -44,9 +48,13 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
             partitioned_by=tuple(S.ColumnDef(n, t) for n, t in a.get("partitioned_by") or ()),
             if_not_exists=bool(a.get("if_not_exists")),
             or_replace=bool(a.get("or_replace")),
-            options=tuple(a.get("options") or ()))
+            options=storage, file_format=fmt, read_options=read)
     if isinstance(ast, exp.Create):
         return _create(ctx, ast)
+    if isinstance(ast, exp.Insert):
+        return bind_insert(ctx, ast)
+    if isinstance(ast, exp.Copy):
+        return bind_copy(ctx, ast)
     if isinstance(ast, exp.Drop):
         kind = (ast.args.get("kind") or "").lower()
         if kind not in ("table", "view", "function"):
@@ -108,6 +116,31 @@ def _set(ctx: BindContext, ast: exp.Set) -> S.SetOption:
     return S.SetOption(eq.this.name.lower(), v)
 
 
+_CSV_OPTIONS = {"header": "header", "delimiter": "delimiter", "delim": "delimiter",
+                "sep": "delimiter"}
+
+
+def _split_options(ctx, fmt: str, options) -> tuple[tuple, tuple]:
+    """OPTIONS (...) of CREATE EXTERNAL TABLE: CSV reading options apart from
+    the storage (filesystem) options."""
+    storage, read = [], {}
+    for key, value in options:
+        name = _CSV_OPTIONS.get(key.lower()) if fmt == "csv" else None
+        if name is None:
+            storage.append((key, value))
+            continue
+        text = value.strip("'\"")
+        if name == "header":
+            if text.lower() not in ("true", "false"):
+                raise ctx.error(f"OPTIONS header must be true or false, not {value}")
+            read[name] = text.lower() == "true"
+        else:
+            if len(text) != 1:
+                raise ctx.error(f"OPTIONS delimiter must be one character, not {value}")
+            read[name] = text
+    return tuple(storage), tuple(sorted(read.items()))
+
+
 def _table_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Table):
         parts = [identifier_name(node.args.get(k)) for k in ("catalog", "db")
@@ -126,8 +159,7 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
     query = ast.expression
     if isinstance(target, exp.Schema):
         if kind == "TABLE" and ast.expression is None:
-            raise ctx.not_supported("CREATE TABLE with a column list (use CREATE EXTERNAL "
-                                    "TABLE or CREATE TABLE ... AS SELECT)", ast)
+            return bind_create_table(ctx, ast)
         columns = [c for c in target.expressions if isinstance(c, exp.Identifier)]
         if kind == "VIEW" and columns and isinstance(query, exp.Query):
             # CREATE VIEW v (a, b) AS q  ==  CREATE VIEW v AS SELECT * FROM (q) AS v(a, b)

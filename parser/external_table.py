@@ -1,7 +1,7 @@
 """`CREATE [OR REPLACE] EXTERNAL TABLE` — parsed here, not by sqlglot.
 
     CREATE [OR REPLACE] EXTERNAL TABLE [IF NOT EXISTS] name [(col type, ...)]
-      STORED AS PARQUET [PARTITIONED BY (col [type], ...)] LOCATION 'uri'
+      STORED AS PARQUET|CSV|JSON [PARTITIONED BY (col [type], ...)] LOCATION 'uri'
       [OPTIONS ('key' 'value', ...)]
 
 sqlglot falls back to an opaque Command for the column list and PARTITIONED
@@ -25,8 +25,9 @@ from .literals import TypeNotSupported, arrow_type
 class ExternalTableStatement(exp.Expression):
     """args: name (str), columns (tuple of (name, pa type)), location (str),
     partitioned_by (tuple of (name, pa type | None)), if_not_exists,
-    or_replace (bool), options (tuple of (key, value))."""
-    arg_types = {"name": True, "columns": False, "location": True,
+    or_replace (bool), options (tuple of (key, value)), file_format ("parquet",
+    "csv" or "json")."""
+    arg_types = {"name": True, "columns": False, "location": True, "file_format": False,
                  "partitioned_by": False, "if_not_exists": False,
                  "or_replace": False, "options": False}
 
@@ -113,15 +114,16 @@ def parse_external_table(text: str, start: int) -> ExternalTableStatement:
     if p.peek() is not None and p.peek().token_type == TokenType.L_PAREN:
         columns = tuple(_column_list(p, types_required=True))
     location = None
-    stored = False
+    stored = None
     partitioned_by: tuple = ()
     options: tuple = ()
     while p.peek() is not None:
         if p.accept("STORED", "AS"):
             fmt = p.identifier("a file format")
-            if fmt.upper() != "PARQUET":
-                raise NotSupportedError(f"STORED AS {fmt.upper()}: only PARQUET is supported")
-            stored = True
+            if fmt.upper() not in ("PARQUET", "CSV", "JSON"):
+                raise NotSupportedError(f"STORED AS {fmt.upper()}: only PARQUET, CSV and "
+                                        f"JSON are supported")
+            stored = fmt.lower()
         elif p.accept("PARTITIONED", "BY"):
             partitioned_by = tuple(_column_list(p, types_required=False))
         elif p.accept("LOCATION"):
@@ -132,14 +134,14 @@ def parse_external_table(text: str, start: int) -> ExternalTableStatement:
             p.i += 1
         else:
             raise p.error("unexpected text in CREATE EXTERNAL TABLE")
-    if not stored:
+    if stored is None:
         raise p.error("expected STORED AS PARQUET")
     if location is None:
         raise p.error("expected LOCATION 'uri'")
     return ExternalTableStatement(name=name, columns=columns, location=location,
                                   partitioned_by=partitioned_by,
                                   if_not_exists=if_not_exists, or_replace=or_replace,
-                                  options=options)
+                                  options=options, file_format=stored)
 
 
 def _column_list(p: _Tokens, types_required: bool):

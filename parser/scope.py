@@ -51,6 +51,7 @@ class BindContext:
         self.view_stack = view_stack
         self.ctes: list[dict[str, Any]] = []   # a stack of WITH frames
         self.column_sites: dict[str, exp.Expression] = {}  # internal name -> first use
+        self.query_runner: Callable | None = None   # bound query -> pa.Table (binder.bind)
 
     def fresh(self, name: str) -> str:
         """A plan-unique internal column name."""

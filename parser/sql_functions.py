@@ -86,6 +86,9 @@ def function_call(node: exp.Func) -> tuple[str, list[exp.Expression]]:
     if isinstance(node, exp.RegexpReplace):
         return "regexp_replace", _present(node, ("this", "expression", "replacement",
                                                  "modifiers"))
+    if isinstance(node, exp.RegexpExtract):
+        return "regexp_extract", _present(node, ("this", "expression", "group", "position",
+                                                 "occurrence", "parameters"))
     if isinstance(node, exp.Cbrt) if hasattr(exp, "Cbrt") else False:
         return "cbrt", [node.this]
     name = _RENAMES.get(cls) or node.sql_name().lower()

@@ -37,7 +37,9 @@ class CreateExternalTable(Statement):
     partitioned_by: tuple[ColumnDef, ...] = ()
     if_not_exists: bool = False
     or_replace: bool = False
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str], ...] = ()      # storage options
+    file_format: str = "parquet"                   # or "csv" / "json"
+    read_options: tuple[tuple[str, object], ...] = ()   # CSV: header, delimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,30 @@ class SetOption(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class CreateTable(Statement):
+    """CREATE TABLE name (col type, ...): an empty table under the warehouse."""
+    name: str
+    columns: tuple[ColumnDef, ...]
+    or_replace: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Insert(Statement):
+    name: str
+    query: BoundQuery           # outputs: every column of the table, in order and type
+
+
+@dataclass(frozen=True, slots=True)
+class Copy(Statement):
+    query: BoundQuery
+    location: str
+    format: str                 # 'parquet' | 'csv' | 'json'
+    partition_by: tuple[str, ...] = ()
+    options: tuple[tuple[str, object], ...] = ()   # header, delimiter, overwrite[_or_ignore]
+
+
+@dataclass(frozen=True, slots=True)
 class Explain(Statement):
     statement: Statement
     analyze: bool = False
@@ -102,4 +128,4 @@ class Explain(Statement):
 
 __all__ = ["Statement", "Select", "ColumnDef", "CreateExternalTable",
            "CreateTableAs", "CreateView", "Drop", "ShowTables", "Describe",
-           "Explain"]
+           "CreateTable", "Insert", "Copy", "Explain"]

@@ -91,8 +91,9 @@ def describe_node(node: Any) -> str:
     if isinstance(node, P.ParquetScanExec):
         flt = f" filters=[{_exprs(node.filters)}]" if node.filters else ""
         files = sum(len(g) for g in node.splits)
+        fmt = f" format={node.file_format}" if node.file_format != "parquet" else ""
         return (f"ParquetScanExec: {node.table} [{', '.join(f.name for f in node.fields)}] "
-                f"partitions={len(node.splits)} splits={files}{flt}")
+                f"partitions={len(node.splits)} splits={files}{fmt}{flt}")
     if isinstance(node, P.MemoryScanExec):
         return f"MemoryScanExec: {node.table} partitions={node.num_partitions}"
     if isinstance(node, (L.Filter, P.FilterExec)):
@@ -120,6 +121,8 @@ def describe_node(node: Any) -> str:
         return f"{name}: limit={node.limit} offset={node.offset}"
     if isinstance(node, (L.Window, P.WindowExec)):
         return f"{name}: {_exprs(node.exprs)}"
+    if isinstance(node, (L.Unnest, P.UnnestExec)):
+        return f"{name}: unnest({format_expr(node.expr)}) AS {node.name}"
     if isinstance(node, P.ExchangeExec):
         return f"ExchangeExec: {format_partitioning(node.partitioning, node.broadcast)}"
     if isinstance(node, P.ShuffleWriteExec):

@@ -62,6 +62,15 @@ class Call(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class UnnestCall(Expr):
+    """`unnest(list)` in a select list: one output row per element. The
+    binder turns it into a logical Unnest node; it is never evaluated."""
+    arg: Expr
+    dtype: pa.DataType      # the element type
+    _children: ClassVar = ("arg",)
+
+
+@dataclass(frozen=True, slots=True)
 class PythonCall(Expr):
     """A Python UDF (CREATE FUNCTION ... LANGUAGE PYTHON): `target` is its
     import name 'module:function', imported by each process that evaluates

@@ -239,6 +239,10 @@ from . import functions_scalar as _fs  # noqa: E402
 
 _fs.register_all(_SCALARS)
 
+from . import functions_list as _fl  # noqa: E402
+
+_fl.register_all(_SCALARS)
+
 ALIASES = {
     "substr": "substring", "strpos": "position", "instr": "position",
     "char_length": "length", "character_length": "length", "len": "length",

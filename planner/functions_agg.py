@@ -22,20 +22,22 @@ AGG_ALIASES = {"stddev": "stddev_samp", "variance": "var_samp",
                "any_value": "first", "arbitrary": "first", "listagg": "string_agg",
                "group_concat": "string_agg", "every": "bool_and",
                "logical_and": "bool_and", "logical_or": "bool_or",
-               "approx_count_distinct": "count", "countif": "count_if",
+               "approx_count_distinct": "count", "countif": "count_if",   # the exact count is a fine estimate
                "argmin": "arg_min", "argmax": "arg_max", "min_by": "arg_min",
-               "max_by": "arg_max"}   # the exact count is a fine estimate
+               "max_by": "arg_max",
+               "percentile_cont": "quantile_cont", "percentile_disc": "quantile_disc",
+               "quantile": "quantile_disc"}
 AGGREGATES = frozenset({"count", "count_star", "count_if", "sum", "avg", "min", "max",
                         "stddev_samp", "stddev_pop", "var_samp", "var_pop",
                         "bool_and", "bool_or", "first", "string_agg",
-                        "arg_min", "arg_max", "median", "quantile_cont",
+                        "arg_min", "arg_max", "median", "quantile_cont", "quantile_disc",
                         "string_agg_ordered", "first_ordered"})
 # aggregates computed from all of a group's rows at once (no partial form):
-# arg_min(x, y) / arg_max(x, y); median(x) / quantile_cont(x, q); and
-# string_agg / first with an ORDER BY, whose args are the value (and the
-# separator), then for each key: key, descending?, nulls first? (literals)
-COLLECTED = frozenset({"arg_min", "arg_max", "median", "quantile_cont",
-                       "string_agg_ordered", "first_ordered"})
+# arg_min(x, y) / arg_max(x, y); string_agg / first with an ORDER BY, whose
+# args are the value (and the separator), then for each key: key,
+# descending?, nulls first? (literals). median and the quantiles are single
+# phase too (aggregate_accumulators.Quantile); median(x) is quantile_cont(x, 0.5)
+COLLECTED = frozenset({"arg_min", "arg_max", "string_agg_ordered", "first_ordered"})
 RANKING = frozenset({"row_number", "rank", "dense_rank", "percent_rank",
                      "cume_dist", "ntile"})
 VALUE_WINDOW = frozenset({"lag", "lead", "first_value", "last_value", "nth_value"})
@@ -73,17 +75,6 @@ def _collected_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]
         if not (any(f(t) for f in _ORDERABLE) or pa.types.is_null(t)):
             raise FunctionError(f"cannot apply {fn} to {type_name(t)}")
         return args, args[0].dtype
-    if fn in ("median", "quantile_cont"):
-        arity(fn, args, 1 if fn == "median" else 2)
-        x = args[0]
-        if not (dt.is_numeric(x.dtype) or pa.types.is_null(x.dtype)):
-            raise FunctionError(f"cannot apply {fn} to {type_name(x.dtype)}")
-        q = Literal(0.5, dt.FLOAT64) if fn == "median" else args[1]
-        if not (isinstance(q, Literal) and isinstance(q.value, (int, float, decimal.Decimal))
-                and 0 <= q.value <= 1):
-            raise FunctionError(f"the quantile of {fn} must be a constant between 0 and 1")
-        out = x.dtype if dt.is_decimal(x.dtype) else dt.FLOAT64
-        return [cast_to(x, dt.FLOAT64), Literal(float(q.value), dt.FLOAT64)], out
     if fn == "string_agg_ordered":
         x, sep = args[0], args[1]
         if not isinstance(sep, Literal):
@@ -110,6 +101,11 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
         if not (dt.is_string(args[0].dtype) or pa.types.is_null(args[0].dtype)):
             raise FunctionError(f"cannot apply string_agg to {type_name(args[0].dtype)}")
         return [cast_to(args[0], dt.STRING), cast_to(sep, dt.STRING)], dt.STRING
+    if fn == "median":
+        arity(fn, args, 1)
+        return _quantile_type("quantile_cont", [args[0], Literal(0.5, dt.FLOAT64)], "median")
+    if fn in ("quantile_cont", "quantile_disc"):
+        return _quantile_type(fn, args)
     arity(fn, args, 1)
     (a,) = args
     t = a.dtype
@@ -144,6 +140,38 @@ def _agg_type(fn: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType]:
         return [a if not dt.is_floating(t) else cast_to(a, dt.FLOAT64)], dt.FLOAT64
     # variance family
     return [a], dt.FLOAT64
+
+
+def _quantile_type(fn: str, args: list[Expr],
+                   shown: str | None = None) -> tuple[list[Expr], pa.DataType]:
+    """quantile_cont / quantile_disc (value, fraction[, descending]): the
+    fraction a constant in [0, 1]; WITHIN GROUP (ORDER BY x DESC) sets the
+    third argument. cont interpolates numbers (DOUBLE, or the DECIMAL type);
+    disc picks a value of any orderable type."""
+    shown = shown or ("percentile_cont" if fn == "quantile_cont" else "percentile_disc")
+    arity(shown, args, 2, 3)
+    value, fraction = args[0], args[1]
+    desc = args[2] if len(args) == 3 else Literal(False, dt.BOOL)
+    if isinstance(fraction, Literal) and not isinstance(fraction.value, (list, tuple)) \
+            and dt.is_numeric(fraction.dtype) and fraction.value is not None:
+        q = float(fraction.value)
+    else:
+        raise FunctionError(f"the fraction of {shown}() must be a constant number")
+    if not 0.0 <= q <= 1.0:
+        raise FunctionError(f"the fraction of {shown}() must be between 0 and 1, not {q:g}")
+    t = value.dtype
+    if pa.types.is_null(t):
+        value, t = cast_to(value, dt.FLOAT64), dt.FLOAT64
+    args = [value, Literal(q, dt.FLOAT64), desc]
+    if fn == "quantile_cont":
+        if dt.is_decimal(t):
+            return args, t
+        if not dt.is_numeric(t):
+            raise FunctionError(f"cannot apply {shown} to {type_name(t)}")
+        return [cast_to(value, dt.FLOAT64)] + args[1:], dt.FLOAT64
+    if not any(f(t) for f in _ORDERABLE):
+        raise FunctionError(f"cannot apply {shown} to {type_name(t)}")
+    return args, t
 
 
 def resolve_aggregate(name: str, args: list[Expr], distinct: bool = False,

@@ -44,6 +44,7 @@ _FIXED: dict[str, tuple[tuple[pa.DataType, ...], int, pa.DataType]] = {
     "split_part": ((S, S, I64), 0, S),
     "regexp_matches": ((S, S), 0, B),
     "regexp_replace": ((S, S, S, S), 1, S),
+    "regexp_extract": ((S, S, I64), 1, S),
     "repeat": ((S, I64), 0, S),
     "ascii": ((S,), 0, dt.INT32),
     "sin": ((F64,), 0, F64),
@@ -76,6 +77,7 @@ _FIXED: dict[str, tuple[tuple[pa.DataType, ...], int, pa.DataType]] = {
 
 # arguments that must be constants (the kernels take a scalar)
 _CONSTANT_ARGS = {"regexp_matches": (1,), "regexp_replace": (1, 2, 3),
+                  "regexp_extract": (1, 2),
                   "strptime": (1,), "trim": (1,), "ltrim": (1,), "rtrim": (1,)}
 
 

@@ -236,6 +236,21 @@ class Window(LogicalPlan):
 
 
 @dataclass(frozen=True, slots=True)
+class Unnest(LogicalPlan):
+    """Input columns, then `name`: one row per element of the list `expr`
+    for each input row (none for a NULL or empty list)."""
+    input: LogicalPlan
+    expr: Expr
+    name: str
+    _children: ClassVar = ("input",)
+    _expressions: ClassVar = ("expr",)
+
+    @property
+    def schema(self):
+        return self.input.schema + (Field(self.name, self.expr.dtype.value_type),)
+
+
+@dataclass(frozen=True, slots=True)
 class EnforceSingleRow(LogicalPlan):
     """Passes through at most one row; more is a DataError (scalar subquery)."""
     input: LogicalPlan

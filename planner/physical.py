@@ -63,6 +63,8 @@ class ParquetScanExec(ExecNode):
     filters: tuple[Expr, ...] = ()
     protocol: str = "file"
     storage_options: tuple[tuple[str, Any], ...] = ()
+    file_format: str = "parquet"       # "csv" / "json": whole text files (storage/textfiles.py)
+    read_options: tuple[tuple[str, Any], ...] = ()
     _expressions: ClassVar = ("filters",)
 
     @property
@@ -198,6 +200,21 @@ class LimitExec(ExecNode):
     @property
     def schema(self):
         return self.input.schema
+
+
+@dataclass(frozen=True, slots=True)
+class UnnestExec(ExecNode):
+    """Row-wise: each input row repeated once per element of the list `expr`,
+    with the element as the last column `name`."""
+    input: ExecNode
+    expr: Expr
+    name: str
+    _children: ClassVar = ("input",)
+    _expressions: ClassVar = ("expr",)
+
+    @property
+    def schema(self):
+        return self.input.schema + (Field(self.name, self.expr.dtype.value_type),)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,8 @@ class PhysicalPlanner:
             node.table, node.fields, node.columns, groups, node.filters,
             protocol=getattr(source, "protocol", "file"),
             storage_options=tuple(sorted((getattr(source, "storage_options", None) or {}).items())),
+            file_format=getattr(source, "file_format", "parquet"),
+            read_options=_read_options(source),
         )
 
     def _plan_Values(self, node: L.Values) -> P.ExecNode:
@@ -125,6 +127,9 @@ class PhysicalPlanner:
 
     def _plan_Project(self, node: L.Project) -> P.ExecNode:
         return P.ProjectExec(self.plan(node.input), node.exprs, node.names)
+
+    def _plan_Unnest(self, node: L.Unnest) -> P.ExecNode:
+        return P.UnnestExec(self.plan(node.input), node.expr, node.name)
 
     # -- aggregation -----------------------------------------------------------
     def _plan_Aggregate(self, node: L.Aggregate) -> P.ExecNode:
@@ -350,3 +355,13 @@ def group_splits(splits: list[P.Split], target_bytes: int, min_groups: int):
         sizes[k] += max(s.size, 1)
     return tuple(tuple(b) for b in bins if b)
 
+
+
+def _read_options(source) -> tuple:
+    """How a scan reads a CSV / JSON source: its read options plus the file's
+    column names (a headerless CSV names its columns by position)."""
+    if getattr(source, "file_format", "parquet") == "parquet":
+        return ()
+    opts = dict(source.read_options or {})
+    opts["columns"] = tuple(source.file_schema.names)
+    return tuple(sorted(opts.items()))

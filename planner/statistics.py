@@ -21,9 +21,10 @@ import weakref
 
 from .expr import Call, Expr, InList, Literal, columns_of, conjuncts
 from .logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join, Limit,
-                      LogicalPlan, Project, Scan, SetOp, Sort, Union, Values, Window)
+                      LogicalPlan, Project, Scan, SetOp, Sort, Union, Unnest, Values, Window)
 
 DEFAULT_ROWS = 1_000_000.0
+UNNEST_GROWTH = 4.0          # elements per list, a guess
 EQ_SELECTIVITY = 0.1
 RANGE_SELECTIVITY = 0.3
 LIKE_SELECTIVITY = 0.25
@@ -102,6 +103,8 @@ def estimate_rows(plan: LogicalPlan) -> float:
         return max(estimate_rows(plan.input) * selectivity(plan.predicate), 1.0)
     if isinstance(plan, (Project, Sort, Window)):
         return estimate_rows(plan.input)
+    if isinstance(plan, Unnest):
+        return estimate_rows(plan.input) * UNNEST_GROWTH
     if isinstance(plan, EnforceSingleRow):
         return 1.0
     if isinstance(plan, Limit):

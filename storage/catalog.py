@@ -85,8 +85,12 @@ def _absolute(location: str) -> str:
     return location if "://" in location else os.path.abspath(location)
 
 
-def _options(hive_partitioning, partition_columns, storage_options) -> dict:
+def _options(hive_partitioning, partition_columns, storage_options,
+             file_format: str = "parquet", read_options: dict | None = None) -> dict:
     opts: dict[str, Any] = {}
+    if file_format != "parquet":
+        opts["file_format"] = file_format
+        opts["read_options"] = dict(read_options or {})
     if hive_partitioning is not None:
         opts["hive_partitioning"] = hive_partitioning
     if partition_columns:
@@ -126,7 +130,7 @@ class Catalog:
             given = ds.open_options
             opts = _options(given.get("hive_partitioning") if hive_partitioning is None else hive_partitioning,
                             partition_columns or given.get("partition_columns"),
-                            ds.storage_options)
+                            ds.storage_options, ds.file_format, ds.read_options)
             location = ds.location
         else:
             opts = _options(hive_partitioning, partition_columns, storage_options)
@@ -180,6 +184,15 @@ class Catalog:
     def lookup(self, name: str) -> TableEntry | ViewEntry | None:
         with self._lock:
             return self._entries.get(name.lower())
+
+    def reopen(self, name: str) -> None:
+        """Forget the opened Dataset of a table whose files changed (INSERT):
+        the next use lists its files again."""
+        with self._lock:
+            entry = self._entries.get(name.lower())
+        if isinstance(entry, TableEntry) and entry.source_kind == "dataset":
+            with entry._lock:
+                entry._source = None
 
     def drop(self, name: str, kind: str = "table", if_exists: bool = False) -> bool:
         """Remove a table (kind "table") or view (kind "view"); True if removed."""

@@ -56,6 +56,8 @@ class Dataset:
     """Parquet files under one location (see the module docstring)."""
 
     kind = "dataset"
+    file_format = "parquet"      # or "csv" / "json" (storage/textfiles.py)
+    read_options: dict = {}
 
     def __init__(self, location, protocol: str, storage_options: dict | None,
                  file_schema: pa.Schema, partition_fields: list[tuple[str, pa.DataType]],
@@ -99,12 +101,19 @@ def open_dataset(
     hive_partitioning: bool | None = None,
     partition_columns: list[tuple[str, pa.DataType]] | None = None,
     storage_options: dict | None = None,
+    file_format: str = "parquet",
+    read_options: dict | None = None,
 ) -> Dataset:
-    """Open the Parquet files a location names (see the module docstring).
+    """Open the Parquet files a location names (see the module docstring);
+    `file_format` "csv" or "json" opens text files (storage/textfiles.py).
 
     Raises ProgrammingError naming the location when it holds no Parquet
     files, and naming the file when a file is not Parquet or its schema
     cannot be unified with the others."""
+    if file_format != "parquet":
+        from .textfiles import open_text_dataset
+        return open_text_dataset(location, file_format, read_options, hive_partitioning,
+                                 partition_columns, storage_options)
     locations = [location] if isinstance(location, str) else list(location)
     fs, protocol, found = fsmod.discover(locations, storage_options)
 

@@ -9,7 +9,8 @@ after the file columns). An empty result is still written as one empty file
 (with every column, partition columns included) so the table can be opened.
 
 mode "overwrite" deletes what is at the location first; "error" raises
-ProgrammingError if the location already holds files.
+ProgrammingError if the location already holds files; "append" adds new
+files beside those there (INSERT INTO; file names never repeat).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def _prepare_location(fs, path: str, mode: str, location: str) -> None:
                 raise ProgrammingError(f"location {location!r} already exists")
         elif mode == "overwrite":
             fs.rm(path, recursive=True)
-        else:
+        elif mode != "append":
             raise ValueError(f"unknown write mode {mode!r}")
     fs.makedirs(path, exist_ok=True)
 

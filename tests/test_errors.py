@@ -91,7 +91,9 @@ CASES = [
     # a value Python cannot hold (Arrow can: fetch_arrow_table)
     ("SELECT DATE '9999-12-31' + 1", quiver.DataError, ["fetch_arrow_table"], None),
     # unsupported features
-    ("INSERT INTO t VALUES (1, 2, 'x', 3)", quiver.NotSupportedError, [], None),
+    ("INSERT OR REPLACE INTO t VALUES (1, 2, 'x', 3)", quiver.NotSupportedError,
+     ["INSERT OR REPLACE"], None),
+    ("COPY t FROM 'x.csv'", quiver.NotSupportedError, ["COPY ... FROM"], None),
     ("DELETE FROM t", quiver.NotSupportedError, [], None),
     ("CREATE SCHEMA s", quiver.NotSupportedError, ["SCHEMA"], None),
     ("SELECT * FROM t TABLESAMPLE 10%", quiver.NotSupportedError, ["TABLESAMPLE"], None),

@@ -12,5 +12,5 @@ from __future__ import annotations
 
 from .registry import REGISTRY, lookup, register  # noqa: F401
 from . import (  # noqa: F401,E402  (importing registers the implementations)
-    arithmetic, comparison, conditional, datetime, math, strings,
+    arithmetic, comparison, conditional, datetime, lists, math, strings,
 )

@@ -199,6 +199,11 @@ def strftime(call, args, n):
     value, fmt = as_array(args[0], n), py(args[1])
     if fmt is None:
         return pa.nulls(n, pa.string())
+    if pa.types.is_timestamp(value.type) and value.type.unit != "s" and "%S" in fmt \
+            and "%f" not in fmt:
+        # Arrow's %S prints the fraction of a sub-second timestamp; DuckDB's
+        # %S is whole seconds
+        value = pc.cast(pc.floor_temporal(value, unit="second"), pa.timestamp("s"))
     return pc.strftime(value, format=fmt)
 
 

@@ -3,7 +3,7 @@ lower, reverse, length, substring (1-based; a negative start counts from the
 end), trim/ltrim/rtrim, position, replace, starts_with, ends_with, contains,
 concat (`||`: NULL in, NULL out), concat_ws (NULLs skipped; SQL concat()
 binds to it), repeat, ascii, left, right, lpad, rpad, split_part,
-regexp_matches, regexp_replace.
+regexp_matches, regexp_replace, regexp_extract.
 
 Arrow's string kernels take their pattern/offset arguments as scalars; when
 such an argument is a column, the kernel runs once per distinct value
@@ -11,6 +11,8 @@ such an argument is a column, the kernel runs once per distinct value
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -160,6 +162,32 @@ def regexp_replace(call, args, n):
         pat = "(?i)" + pat
     return arrow_call(pc.replace_substring_regex, args[0], pat, rep,
                       max_replacements=None if "g" in options else 1)
+
+
+@register("regexp_extract")
+def regexp_extract(call, args, n):
+    """regexp_extract(s, pattern[, group]): capture group `group` (0: the
+    whole match) of the first match; '' when the pattern does not match
+    (DuckDB). The pattern is wrapped so one regex replacement keeps only the
+    wanted group: `(?s)^.*?(pattern).*$` -> `\\{group + 1}`."""
+    pat = py(args[1])
+    group = py(args[2]) if len(args) == 3 else 0
+    if pat is None or group is None:
+        return pa.nulls(n, S)
+    if not 0 <= group <= 8:
+        raise DataError(f"regexp_extract(): group {group} is out of range (0 to 8)")
+    try:
+        groups = re.compile(pat).groups
+    except re.error:
+        groups = None       # RE2 syntax Python lacks: Arrow reports a bad pattern
+    if groups is not None and group > groups:
+        raise DataError(f"regexp_extract(): the pattern has no group {group}")
+    values = _values(args[0], n)
+    wrapped = f"(?s)^.*?({pat}).*$"
+    picked = arrow_call(pc.replace_substring_regex, values, wrapped, f"\\{group + 1}",
+                        max_replacements=1)
+    found = arrow_call(pc.match_substring_regex, values, pat)
+    return pc.if_else(found, picked, pa.scalar("", S))
 
 
 @register("concat")

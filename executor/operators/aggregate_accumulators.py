@@ -377,6 +377,64 @@ class StringAgg(Accumulator):
         return pc.binary_join(lists, self.sep)
 
 
+class Quantile(Accumulator):
+    """quantile_cont / quantile_disc (single mode only): the non-NULL values
+    of each group, sorted once with the group ids at the end; cont
+    interpolates between the two values around q * (n - 1), disc takes the
+    value at ceil(q * n) - 1 (the SQL PERCENTILE_DISC rule), both counted in
+    the WITHIN GROUP order."""
+
+    def __init__(self, q: float, desc: bool, cont: bool, out_type: pa.DataType):
+        self.q, self.desc, self.cont, self.out_type = q, desc, cont, out_type
+        self.groups: list[np.ndarray] = []
+        self.values: list[pa.Array] = []
+
+    def update(self, ids, n, arg, mask):
+        valid = _valid(arg, mask)
+        arg = decode(arg)
+        if len(valid):
+            ids, arg = ids[valid], arg.filter(pa.array(valid))
+        self.groups.append(np.asarray(ids, dtype=np.int64))
+        self.values.append(arg)
+
+    def merge(self, ids, n, states):
+        raise NotSupportedError("percentile_cont/percentile_disc have no partial form")
+
+    def result(self, n):
+        if not self.groups or not sum(len(g) for g in self.groups):
+            return pa.nulls(n, self.out_type)
+        groups = np.concatenate(self.groups)
+        values = pa.concat_arrays(self.values)
+        order = pc.sort_indices(pa.table({"g": groups, "v": values}), sort_keys=[
+            ("g", "ascending"), ("v", "descending" if self.desc else "ascending")])
+        ordered = values.take(order)
+        counts = np.bincount(groups, minlength=n)[:n]
+        starts = np.zeros(n, dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        empty = counts == 0
+        if not self.cont:
+            k = np.maximum(np.ceil(self.q * counts - 1e-9).astype(np.int64) - 1, 0)
+            idx = pa.array(np.where(empty, 0, starts + k), mask=empty)
+            return ordered.take(idx)
+        pos = self.q * np.maximum(counts - 1, 0)
+        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+        frac = pos - lo
+        if dt.is_decimal(self.out_type):
+            # in unscaled integers, truncated toward zero (as DuckDB does)
+            def unscaled(j):
+                words, _ = decimal_words(ordered.take(pa.array(np.where(empty, 0, starts + j))))
+                return words.view(np.int64).astype(np.float64)
+            ulo, uhi = unscaled(lo), unscaled(hi)
+            out = np.trunc(ulo + frac * (uhi - ulo)).astype(np.int64)
+            return decimal_from_words(out.view(np.uint64), out >> 63, ~empty, self.out_type)
+
+        def at(j):
+            return pc.cast(ordered.take(pa.array(np.where(empty, 0, starts + j))),
+                           pa.float64()).to_numpy(zero_copy_only=False)
+        vlo, vhi = at(lo), at(hi)
+        return pa.array(vlo + frac * (vhi - vlo), pa.float64(), mask=empty)
+
+
 class Distinct(Accumulator):
     """agg(DISTINCT x): only the first row of each (group, x) pair reaches
     the inner accumulator. NULL x never counts."""
@@ -431,6 +489,11 @@ def make_accumulator(agg: AggCall) -> Accumulator:
         if not isinstance(sep, Literal):
             raise NotSupportedError("string_agg separator must be a constant")
         acc = StringAgg("" if sep.value is None else str(sep.value))
+    elif fn in ("quantile_cont", "quantile_disc", "median"):
+        q, desc = agg.args[1], agg.args[2]
+        if not (isinstance(q, Literal) and isinstance(desc, Literal)):
+            raise NotSupportedError(f"{fn} with a fraction that is not a constant")
+        acc = Quantile(float(q.value), bool(desc.value), fn != "quantile_disc", agg.dtype)
     else:
         raise NotSupportedError(f"aggregate function {fn} is not supported")
     if agg.distinct and fn != "count_star":

@@ -4,8 +4,6 @@ no partial form; planner/functions_agg.COLLECTED):
     arg_min(x, y) / arg_max(x, y)    x of the row with the least / greatest y
                                      (rows with a NULL x or y are skipped; ties:
                                      the first row met)
-    median(x) / quantile_cont(x, q)  the interpolated q-quantile of x (DOUBLE;
-                                     a DECIMAL's rounded to its own type)
     string_agg_ordered(x, sep, keys) string_agg(x, sep ORDER BY ...)
     first_ordered(x, keys)           first(x ORDER BY ...): NULL when the
                                      first row's x is NULL
@@ -71,8 +69,6 @@ class Collect:
         ids, cols = self._columns()
         if self.fn in ("arg_min", "arg_max"):
             return self._arg_extreme(n, ids, cols)
-        if self.fn in ("median", "quantile_cont"):
-            return self._quantile(n, ids, cols)
         return self._ordered(n, ids, cols)
 
     @staticmethod
@@ -115,32 +111,6 @@ class Collect:
         keep = pc.and_(x.is_valid(), y.is_valid()).to_numpy(zero_copy_only=False)
         order = self._sorted(ids, [(y, self.fn == "arg_max", False)], keep)
         return self._pick(n, ids, order, x).cast(self.agg.dtype)
-
-    def _quantile(self, n, ids, cols) -> pa.Array:
-        x, q = cols[0], float(self.agg.args[1].value)
-        keep = x.is_valid().to_numpy(zero_copy_only=False)
-        order = self._sorted(ids, [(x, False, False)], keep)
-        starts, counts = self._bounds(ids[order], n)
-        values = x.to_numpy(zero_copy_only=False).astype(np.float64)[order] \
-            if len(order) else np.zeros(1)
-        has = counts > 0
-        pos = q * np.maximum(counts - 1, 0)
-        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
-        last = max(len(values) - 1, 0)
-        vlo = values[np.minimum(starts + lo, last)]
-        vhi = values[np.minimum(starts + hi, last)]
-        with np.errstate(invalid="ignore"):
-            if pa.types.is_decimal(self.agg.dtype):
-                # DuckDB interpolates a decimal's unscaled integers and
-                # truncates the result toward zero
-                unit = 10.0 ** self.agg.dtype.scale
-                lo_u, hi_u = np.round(vlo * unit), np.round(vhi * unit)
-                val = lo_u + (hi_u - lo_u) * (pos - lo)
-                out = np.trunc(val + np.copysign(1e-7, val)) / unit
-            else:
-                out = np.where(hi > lo, vlo + (pos - lo) * (vhi - vlo), vlo)
-        out = pa.array(out, pa.float64(), mask=~has if not has.all() else None)
-        return out if self.agg.dtype == pa.float64() else cast_array(out, self.agg.dtype)
 
     def _ordered(self, n, ids, cols) -> pa.Array:
         first_key = 2 if self.fn == "string_agg_ordered" else 1

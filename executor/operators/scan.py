@@ -78,6 +78,10 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx) -> Iterator[pa.Reco
     counters = ctx.options.get("scan_counters")
     storage_options = dict(node.storage_options)
     conjuncts = ScanFilter(node.filters) if node.filters else None
+    if node.file_format != "parquet":
+        yield from _text_scan(node, splits, source_cols, read_schema, positions, out_schema,
+                              conjuncts, ctx)
+        return
     for split in splits:
         for batch in read_split(split, source_cols, read_schema, node.protocol, storage_options,
                                 ctx.batch_size, row_group_filter=keep, counters=counters,
@@ -88,3 +92,21 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx) -> Iterator[pa.Reco
                 out = conjuncts.apply(out)
             if out.num_rows:
                 yield _decode(out, out_schema)
+
+
+def _text_scan(node, splits, source_cols, read_schema, positions, out_schema, conjuncts, ctx):
+    """CSV / JSON splits (whole files): read, rename, filter."""
+    from ...storage.textfiles import read_text_split
+    counters = ctx.options.get("scan_counters")
+    for split in splits:
+        if counters is not None:
+            counters.add(files=1)
+        for batch in read_text_split(split, source_cols, read_schema, node.file_format,
+                                     dict(node.read_options), node.protocol,
+                                     dict(node.storage_options), ctx.batch_size):
+            ctx.check_cancelled()
+            out = _rename(batch, positions, out_schema)
+            if conjuncts is not None:
+                out = conjuncts.apply(out)
+            if out.num_rows:
+                yield out

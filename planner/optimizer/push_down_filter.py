@@ -29,7 +29,7 @@ import dataclasses
 
 from ..expr import Call, Cast, Column, Expr, columns_of, conjoin, conjuncts
 from ..logical import (Aggregate, Distinct, Filter, Join, LogicalPlan, Project,
-                       Scan, SetOp, Sort, Union, Window)
+                       Scan, SetOp, Sort, Union, Unnest, Window)
 from ..tree import children, with_children
 from .util import is_deterministic, names_of, substitute
 
@@ -214,8 +214,17 @@ def _window(node: Window, preds):
     return _wrap(dataclasses.replace(node, input=_push(node.input, down)), keep)
 
 
+def _unnest(node: Unnest, preds):
+    """Conditions on the input's columns go below (an input row that fails
+    them would only be repeated); those on the element stay above."""
+    down = [p for p in preds if node.name not in columns_of(p)]
+    keep = [p for p in preds if p not in down]
+    return _wrap(dataclasses.replace(node, input=_push(node.input, down)), keep)
+
+
 _HANDLERS = {
     Scan: _scan,
+    Unnest: _unnest,
     Project: _project,
     Join: _join,
     Aggregate: _aggregate,

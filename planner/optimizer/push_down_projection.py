@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from ..expr import conjuncts
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join, Limit,
-                       LogicalPlan, Project, Scan, SetOp, Sort, Union, Values, Window)
+                       LogicalPlan, Project, Scan, SetOp, Sort, Union, Unnest, Values, Window)
 from ..tree import children, with_children
 from .util import expr_columns
 
@@ -90,6 +90,9 @@ def _prune(node: LogicalPlan, required: set[str]) -> LogicalPlan:
         if not exprs:
             return _prune(node.input, need)
         return Window(_prune(node.input, need), exprs, names)
+    if isinstance(node, Unnest):
+        need = (required - {node.name}) | _cols([node.expr])
+        return dataclasses.replace(node, input=_prune(node.input, need))
     if isinstance(node, Union) and node.all:
         return _union_all(node, required)
     if isinstance(node, Join):

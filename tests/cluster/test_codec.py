@@ -46,6 +46,7 @@ EXPRS = [
     E.Case((CALL,), (A,), None, dt.INT64),
     E.InList(S_, (E.Literal("x", dt.STRING), E.Literal("y", dt.STRING)), negated=True),
     E.WindowCall("row_number", (), (), (), None, dt.INT64),
+    E.UnnestCall(E.Call("list_value", (A, A), pa.list_(dt.INT64)), dt.INT64),
     E.PythonCall("slug", "mypkg.text:slug", (S_,), dt.STRING),
 ]
 
@@ -75,6 +76,9 @@ NODES = [
     P.SortExec(SCAN, (SORT, E.SortKey(S_)), 10),
     P.LimitExec(SCAN, None, 5),
     P.WindowExec(READ, (WIN,), ("w#6",)),
+    P.UnnestExec(SCAN, E.Call("list_value", (A, A), pa.list_(dt.INT64)), "u#7"),
+    P.ParquetScanExec("c", (F_A,), ("a",), ((P.Split("/data/c.csv"),),), (), "file", (),
+                      "csv", (("columns", ("a",)), ("delimiter", "|"), ("header", False))),
     P.UnionExec((SCAN, MEM, VALUES)),
     P.EnforceSingleRowExec(VALUES),
     P.ExchangeExec(SCAN, HASH),

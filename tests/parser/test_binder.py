@@ -423,8 +423,10 @@ def test_read_parquet_table_function(catalog):
 
 def test_unsupported_constructs(catalog):
     for sql in ("with recursive r as (select 1) select * from r",
-                "select a from t qualify row_number() over () = 1",
-                "insert into t values (1)"):
+                "insert or replace into t values (1)",
+                "copy t from 'somewhere.parquet'",
+                "copy t to 'x.parquet' (row_group_size 5)",
+                "select * from read_csv('x.csv', skip = 1)"):
         with pytest.raises(NotSupportedError):
             bind(sql, catalog)
 

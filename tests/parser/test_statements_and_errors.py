@@ -42,9 +42,17 @@ def test_create_external_table_errors(catalog, sql, message):
         bind(sql, catalog)
 
 
-def test_stored_as_csv_not_supported(catalog):
-    with pytest.raises(NotSupportedError, match="PARQUET"):
-        bind("create external table t stored as csv location 'x'", catalog)
+def test_stored_as_avro_not_supported(catalog):
+    with pytest.raises(NotSupportedError, match="PARQUET, CSV and JSON"):
+        bind("create external table t stored as avro location 'x'", catalog)
+
+
+def test_stored_as_csv_options(catalog):
+    [st] = bind("create external table t stored as csv location 'x' "
+                "options ('header' 'false', 'delimiter' '|', 'anon' 'true')", catalog)
+    assert st.file_format == "csv"
+    assert st.read_options == (("delimiter", "|"), ("header", False))
+    assert st.options == (("anon", "true"),)
 
 
 def test_create_table_as(catalog):

@@ -41,8 +41,8 @@ MATRIX: dict[str, dict] = {
 }
 
 _EXTERNAL = re.compile(
-    r"CREATE\s+EXTERNAL\s+TABLE\s+(\w+)\s+STORED\s+AS\s+PARQUET\s+LOCATION\s+'([^']*)'",
-    re.IGNORECASE)
+    r"CREATE\s+EXTERNAL\s+TABLE\s+(\w+)\s+STORED\s+AS\s+(PARQUET|CSV|JSON)\s+"
+    r"LOCATION\s+'([^']*)'", re.IGNORECASE)
 
 
 def substitute(sql: str, data_dir: str) -> str:
@@ -114,8 +114,8 @@ def _diff(where, sql, expected, got) -> str:
 
 def duckdb_sql(sql: str) -> str:
     def repl(m):
-        name, loc = m.group(1), m.group(2)
-        return (f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{loc}/**/*.parquet', "
+        name, fmt, loc = m.group(1), m.group(2).lower(), m.group(3)
+        return (f"CREATE VIEW {name} AS SELECT * FROM read_{fmt}('{loc}/**/*.{fmt}', "
                 f"hive_partitioning = true, union_by_name = true)")
     return _EXTERNAL.sub(repl, sql)
 
