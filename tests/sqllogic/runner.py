@@ -56,6 +56,8 @@ def run_record_quiver(con, rec: slt.Record, data_dir: str):
         cur = con.execute(substitute(rec.sql, data_dir))
         if rec.kind == "query":
             return True, slt.format_rows(cur.fetchall(), rec.sort)
+        if cur.description is not None:
+            cur.fetchall()      # a streamed result can fail after its first batch
         return True, []
     except quiver.Error as exc:
         return False, f"{type(exc).__name__}: {exc}"
