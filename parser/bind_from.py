@@ -118,6 +118,7 @@ def declared_scan(ctx: BindContext, table: str, source, declared):
 def _bind_view(ctx: BindContext, name: str, entry, node):
     from .bind_select import bind_query
     from .parse import parse_statements
+    from .understood import check_tree
     if name in ctx.view_stack:
         chain = " -> ".join(ctx.view_stack + (name,))
         raise ctx.error(f"view '{name}' references itself ({chain})", node)
@@ -125,6 +126,7 @@ def _bind_view(ctx: BindContext, name: str, entry, node):
     if len(statements) != 1 or not isinstance(statements[0].ast, exp.Query):
         raise ctx.error(f"view '{name}' does not hold a single query", node)
     vctx = ctx.for_view(name, statements[0].text)
+    check_tree(vctx, statements[0].ast)
     bound = bind_query(vctx, statements[0].ast, None)
     return bound.plan, list(bound.output_names)
 

@@ -15,6 +15,7 @@ from .bind_select import bind_query
 from .external_table import ExternalTableStatement
 from .parse import ExplainStatement
 from .scope import BindContext, identifier_name
+from .understood import check_tree
 
 
 def bind_statement(ast: exp.Expression, catalog, params=None, sql: str | None = None) -> S.Statement:
@@ -27,6 +28,7 @@ def bind_statement(ast: exp.Expression, catalog, params=None, sql: str | None = 
 
 
 def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
+    check_tree(ctx, ast)
     if isinstance(ast, ExplainStatement):
         inner = bind_in_context(ctx, ast.this)
         return S.Explain(inner, bool(ast.args.get("analyze")), bool(ast.args.get("verbose")))
