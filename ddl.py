@@ -108,7 +108,12 @@ def drop(session, st):
 
 def show_tables(session, st):
     from .session import Result
-    names = sorted(session.catalog.list())
+    if st.schema == "system":
+        # only a coordinator has system tables; its catalog says which
+        listing = getattr(session.catalog, "system_tables", None)
+        names = sorted(f"system.{n}" for n in (listing() if listing else ()))
+    else:
+        names = sorted(session.catalog.list())
     table = pa.table({"name": pa.array(names, pa.string())})
     return Result(table, table.num_rows, "SHOW")
 

@@ -38,8 +38,6 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
     alias_node = node.args.get("alias")
     alias = identifier_name(alias_node.this) if alias_node is not None and alias_node.this else None
     col_aliases = [identifier_name(c) for c in alias_node.columns] if alias_node is not None else []
-    if node.args.get("sample") is not None:
-        raise ctx.not_supported("TABLESAMPLE", node.args["sample"])
     if isinstance(node, exp.Table):
         inner = node.this
         if isinstance(inner, exp.Func):
@@ -63,6 +61,9 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         raise ctx.error(f"table '{alias or default_alias}' has {len(names)} columns but "
                         f"{len(col_aliases)} column names were given", node)
     names = col_aliases + names[len(col_aliases):]
+    if node.args.get("sample") is not None:
+        from .sample import apply_sample
+        plan = apply_sample(ctx, plan, node.args["sample"])
     rel = Relation(alias or default_alias,
                    [ColumnRef(n, f) for n, f in zip(names, plan.schema)])
     return plan, Scope([rel], outer)

@@ -57,7 +57,14 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
     if isinstance(ast, exp.Show):
         what = str(ast.this or "").upper()
         if what == "TABLES":
-            return S.ShowTables()
+            source = ast.args.get("from_")
+            if source is None:
+                return S.ShowTables()
+            schema = _table_name(source).lower()
+            if schema not in ("main", "memory", "system"):
+                raise ctx.error(f"schema '{schema}' does not exist (there are main "
+                                f"and system)", source)
+            return S.ShowTables(None if schema in ("main", "memory") else schema)
         raise ctx.not_supported(f"SHOW {what}", ast)
     if isinstance(ast, exp.Describe):
         target = ast.this

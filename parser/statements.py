@@ -66,7 +66,7 @@ class Drop(Statement):
 
 @dataclass(frozen=True, slots=True)
 class ShowTables(Statement):
-    pass
+    schema: str | None = None         # SHOW TABLES FROM system
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ NODES: dict[type, frozenset[str]] = {k: frozenset(v) for k, v in {
     exp.LocationProperty: ("this",),
     exp.Schema: ("this", "expressions"),
     exp.ColumnDef: ("this", "kind"),
-    exp.Drop: ("this", "kind", "exists", "tables"),
+    exp.Drop: ("kind", "exists", "tables"),
     exp.Show: ("this", "from_"),
     exp.Describe: ("this",),
     # queries
@@ -77,7 +77,7 @@ NODES: dict[type, frozenset[str]] = {k: frozenset(v) for k, v in {
     exp.LimitOptions: ("percent", "rows", "with_ties"),
     exp.Offset: ("expression",),
     exp.Distinct: ("expressions",),
-    exp.Star: ("except_", "replace"),
+    exp.Star: ("except_", "replace", "rename"),
     exp.Alias: ("this", "alias"),
     exp.WindowSpec: ("kind", "start", "start_side", "end", "end_side"),
     exp.Window: ("this", "partition_by", "order", "spec", "alias", "over"),
@@ -153,7 +153,6 @@ _WORDS = {
     (exp.Select, "into"): "SELECT INTO",
     (exp.Select, "distinct_on"): "DISTINCT ON",
     (exp.Distinct, "on"): "DISTINCT ON",
-    (exp.Star, "rename"): "* RENAME",
     (exp.Star, "ilike"): "* ILIKE",
     (exp.Ordered, "with_fill"): "ORDER BY ... WITH FILL",
     (exp.In, "unnest"): "IN UNNEST",
@@ -163,6 +162,7 @@ _WORDS = {
     (exp.Column, "catalog"): "a column name with more than two parts",
     (exp.Table, "catalog"): "a table name with more than two parts",
     (exp.WindowSpec, "exclude"): "window frame EXCLUDE",
+    (exp.Order, "this"): "ORDER BY inside an aggregate's arguments",
 }
 
 
@@ -197,7 +197,7 @@ def refusal(node: exp.Expression) -> str | None:
     for key, value in node.args.items():
         if key.startswith("_") or key in known or _empty(value):
             continue
-        return _WORDS.get((type(node), key)) or f"{_keyword(node)} {key.rstrip('_').upper()}"
+        return _WORDS.get((type(node), key)) or f"{_keyword(node)} {key.rstrip('_').replace('_', ' ').upper()}"
     return None
 
 
@@ -218,13 +218,16 @@ def _keyword(node: exp.Expression) -> str:
 
 
 def _construct(node: exp.Expression) -> str:
-    text = node.sql("duckdb") if not isinstance(node, (ExplainStatement,
-                                                       ExternalTableStatement)) else ""
+    try:
+        text = node.sql("duckdb") if not isinstance(node, (ExplainStatement,
+                                                           ExternalTableStatement)) else ""
+    except Exception:       # noqa: BLE001 - a fragment sqlglot cannot print alone
+        text = ""
     text = " ".join(text.split())
     if len(text) > 40:
         text = text[:37] + "..."
     if isinstance(node, exp.Command):
-        return f"statement {str(node.this).upper()}"
+        return f"statement {str(node.this or '').upper()}"
     if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
         return f"statement {node.key.upper()}"
     return f"{node.key.upper()} ('{text}')" if text else node.key.upper()
