@@ -36,9 +36,42 @@ def _exists_check(session, name: str, if_not_exists: bool, or_replace: bool) -> 
     raise errors.ProgrammingError(f"{entry.kind} '{name}' already exists")
 
 
+def _same_location(entry, location: str) -> bool:
+    """Whether a catalog entry is a table over `location` (paths compared
+    absolute, without a trailing slash)."""
+    def norm(loc):
+        if isinstance(loc, (list, tuple)):
+            return tuple(norm(x) for x in loc)
+        loc = str(loc)
+        loc = loc if "://" in loc else os.path.abspath(loc)
+        return loc.rstrip("/") or loc
+    have = getattr(entry, "location", None)
+    return entry.kind == "table" and have is not None and norm(have) == norm(location)
+
+
 def create_external_table(session, st):
+    """CREATE EXTERNAL TABLE. The same table at the same location again is a
+    no-op (a script or `quiver tpch run` can run twice against one
+    coordinator); a different location is an error that says both, unless
+    OR REPLACE / IF NOT EXISTS say what to do."""
     from .session import Result
     from .storage.dataset import open_dataset
+    entry = session.catalog.lookup(st.name)
+    if entry is not None and not st.or_replace and not st.if_not_exists:
+        declared = tuple((c.name, dt.to_wire(c.dtype)) for c in st.columns
+                         if c.dtype is not None) or None
+        where = getattr(entry, "location", None)
+        if _same_location(entry, st.location):
+            if (getattr(entry, "columns", None) or None) == declared:
+                return Result(statement="CREATE")
+            raise errors.ProgrammingError(
+                f"table '{st.name}' already exists at {where} with a different column "
+                f"list: use CREATE OR REPLACE EXTERNAL TABLE to change it")
+        if entry.kind == "table" and where is not None:
+            raise errors.ProgrammingError(
+                f"table '{st.name}' already exists at {where}, not {st.location}: use "
+                f"CREATE OR REPLACE EXTERNAL TABLE to point it at the new location, or "
+                f"DROP TABLE {st.name} first")
     if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
         return Result(statement="CREATE")
     partition_columns = [(c.name, c.dtype) for c in st.partitioned_by if c.dtype is not None]
