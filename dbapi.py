@@ -36,8 +36,16 @@ def connect(target: str | None = None, **options) -> "Connection":
             raise NotSupportedError(
                 f"connect target {target!r}: the cluster runtime is not available") from None
         return Connection(connect_cluster(target, **options))
+    from .storage.database import is_database_path, open_database
+    if is_database_path(target):
+        db = open_database(target)
+        opts = _session_options(options)
+        opts.setdefault("warehouse", db.warehouse)
+        from .session import Session
+        return Connection(Session(catalog=db.catalog, **opts))
     raise InterfaceError(
-        f"unknown connect target {target!r}: use None (embedded), 'local[N]' or 'quiver://host:port'")
+        f"unknown connect target {target!r}: use None (embedded), 'local[N]', "
+        f"'quiver://host:port' or a database path ending in .quiver")
 
 
 def _session_options(options: dict) -> dict:
@@ -153,6 +161,7 @@ class Cursor:
         self._pos = 0
         self.rowcount = -1
         self.description = None
+        self.messages: list = []    # PEP 249 extension: (Warning, Warning(text)) notices
 
     def _check(self):
         if self._closed:
@@ -171,7 +180,10 @@ class Cursor:
         if not isinstance(sql, str):
             raise errors.ProgrammingError("SQL must be a string")
         self._table, self._pos, self.rowcount, self.description = None, 0, -1, None
+        self.messages = []
         result = self.connection.session.execute(sql, params)
+        if getattr(result, "message", ""):
+            self.messages.append((errors.Warning, errors.Warning(result.message)))
         if result.table is not None:
             self._table = result.table
             self.description = [

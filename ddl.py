@@ -113,11 +113,17 @@ def create_table_as(session, st):
     for col in st.partitioned_by:
         if col not in names:
             raise errors.ProgrammingError(f"PARTITIONED BY column '{col}' is not in the query")
-    location = os.path.join(session.warehouse, st.name.lower())
+    location = st.location or os.path.join(session.warehouse, st.name.lower())
     write_table(result.table, location, partition_by=list(st.partitioned_by))
     dataset = open_dataset(location, hive_partitioning=bool(st.partitioned_by) or None)
     session.catalog.register_dataset(st.name, dataset, replace=True)
-    return Result(rowcount=result.table.num_rows, statement="CREATE")
+    out = Result(rowcount=result.table.num_rows, statement="CREATE")
+    out.message = f"table {st.name} written to {location}"
+    if st.location is None and getattr(session, "warehouse_is_temporary", False):
+        out.message += (" (a temporary folder: connect to a database path, e.g. "
+                        "quiver.connect('analytics.quiver'), or use CREATE TABLE ... "
+                        "LOCATION 'uri' to keep it)")
+    return out
 
 
 def create_view(session, st):
@@ -136,6 +142,11 @@ def drop(session, st):
             return Result(statement="DROP")
         raise errors.ProgrammingError(f"{st.kind} '{st.name}' does not exist")
     session.catalog.drop(st.name, st.kind, if_exists=st.if_exists)
+    owned = os.path.join(session.warehouse, st.name.lower())
+    if st.kind == "table" and _same_location(entry, owned) and os.path.isdir(owned):
+        # the data CREATE TABLE AS wrote into the warehouse goes with the table
+        import shutil
+        shutil.rmtree(owned, ignore_errors=True)
     return Result(statement="DROP")
 
 

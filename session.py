@@ -28,6 +28,7 @@ class Result:
     table: pa.Table | None = None
     rowcount: int = -1
     statement: str = ""
+    message: str = ""       # a notice for the user (where CREATE TABLE AS wrote)
 
     @property
     def has_rows(self) -> bool:
@@ -58,6 +59,7 @@ class Session:
         self.dialect = dialect
         self.physical = physical or PhysicalOptions()
         self.disabled_rules = frozenset(disabled_rules)
+        self.warehouse_is_temporary = not (warehouse or os.environ.get("QUIVER_WAREHOUSE"))
         self.warehouse = warehouse or os.environ.get("QUIVER_WAREHOUSE") or os.path.join(
             tempfile.gettempdir(), f"quiver-warehouse-{os.getpid()}")
         self.runner = runner

@@ -80,6 +80,9 @@ def _named_table(ctx: BindContext, node: exp.Table):
     entry = ctx.catalog.lookup(full)
     if entry is None and db in ("main", "memory"):
         entry = ctx.catalog.lookup(name)
+    if entry is None and db is None and _looks_like_files(node, name):
+        return scan(ctx, "read_parquet", _open_location(ctx, name, None, node)) + \
+            (_file_alias(name),)
     if entry is None:
         raise ctx.error(f"table '{full}' does not exist", node)
     if getattr(entry, "kind", None) == "view" or (hasattr(entry, "sql") and not hasattr(entry, "source")):
@@ -184,6 +187,10 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
         raise ctx.not_supported(f"read_parquet option {sorted(unknown)[0]}", node)
     hive = options.get("hive_partitioning")
     location = locations[0] if len(locations) == 1 else locations
+    return scan(ctx, "read_parquet", _open_location(ctx, location, hive, node))
+
+
+def _open_location(ctx: BindContext, location, hive, node):
     opener = getattr(ctx.catalog, "open_location", None)
     try:
         if opener is not None:
@@ -196,7 +203,23 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
         if isinstance(e, Error):
             raise
         raise ctx.error(f"cannot read {location}: {e}", node) from None
-    return scan(ctx, "read_parquet", source)
+    return source
+
+
+def _looks_like_files(node: exp.Table, name: str) -> bool:
+    """`FROM 'data/x.parquet'` (or a glob, or a folder): a quoted name that
+    is not a table and reads as a location, as in DuckDB."""
+    import os
+    if not (isinstance(node.this, exp.Identifier) and node.this.args.get("quoted")):
+        return False
+    return (name.lower().endswith(".parquet") or "*" in name or "://" in name
+            or os.path.exists(name))
+
+
+def _file_alias(location: str) -> str:
+    import os
+    base = os.path.basename(location.rstrip("/")) or location
+    return base[: -len(".parquet")] if base.lower().endswith(".parquet") else base
 
 
 def _constant(ctx: BindContext, node: exp.Expression):

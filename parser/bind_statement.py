@@ -120,6 +120,7 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
         if not isinstance(query, exp.Query):
             raise ctx.not_supported("CREATE TABLE without AS SELECT", ast)
         partitioned: list[str] = []
+        location = None
         props = ast.args.get("properties")
         for prop in (props.expressions if props is not None else []):
             if isinstance(prop, exp.PartitionedByProperty):
@@ -128,6 +129,9 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
                 for c in cols:
                     partitioned.append(identifier_name(c.this if isinstance(c, exp.ColumnDef)
                                                        else c))
+            elif isinstance(prop, exp.LocationProperty) and isinstance(prop.this, exp.Literal) \
+                    and prop.this.is_string:
+                location = prop.this.this
             else:
                 raise ctx.not_supported(f"table property {prop.sql('duckdb')}", prop)
         bound = bind_query(ctx, query, None)
@@ -135,5 +139,5 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
         for p in partitioned:
             if p.lower() not in outputs:
                 raise ctx.error(f"partition column '{p}' is not a column of the query", ast)
-        return S.CreateTableAs(name, bound, tuple(partitioned), replace, exists)
+        return S.CreateTableAs(name, bound, tuple(partitioned), replace, exists, location)
     raise ctx.not_supported(f"CREATE {kind}", ast)

@@ -47,6 +47,7 @@ class CreateTableAs(Statement):
     partitioned_by: tuple[str, ...] = ()
     or_replace: bool = False
     if_not_exists: bool = False
+    location: str | None = None       # CREATE TABLE ... LOCATION 'uri'; else the warehouse
 
 
 @dataclass(frozen=True, slots=True)

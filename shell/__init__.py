@@ -82,6 +82,8 @@ class Shell:
             self.error(format_error(outcome.error, source if source is not None else sql))
             return False
         seconds = outcome.seconds if self.timing else None
+        for message in outcome.messages:
+            self.emit(message)
         if outcome.table is None:
             done = [f"{outcome.rowcount} row" + ("" if outcome.rowcount == 1 else "s")
                     ] if outcome.rowcount >= 0 else []
@@ -241,7 +243,8 @@ def _run_guarded(shell: Shell, text: str, final: bool = False) -> bool:
 
 
 def run_shell(args) -> int:
-    con = open_connection(getattr(args, "connect", None), getattr(args, "data", None))
+    con = open_connection(getattr(args, "connect", None), getattr(args, "data", None),
+                          getattr(args, "database", None))
     shell = Shell(con)
     try:
         if not sys.stdin.isatty():
@@ -260,6 +263,9 @@ def _isatty(stream) -> bool:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("shell", help="interactive SQL shell (the default command)")
+    p.add_argument("database", nargs="?", default=None, metavar="DATABASE",
+                   help="a database folder (e.g. analytics.quiver) to keep tables and "
+                        "views in, created if missing (default: in memory)")
     p.add_argument("--connect", metavar="TARGET", default=None,
                    help="local[N] or quiver://host:port (default: $QUIVER_CONNECT, "
                         "else the embedded engine)")
