@@ -170,12 +170,21 @@ class Session:
             def annotate(node):
                 m = metrics.get(node)
                 return f"rows={m.rows} time={m.seconds * 1000:.1f}ms" if m else ""
+
+            def stage_stats(stage):
+                m = metrics.get(stage.root)
+                if m is None:
+                    return "not run"
+                return (f"rows {m.rows:,} · {X.format_bytes(m.bytes)} · "
+                        f"{m.seconds * 1000:.1f} ms task time")
+            sections.append(("stage_dag", "\n".join(X.format_stage_dag(dag, stage_stats))))
             text = X.format_stages(dag, annotate)
             # a cluster runner adds each stage's tasks: attempt, worker, rows, bytes, time
             text.extend(getattr(metrics, "cluster_report", ()))
             text.append(f"Total: {result.rowcount} rows in {total * 1000:.1f}ms")
             sections.append(("analyzed_stages", "\n".join(text)))
         else:
+            sections.append(("stage_dag", "\n".join(X.format_stage_dag(dag))))
             sections.append(("stages", "\n".join(X.format_stages(dag))))
         table = pa.table({"explain_key": [k for k, _ in sections],
                           "explain_value": [v for _, v in sections]})

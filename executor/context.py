@@ -18,6 +18,7 @@ class OperatorMetrics:
     rows: int = 0
     batches: int = 0
     seconds: float = 0.0
+    bytes: int = 0          # Arrow bytes of the batches it produced (or wrote)
 
 
 class Metrics:
@@ -28,12 +29,20 @@ class Metrics:
         self._lock = threading.Lock()
         self.by_node: dict[int, OperatorMetrics] = defaultdict(OperatorMetrics)
 
-    def record(self, node: Any, rows: int, seconds: float) -> None:
+    def record(self, node: Any, rows: int, seconds: float, nbytes: int = 0) -> None:
         with self._lock:
             m = self.by_node[id(node)]
             m.rows += rows
             m.batches += 1
             m.seconds += seconds
+            m.bytes += nbytes
+
+    def record_written(self, node: Any, rows: int, nbytes: int) -> None:
+        """Rows and bytes a sink (a shuffle write) consumed without yielding them."""
+        with self._lock:
+            m = self.by_node[id(node)]
+            m.rows += rows
+            m.bytes += nbytes
 
     def get(self, node: Any) -> OperatorMetrics | None:
         return self.by_node.get(id(node))

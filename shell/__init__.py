@@ -32,7 +32,7 @@ from . import meta as shell_meta
 from .common import format_error, is_complete, open_connection, split_commands
 from .complete import SchemaCache, SqlCompleter
 from .export import write_csv, write_json
-from .render import footer, format_seconds, render
+from .render import footer, format_seconds, is_explain, render
 from .run import Abandoned, QueryRunner
 
 DEFAULT_PAGER = "less -SRX"
@@ -104,6 +104,10 @@ class Shell:
         to_terminal = self.output is None and _isatty(self.stdout)
         width = shutil.get_terminal_size().columns if to_terminal else None
         text = render(table, width=width, expanded=self.expanded)
+        if is_explain(table):       # the plans, not a table of 3 "rows"
+            tail = f"\n({format_seconds(seconds)})" if seconds is not None else ""
+            self.emit(text + tail, page=True)
+            return
         self.emit(text + "\n" + footer(table.num_rows, seconds), page=True)
 
     def emit(self, text: str, page: bool = False) -> None:

@@ -22,7 +22,7 @@ from typing import TextIO
 from .. import errors
 from .common import format_error, open_connection, split_commands
 from .export import FORMATS, write_csv, write_json, write_parquet
-from .render import footer, render
+from .render import footer, is_explain, render, render_explain
 
 
 def read_script(args) -> str:
@@ -41,6 +41,8 @@ def print_result(table, fmt: str, out: TextIO, width: int | None) -> None:
         write_csv(table, out)
     elif fmt == "json":
         write_json(table, out)
+    elif is_explain(table):
+        out.write(render_explain(table) + "\n")
     else:
         out.write(render(table, width=width, max_rows=None) + "\n"
                   + footer(table.num_rows) + "\n")

@@ -62,5 +62,8 @@ def shuffle_write(node: ShuffleWriteExec, partition: int, ctx):
                 outputs[p].append(part)
     for p, batches in enumerate(outputs):
         ctx.shuffle.write(node.stage_id, partition, p, batches)
+    if ctx.metrics is not None:     # EXPLAIN ANALYZE: what this task wrote
+        ctx.metrics.record_written(node, sum(b.num_rows for bs in outputs for b in bs),
+                                   sum(b.nbytes for bs in outputs for b in bs))
     return
     yield  # a generator that yields nothing
