@@ -159,6 +159,8 @@ class ClusterRunner:
                     i = int(pos)
                     if i < len(nodes):
                         metrics.record(nodes[i], rows, secs)
+                if a.bytes and a.state == "succeeded":    # what the task wrote
+                    metrics.record_written(stage.root, 0, a.bytes)
                 err = f" error={a.error}" if a.error else ""
                 lines.append(f"  task {a.partition} attempt {a.attempt} worker={a.worker} "
                              f"{a.state} rows={a.rows} bytes={a.bytes} "
