@@ -227,7 +227,8 @@ def _construct(node: exp.Expression) -> str:
     if len(text) > 40:
         text = text[:37] + "..."
     if isinstance(node, exp.Command):
-        return f"statement {str(node.this or '').upper()}"
+        words = f"{node.this or ''} {node.expression or ''}".split()
+        return f"statement {' '.join(words[:3]).upper()}"
     if isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
         return f"statement {node.key.upper()}"
     return f"{node.key.upper()} ('{text}')" if text else node.key.upper()

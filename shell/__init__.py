@@ -187,7 +187,7 @@ def make_prompt(shell: Shell):
             buf.apply_completion(state.current_completion)
             return
         buf.cancel_completion()
-        if is_complete(buf.text):
+        if is_complete(buf.text) or shell_meta.hint_for(buf.text) is not None:
             buf.validate_and_handle()
         else:
             buf.insert_text("\n")
@@ -233,6 +233,10 @@ def interact(shell: Shell) -> int:
 
 
 def _run_guarded(shell: Shell, text: str, final: bool = False) -> bool:
+    hint = shell_meta.hint_for(text)
+    if hint is not None:
+        shell.say(hint)
+        return True
     try:
         return shell.run_text(text, final=final)
     except Abandoned:

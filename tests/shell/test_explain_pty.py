@@ -39,3 +39,41 @@ def test_explain_analyze_prints_plans_and_a_stage_tree(shell):
     assert "rows=20 " in scan
     assert "Traceback" not in text
     leave(child)
+
+
+@pytest.mark.parametrize("word,hint", [
+    ("help", r"Type \? for help"),
+    (".tables", r"Use \dt to list tables"),
+    ("exit", r"Use \q or Ctrl-D to leave"),
+])
+def test_other_engines_words_get_a_hint_not_a_continuation(shell, word, hint):
+    """`help`, `.tables`, `exit` answer at once instead of waiting at `...>`."""
+    child = shell()
+    child.send(word + "\r")
+    child.expect_exact(hint, timeout=20)
+    out = child.before
+    child.expect(NEXT_PROMPT, timeout=20)
+    assert "...>" not in plain(out + child.before)
+    # the shell is still at a fresh statement: a query runs normally
+    child.send("SELECT 41 + 1 AS answer;\r")
+    child.expect(r"1 row", timeout=30)
+    assert "42" in plain(child.before)
+    child.expect(NEXT_PROMPT, timeout=20)
+    leave(child)
+
+
+def test_parse_errors_speak_sql(shell):
+    child = shell()
+    child.send("SELECT 1 *;\r")
+    child.expect_exact("expected an expression after '*'", timeout=20)
+    child.expect(NEXT_PROMPT, timeout=20)
+    child.send("SELEC 1;\r")
+    child.expect_exact("syntax error near 'SELEC': not a statement (did you mean SELECT?)",
+                       timeout=20)
+    child.expect(NEXT_PROMPT, timeout=20)
+    child.send("SHOW SCHEMAS;\r")
+    child.expect_exact("statement SHOW SCHEMAS is not supported", timeout=20)
+    out = child.before
+    child.expect(NEXT_PROMPT, timeout=20)
+    assert "sqlglot" not in plain(out) and "Falling back" not in plain(out)
+    leave(child)
