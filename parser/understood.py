@@ -44,6 +44,9 @@ NODES: dict[type, frozenset[str]] = {k: frozenset(v) for k, v in {
     exp.Properties: ("expressions",),
     exp.PartitionedByProperty: ("this",),
     exp.LocationProperty: ("this",),
+    exp.UserDefinedFunction: ("this", "expressions", "wrapped"),   # CREATE FUNCTION
+    exp.ReturnsProperty: ("this", "is_table"),
+    exp.LanguageProperty: ("this",),
     exp.Schema: ("this", "expressions"),
     exp.ColumnDef: ("this", "kind"),
     exp.Drop: ("kind", "exists", "tables"),
