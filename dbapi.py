@@ -39,7 +39,13 @@ TARGETS: tuple[tuple[str, Callable[[str | None], bool], str], ...] = (
     ("cluster", lambda t: bool(re.match(r"^local\[\d+\]$", t)) or t.startswith("quiver://"),
      "quiver.cluster.client:open_engine"),
     ("ray", lambda t: t == "ray" or t.startswith("ray://"), "quiver.cluster.ray_cluster:open_engine"),
+    ("database", lambda t: _is_database_path(t), "quiver.session:open_database_engine"),
 )
+
+
+def _is_database_path(target: str) -> bool:
+    from .storage.database import is_database_path
+    return is_database_path(target)
 
 
 def connect(target: str | None = None, **options) -> "Connection":
@@ -51,7 +57,7 @@ def connect(target: str | None = None, **options) -> "Connection":
             return Connection(getattr(importlib.import_module(module), function)(target, options))
     raise InterfaceError(
         f"unknown connect target {target!r}: use None (embedded), 'local[N]', "
-        "'quiver://host:port', 'ray' or 'ray://host:port'")
+        "'quiver://host:port', 'ray', 'ray://host:port' or a database path ending in .quiver")
 
 
 def _guard(fn):
@@ -178,6 +184,7 @@ class Cursor:
         self.rowcount = -1
         self.description = None
         connection._cursors.add(self)
+        self.messages: list = []    # PEP 249 extension: (Warning, Warning(text)) notices
 
     def _check(self):
         if self._closed:
@@ -203,7 +210,10 @@ class Cursor:
             raise errors.ProgrammingError("SQL must be a string")
         self._drop_result()
         self.rowcount, self.description = -1, None
+        self.messages = []
         result = self.connection.session.execute(sql, params, stream=True)
+        if getattr(result, "message", ""):
+            self.messages.append((errors.Warning, errors.Warning(result.message)))
         stream = result.stream
         if stream is None and result.table is not None:
             from .executor.result_stream import ResultStream

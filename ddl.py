@@ -45,8 +45,41 @@ def _exists_check(session, name: str, if_not_exists: bool, or_replace: bool) -> 
     raise errors.ProgrammingError(f"{entry.kind} '{name}' already exists")
 
 
+def _same_location(entry, location: str) -> bool:
+    """Whether a catalog entry is a table over `location` (paths compared
+    absolute, without a trailing slash)."""
+    def norm(loc):
+        if isinstance(loc, (list, tuple)):
+            return tuple(norm(x) for x in loc)
+        loc = str(loc)
+        loc = loc if "://" in loc else os.path.abspath(loc)
+        return loc.rstrip("/") or loc
+    have = getattr(entry, "location", None)
+    return entry.kind == "table" and have is not None and norm(have) == norm(location)
+
+
 def create_external_table(session, st):
+    """CREATE EXTERNAL TABLE. The same table at the same location again is a
+    no-op (a script or `quiver tpch run` can run twice against one
+    coordinator); a different location is an error that says both, unless
+    OR REPLACE / IF NOT EXISTS say what to do."""
     from .storage.dataset import open_dataset
+    entry = session.catalog.lookup(st.name)
+    if entry is not None and not st.or_replace and not st.if_not_exists:
+        declared = tuple((c.name, dt.to_wire(c.dtype)) for c in st.columns
+                         if c.dtype is not None) or None
+        where = getattr(entry, "location", None)
+        if _same_location(entry, st.location):
+            if (getattr(entry, "columns", None) or None) == declared:
+                return Result(statement="CREATE")
+            raise errors.ProgrammingError(
+                f"table '{st.name}' already exists at {where} with a different column "
+                f"list: use CREATE OR REPLACE EXTERNAL TABLE to change it")
+        if entry.kind == "table" and where is not None:
+            raise errors.ProgrammingError(
+                f"table '{st.name}' already exists at {where}, not {st.location}: use "
+                f"CREATE OR REPLACE EXTERNAL TABLE to point it at the new location, or "
+                f"DROP TABLE {st.name} first")
     if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
         return Result(statement="CREATE")
     partition_columns = [(c.name, c.dtype) for c in st.partitioned_by if c.dtype is not None]
@@ -89,11 +122,17 @@ def create_table_as(session, st):
     for col in st.partitioned_by:
         if col not in names:
             raise errors.ProgrammingError(f"PARTITIONED BY column '{col}' is not in the query")
-    location = os.path.join(session.warehouse, st.name.lower())
+    location = st.location or os.path.join(session.warehouse, st.name.lower())
     write_table(result.table, location, partition_by=list(st.partitioned_by))
     dataset = open_dataset(location, hive_partitioning=bool(st.partitioned_by) or None)
     session.catalog.register_dataset(st.name, dataset, replace=True)
-    return Result(rowcount=result.table.num_rows, statement="CREATE")
+    out = Result(rowcount=result.table.num_rows, statement="CREATE")
+    out.message = f"table {st.name} written to {location}"
+    if st.location is None and getattr(session, "warehouse_is_temporary", False):
+        out.message += (" (a temporary folder: connect to a database path, e.g. "
+                        "quiver.connect('analytics.quiver'), or use CREATE TABLE ... "
+                        "LOCATION 'uri' to keep it)")
+    return out
 
 
 def create_view(session, st):
@@ -125,11 +164,21 @@ def drop(session, st):
             return Result(statement="DROP")
         raise errors.ProgrammingError(f"{st.kind} '{st.name}' does not exist")
     session.catalog.drop(st.name, st.kind, if_exists=st.if_exists)
+    owned = os.path.join(session.warehouse, st.name.lower())
+    if st.kind == "table" and _same_location(entry, owned) and os.path.isdir(owned):
+        # the data CREATE TABLE AS wrote into the warehouse goes with the table
+        import shutil
+        shutil.rmtree(owned, ignore_errors=True)
     return Result(statement="DROP")
 
 
 def show_tables(session, st):
-    names = sorted(session.catalog.list())
+    if st.schema == "system":
+        # only a coordinator has system tables; its catalog says which
+        listing = getattr(session.catalog, "system_tables", None)
+        names = sorted(f"system.{n}" for n in (listing() if listing else ()))
+    else:
+        names = sorted(session.catalog.list())
     table = pa.table({"name": pa.array(names, pa.string())})
     return Result(table, table.num_rows, "SHOW")
 

@@ -68,6 +68,16 @@ def open_engine(target: str | None, options: dict) -> "Session":
     return Session(**session_options(options))
 
 
+def open_database_engine(target: str, options: dict) -> "Session":
+    """A database to come back to: a Session over the catalog and warehouse
+    in the folder `target` (storage/database.py; dbapi.TARGETS)."""
+    from .storage.database import open_database
+    db = open_database(target)
+    opts = session_options(options)
+    opts.setdefault("warehouse", db.warehouse)
+    return Session(catalog=db.catalog, **opts)
+
+
 class Session:
     def __init__(self, catalog=None, dialect: str | None = None,
                  physical: PhysicalOptions | None = None,
@@ -83,6 +93,7 @@ class Session:
         self.dialect = dialect
         self.physical = physical or PhysicalOptions()
         self.disabled_rules = frozenset(disabled_rules)
+        self.warehouse_is_temporary = not (warehouse or os.environ.get("QUIVER_WAREHOUSE"))
         self.warehouse = warehouse or os.environ.get("QUIVER_WAREHOUSE") or os.path.join(
             tempfile.gettempdir(), f"quiver-warehouse-{os.getpid()}")
         self.runner = runner
@@ -313,6 +324,14 @@ class Session:
                 if not (peak or spilled):
                     return ""
                 return f"peak_mem={format_size(peak)} spilled={format_size(spilled)}"
+
+            def stage_stats(stage):
+                m = metrics.get(stage.root)
+                if m is None:
+                    return "not run"
+                return (f"rows {m.rows:,} · {X.format_bytes(m.bytes)} · "
+                        f"{m.seconds * 1000:.1f} ms task time")
+            sections.append(("stage_dag", "\n".join(X.format_stage_dag(dag, stage_stats))))
             text = X.format_stages(dag, annotate, stage_notes)
             # a cluster runner adds each stage's tasks: attempt, worker, rows, bytes, time
             text.extend(getattr(metrics, "cluster_report", ()))
@@ -321,6 +340,7 @@ class Session:
                         f"spilled {format_size(self.last_memory['spilled'])}")
             sections.append(("analyzed_stages", "\n".join(text)))
         else:
+            sections.append(("stage_dag", "\n".join(X.format_stage_dag(dag))))
             sections.append(("stages", "\n".join(X.format_stages(dag))))
         table = pa.table({"explain_key": [k for k, _ in sections],
                           "explain_value": [v for _, v in sections]})

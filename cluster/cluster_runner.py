@@ -201,6 +201,8 @@ class ClusterRunner:
                         metrics.record(nodes[i], values[0], values[1])
                         if len(values) >= 4:
                             metrics.record_memory(nodes[i], values[2], values[3])
+                if a.bytes and a.state == "succeeded":    # what the task wrote
+                    metrics.record_written(stage.root, 0, a.bytes)
                 err = f" error={a.error}" if a.error else ""
                 lines.append(f"  task {a.partition} attempt {a.attempt} worker={a.worker} "
                              f"{a.state} rows={a.rows} bytes={a.bytes} "

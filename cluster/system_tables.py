@@ -99,6 +99,10 @@ class SystemCatalog:
             return TableEntry(key, "memory", None, {}, MemoryTable(key, table))
         return self._base.lookup(name)
 
+    def system_tables(self) -> list[str]:
+        """The names (without `system.`) of the system tables."""
+        return list(SYSTEM_TABLES)
+
     def memory_tables(self) -> dict[str, pa.Table]:
         out = dict(self._base.memory_tables())
         out.update(self._tables)
@@ -109,6 +113,9 @@ class SystemCatalog:
 
     def __getattr__(self, name):
         return getattr(self._base, name)
+
+
+SYSTEM_TABLES = ("queries", "tasks", "workers")
 
 
 def system_table(name: str, coordinator) -> pa.Table | None:

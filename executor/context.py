@@ -28,6 +28,7 @@ class OperatorMetrics:
     seconds: float = 0.0
     peak_memory: int = 0       # the largest reservation one task of this node held
     spilled: int = 0           # bytes this node wrote to the spill folder (all tasks)
+    bytes: int = 0          # Arrow bytes of the batches it produced (or wrote)
 
 
 class Metrics:
@@ -39,12 +40,20 @@ class Metrics:
         self._lock = threading.Lock()
         self.by_node: dict[int, OperatorMetrics] = defaultdict(OperatorMetrics)
 
-    def record(self, node: Any, rows: int, seconds: float) -> None:
+    def record(self, node: Any, rows: int, seconds: float, nbytes: int = 0) -> None:
         with self._lock:
             m = self.by_node[id(node)]
             m.rows += rows
             m.batches += 1
             m.seconds += seconds
+            m.bytes += nbytes
+
+    def record_written(self, node: Any, rows: int, nbytes: int) -> None:
+        """Rows and bytes a sink (a shuffle write) consumed without yielding them."""
+        with self._lock:
+            m = self.by_node[id(node)]
+            m.rows += rows
+            m.bytes += nbytes
 
     def record_memory(self, node: Any, peak: int, spilled: int) -> None:
         with self._lock:

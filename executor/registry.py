@@ -44,5 +44,5 @@ def execute(node, partition: int, ctx) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             ctx.metrics.record(node, 0, time.perf_counter() - t0)
             return
-        ctx.metrics.record(node, batch.num_rows, time.perf_counter() - t0)
+        ctx.metrics.record(node, batch.num_rows, time.perf_counter() - t0, batch.nbytes)
         yield batch

@@ -19,6 +19,7 @@ class Result:
     rowcount: int = -1
     statement: str = ""
     stream: Any = None      # a ResultStream (executor/result_stream.py) read while the query runs
+    message: str = ""       # a notice for the user (where CREATE TABLE AS wrote)
 
     @property
     def has_rows(self) -> bool:

@@ -365,7 +365,23 @@ class ExprBinder:
         if any(isinstance(a, exp.Distinct) for a in arg_nodes):
             raise self.ctx.error(f"DISTINCT is only allowed in aggregates, not {name}()", node)
         args = [self.bind(a) for a in arg_nodes]
+        if name.lower() not in F.scalar_names() and F.ALIASES.get(name.lower()) is None:
+            typed = self._typed_name(node) or name
+            hint = _did_you_mean(typed)
+            raise self.ctx.error(f"unknown function {typed}(){hint}", node)
         return self.call(name, args, node)
+
+    def _typed_name(self, node) -> str | None:
+        """The function name as the user typed it (sqlglot may have parsed
+        `version()` into CurrentVersion)."""
+        import re
+        from .scope import _start_offset
+        start = _start_offset(node)
+        if start is None:
+            return None
+        text = self.ctx.sql[self.ctx.source_offset(start):]
+        m = re.match(r'\s*([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)\s*\(', text)
+        return m.group(1) if m else None
 
     def _python_function(self, name: str):
         """(import name, return type) if `name` is a Python UDF of the catalog
@@ -583,6 +599,17 @@ def _nulls_first(node: exp.Ordered) -> bool:
     """In the duckdb dialect sqlglot sets nulls_first to what the query
     means (NULLS LAST unless written otherwise, for ASC and DESC)."""
     return bool(node.args.get("nulls_first"))
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+
+    from ..planner.functions_agg import AGGREGATES
+    names = sorted(F.scalar_names() | set(F.ALIASES)
+                   | set(AGGREGATES) | {"row_number", "rank", "dense_rank"})
+    names = [n for n in names if n.isidentifier() and not n.startswith("_")]
+    close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}()?)" if close else ""
 
 
 def _snippet(node: exp.Expression) -> str:

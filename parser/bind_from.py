@@ -40,8 +40,6 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
     alias_node = node.args.get("alias")
     alias = identifier_name(alias_node.this) if alias_node is not None and alias_node.this else None
     col_aliases = [identifier_name(c) for c in alias_node.columns] if alias_node is not None else []
-    if node.args.get("sample") is not None:
-        raise ctx.not_supported("TABLESAMPLE", node.args["sample"])
     if isinstance(node, exp.Table):
         inner = node.this
         if isinstance(inner, exp.Func):
@@ -69,6 +67,9 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         raise ctx.error(f"table '{alias or default_alias}' has {len(names)} columns but "
                         f"{len(col_aliases)} column names were given", node)
     names = col_aliases + names[len(col_aliases):]
+    if node.args.get("sample") is not None:
+        from .sample import apply_sample
+        plan = apply_sample(ctx, plan, node.args["sample"])
     rel = Relation(alias or default_alias,
                    [ColumnRef(n, f) for n, f in zip(names, plan.schema)])
     return plan, Scope([rel], outer)
@@ -98,6 +99,9 @@ def _named_table(ctx: BindContext, node: exp.Table):
     entry = ctx.catalog.lookup(full)
     if entry is None and db in ("main", "memory"):
         entry = ctx.catalog.lookup(name)
+    if entry is None and db is None and _looks_like_files(node, name):
+        return scan(ctx, "read_parquet", _open_location(ctx, name, None, node)) + \
+            (_file_alias(name),)
     if entry is None:
         raise ctx.error(f"table '{full}' does not exist", node)
     if getattr(entry, "kind", None) == "view" or (hasattr(entry, "sql") and not hasattr(entry, "source")):
@@ -137,6 +141,7 @@ def declared_scan(ctx: BindContext, table: str, source, declared):
 def _bind_view(ctx: BindContext, name: str, entry, node):
     from .bind_select import bind_query
     from .parse import parse_statements
+    from .understood import check_tree
     if name in ctx.view_stack:
         chain = " -> ".join(ctx.view_stack + (name,))
         raise ctx.error(f"view '{name}' references itself ({chain})", node)
@@ -144,6 +149,7 @@ def _bind_view(ctx: BindContext, name: str, entry, node):
     if len(statements) != 1 or not isinstance(statements[0].ast, exp.Query):
         raise ctx.error(f"view '{name}' does not hold a single query", node)
     vctx = ctx.for_view(name, statements[0].text)
+    check_tree(vctx, statements[0].ast)
     bound = bind_query(vctx, statements[0].ast, None)
     return bound.plan, list(bound.output_names)
 
@@ -224,12 +230,17 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
     if delimiter is not None and not (isinstance(delimiter, str) and len(delimiter) == 1):
         raise ctx.error("the delimiter must be one character", node)
     location = locations[0] if len(locations) == 1 else locations
+    return scan(ctx, name, _open_location(ctx, location, hive, node, fmt, read_options))
+
+
+def _open_location(ctx: BindContext, location, hive, node, fmt: str = "parquet",
+                   read_options: dict | None = None):
     opener = getattr(ctx.catalog, "open_location", None)
     try:
         if fmt != "parquet":
             from ..storage.dataset import open_dataset
             source = open_dataset(location, hive_partitioning=hive, file_format=fmt,
-                                  read_options=read_options)
+                                  read_options=read_options or {})
         elif opener is not None:
             source = opener(location, hive_partitioning=hive)
         else:
@@ -240,7 +251,23 @@ def _table_function(ctx: BindContext, fn: exp.Func, node: exp.Expression):
         if isinstance(e, Error):
             raise
         raise ctx.error(f"cannot read {location}: {e}", node) from None
-    return scan(ctx, name, source)
+    return source
+
+
+def _looks_like_files(node: exp.Table, name: str) -> bool:
+    """`FROM 'data/x.parquet'` (or a glob, or a folder): a quoted name that
+    is not a table and reads as a location, as in DuckDB."""
+    import os
+    if not (isinstance(node.this, exp.Identifier) and node.this.args.get("quoted")):
+        return False
+    return (name.lower().endswith(".parquet") or "*" in name or "://" in name
+            or os.path.exists(name))
+
+
+def _file_alias(location: str) -> str:
+    import os
+    base = os.path.basename(location.rstrip("/")) or location
+    return base[: -len(".parquet")] if base.lower().endswith(".parquet") else base
 
 
 def _constant(ctx: BindContext, node: exp.Expression):

@@ -20,12 +20,13 @@ from .. import datatypes as dt
 from ..planner import expr as ex
 from ..planner.logical import (Aggregate, BoundQuery, Distinct, Field, Filter, Limit,
                                Project, SetOp, Sort, Union, Values, Window)
-from . import grouping_sets
+from . import grouping_sets, limit_rows
 from .aggregates import AggregateRewriter, base_name, contains, extract_windows
 from .bind_expr import ExprBinder
 from .bind_from import bind_from
 from .literals import coerce
 from .naming import display_name
+from .sample import apply_sample
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
 from .unnest import extract_unnests
 
@@ -86,6 +87,8 @@ def bind_select(ctx: BindContext, sel: exp.Select, outer: Scope | None) -> Bound
 
     _inline_named_windows(ctx, sel)
     plan, scope = bind_from(ctx, sel, outer)
+    if sel.args.get("sample") is not None:       # USING SAMPLE: after joins, before WHERE
+        plan = apply_sample(ctx, plan, sel.args["sample"])
     local = scope.local_names()
     where = _arg(sel, "where")
     if where is not None:
@@ -239,10 +242,8 @@ def _select_items(ctx, sel: exp.Select, scope: Scope):
         else:
             star = None
         if star is not None:
-            for key in ("except", "replace", "rename", "exclude"):
-                if star.args.get(key):
-                    raise ctx.not_supported(f"* {key.upper()}", item)
-            out.extend(_expand_star(ctx, scope, star_table, item))
+            out.extend(_star_modifiers(ctx, star, _expand_star(ctx, scope, star_table, item),
+                                       binder))
             continue
         node = item.this if isinstance(item, exp.Alias) else item
         name = identifier_name(item.args["alias"]) if isinstance(item, exp.Alias) \
@@ -265,6 +266,56 @@ def _expand_star(ctx, scope: Scope, table: str | None, node):
         if not scope.relations:
             raise ctx.error("SELECT * needs a FROM clause", node)
     return [(c.name, c.field.column(), node) for c in cols]
+
+
+def _star_modifiers(ctx, star: exp.Star, columns, binder):
+    """`* EXCLUDE (a, b)` (also spelled `* EXCEPT`) drops columns,
+    `* REPLACE (expr AS a)` puts expr in a's place under a's name,
+    `* RENAME (a AS b)` renames; a name that is not among the star's columns
+    is an error, as in DuckDB."""
+    excluded = star.args.get("except_") or []
+    replaced = star.args.get("replace") or []
+    renamed = star.args.get("rename") or []
+    if not excluded and not replaced and not renamed:
+        return columns
+    present = {name.lower() for name, _, _ in columns}
+    drop = set()
+    for node in excluded:
+        name = identifier_name(node.this if isinstance(node, exp.Column) else node)
+        if name.lower() not in present:
+            raise ctx.error(f"column '{name}' in the EXCLUDE list is not among the "
+                            f"columns of *", node)
+        drop.add(name.lower())
+    swap = {}
+    for node in replaced:
+        if not isinstance(node, exp.Alias):
+            raise ctx.error("each * REPLACE item needs a name: REPLACE (expr AS column)", node)
+        name = identifier_name(node.args["alias"])
+        if name.lower() not in present:
+            raise ctx.error(f"column '{name}' in the REPLACE list is not among the "
+                            f"columns of *", node)
+        if name.lower() in drop:
+            raise ctx.error(f"column '{name}' is both excluded and replaced", node)
+        swap[name.lower()] = (binder.bind(node.this), node)
+    new_names = {}
+    for node in renamed:
+        old = identifier_name(node.this.this if isinstance(node.this, exp.Column)
+                              else node.this)
+        if old.lower() not in present:
+            raise ctx.error(f"column '{old}' in the RENAME list is not among the "
+                            f"columns of *", node)
+        new_names[old.lower()] = identifier_name(node.args["alias"])
+    out = []
+    for name, e, item in columns:
+        if name.lower() in drop:
+            continue
+        if name.lower() in swap:
+            e, item = swap[name.lower()]
+            item = item.this        # a computed column, not a pass-through
+        out.append((new_names.get(name.lower(), name), e, item))
+    if not out:
+        raise ctx.error("SELECT * EXCLUDE leaves no columns", star)
+    return out
 
 
 def _ordinal(node) -> int | None:
@@ -372,8 +423,13 @@ def _limit(ctx, node, plan):
     limit_node, offset_node = node.args.get("limit"), node.args.get("offset")
     if limit_node is None and offset_node is None:
         return plan
-    limit = _count(ctx, limit_node, "LIMIT") if limit_node is not None else None
+    options = limit_node.args.get("limit_options") if limit_node is not None else None
+    percent = bool(options is not None and options.args.get("percent"))
+    ties = bool(options is not None and options.args.get("with_ties"))
     offset = _count(ctx, offset_node, "OFFSET") if offset_node is not None else 0
+    if percent or ties:
+        return limit_rows.percent_or_ties(ctx, plan, limit_node, offset or 0, percent, ties)
+    limit = _count(ctx, limit_node, "LIMIT") if limit_node is not None else None
     return Limit(plan, limit, offset or 0)
 
 

@@ -20,6 +20,7 @@ from .bind_select import bind_query
 from .external_table import ExternalTableStatement
 from .parse import ExplainStatement
 from .scope import BindContext, identifier_name
+from .understood import check_tree
 
 
 def bind_statement(ast: exp.Expression, catalog, params=None, sql: str | None = None) -> S.Statement:
@@ -32,6 +33,7 @@ def bind_statement(ast: exp.Expression, catalog, params=None, sql: str | None = 
 
 
 def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
+    check_tree(ctx, ast)
     if isinstance(ast, ExplainStatement):
         inner = bind_in_context(ctx, ast.this)
         return S.Explain(inner, bool(ast.args.get("analyze")), bool(ast.args.get("verbose")))
@@ -66,7 +68,14 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
     if isinstance(ast, exp.Show):
         what = str(ast.this or "").upper()
         if what == "TABLES":
-            return S.ShowTables()
+            source = ast.args.get("from_")
+            if source is None:
+                return S.ShowTables()
+            schema = _table_name(source).lower()
+            if schema not in ("main", "memory", "system"):
+                raise ctx.error(f"schema '{schema}' does not exist (there are main "
+                                f"and system)", source)
+            return S.ShowTables(None if schema in ("main", "memory") else schema)
         raise ctx.not_supported(f"SHOW {what}", ast)
     if isinstance(ast, exp.Describe):
         target = ast.this
@@ -181,6 +190,7 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
         if not isinstance(query, exp.Query):
             raise ctx.not_supported("CREATE TABLE without AS SELECT", ast)
         partitioned: list[str] = []
+        location = None
         props = ast.args.get("properties")
         for prop in (props.expressions if props is not None else []):
             if isinstance(prop, exp.PartitionedByProperty):
@@ -189,6 +199,9 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
                 for c in cols:
                     partitioned.append(identifier_name(c.this if isinstance(c, exp.ColumnDef)
                                                        else c))
+            elif isinstance(prop, exp.LocationProperty) and isinstance(prop.this, exp.Literal) \
+                    and prop.this.is_string:
+                location = prop.this.this
             else:
                 raise ctx.not_supported(f"table property {prop.sql('duckdb')}", prop)
         bound = bind_query(ctx, query, None)
@@ -196,5 +209,5 @@ def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
         for p in partitioned:
             if p.lower() not in outputs:
                 raise ctx.error(f"partition column '{p}' is not a column of the query", ast)
-        return S.CreateTableAs(name, bound, tuple(partitioned), replace, exists)
+        return S.CreateTableAs(name, bound, tuple(partitioned), replace, exists, location)
     raise ctx.not_supported(f"CREATE {kind}", ast)

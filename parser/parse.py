@@ -15,6 +15,7 @@ Syntax errors become `quiver.errors.ParseError` with line and column.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,18 @@ from ..errors import ParseError
 from .external_table import ExternalTableStatement, parse_external_table
 
 DEFAULT_DIALECT = "duckdb"
+
+
+class _NoCommandFallbackWarning(logging.Filter):
+    """sqlglot logs a warning when it falls back to an opaque Command
+    (`SHOW SCHEMAS`); the binder then refuses the statement with its own
+    message, so the warning would only be noise on the user's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+logging.getLogger("sqlglot").addFilter(_NoCommandFallbackWarning())
 
 
 class ExplainStatement(exp.Expression):
@@ -225,6 +238,10 @@ def _convert_parse_error(e: SqlglotParseError, parsed: ParsedStatement) -> Parse
     highlight = info.get("highlight")
     line, col = info.get("line"), info.get("col")
     text = parsed.text
+    unknown = _unknown_statement(text)
+    if unknown is not None:
+        return unknown
+    desc = user_words(desc, highlight)
     if highlight and line is not None and col is not None:
         # sqlglot's col is the end of the highlighted token, in the parsed text
         line_start = 0
@@ -236,6 +253,66 @@ def _convert_parse_error(e: SqlglotParseError, parsed: ParsedStatement) -> Parse
     else:
         message = f"syntax error: {desc}"
     return ParseError(message, text, line, col)
+
+
+# statements a text may start with (an unknown first word is the error)
+_STATEMENT_WORDS = frozenset("""
+    SELECT WITH VALUES FROM TABLE CREATE DROP SHOW DESCRIBE DESC EXPLAIN INSERT COPY SET
+    RESET RESUME UPDATE DELETE MERGE PRAGMA SUMMARIZE ALTER ATTACH DETACH USE CALL INSTALL
+    LOAD EXPORT IMPORT CHECKPOINT VACUUM ANALYZE BEGIN START COMMIT ROLLBACK ABORT END PIVOT
+    UNPIVOT TRUNCATE GRANT REVOKE COMMENT PREPARE EXECUTE DEALLOCATE""".split())
+_OPERATORS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "IntDiv": "//", "Mod": "%",
+              "EQ": "=", "NEQ": "<>", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">=",
+              "And": "AND", "Or": "OR", "DPipe": "||", "Pow": "^", "Like": "LIKE",
+              "ILike": "ILIKE", "Is": "IS", "In": "IN", "NullSafeEQ": "IS NOT DISTINCT FROM",
+              "BitwiseAnd": "&", "BitwiseOr": "|", "BitwiseXor": "xor", "Not": "NOT"}
+_CLAUSES = {"Where": "WHERE", "Having": "HAVING", "Group": "GROUP BY", "Order": "ORDER BY",
+            "Limit": "LIMIT", "Offset": "OFFSET", "Alias": "AS", "Cast": "CAST",
+            "Join": "JOIN", "Qualify": "QUALIFY", "Between": "BETWEEN", "Case": "CASE",
+            "If": "WHEN", "Distinct": "DISTINCT", "Filter": "FILTER", "Window": "OVER"}
+_REQUIRED = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
+_TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: .*?>")
+
+
+def user_words(desc: str, highlight: str | None = None) -> str:
+    """sqlglot's description of a syntax error in the user's words: no class
+    names or token reprs (`Required keyword: 'expression' missing for <class
+    'sqlglot.expressions.core.Mul'>` -> `expected an expression after '*'`)."""
+    m = _REQUIRED.search(desc)
+    if m:
+        arg, cls = m.group(1), m.group(2)
+        if cls in _OPERATORS:
+            return f"expected an expression after '{_OPERATORS[cls]}'"
+        if cls == "Between":
+            return "BETWEEN needs an upper bound: x BETWEEN low AND high"
+        if cls in _CLAUSES:
+            return f"{_CLAUSES[cls]} is incomplete"
+        return f"incomplete {re.sub(r'(?<!^)(?=[A-Z])', ' ', cls).lower()}"
+    desc = _TOKEN.sub(lambda t: "the end of the statement" if t.group(1) == "SENTINEL"
+                      else f"'{t.group(2)}'", desc)
+    if desc.startswith("Invalid expression / Unexpected token"):
+        return f"unexpected '{highlight}'" if highlight else "unexpected text"
+    m = re.fullmatch(r"Expecting (.+)", desc)
+    if m:
+        return f"expected '{m.group(1)}'"
+    m = re.fullmatch(r"Expected (.+?) but got (.+)", desc)
+    if m:
+        return f"expected {m.group(1)}, found {m.group(2)}"
+    return desc[:1].lower() + desc[1:]
+
+
+def _unknown_statement(text: str) -> ParseError | None:
+    """`SELEC 1`: the first word is no statement; the error points at it."""
+    start = _code_offset(text)
+    m = re.match(r"[A-Za-z_]\w*", text[start:])
+    if m is None or m.group(0).upper() in _STATEMENT_WORDS:
+        return None
+    import difflib
+    word = m.group(0)
+    close = difflib.get_close_matches(word.upper(), sorted(_STATEMENT_WORDS), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    line, col = line_col(text, start)
+    return ParseError(f"syntax error near '{word}': not a statement{hint}", text, line, col)
 
 
 __all__ = ["parse", "parse_statements", "ParsedStatement", "ExplainStatement",

@@ -49,6 +49,7 @@ class CreateTableAs(Statement):
     partitioned_by: tuple[str, ...] = ()
     or_replace: bool = False
     if_not_exists: bool = False
+    location: str | None = None       # CREATE TABLE ... LOCATION 'uri'; else the warehouse
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class Drop(Statement):
 
 @dataclass(frozen=True, slots=True)
 class ShowTables(Statement):
-    pass
+    schema: str | None = None         # SHOW TABLES FROM system
 
 
 @dataclass(frozen=True, slots=True)

@@ -269,6 +269,13 @@ def _strftime(fn: str, args: list[Expr]) -> Expr:
     return Call("strftime", (value, fmt), S)
 
 
+def _sample_key(fn: str, args: list[Expr]) -> Expr:
+    """__sample_key(seed, col, ...): see executor/functions/math.py."""
+    if not args:
+        raise FunctionError(f"{fn}() takes at least 1 argument")
+    return Call(fn, tuple(args), F64)
+
+
 def register_all(table: dict) -> None:
     for name in _FIXED:
         table[name] = _fixed
@@ -277,6 +284,7 @@ def register_all(table: dict) -> None:
     table["concat"] = _concat
     table["concat_ws"] = _concat_ws
     table["typeof"] = _typeof
+    table["__sample_key"] = _sample_key
     table["abs"] = _same_numeric
     table["sign"] = _sign
     table["floor"] = _floor_ceil

@@ -32,7 +32,7 @@ from . import meta as shell_meta
 from .common import format_error, is_complete, open_connection, split_commands
 from .complete import SchemaCache, SqlCompleter
 from .export import write_csv, write_json
-from .render import footer, format_seconds, render
+from .render import footer, format_seconds, is_explain, render
 from .run import Abandoned, QueryRunner
 
 DEFAULT_PAGER = "less -SRX"
@@ -82,6 +82,8 @@ class Shell:
             self.error(format_error(outcome.error, source if source is not None else sql))
             return False
         seconds = outcome.seconds if self.timing else None
+        for message in outcome.messages:
+            self.emit(message)
         if outcome.table is None:
             done = [f"{outcome.rowcount} row" + ("" if outcome.rowcount == 1 else "s")
                     ] if outcome.rowcount >= 0 else []
@@ -102,6 +104,10 @@ class Shell:
         to_terminal = self.output is None and _isatty(self.stdout)
         width = shutil.get_terminal_size().columns if to_terminal else None
         text = render(table, width=width, expanded=self.expanded)
+        if is_explain(table):       # the plans, not a table of 3 "rows"
+            tail = f"\n({format_seconds(seconds)})" if seconds is not None else ""
+            self.emit(text + tail, page=True)
+            return
         self.emit(text + "\n" + footer(table.num_rows, seconds), page=True)
 
     def emit(self, text: str, page: bool = False) -> None:
@@ -181,7 +187,7 @@ def make_prompt(shell: Shell):
             buf.apply_completion(state.current_completion)
             return
         buf.cancel_completion()
-        if is_complete(buf.text):
+        if is_complete(buf.text) or shell_meta.hint_for(buf.text) is not None:
             buf.validate_and_handle()
         else:
             buf.insert_text("\n")
@@ -227,6 +233,10 @@ def interact(shell: Shell) -> int:
 
 
 def _run_guarded(shell: Shell, text: str, final: bool = False) -> bool:
+    hint = shell_meta.hint_for(text)
+    if hint is not None:
+        shell.say(hint)
+        return True
     try:
         return shell.run_text(text, final=final)
     except Abandoned:
@@ -241,7 +251,8 @@ def _run_guarded(shell: Shell, text: str, final: bool = False) -> bool:
 
 
 def run_shell(args) -> int:
-    con = open_connection(getattr(args, "connect", None), getattr(args, "data", None))
+    con = open_connection(getattr(args, "connect", None), getattr(args, "data", None),
+                          getattr(args, "database", None))
     shell = Shell(con)
     try:
         if not sys.stdin.isatty():
@@ -260,6 +271,9 @@ def _isatty(stream) -> bool:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("shell", help="interactive SQL shell (the default command)")
+    p.add_argument("database", nargs="?", default=None, metavar="DATABASE",
+                   help="a database folder (e.g. analytics.quiver) to keep tables and "
+                        "views in, created if missing (default: in memory)")
     p.add_argument("--connect", metavar="TARGET", default=None,
                    help="local[N] or quiver://host:port (default: $QUIVER_CONNECT, "
                         "else the embedded engine)")

@@ -22,12 +22,23 @@ from .. import errors
 
 # -- connection -----------------------------------------------------------------
 
-def open_connection(target: str | None = None, data_dir: str | None = None):
-    """quiver.connect(target) (None: $QUIVER_CONNECT, else embedded), then
-    register the tables under `data_dir`."""
+def open_connection(target: str | None = None, data_dir: str | None = None,
+                    db: str | None = None):
+    """quiver.connect(target) (None: $QUIVER_CONNECT, else embedded; `db`, a
+    database folder, instead of a target), then register the tables under
+    `data_dir`."""
     import quiver
+    if db is not None:
+        if target:
+            raise errors.ProgrammingError("give either a database path or --connect, not both")
+        from ..storage.database import open_database
+        open_database(db)            # a database path needs no .quiver suffix here
+        return _with_data(quiver.connect(db), data_dir)
     target = target or os.environ.get("QUIVER_CONNECT") or None
-    con = quiver.connect(target)
+    return _with_data(quiver.connect(target), data_dir)
+
+
+def _with_data(con, data_dir: str | None):
     if data_dir:
         try:
             register_data_dir(con, data_dir)

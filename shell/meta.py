@@ -31,6 +31,29 @@ HELP = r"""Statements end with ';' (they may span lines). Meta-commands:
 Ctrl-C cancels a running query; Ctrl-R searches the history."""
 
 
+# words people type at other engines' prompts -> what to do here
+_HINTS = {
+    "help": r"Type \? for help. Statements end with ';'.",
+    "?": r"Type \? for help. Statements end with ';'.",
+    "exit": r"Use \q or Ctrl-D to leave.",
+    "quit": r"Use \q or Ctrl-D to leave.",
+    ".exit": r"Use \q or Ctrl-D to leave.",
+    ".quit": r"Use \q or Ctrl-D to leave.",
+    ".tables": r"Use \dt to list tables (Quiver's commands start with a backslash: \?).",
+    ".schema": r"Use \d NAME to describe a table (Quiver's commands start with a "
+               r"backslash: \?).",
+    ".help": r"Type \? for help.",
+    "tables": r"Use \dt or SHOW TABLES; to list tables.",
+}
+
+
+def hint_for(text: str) -> str | None:
+    """A hint when the whole input is a word from another engine's prompt
+    (`help`, `exit`, `.tables`) rather than SQL; None otherwise."""
+    word = text.strip().rstrip(";").strip().lower()
+    return _HINTS.get(word)
+
+
 def run(shell, line: str) -> bool:
     parts = line.strip().split(maxsplit=1)
     name = parts[0] if parts else "\\"

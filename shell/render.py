@@ -123,9 +123,33 @@ def column_cells(col: pa.ChunkedArray | pa.Array) -> list[str]:
 
 # -- layout ---------------------------------------------------------------------
 
+EXPLAIN_COLUMNS = ["explain_key", "explain_value"]
+_SECTION_TITLES = {"logical_plan": "Logical plan", "physical_plan": "Physical plan",
+                   "stage_dag": "Stage DAG", "stages": "Stages",
+                   "analyzed_stages": "Stages (analyzed)",
+                   "initial_logical_plan": "Initial logical plan"}
+
+
+def is_explain(table: pa.Table) -> bool:
+    return table.column_names == EXPLAIN_COLUMNS
+
+
+def render_explain(table: pa.Table) -> str:
+    """An EXPLAIN result as the plans themselves: a title per section, then
+    its lines as they are (indented trees, never cut)."""
+    out = []
+    for key, value in zip(table.column(0).to_pylist(), table.column(1).to_pylist()):
+        title = _SECTION_TITLES.get(key, key.replace("_", " ").capitalize())
+        out.append(f"{title}\n{'-' * text_width(title)}\n{value or ''}".rstrip())
+    return "\n\n".join(out)
+
+
 def render(table: pa.Table, width: int | None = None, expanded: str = "auto",
            max_rows: int | None = MAX_DISPLAY_ROWS) -> str:
-    """`table` as aligned text; expanded is "auto", "on" or "off"."""
+    """`table` as aligned text; expanded is "auto", "on" or "off". An
+    EXPLAIN result is printed as its plans (render_explain)."""
+    if is_explain(table):
+        return render_explain(table)
     shown = table if max_rows is None or table.num_rows <= max_rows else table.slice(0, max_rows)
     headers = [h.replace("\n", "\\n") for h in table.column_names]
     columns = [column_cells(c) for c in shown.columns]

@@ -39,6 +39,7 @@ class Outcome:
     rowcount: int = -1
     seconds: float = 0.0
     error: BaseException | None = None
+    messages: tuple = ()      # notices from the engine (where CREATE TABLE AS wrote)
 
 
 class _Progress:
@@ -93,6 +94,7 @@ class QueryRunner:
                     outcome.rowcount = outcome.table.num_rows
                 else:
                     outcome.rowcount = cur.rowcount
+                outcome.messages = tuple(str(v) for _, v in getattr(cur, "messages", ()))
                 cur.close()
             except BaseException as exc:   # noqa: BLE001 - handed to the caller
                 outcome.error = exc

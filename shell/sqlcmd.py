@@ -22,7 +22,7 @@ from typing import TextIO
 from .. import errors
 from .common import format_error, open_connection, split_commands
 from .export import FORMATS, write_csv, write_json, write_parquet
-from .render import footer, render
+from .render import footer, is_explain, render, render_explain
 
 
 def read_script(args) -> str:
@@ -41,6 +41,8 @@ def print_result(table, fmt: str, out: TextIO, width: int | None) -> None:
         write_csv(table, out)
     elif fmt == "json":
         write_json(table, out)
+    elif is_explain(table):
+        out.write(render_explain(table) + "\n")
     else:
         out.write(render(table, width=width, max_rows=None) + "\n"
                   + footer(table.num_rows) + "\n")
@@ -62,6 +64,8 @@ def run_script(con, text: str, fmt: str, out: TextIO | None, output_path: str | 
         try:
             cur = con.execute(cmd.padded_sql)
             table = cur.fetch_arrow_table() if cur.description is not None else None
+            for _, message in getattr(cur, "messages", ()):
+                err.write(f"{message}\n")
             cur.close()
         except errors.Error as exc:
             err.write(format_error(exc, text) + "\n")
@@ -93,7 +97,7 @@ def run_sql_command(args) -> int:
         print(f"quiver sql: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
-        con = open_connection(args.connect, args.data)
+        con = open_connection(args.connect, args.data, getattr(args, "db", None))
     except errors.Error as exc:
         print(format_error(exc), file=sys.stderr)
         return 1
@@ -141,6 +145,9 @@ def register(subparsers) -> None:
                         "else the embedded engine)")
     p.add_argument("--data", metavar="DIR", default=None,
                    help="register every Parquet file or folder under DIR as a table")
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="a database folder to keep tables and views in (created if "
+                        "missing; default: in memory)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("-c", "--command", dest="command_text", metavar="SQL", default=None,
                      help="the SQL to run")

@@ -96,7 +96,7 @@ CASES = [
     ("COPY t FROM 'x.csv'", quiver.NotSupportedError, ["COPY ... FROM"], None),
     ("DELETE FROM t", quiver.NotSupportedError, [], None),
     ("CREATE SCHEMA s", quiver.NotSupportedError, ["SCHEMA"], None),
-    ("SELECT * FROM t TABLESAMPLE 10%", quiver.NotSupportedError, ["TABLESAMPLE"], None),
+    ("SELECT * FROM t, LATERAL (SELECT 1) l", quiver.NotSupportedError, ["LATERAL"], None),
     ("SELECT * FROM t a ASOF JOIN t b ON a.id >= b.id", quiver.NotSupportedError, ["ASOF"],
      None),
     ("SELECT * FROM t a POSITIONAL JOIN t b", quiver.NotSupportedError, ["POSITIONAL"], None),

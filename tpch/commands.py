@@ -119,10 +119,19 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def _gen(args) -> int:
+    import os
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        print(f"quiver tpch gen: --out {args.out} is a file; give a folder to write the "
+              f"tables into (it is created if missing)", file=sys.stderr)
+        return 2
     try:
         generate(args.sf, args.out, parts=args.parts)
     except DatagenError as exc:
         print(f"quiver tpch gen: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"quiver tpch gen: cannot write to {args.out}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 2
     print(f"wrote TPC-H SF {args.sf:g} to {args.out}", file=sys.stderr)
     return 0

@@ -176,3 +176,14 @@ def exp(call, args, n):
 @register("power")
 def power(call, args, n):
     return arrow_call(pc.power_checked, *args)
+
+
+@register("__sample_key")
+def sample_key(call, args, n):
+    """A number in [0, 1) per row, a hash of (seed, every value of the row):
+    TABLESAMPLE / USING SAMPLE keep the rows whose key is below the fraction
+    (or the n smallest), so a seed gives the same sample on any partitioning."""
+    from ..kernels.hashing import hash_arrays
+    h = hash_arrays([as_array(a, n) for a in args])
+    return pa.array((h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)),
+                    type=pa.float64())

@@ -130,13 +130,16 @@ def shuffle_write(node: ShuffleWriteExec, partition: int, ctx):
     count = max(1, node.partitioning.count)
     names = [f.name for f in node.schema]
     out = _Buffers(count, ctx, node)
+    rows = nbytes = 0
     try:
         for batch in registry.execute(node.input, partition, ctx):
             ctx.check_cancelled()
             if batch.num_rows == 0:
                 continue
+            rows += batch.num_rows
             for p, part in enumerate(split_batch(_rename(batch, names), node.partitioning)):
                 if part is not None:
+                    nbytes += part.nbytes
                     out.add(p, part)
         for p in range(count):
             held = sum(b.nbytes for b in out.outputs[p])
@@ -145,5 +148,7 @@ def shuffle_write(node: ShuffleWriteExec, partition: int, ctx):
             out.res.shrink(held)
     finally:
         out.close()
+    if ctx.metrics is not None:     # EXPLAIN ANALYZE: what this task wrote
+        ctx.metrics.record_written(node, rows, nbytes)
     return
     yield  # a generator that yields nothing

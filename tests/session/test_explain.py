@@ -1,6 +1,8 @@
 """EXPLAIN shows the logical plan, the physical plan and the stage DAG;
 EXPLAIN ANALYZE adds rows and time per operator and runs the query."""
 
+import re
+
 import pyarrow as pa
 import pytest
 
@@ -30,7 +32,11 @@ def test_explain_has_three_views(con):
     out = sections(con.execute(
         "EXPLAIN SELECT s.v, count(*) FROM big b JOIN small s ON b.k = s.k "
         "WHERE b.v > 2 GROUP BY s.v"))
-    assert set(out) == {"logical_plan", "physical_plan", "stages"}
+    assert set(out) == {"logical_plan", "physical_plan", "stage_dag", "stages"}
+    # the stage DAG is a tree rooted at the final stage
+    dag = out["stage_dag"].splitlines()
+    assert "(final)" in dag[0] and all(ln.startswith(("└── ", "├── ", "    ", "│   "))
+                                       for ln in dag[1:])
     assert "Aggregate" in out["logical_plan"] and "Join: inner" in out["logical_plan"]
     # the filter was pushed into the scan
     assert "filters=[(v#" in out["logical_plan"]
@@ -53,6 +59,12 @@ def test_explain_analyze_reports_rows_and_time(con):
     # the scan read all 5000 rows across its tasks
     scan_line = next(line for line in text.splitlines() if "ParquetScanExec" in line)
     assert "rows=5000" in scan_line
+    # a shuffle write counts the rows it wrote (it yields none); the stage DAG
+    # says the same per stage, with bytes and time
+    writes = [ln for ln in text.splitlines() if "ShuffleWriteExec" in ln]
+    assert writes and all("rows=0 " not in ln for ln in writes)
+    for ln in out["stage_dag"].splitlines():
+        assert re.search(r"· rows [\d,]+ · [\d.]+ (B|KB|MB|GB) · [\d.]+ ms task time$", ln), ln
 
 
 def test_explain_verbose_shows_each_rule(con):
