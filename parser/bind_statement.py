@@ -95,7 +95,8 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
             raise ctx.not_supported(f"RESET {name}", None)
         return S.SetOption(name.strip().lower(), None)
     if isinstance(ast, exp.Command):
-        raise ctx.not_supported(f"statement {str(ast.this).upper()}", None)
+        words = f"{ast.this or ''} {ast.expression or ''}".split()
+        raise ctx.not_supported(f"statement {' '.join(words[:2]).upper()}", None)
     raise ctx.not_supported(f"statement {type(ast).__name__.upper()}", ast)
 
 

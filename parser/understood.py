@@ -48,22 +48,38 @@ NODES: dict[type, frozenset[str]] = {k: frozenset(v) for k, v in {
     exp.ReturnsProperty: ("this", "is_table"),
     exp.LanguageProperty: ("this",),
     exp.Schema: ("this", "expressions"),
-    exp.ColumnDef: ("this", "kind"),
+    exp.ColumnDef: ("this", "kind", "constraints"),   # bind_dml refuses any constraint
     exp.Drop: ("kind", "exists", "tables"),
     exp.Show: ("this", "from_"),
     exp.Describe: ("this",),
+    exp.Set: ("expressions", "unset", "tag"),        # bind_statement._set: one name = literal
+    exp.SetItem: ("this", "kind"),
+    exp.Command: ("this", "expression"),             # RESET name; any other command is refused
+    exp.Insert: ("this", "expression", "with_",      # bind_dml.bind_insert refuses the rest by name
+                 "overwrite", "ignore", "alternative", "by_name", "returning", "where",
+                 "conflict", "partition", "settings", "source", "default", "hint",
+                 "is_function", "exists", "stored", "using"),
+    exp.Copy: ("this", "kind", "files", "credentials", "format", "params"),  # bind_dml.bind_copy
+    exp.CopyParameter: ("this", "expression"),
+    exp.Credentials: tuple(exp.Credentials.arg_types),   # any credential is refused
+    exp.Pivot: ("this", "alias", "expressions", "fields", "unpivot", "using", "group",
+                "columns", "include_nulls", "default_on_null", "into", "with_",
+                "value_columns_first",
+                # how sqlglot's DuckDB dialect names pivot columns: pivot.py names them as DuckDB
+                "identify_pivot_strings", "prefixed_pivot_columns", "pivot_column_naming"),
+    exp.UnpivotColumns: ("this", "expressions"),       # UNPIVOT ... INTO NAME k VALUE v
     # queries
     exp.Select: ("expressions", "from_", "joins", "where", "group", "having", "windows",
-                 "distinct", "sample") + _QUERY_TAIL,
+                 "distinct", "sample", "qualify") + _QUERY_TAIL,
     exp.Union: ("this", "expression", "distinct") + _QUERY_TAIL,
     exp.Intersect: ("this", "expression", "distinct") + _QUERY_TAIL,
     exp.Except: ("this", "expression", "distinct") + _QUERY_TAIL,
-    exp.Subquery: ("this", "alias", "sample") + _QUERY_TAIL,
+    exp.Subquery: ("this", "alias", "sample", "pivots") + _QUERY_TAIL,
     exp.Values: ("expressions", "alias", "order", "limit", "offset"),
     exp.With: ("expressions",),
     exp.CTE: ("this", "alias", "materialized"),     # MATERIALIZED is a hint only
     exp.From: ("this",),
-    exp.Table: ("this", "db", "alias", "sample"),
+    exp.Table: ("this", "db", "alias", "sample", "pivots"),   # bind_from._pivoted
     exp.TableAlias: ("this", "columns"),
     exp.TableSample: ("method", "percent", "rows", "size", "seed"),
     exp.Join: ("this", "kind", "side", "method", "on", "using"),
@@ -73,7 +89,9 @@ NODES: dict[type, frozenset[str]] = {k: frozenset(v) for k, v in {
     exp.Rollup: ("expressions",),
     exp.Cube: ("expressions",),
     exp.GroupingSets: ("expressions",),
-    exp.Order: ("expressions",),
+    exp.Order: ("expressions", "this"),    # this: agg(x ORDER BY ...) (bind_expr)
+    exp.Qualify: ("this",),
+    exp.WithinGroup: ("this", "expression"),   # percentile_cont(q) WITHIN GROUP (ORDER BY x)
     exp.Ordered: ("this", "desc", "nulls_first"),
     exp.Limit: ("expression", "limit_options"),
     exp.Fetch: ("direction", "count", "limit_options"),
@@ -145,7 +163,10 @@ NODES: dict[type, frozenset[str]] = {k: frozenset(v) for k, v in {
 
 # flags of generic function classes (non-expression values) that mean what
 # the evaluator does
-FUNC_FLAGS: dict[type, frozenset[str]] = {}
+FUNC_FLAGS: dict[type, frozenset[str]] = {
+    # DuckDB's regexp_extract has no position argument: the flag never applies
+    exp.RegexpExtract: frozenset({"null_if_pos_overflow"}),
+}
 
 # friendlier words for some refused arguments
 _WORDS = {
