@@ -23,20 +23,32 @@ import threading
 import time
 
 from .. import errors
+from . import lifeline
+
+
+_stop = threading.Event()
+
+
+def _on_stop_signal(signum, frame) -> None:
+    _stop.set()
+
+
+def _catch_stop_signals() -> None:
+    """SIGTERM and SIGINT (also what a lifeline sends when the owner of a
+    local cluster is gone) end `_until_signal` instead of the process, so
+    the command stops cleanly, even when one arrives during start-up."""
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    signal.signal(signal.SIGINT, _on_stop_signal)
+    lifeline.arm()
 
 
 def _until_signal() -> None:
-    stop = threading.Event()
-
-    def handler(signum, frame):
-        stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    while not stop.wait(0.5):
+    while not _stop.wait(0.5):
         pass
 
 
 def run_coordinator(args) -> int:
+    _catch_stop_signals()
     from .coordinator import Coordinator
     coord = Coordinator(host=args.host, port=args.port, state_dir=args.state_dir,
                         heartbeat_timeout=args.heartbeat_timeout, token=args.token,
@@ -54,6 +66,7 @@ def run_coordinator(args) -> int:
 
 
 def run_worker(args) -> int:
+    _catch_stop_signals()
     from .worker import Worker
     worker = Worker(args.coordinator, host=args.host, port=args.port, slots=args.slots,
                     data_dir=args.data_dir, local_roots=args.local_root or (),
@@ -74,7 +87,9 @@ def run_worker(args) -> int:
                         f"cannot register with coordinator {args.coordinator} within "
                         f"{args.connect_timeout:g} s: {exc}") from None
                 raise
-            time.sleep(0.5)
+            if _stop.wait(0.5):
+                worker.stop()
+                return 0
     print(f"worker {wid} registered with coordinator {args.coordinator} "
           f"(data plane {worker.address}, {worker.slots} slots)", flush=True)
     try:
@@ -85,11 +100,12 @@ def run_worker(args) -> int:
 
 
 def run_local(args) -> int:
+    _catch_stop_signals()
     from .client import LocalCluster
     cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots)
     cluster.start(timeout=args.start_timeout)
-    print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address}",
-          flush=True)
+    print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address} "
+          f"(files in {cluster.root})", flush=True)
     try:
         _until_signal()
     finally:

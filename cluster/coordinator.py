@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -71,6 +72,7 @@ class Coordinator(rpc.CoordinatorServicer):
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
                  result_ttl: float = 600.0, lost_task_grace: float | None = None,
                  no_worker_timeout: float = 60.0):
+        self._temp_state = state_dir is None       # removed by stop()
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
@@ -117,6 +119,8 @@ class Coordinator(rpc.CoordinatorServicer):
             self.cond.notify_all()          # long polls answer now
         self.server.stop(grace=1)
         self.clients.close()
+        if self._temp_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def _monitor(self) -> None:
         while not self._stop.wait(0.5):

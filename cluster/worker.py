@@ -27,6 +27,7 @@ lost) wipes the shuffle folder: the coordinator has forgotten those files.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -78,6 +79,7 @@ class Worker:
                  fetch_timeout: float | None = None):
         self.coordinator = coordinator
         self.slots = slots or os.cpu_count() or 2
+        self._temp_data = data_dir is None         # removed by stop()
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="quiver-worker-")
         self.local_roots = [os.path.abspath(r) for r in local_roots]
         self.token = resolve_token(token)
@@ -158,6 +160,8 @@ class Worker:
             pass
         self.clients.close()
         self.channel.close()
+        if self._temp_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def _heartbeats(self) -> None:
         """Beat about every heartbeat_interval; each beat is a long poll the
