@@ -133,7 +133,7 @@ class ClusterSession:
                  tls_root: str | None = None, private: bool = False, owned=None,
                  fetch_timeout: float | None = None):
         self.address = address
-        self.options_json = json.dumps(_jsonable(options))
+        self.options = _jsonable(options)
         self.token = token
         self.md = metadata(token)
         self.channel = channel(address, tls_root)
@@ -145,6 +145,11 @@ class ClusterSession:
         self._current: str | None = None
         self._closed = False
         self._check_reachable()
+
+    def _options_json(self) -> str:
+        # relative paths in this statement name files where the client runs,
+        # not where the coordinator does
+        return json.dumps({**self.options, "client_dir": os.getcwd()})
 
     def _check_reachable(self) -> None:
         try:
@@ -178,7 +183,7 @@ class ClusterSession:
         except (TypeError, pa.ArrowException) as exc:
             raise errors.ProgrammingError(f"cannot send parameters: {exc}") from None
         req = pb.ExecuteQueryRequest(session_id=self.session_id, request_id=request_id,
-                                     sql=sql, params=pbytes, options_json=self.options_json)
+                                     sql=sql, params=pbytes, options_json=self._options_json())
         self._current = request_id
         try:
             resp = self.stub.ExecuteQuery(req, metadata=self.md)

@@ -49,6 +49,7 @@ from ..planner import physical as P
 from ..planner.tree import walk
 from ..session import QueryRecord
 from ..storage.catalog import Catalog
+from ..storage.fs import base_directory
 from .cluster_runner import ClusterRunner, CoordinatorSession
 from .cluster_scheduler import ClusterScheduler
 from .flight_shuffle import FlightClients
@@ -71,7 +72,7 @@ class Coordinator(rpc.CoordinatorServicer):
                  tls_root: str | None = None, locality_wait: float = 0.5,
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
                  result_ttl: float = 600.0, lost_task_grace: float | None = None,
-                 no_worker_timeout: float = 60.0):
+                 no_worker_timeout: float = 60.0, no_worker_grace: float = 2.0):
         self._temp_state = state_dir is None       # removed by stop()
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
@@ -83,6 +84,7 @@ class Coordinator(rpc.CoordinatorServicer):
                                      timeout=fetch_timeout)
         self.result_ttl = result_ttl
         self.no_worker_timeout = no_worker_timeout
+        self.no_worker_grace = no_worker_grace
         self.lost_task_grace = (lost_task_grace if lost_task_grace is not None
                                 else max(10.0, 4 * heartbeat_interval))
         self.catalog_path = os.path.join(self.state_dir, "catalog.json")
@@ -320,6 +322,10 @@ class Coordinator(rpc.CoordinatorServicer):
             if not isinstance(options, dict):
                 raise ValueError("options must be an object")
             params = params_from_bytes(request.params)
+            client_dir = options.pop("client_dir", None)
+            if client_dir is not None and not (isinstance(client_dir, str)
+                                               and os.path.isabs(client_dir)):
+                raise ValueError("client_dir must be an absolute path")
         except Exception as exc:  # noqa: BLE001 - a malformed request, refused
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExecuteQuery: {exc}")
         request_id = request.request_id or uuid.uuid4().hex
@@ -335,7 +341,8 @@ class Coordinator(rpc.CoordinatorServicer):
                     runner.cancelled.set()          # CancelQuery came first
             if not context.add_callback(runner.cancel):
                 runner.cancel()                     # the client is already gone
-            result = session.execute(request.sql, params)
+            with base_directory(client_dir):
+                result = session.execute(request.sql, params)
             self.save_catalog()
         except errors.Error as exc:
             record.state, record.error = "failed", str(exc)
