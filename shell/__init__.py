@@ -28,9 +28,7 @@ import sys
 from typing import TextIO
 
 from .. import errors
-from . import meta as shell_meta
 from .common import format_error, is_complete, open_connection, split_commands
-from .complete import SchemaCache, SqlCompleter
 from .export import write_csv, write_json
 from .render import footer, format_seconds, render
 from .run import Abandoned, QueryRunner
@@ -47,6 +45,7 @@ class Shell:
         self.connection = connection
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        from .complete import SchemaCache     # prompt-toolkit: not for `quiver sql`
         self.schema = SchemaCache(connection)
         self.timing = True
         self.expanded = "auto"
@@ -65,6 +64,7 @@ class Shell:
         commands, _rest = split_commands(text, meta=True, final=final)
         for cmd in commands:
             if cmd.kind == "meta":
+                from . import meta as shell_meta
                 ok = shell_meta.run(self, cmd.text)
             else:
                 ok = self.run_sql(cmd.padded_sql, source=text, statement=cmd.text)
@@ -169,6 +169,7 @@ def make_prompt(shell: Shell):
     from prompt_toolkit.filters import has_focus
     from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings
+    from .complete import SqlCompleter
 
     kb = KeyBindings()
     editing = has_focus(DEFAULT_BUFFER)      # not while Ctrl-R searching

@@ -77,8 +77,10 @@ class QueryRunner:
         self.connection = connection
         self.progress_stream = progress_stream
         self._shown = False
+        self.interrupted = False      # the last run was cancelled by Ctrl-C
 
     def run(self, sql: str) -> Outcome:
+        self.interrupted = False
         outcome = Outcome()
         progress = _Progress()
         session = getattr(self.connection, "session", None)
@@ -132,6 +134,7 @@ class QueryRunner:
                 if cancelling_since is not None:
                     raise Abandoned() from None
                 cancelling_since = time.perf_counter()
+                self.interrupted = True
                 self._cancel()
             now = time.perf_counter()
             if not done.is_set() and now >= next_draw:

@@ -26,10 +26,10 @@ import posixpath
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
-from fsspec.core import url_to_fs
+if TYPE_CHECKING:                       # fsspec is imported when a location is first
+    import fsspec                       # opened: `SELECT 1` does not need it
 
 from ..errors import ProgrammingError
 
@@ -62,6 +62,7 @@ def get_filesystem(protocol: str, storage_options: dict | None = None) -> fsspec
     with _fs_lock:
         fs = _fs_cache.get(key)
         if fs is None:
+            import fsspec
             fs = fsspec.filesystem(protocol, **(storage_options or {}))
             _fs_cache[key] = fs
         return fs
@@ -94,6 +95,7 @@ def absolute(location: str) -> str:
 
 def resolve(location: str, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """(filesystem, path without protocol) for one location string."""
+    from fsspec.core import url_to_fs
     location = absolute(location)
     try:
         fs, path = url_to_fs(location, **(storage_options or {}))
