@@ -45,7 +45,8 @@ from pyarrow import flight
 
 from .. import errors
 from .. import datatypes as dt
-from ..session import Result
+from ..executor.result import Result
+from ..session import session_options
 from .cluster_runner import error_from
 from . import lifeline
 from .flight_shuffle import FlightClients
@@ -59,10 +60,14 @@ CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "work
                   "fetch_timeout")
 
 
+def open_engine(target: str, options: dict) -> "ClusterSession":
+    """A cluster engine for a `local[N]` or `quiver://` target (dbapi.TARGETS)."""
+    return connect_cluster(target, **options)
+
+
 def connect_cluster(target: str, **options) -> "ClusterSession":
     client_opts = {k: options.pop(k) for k in CLIENT_OPTIONS if k in options}
-    from ..dbapi import _session_options
-    _session_options(dict(options))           # unknown options fail here, not remotely
+    session_options(dict(options))            # unknown options fail here, not remotely
     token = resolve_token(client_opts.get("token"))
     m = _LOCAL.match(target)
     if m:
@@ -348,6 +353,7 @@ class LocalCluster:
         self.address: str | None = None
         self.reaper: lifeline.Reaper | None = None
         self._stopped = False
+        self.flight_sql_address: str | None = None
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -371,6 +377,10 @@ class LocalCluster:
             self.reaper.watch(self.coordinator.popen.pid)
             line = self.coordinator.wait_line("quiver://", deadline, "the coordinator")
             self.address = line[line.index("quiver://") + len("quiver://"):].split()[0]
+            if "--flight-sql-port" in self.coordinator_args:
+                line = self.coordinator.wait_line("Flight SQL endpoint", deadline,
+                                                  "the coordinator's Flight SQL endpoint")
+                self.flight_sql_address = line.split("://", 1)[1].split()[0]
             for i in range(self.n):
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,

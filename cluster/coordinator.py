@@ -47,7 +47,7 @@ from ..executor.scheduler import TaskId
 from .. import datatypes as dt
 from ..planner import physical as P
 from ..planner.tree import walk
-from ..session import QueryRecord
+from ..session import QueryRecord, session_options
 from ..storage.catalog import Catalog
 from ..storage.fs import base_directory
 from .cluster_runner import ClusterRunner, CoordinatorSession
@@ -77,6 +77,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
+        self.tls_cert_path = tls_cert
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
         self.cond = threading.Condition()
@@ -384,8 +385,7 @@ class Coordinator(rpc.CoordinatorServicer):
         return resp
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
-        from ..dbapi import _session_options
-        kwargs = _session_options(options)
+        kwargs = session_options(options)
         catalog = SystemCatalog(self.catalog_for(session_id), self._system)
         kwargs.setdefault("warehouse", os.path.join(self.state_dir, "warehouse"))
         return CoordinatorSession(catalog=catalog, runner=runner, **kwargs)

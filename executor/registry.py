@@ -13,43 +13,10 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
+from ..errors import NotSupportedError
+
+# filled by the operator modules as the executor package is imported
 _OPERATORS: dict[type, Callable] = {}
-_LOADED = False
-
-# node type -> the module under executor/operators that implements it, so a
-# query imports only the operators it runs (a `SELECT 1` loads no numba
-# kernels); a type missing here loads every operator module
-_MODULES = {
-    "HashAggregateExec": "aggregate", "EnforceSingleRowExec": "enforce_single_row",
-    "FilterExec": "filter", "HashJoinExec": "hash_join", "LimitExec": "limit",
-    "MemoryScanExec": "memory_scan", "ProjectExec": "project", "ParquetScanExec": "scan",
-    "ShuffleReadExec": "shuffle_read", "ShuffleWriteExec": "shuffle_write",
-    "SortExec": "sort", "UnionExec": "union", "ValuesExec": "values", "WindowExec": "window",
-}
-
-
-def _load_operators() -> None:
-    global _LOADED
-    from . import operators
-    operators.load_all()                 # registers every operator
-    _LOADED = True
-
-
-def _operator(node_type: type) -> Callable:
-    op = _OPERATORS.get(node_type)
-    if op is None and not _LOADED:
-        module = _MODULES.get(node_type.__name__)
-        if module is not None:
-            import importlib
-            importlib.import_module(f"{__package__}.operators.{module}")
-        op = _OPERATORS.get(node_type)
-        if op is None:
-            _load_operators()
-            op = _OPERATORS.get(node_type)
-    if op is None:
-        from ..errors import NotSupportedError
-        raise NotSupportedError(f"no operator for {node_type.__name__}")
-    return op
 
 
 def implements(node_type: type) -> Callable:
@@ -62,7 +29,10 @@ def implements(node_type: type) -> Callable:
 def execute(node, partition: int, ctx) -> Iterator[pa.RecordBatch]:
     """Run partition `partition` of `node`, yielding record batches whose
     column names are the node's schema names."""
-    op = _operator(type(node))
+    try:
+        op = _OPERATORS[type(node)]
+    except KeyError:
+        raise NotSupportedError(f"no operator for {type(node).__name__}") from None
     if ctx.metrics is None:
         yield from op(node, partition, ctx)
         return
