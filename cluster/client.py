@@ -338,7 +338,7 @@ class LocalCluster:
     def __init__(self, workers: int, host: str = "127.0.0.1", token: str | None = None,
                  state_dir: str | None = None, slots: int | None = None,
                  coordinator_args: tuple = (), worker_args: tuple = (),
-                 per_worker_args: list | None = None):
+                 per_worker_args: list | None = None, log_level: str = "info"):
         self.n = workers
         self.host = host
         self.token = token
@@ -348,6 +348,7 @@ class LocalCluster:
         self.coordinator_args = tuple(coordinator_args)
         self.worker_args = tuple(worker_args)
         self.per_worker_args = per_worker_args or [()] * workers
+        self.log_level = log_level
         self.coordinator: _Proc | None = None
         self.workers: list[_Proc] = []
         self.address: str | None = None
@@ -372,7 +373,7 @@ class LocalCluster:
             self.coordinator = _Proc(
                 py + ["coordinator", "--host", self.host, "--port", "0",
                       "--state-dir", os.path.join(self.root, "coordinator"),
-                      *self.coordinator_args],
+                      "--log-level", self.log_level, *self.coordinator_args],
                 os.path.join(self.root, "logs", "coordinator.log"), self._env())
             self.reaper.watch(self.coordinator.popen.pid)
             line = self.coordinator.wait_line("quiver://", deadline, "the coordinator")
@@ -385,7 +386,7 @@ class LocalCluster:
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,
                           "--name", f"w{i + 1}",
-                          "--slots", str(self.slots),
+                          "--slots", str(self.slots), "--log-level", self.log_level,
                           "--data-dir", os.path.join(self.root, f"worker-{i + 1}"),
                           *self.worker_args, *self.per_worker_args[i]],
                     os.path.join(self.root, "logs", f"worker-{i + 1}.log"), self._env()))

@@ -30,6 +30,7 @@ Owns:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -59,6 +60,8 @@ from .proto import quiver_pb2_grpc as rpc
 from .security import TokenInterceptor, resolve_token, server_port, GRPC_OPTIONS
 from .system_tables import SystemCatalog, system_table
 from .tables_wire import params_from_bytes, schema_to_bytes, table_from_bytes, table_to_bytes
+
+log = logging.getLogger("quiver.coordinator")
 
 MAX_POLL_WAIT = 5.0
 EARLY_CANCELS_KEPT = 1000
@@ -132,6 +135,8 @@ class Coordinator(rpc.CoordinatorServicer):
                 lost = self.scheduler.check_workers(now)
                 for wid in lost:
                     self._drops.pop(wid, None)      # it will wipe its data if it returns
+                    log.warning("worker %s lost: no heartbeat for %g s; its tasks rerun "
+                                "elsewhere", wid, self.scheduler.heartbeat_timeout)
                 expired = [q for q, t in self._unreleased.items() if t <= now]
                 if lost:
                     self.cond.notify_all()
@@ -191,6 +196,8 @@ class Coordinator(rpc.CoordinatorServicer):
                 self._next_worker += 1
             self.scheduler.add_worker(wid, request.flight_address, request.slots,
                                       list(request.local_roots), time.monotonic())
+            log.info("worker %s registered: %s, %d slots%s", wid, request.flight_address,
+                     request.slots, f", pid {request.pid}" if request.pid else "")
             self._drops.pop(wid, None)      # a (re)started worker starts with no data
             self.cond.notify_all()
         return pb.RegisterWorkerResponse(worker_id=wid,
@@ -225,6 +232,7 @@ class Coordinator(rpc.CoordinatorServicer):
             w = self.scheduler.workers.get(request.worker_id)
             if w is not None and w.state == "alive":
                 self.scheduler.worker_lost(request.worker_id, time.monotonic(), state="left")
+                log.info("worker %s left", request.worker_id)
                 self._drops.pop(request.worker_id, None)
                 self.cond.notify_all()
         return pb.LeaveClusterResponse()
@@ -331,6 +339,7 @@ class Coordinator(rpc.CoordinatorServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExecuteQuery: {exc}")
         request_id = request.request_id or uuid.uuid4().hex
         record = QueryRecord(uuid.uuid4().hex[:16], request.sql)
+        log.info("query %s started: %s", record.query_id, _one_line(request.sql))
         runner = ClusterRunner(self, request_id, record.query_id)
         try:
             session = self._session(request.session_id, options, runner)
@@ -350,10 +359,13 @@ class Coordinator(rpc.CoordinatorServicer):
             record.seconds = time.time() - record.started
             if isinstance(exc, errors.QueryCancelled):
                 record.state = "cancelled"
+            log.info("query %s %s after %.2f s: %s: %s", record.query_id, record.state,
+                     record.seconds, type(exc).__name__, _one_line(str(exc)))
             return pb.ExecuteQueryResponse(ok=False, error_class=type(exc).__name__,
                                            error_message=str(exc))
         except Exception as exc:  # noqa: BLE001 - never a bare traceback to a client
             record.state, record.error = "failed", str(exc)
+            log.exception("query %s failed with an internal error", record.query_id)
             return pb.ExecuteQueryResponse(ok=False, error_class="InternalError",
                                            error_message=f"internal error: {type(exc).__name__}: {exc}")
         finally:
@@ -382,6 +394,8 @@ class Coordinator(rpc.CoordinatorServicer):
             rows = result.rowcount
         record.state, record.rows = "finished", rows if rows >= 0 else None
         record.seconds = time.time() - record.started
+        log.info("query %s finished in %.2f s%s", record.query_id, record.seconds,
+                 f", {rows} rows" if rows >= 0 else "")
         return resp
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
@@ -456,3 +470,8 @@ class Coordinator(rpc.CoordinatorServicer):
         with self.cond:
             self.private.pop(request.session_id, None)
         return pb.CloseSessionResponse()
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

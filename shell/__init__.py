@@ -260,10 +260,15 @@ def _isatty(stream) -> bool:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("shell", help="interactive SQL shell (the default command)")
+    p = subparsers.add_parser(
+        "shell", help="interactive SQL shell (the default command)",
+        description="An interactive SQL shell: statements end with ';', Tab completes, "
+                    "Ctrl-R searches the history, \\? lists the backslash commands, "
+                    "Ctrl-C cancels a running query, Ctrl-D quits.")
     p.add_argument("--connect", metavar="TARGET", default=None,
                    help="local[N] or quiver://host:port (default: $QUIVER_CONNECT, "
                         "else the embedded engine)")
     p.add_argument("--data", metavar="DIR", default=None,
-                   help="register every Parquet file or folder under DIR as a table")
+                   help="register every Parquet file or folder under DIR as a table "
+                        "named after it (default: none)")
     p.set_defaults(func=run_shell)

@@ -150,15 +150,16 @@ def register(subparsers) -> None:
                    help="local[N] or quiver://host:port (default: $QUIVER_CONNECT, "
                         "else the embedded engine)")
     p.add_argument("--data", metavar="DIR", default=None,
-                   help="register every Parquet file or folder under DIR as a table")
+                   help="register every Parquet file or folder under DIR as a table "
+                        "named after it (default: none)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("-c", "--command", dest="command_text", metavar="SQL", default=None,
-                     help="the SQL to run")
+                     help="the SQL to run (default: read -f FILE, else stdin)")
     src.add_argument("-f", "--file", metavar="FILE", default=None,
-                     help="read the SQL from FILE ('-' for stdin)")
+                     help="read the SQL from FILE ('-' for stdin; default: stdin)")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="result format (default table); parquet writes the last "
                         "result to --output")
     p.add_argument("--output", "-o", metavar="FILE", default=None,
-                   help="write results to FILE instead of stdout")
+                   help="write results to FILE (default: stdout)")
     p.set_defaults(func=run_sql_command)

@@ -72,15 +72,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--queries", default=None,
                      help="query numbers, e.g. 1,6,12-14 (default all 22)")
     run.add_argument("--runs", type=_positive_int, default=1,
-                     help="runs per query; the median time is reported")
+                     help="runs per query; the median time is reported (default: 1)")
     run.add_argument("--warmup", type=_count, default=0, metavar="N",
-                     help="untimed runs of each query before the timed ones")
+                     help="untimed runs of each query before the timed ones (default: 0)")
     run.add_argument("--check", action="store_true",
                      help="compare each result with the reference answer")
     run.add_argument("--compare", choices=["duckdb"], default=None,
-                     help="also time DuckDB on the same files in the same run")
+                     help="also time DuckDB on the same files in the same run "
+                          "(default: Quiver only)")
     run.add_argument("--json", dest="json_out", default=None, metavar="OUT",
-                     help="write every timing and check to this JSON file")
+                     help="write every timing and check to this JSON file (default: none)")
     run.add_argument("--engine", choices=["quiver", "duckdb"], default="quiver",
                      help=argparse.SUPPRESS)  # duckdb: a stand-in, for testing the runner
     run.add_argument("--no-progress", action="store_true",
