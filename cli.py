@@ -23,7 +23,7 @@ COMMAND_MODULE = {"sql": "quiver.shell.sqlcmd", "shell": "quiver.shell",
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    from . import __version__
+    from . import __version__, config
     parser = argparse.ArgumentParser(
         prog="quiver", description="Quiver: distributed SQL over partitioned Parquet")
     parser.add_argument("--version", action="version", version=f"quiver {__version__}")
@@ -31,7 +31,27 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     one = COMMAND_MODULE.get(command or "")
     for name in (one,) if one else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _config_defaults(parser, config.load(), "")
     return parser
+
+
+def _config_defaults(parser: argparse.ArgumentParser, values: dict, where: str) -> None:
+    """Options' defaults from the config file: [coordinator] for `quiver
+    coordinator`, [tpch.run] for `quiver tpch run` (config.py)."""
+    from . import config
+    subs = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            subs = action.choices
+    known = {a.dest for a in parser._actions if a.option_strings and a.dest != "help"}
+    own = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and key in subs:
+            _config_defaults(subs[key], value, f"{where}.{key}".lstrip("."))
+        elif where:
+            own[key] = value
+    if where and own:
+        parser.set_defaults(**config.command_defaults(where, own, known))
 
 
 class _NoPandas:
@@ -66,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         argv = ["shell"]
-    parser = build_parser(argv[0])
+    try:
+        parser = build_parser(argv[0])
+    except errors.Error as exc:                 # a bad config file
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
