@@ -4,8 +4,7 @@ environment variable QUIVER_CONFIG names (an empty QUIVER_CONFIG: none).
     [connect]                      # quiver.connect(), quiver shell / sql / tpch run
     target = "quiver://10.0.0.5:7070"
     token = "s3cret"               # shared secret, for clients and servers alike
-    memory_limit = "4GB"           # any other key: a connect() option
-    dialect = "duckdb"
+    dialect = "duckdb"             # any other key: a connect() option
 
     [coordinator]                  # defaults for `quiver coordinator` options
     host = "0.0.0.0"
