@@ -19,6 +19,8 @@
     client.py               connect_cluster('quiver://h:p' | 'local[N]'),
                             LocalCluster
     commands.py             quiver coordinator | worker | local
+    lifeline.py             local-cluster processes die with their owner;
+                            a reaper removes their temp folder
 
 Failures, and what bounds each wait:
     worker killed           heartbeat timeout (--heartbeat-timeout) -> lost:
