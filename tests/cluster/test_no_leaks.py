@@ -122,3 +122,19 @@ def test_kill_9_of_quiver_local_stops_its_workers():
         if owner.poll() is None:
             owner.kill()
             owner.wait(10)
+
+
+def test_a_coordinator_and_worker_without_folders_remove_their_temp_folders():
+    from quiver.cluster.coordinator import Coordinator
+    from quiver.cluster.worker import Worker
+    coord = Coordinator(port=0)
+    coord.start()
+    worker = Worker(coord.address, slots=1)
+    try:
+        worker.start()
+        folders = [coord.state_dir, worker.data_dir]
+        assert all(os.path.isdir(f) for f in folders)
+    finally:
+        worker.stop()
+        coord.stop()
+    assert not any(os.path.exists(f) for f in folders)
