@@ -289,9 +289,11 @@ class _Proc:
 
     def __init__(self, args: list[str], log_path: str, env: dict):
         self.log = open(log_path, "ab")
+        # a session of its own: Ctrl-C at the owner's terminal (cancel a query
+        # in the shell) must not reach it; the lifeline stops it with its owner
         self.popen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log,
                                       stdin=subprocess.PIPE, env=lifeline.child_env(env),
-                                      text=True)
+                                      text=True, start_new_session=True)
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 

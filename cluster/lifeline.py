@@ -102,7 +102,7 @@ class Reaper:
         if remove_root:
             args.append("--remove-root")
         self.popen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
 
     def watch(self, pid: int) -> None:
         try:

@@ -72,3 +72,35 @@ def test_progress_line_and_ctrl_c_on_a_terminal(tmp_path, data_dir):
         if child.isalive():
             child.terminate(force=True)
         child.close(force=True)
+
+
+def test_ctrl_c_in_the_shell_spares_its_local_cluster(tmp_path, data_dir):
+    """Ctrl-C at the terminal cancels the query; the local cluster's
+    processes (in a session of their own) keep running for the next one."""
+    pexpect = pytest.importorskip("pexpect")
+    env = cli_env(tmp_path)
+    env.update(PROMPT_TOOLKIT_NO_CPR="1", PAGER="")
+    child = pexpect.spawn(sys.executable, ["-m", "quiver.cli", "shell", "--connect", "local[1]",
+                                           "--data", str(data_dir)],
+                          env=env, cwd=str(tmp_path), dimensions=(40, 120), encoding="utf-8",
+                          timeout=90)
+    prompt = r"\x1b\[\?2004h[^\n]*?quiver>"
+    try:
+        child.expect(prompt, timeout=90)
+        child.send("select count(*) from big a cross join big b where a.g + b.g > 3;\r")
+        child.expect(r"tasks \d+/\d+ · ", timeout=60)       # progress from the cluster
+        child.sendintr()
+        child.expect("QueryCancelled", timeout=60)
+        child.expect(prompt, timeout=30)
+        child.send("select 40 + 2 as answer;\r")
+        child.expect(r"1 row", timeout=60)
+        assert "42" in child.before
+        child.expect(prompt, timeout=30)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF, timeout=60)
+        child.close()
+        assert child.exitstatus == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+        child.close(force=True)
