@@ -37,6 +37,7 @@ TARGETS: tuple[tuple[str, Callable[[str | None], bool], str], ...] = (
     ("embedded", lambda t: t in (None, "", "embedded", ":memory:"), "quiver.session:open_engine"),
     ("cluster", lambda t: bool(re.match(r"^local\[\d+\]$", t)) or t.startswith("quiver://"),
      "quiver.cluster.client:open_engine"),
+    ("ray", lambda t: t == "ray" or t.startswith("ray://"), "quiver.cluster.ray_cluster:open_engine"),
 )
 
 
@@ -58,7 +59,8 @@ def connect(target: str | None = None, **options) -> "Connection":
                 raise
             return Connection(engine)
     raise InterfaceError(
-        f"unknown connect target {target!r}: use None (embedded), 'local[N]' or 'quiver://host:port'")
+        f"unknown connect target {target!r}: use None (embedded), 'local[N]', "
+        "'quiver://host:port', 'ray' or 'ray://host:port'")
 
 
 def _guard(fn):

@@ -357,6 +357,7 @@ class LocalCluster:
         self.reaper: lifeline.Reaper | None = None
         self._stopped = False
         self.flight_sql_address: str | None = None
+        self.web_url: str | None = None
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -384,6 +385,10 @@ class LocalCluster:
                 line = self.coordinator.wait_line("Flight SQL endpoint", deadline,
                                                   "the coordinator's Flight SQL endpoint")
                 self.flight_sql_address = line.split("://", 1)[1].split()[0]
+            if "--web-port" in self.coordinator_args:
+                line = self.coordinator.wait_line("web view on", deadline,
+                                                  "the coordinator's web view")
+                self.web_url = line.split()[-1]
             for i in range(self.n):
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,

@@ -74,9 +74,16 @@ def run_coordinator(args) -> int:
                                   args.tls_key)
         scheme = "grpc+tls" if args.tls_cert else "grpc"
         print(f"quiver Flight SQL endpoint on {scheme}://{flight_sql.address}", flush=True)
+    web = None
+    if args.web_port is not None:
+        from .web_view import WebView
+        web = WebView(coord, args.host, args.web_port).start()
+        print(f"quiver web view on {web.url}", flush=True)
     try:
         _until_signal()
     finally:
+        if web is not None:
+            web.stop()
         if flight_sql is not None:
             flight_sql.shutdown()
         coord.stop()
@@ -124,6 +131,8 @@ def run_local(args) -> int:
     from .client import LocalCluster
     extra = () if args.flight_sql_port is None else ("--flight-sql-port",
                                                      str(args.flight_sql_port))
+    if args.web_port is not None:
+        extra += ("--web-port", str(args.web_port))
     cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
                            coordinator_args=extra, log_level=args.log_level)
     cluster.start(timeout=args.start_timeout)
@@ -131,6 +140,8 @@ def run_local(args) -> int:
           f"(files in {cluster.root})", flush=True)
     if cluster.flight_sql_address:
         print(f"quiver Flight SQL endpoint on grpc://{cluster.flight_sql_address}", flush=True)
+    if cluster.web_url:
+        print(f"quiver web view on {cluster.web_url}", flush=True)
     try:
         _until_signal()
     finally:
@@ -178,6 +189,9 @@ def register(subparsers) -> None:
     p.add_argument("--flight-sql-port", type=int, default=None,
                    help="also serve Arrow Flight SQL clients on this port, 0 for any free "
                         "one (default: off)")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="also serve the live web view on this port, 0 for any free one "
+                        "(default: off)")
     p.add_argument("--result-ttl", type=float, default=600.0, metavar="SECONDS",
                    help="how long a query result waits on the workers for its client "
                         "(default: %(default)s)")
@@ -237,6 +251,9 @@ def register(subparsers) -> None:
                    help="how long to wait for every process to start (default: %(default)s)")
     p.add_argument("--flight-sql-port", type=int, default=None,
                    help="the coordinator also serves Arrow Flight SQL on this port "
+                        "(default: off)")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="the coordinator also serves the live web view on this port "
                         "(default: off)")
     _common(p, "coordinator and workers")
     p.set_defaults(func=run_local)

@@ -400,6 +400,13 @@ class Coordinator(rpc.CoordinatorServicer):
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
         kwargs = session_options(options)
+        if "target_partitions" not in options:
+            # the cluster's task slots, not this machine's CPUs, set how many
+            # partitions a stage is cut into
+            with self.cond:
+                slots = sum(w.slots for w in self.scheduler.alive_workers())
+            if slots:
+                kwargs["physical"].target_partitions = slots
         catalog = SystemCatalog(self.catalog_for(session_id), self._system)
         kwargs.setdefault("warehouse", os.path.join(self.state_dir, "warehouse"))
         return CoordinatorSession(catalog=catalog, runner=runner, **kwargs)
