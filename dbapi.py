@@ -50,11 +50,21 @@ def _is_database_path(target: str) -> bool:
 
 def connect(target: str | None = None, **options) -> "Connection":
     import os
-    target = target if target is not None else os.environ.get("QUIVER_CONNECT") or None
+    from . import config
+    target = (target if target is not None
+              else os.environ.get("QUIVER_CONNECT") or config.connect_target())
+    defaults = {k: v for k, v in config.connect_options().items() if k not in options}
+    options = {**defaults, **options}
     for _name, matches, opener in TARGETS:
         if matches(target):
             module, function = opener.split(":")
-            return Connection(getattr(importlib.import_module(module), function)(target, options))
+            try:
+                engine = getattr(importlib.import_module(module), function)(target, options)
+            except InterfaceError as exc:
+                if any(repr(k) in str(exc) for k in defaults):
+                    raise InterfaceError(f"{exc} (set in the config file {config.path()})") from None
+                raise
+            return Connection(engine)
     raise InterfaceError(
         f"unknown connect target {target!r}: use None (embedded), 'local[N]', "
         "'quiver://host:port', 'ray', 'ray://host:port' or a database path ending in .quiver")

@@ -19,6 +19,8 @@
     client.py               connect_cluster('quiver://h:p' | 'local[N]'),
                             LocalCluster
     commands.py             quiver coordinator | worker | local
+    lifeline.py             local-cluster processes die with their owner;
+                            a reaper removes their temp folder
 
 Failures, and what bounds each wait:
     worker killed           heartbeat timeout (--heartbeat-timeout) -> lost:
@@ -40,3 +42,15 @@ Failures, and what bounds each wait:
                             result its client never releases expires after
                             --result-ttl
 """
+
+import os as _os
+
+# gRPC's fork support (on by default in grpcio's C core) re-creates its
+# poller threads in a child right after fork(). A child that then closes
+# its inherited descriptors before exec (pexpect and pty.fork do, and so
+# may a user's code) closes the poller's epoll fd under it: the child dies
+# with "epoll_wait error: Bad file descriptor" before it runs anything.
+# Quiver's processes never use gRPC across a fork (they fork only to exec),
+# so unless the user chose otherwise, it stays off. Must run before grpc
+# (or pyarrow.flight) starts, hence here: every cluster module passes here.
+_os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")

@@ -25,10 +25,13 @@ Arrow Flight, in partition order.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +49,7 @@ from ..executor.result import Result
 from ..executor.result_stream import ResultStream
 from ..session import session_options
 from .cluster_runner import error_from
+from . import lifeline
 from .flight_shuffle import FlightClients
 from .proto import quiver_pb2 as pb
 from .proto import quiver_pb2_grpc as rpc
@@ -139,7 +143,7 @@ class ClusterSession:
                  tls_root: str | None = None, private: bool = False, owned=None,
                  fetch_timeout: float | None = None):
         self.address = address
-        self.options_json = json.dumps(_jsonable(options))
+        self.options = _jsonable(options)
         self.token = token
         self.md = metadata(token)
         self.channel = channel(address, tls_root)
@@ -151,6 +155,11 @@ class ClusterSession:
         self._current: str | None = None
         self._closed = False
         self._check_reachable()
+
+    def _options_json(self) -> str:
+        # relative paths in this statement name files where the client runs,
+        # not where the coordinator does
+        return json.dumps({**self.options, "client_dir": os.getcwd()})
 
     def _check_reachable(self) -> None:
         try:
@@ -184,7 +193,7 @@ class ClusterSession:
         except (TypeError, pa.ArrowException) as exc:
             raise errors.ProgrammingError(f"cannot send parameters: {exc}") from None
         req = pb.ExecuteQueryRequest(session_id=self.session_id, request_id=request_id,
-                                     sql=sql, params=pbytes, options_json=self.options_json)
+                                     sql=sql, params=pbytes, options_json=self._options_json())
         self._current = request_id
         replies = None
         try:
@@ -426,12 +435,17 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 # --- local clusters -------------------------------------------------------------
 
 class _Proc:
-    """A child process whose stdout lines are collected by a reader thread."""
+    """A child process whose stdout lines are collected by a reader thread.
+    Its stdin is its lifeline: a pipe we hold open and never write, which
+    reaches EOF when this process ends, however it ends (lifeline.py)."""
 
     def __init__(self, args: list[str], log_path: str, env: dict):
         self.log = open(log_path, "ab")
+        # a session of its own: Ctrl-C at the owner's terminal (cancel a query
+        # in the shell) must not reach it; the lifeline stops it with its owner
         self.popen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log,
-                                      stdin=subprocess.DEVNULL, env=env, text=True)
+                                      stdin=subprocess.PIPE, env=lifeline.child_env(env),
+                                      text=True, start_new_session=True)
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -463,27 +477,37 @@ class _Proc:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
+        with contextlib.suppress(OSError):
+            self.popen.stdin.close()
         self.log.close()
 
 
 class LocalCluster:
-    """A coordinator and N workers as subprocesses on one host."""
+    """A coordinator and N workers as subprocesses on one host, in a temp
+    folder (or `state_dir`). They never outlive this process: stop() ends
+    them, so does exiting without stop() (atexit), and if this process is
+    killed they stop themselves and a reaper process removes the temp
+    folder (lifeline.py). A `state_dir` given by the caller is kept."""
 
     def __init__(self, workers: int, host: str = "127.0.0.1", token: str | None = None,
                  state_dir: str | None = None, slots: int | None = None,
                  coordinator_args: tuple = (), worker_args: tuple = (),
-                 per_worker_args: list | None = None):
+                 per_worker_args: list | None = None, log_level: str = "info"):
         self.n = workers
         self.host = host
         self.token = token
-        self.root = state_dir or tempfile.mkdtemp(prefix="quiver-local-")
+        self.own_root = state_dir is None
+        self.root = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-local-"))
         self.slots = slots or max(2, (os.cpu_count() or 2) // max(1, workers))
         self.coordinator_args = tuple(coordinator_args)
         self.worker_args = tuple(worker_args)
         self.per_worker_args = per_worker_args or [()] * workers
+        self.log_level = log_level
         self.coordinator: _Proc | None = None
         self.workers: list[_Proc] = []
         self.address: str | None = None
+        self.reaper: lifeline.Reaper | None = None
+        self._stopped = False
         self.flight_sql_address: str | None = None
         self.web_url: str | None = None
 
@@ -498,12 +522,15 @@ class LocalCluster:
         deadline = time.monotonic() + timeout
         os.makedirs(os.path.join(self.root, "logs"), exist_ok=True)
         py = [sys.executable, "-m", "quiver.cli"]
+        atexit.register(self.stop)
         try:
+            self.reaper = lifeline.Reaper(self.root, remove_root=self.own_root)
             self.coordinator = _Proc(
                 py + ["coordinator", "--host", self.host, "--port", "0",
                       "--state-dir", os.path.join(self.root, "coordinator"),
-                      *self.coordinator_args],
+                      "--log-level", self.log_level, *self.coordinator_args],
                 os.path.join(self.root, "logs", "coordinator.log"), self._env())
+            self.reaper.watch(self.coordinator.popen.pid)
             line = self.coordinator.wait_line("quiver://", deadline, "the coordinator")
             self.address = line[line.index("quiver://") + len("quiver://"):].split()[0]
             if "--flight-sql-port" in self.coordinator_args:
@@ -518,10 +545,11 @@ class LocalCluster:
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,
                           "--name", f"w{i + 1}",
-                          "--slots", str(self.slots),
+                          "--slots", str(self.slots), "--log-level", self.log_level,
                           "--data-dir", os.path.join(self.root, f"worker-{i + 1}"),
                           *self.worker_args, *self.per_worker_args[i]],
                     os.path.join(self.root, "logs", f"worker-{i + 1}.log"), self._env()))
+                self.reaper.watch(self.workers[-1].popen.pid)
             for i, w in enumerate(self.workers):
                 w.wait_line("registered", deadline, f"worker {i + 1}")
         except BaseException:
@@ -535,7 +563,15 @@ class LocalCluster:
         return [p.popen.pid for p in procs]
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
         for w in self.workers:
             w.stop()
         if self.coordinator is not None:
             self.coordinator.stop()
+        if self.reaper is not None:
+            self.reaper.close()
+        if self.own_root:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -3,8 +3,10 @@
 Owns `ClusterRunner`, the `runner(dag, ctx)` a coordinator Session uses in
 place of the embedded thread pool: it submits the DAG to the coordinator's
 ClusterScheduler, waits until the final stage is done, the query fails, it
-is cancelled, or no worker has been alive for the coordinator's
-`no_worker_timeout` seconds (an OperationalError), and then either
+is cancelled, or no worker is alive (an OperationalError saying how to
+start one: after `no_worker_grace` seconds when none was alive since the
+query began, after `no_worker_timeout` when they were lost mid-query), and
+then either
 - *streams*: returns no batches and keeps the final partitions' locations
   (`self.partitions`, query `self.streamed`), which the client fetches from
   the workers over Flight (a top-level SELECT: the coordinator never holds
@@ -25,6 +27,10 @@ With `on_partition` set (ExecuteQueryStream), a streamed SELECT's final
 partitions are announced one by one as they finish, so the client can fetch
 the first while the rest still run.
 
+A DAG that scans no files (system tables, constants) runs in the
+coordinator's process when no worker is alive, so `system.workers` answers
+at once on a coordinator with no workers.
+
 `CoordinatorSession` is a Session that tells its runner whether the running
 statement is a top-level SELECT (stream) or not (collect).
 """
@@ -39,6 +45,7 @@ import pyarrow as pa
 from pyarrow import flight
 
 from .. import errors
+from ..executor.local_runner import run_dag
 from ..planner.tree import walk
 from ..session import Session
 from .flight_shuffle import make_ticket
@@ -102,6 +109,10 @@ class ClusterRunner:
         query_id = self.base_id if n == 0 else f"{self.base_id}-{n}"
         if self.cancelled.is_set():
             raise errors.QueryCancelled("query cancelled")
+        with coord.cond:
+            idle = not coord.scheduler.alive_workers()
+        if idle and not _reads_files(dag):
+            return run_dag(dag, ctx)                 # system tables, constants: answer now
         self.query_ids.append(query_id)
         job = coord.submit(query_id, dag, ctx, self.request_id)
         announce = self._announcer(query_id, dag, job) \
@@ -109,6 +120,7 @@ class ClusterRunner:
         try:
             with coord.cond:
                 idle_since = None                    # no alive worker since
+                seen_worker = not idle
                 while not job.done:
                     if announce is not None:
                         announce()
@@ -116,14 +128,19 @@ class ClusterRunner:
                         coord.scheduler.cancel(query_id)
                         break
                     now = time.monotonic()
+                    # no worker at all: fail fast (after a short grace for one
+                    # that is registering); workers lost mid-query may come back
+                    limit = coord.no_worker_timeout if seen_worker else min(
+                        coord.no_worker_grace, coord.no_worker_timeout)
                     if coord.scheduler.alive_workers():
-                        idle_since = None
+                        idle_since, seen_worker = None, True
                     elif idle_since is None:
                         idle_since = now
-                    elif now - idle_since > coord.no_worker_timeout:
+                    elif now - idle_since > limit:
+                        why = (f"every worker was lost {limit:g} s ago" if seen_worker
+                               else "none is alive")
                         raise errors.OperationalError(
-                            f"no worker has joined this coordinator for "
-                            f"{coord.no_worker_timeout:g} s: start one with "
+                            f"no worker has joined this coordinator ({why}): start one with "
                             f"`quiver worker --coordinator {coord.address}`")
                     coord.cond.wait(0.2)
             if job.cancelled or ctx.cancelled.is_set() or self.cancelled.is_set():
@@ -227,6 +244,12 @@ def _fold_memory(job, ctx) -> None:
     total = ctx.options.setdefault("remote_memory", {"peak": 0, "spilled": 0})
     total["peak"] = max(total["peak"], sum(per_worker.values()))
     total["spilled"] += spilled
+
+
+def _reads_files(dag) -> bool:
+    """Whether any stage scans files (which only workers do)."""
+    from ..planner import physical as P
+    return any(isinstance(n, P.ParquetScanExec) for st in dag.stages for n in walk(st.root))
 
 
 def wait_seconds(deadline: float) -> float:

@@ -23,20 +23,41 @@ import threading
 import time
 
 from .. import errors
+from . import lifeline
+
+
+_stop = threading.Event()
+
+
+def _on_stop_signal(signum, frame) -> None:
+    _stop.set()
+
+
+def _catch_stop_signals() -> None:
+    """SIGTERM and SIGINT (also what a lifeline sends when the owner of a
+    local cluster is gone) end `_until_signal` instead of the process, so
+    the command stops cleanly, even when one arrives during start-up."""
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    signal.signal(signal.SIGINT, _on_stop_signal)
+    lifeline.arm()
+
+
+def _setup_logging(level: str) -> None:
+    """Log lines on stderr: time, level, who, what (a local cluster sends
+    each process's stderr to its own file under logs/)."""
+    import logging
+    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _until_signal() -> None:
-    stop = threading.Event()
-
-    def handler(signum, frame):
-        stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    while not stop.wait(0.5):
+    while not _stop.wait(0.5):
         pass
 
 
 def run_coordinator(args) -> int:
+    _catch_stop_signals()
+    _setup_logging(args.log_level)
     from .coordinator import Coordinator
     coord = Coordinator(host=args.host, port=args.port, state_dir=args.state_dir,
                         heartbeat_timeout=args.heartbeat_timeout, token=args.token,
@@ -70,6 +91,8 @@ def run_coordinator(args) -> int:
 
 
 def run_worker(args) -> int:
+    _catch_stop_signals()
+    _setup_logging(args.log_level)
     from .worker import Worker
     worker = Worker(args.coordinator, host=args.host, port=args.port, slots=args.slots,
                     data_dir=args.data_dir, local_roots=args.local_root or (),
@@ -90,7 +113,9 @@ def run_worker(args) -> int:
                         f"cannot register with coordinator {args.coordinator} within "
                         f"{args.connect_timeout:g} s: {exc}") from None
                 raise
-            time.sleep(0.5)
+            if _stop.wait(0.5):
+                worker.stop()
+                return 0
     print(f"worker {wid} registered with coordinator {args.coordinator} "
           f"(data plane {worker.address}, {worker.slots} slots)", flush=True)
     try:
@@ -101,6 +126,8 @@ def run_worker(args) -> int:
 
 
 def run_local(args) -> int:
+    _catch_stop_signals()
+    _setup_logging(args.log_level)
     from .client import LocalCluster
     extra = () if args.flight_sql_port is None else ("--flight-sql-port",
                                                      str(args.flight_sql_port))
@@ -108,10 +135,11 @@ def run_local(args) -> int:
         extra += ("--web-port", str(args.web_port))
     worker_args = ("--memory-limit", str(args.memory_limit)) if args.memory_limit else ()
     cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
-                           coordinator_args=extra, worker_args=worker_args)
+                           coordinator_args=extra, worker_args=worker_args,
+                           log_level=args.log_level)
     cluster.start(timeout=args.start_timeout)
-    print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address}",
-          flush=True)
+    print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address} "
+          f"(files in {cluster.root})", flush=True)
     if cluster.flight_sql_address:
         print(f"quiver Flight SQL endpoint on grpc://{cluster.flight_sql_address}", flush=True)
     if cluster.web_url:
@@ -132,59 +160,117 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _common(p, what: str) -> None:
+    p.add_argument("--token", default=None,
+                   help="shared secret every call must carry (default: $QUIVER_TOKEN; "
+                        "none: calls are not checked)")
+    p.add_argument("--log-level", choices=LOG_LEVELS, default="info",
+                   help=f"what the {what} logs on stderr (default: %(default)s)")
+
+
 def register(subparsers) -> None:
-    p = subparsers.add_parser("coordinator", help="run a coordinator")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=7070)
-    p.add_argument("--state-dir", default=None, help="catalog and tables kept here")
-    p.add_argument("--heartbeat-timeout", type=float, default=10.0)
-    p.add_argument("--locality-wait", type=float, default=0.5)
-    p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
-    p.add_argument("--tls-cert", default=None)
-    p.add_argument("--tls-key", default=None)
-    p.add_argument("--fetch-timeout", type=float, default=None,
-                   help="seconds to fetch one partition from a worker (default 300)")
+    p = subparsers.add_parser(
+        "coordinator", help="run a coordinator",
+        description="Run a coordinator: it keeps the catalog, plans queries and schedules "
+                    "their tasks on the workers that join it. Prints the address clients "
+                    "connect to; runs until SIGTERM or Ctrl-C.")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; 0.0.0.0 for every interface, needed when "
+                        "workers or clients run on other machines (default: %(default)s)")
+    p.add_argument("--port", type=int, default=7070,
+                   help="port to listen on, 0 for any free one (default: %(default)s)")
+    p.add_argument("--state-dir", default=None,
+                   help="folder for the catalog and tables created by CREATE TABLE AS; "
+                        "kept across restarts (default: a temp folder, removed on exit)")
+    p.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="a worker silent this long is declared lost and its work rerun "
+                        "elsewhere (default: %(default)s)")
+    p.add_argument("--locality-wait", type=float, default=0.5, metavar="SECONDS",
+                   help="how long a task waits for a free slot on a worker near its data "
+                        "before running elsewhere (default: %(default)s)")
+    p.add_argument("--tls-cert", default=None, metavar="PEM",
+                   help="certificate: serve TLS (with --tls-key; default: plain TCP)")
+    p.add_argument("--tls-key", default=None, metavar="PEM",
+                   help="private key of --tls-cert (default: none)")
+    p.add_argument("--fetch-timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds to fetch one result partition from a worker (default: 300)")
     p.add_argument("--flight-sql-port", type=int, default=None,
-                   help="also serve Arrow Flight SQL clients on this port (0: any free one)")
+                   help="also serve Arrow Flight SQL clients on this port, 0 for any free "
+                        "one (default: off)")
     p.add_argument("--web-port", type=int, default=None,
-                   help="also serve the live web view on this port (0: any free one)")
-    p.add_argument("--result-ttl", type=float, default=600.0,
-                   help="seconds a query result waits for its client on the workers")
+                   help="also serve the live web view on this port, 0 for any free one "
+                        "(default: off)")
+    p.add_argument("--result-ttl", type=float, default=600.0, metavar="SECONDS",
+                   help="how long a query result waits on the workers for its client "
+                        "(default: %(default)s)")
+    _common(p, "coordinator")
     p.set_defaults(func=run_coordinator)
 
-    p = subparsers.add_parser("worker", help="run a worker that joins a coordinator")
-    p.add_argument("--coordinator", required=True, help="HOST:PORT")
-    p.add_argument("--host", default="127.0.0.1", help="address to serve shuffle data on")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--slots", type=int, default=None)
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--local-root", action="append", default=[],
-                   help="a folder on this worker's disk (splits under it run here)")
-    p.add_argument("--name", default=None, help="worker id to ask for")
-    p.add_argument("--memory-limit", type=_size, default=None,
-                   help="this worker's memory pool, e.g. 8GB (default 80%% of RAM)")
-    p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
-    p.add_argument("--tls-cert", default=None)
-    p.add_argument("--tls-key", default=None)
-    p.add_argument("--tls-root", default=None, help="CA certificate to trust")
-    p.add_argument("--connect-timeout", type=float, default=30.0,
-                   help="seconds to keep trying to register with the coordinator")
-    p.add_argument("--fetch-timeout", type=float, default=None,
-                   help="seconds to fetch one shuffle partition from a peer (default 300)")
+    p = subparsers.add_parser(
+        "worker", help="run a worker that joins a coordinator",
+        description="Run a worker: it registers with the coordinator, runs tasks in its "
+                    "slots and serves their output to other workers and clients over Arrow "
+                    "Flight. Prints a line containing 'registered' once accepted.")
+    p.add_argument("--coordinator", required=True, metavar="HOST:PORT",
+                   help="the coordinator to join (required)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to serve shuffle data on, which the other workers and "
+                        "clients also use to reach this worker: on several machines, this "
+                        "machine's address, e.g. 10.0.0.12 (default: %(default)s)")
+    p.add_argument("--port", type=int, default=0,
+                   help="port for shuffle data, 0 for any free one (default: %(default)s)")
+    p.add_argument("--slots", type=int, default=None,
+                   help="tasks run at once (default: the number of CPUs)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder for shuffle files and spills (default: a temp folder, "
+                        "removed on exit)")
+    p.add_argument("--local-root", action="append", default=[], metavar="PATH",
+                   help="a folder on this worker's disk: splits under it run here "
+                        "(repeatable; default: none)")
+    p.add_argument("--name", default=None,
+                   help="worker id to ask for (default: the coordinator picks w1, w2, ...)")
+    p.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
+                   help="this worker's memory pool, e.g. 8GB (default: 80%% of RAM)")
+    p.add_argument("--tls-cert", default=None, metavar="PEM",
+                   help="certificate: serve shuffle data over TLS (default: plain TCP)")
+    p.add_argument("--tls-key", default=None, metavar="PEM",
+                   help="private key of --tls-cert (default: none)")
+    p.add_argument("--tls-root", default=None, metavar="PEM",
+                   help="CA certificate to trust for the coordinator and peers "
+                        "(default: plain TCP)")
+    p.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="how long to keep trying to register with the coordinator "
+                        "(default: %(default)s)")
+    p.add_argument("--fetch-timeout", type=float, default=None, metavar="SECONDS",
+                   help="seconds to fetch one shuffle partition from a peer (default: 300)")
+    _common(p, "worker")
     p.set_defaults(func=run_worker)
 
-    p = subparsers.add_parser("local", help="run a coordinator and N workers here")
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--memory-limit", type=_size, default=None,
-                   help="each worker's memory pool, e.g. 4GB (default 80%% of RAM)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--slots", type=int, default=None)
-    p.add_argument("--token", default=None)
-    p.add_argument("--start-timeout", type=float, default=60.0)
+    p = subparsers.add_parser(
+        "local", help="run a coordinator and N workers here",
+        description="Run a coordinator and N workers on this machine until Ctrl-C; they "
+                    "stop with this command, even if it is killed. Logs go to the "
+                    "logs/ folder under the folder it prints.")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes to start (default: %(default)s)")
+    p.add_argument("--memory-limit", type=_size, default=None, metavar="SIZE",
+                   help="each worker's memory pool, e.g. 4GB (default: 80%% of RAM)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address every process listens on (default: %(default)s)")
+    p.add_argument("--slots", type=int, default=None,
+                   help="task slots per worker (default: CPUs / workers, at least 2)")
+    p.add_argument("--start-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for every process to start (default: %(default)s)")
     p.add_argument("--flight-sql-port", type=int, default=None,
-                   help="the coordinator also serves Arrow Flight SQL on this port")
+                   help="the coordinator also serves Arrow Flight SQL on this port "
+                        "(default: off)")
     p.add_argument("--web-port", type=int, default=None,
-                   help="the coordinator also serves the live web view on this port")
+                   help="the coordinator also serves the live web view on this port "
+                        "(default: off)")
+    _common(p, "coordinator and workers")
     p.set_defaults(func=run_local)
 
 

@@ -31,7 +31,9 @@ Owns:
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -49,6 +51,7 @@ from ..planner import physical as P
 from ..planner.tree import walk
 from ..session import QueryRecord, session_options
 from ..storage.catalog import Catalog
+from ..storage.fs import base_directory
 from .cluster_runner import ClusterRunner, CoordinatorSession
 from .cluster_scheduler import ClusterScheduler
 from .flight_shuffle import FlightClients
@@ -58,6 +61,8 @@ from .proto import quiver_pb2_grpc as rpc
 from .security import TokenInterceptor, resolve_token, server_port, GRPC_OPTIONS
 from .system_tables import SystemCatalog, system_table
 from .tables_wire import params_from_bytes, schema_to_bytes, table_from_bytes, table_to_bytes
+
+log = logging.getLogger("quiver.coordinator")
 
 MAX_POLL_WAIT = 5.0
 EARLY_CANCELS_KEPT = 1000
@@ -71,7 +76,8 @@ class Coordinator(rpc.CoordinatorServicer):
                  tls_root: str | None = None, locality_wait: float = 0.5,
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
                  result_ttl: float = 600.0, lost_task_grace: float | None = None,
-                 no_worker_timeout: float = 60.0):
+                 no_worker_timeout: float = 60.0, no_worker_grace: float = 2.0):
+        self._temp_state = state_dir is None       # removed by stop()
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
@@ -83,6 +89,7 @@ class Coordinator(rpc.CoordinatorServicer):
                                      timeout=fetch_timeout)
         self.result_ttl = result_ttl
         self.no_worker_timeout = no_worker_timeout
+        self.no_worker_grace = no_worker_grace
         self.lost_task_grace = (lost_task_grace if lost_task_grace is not None
                                 else max(10.0, 4 * heartbeat_interval))
         self.catalog_path = os.path.join(self.state_dir, "catalog.json")
@@ -119,6 +126,8 @@ class Coordinator(rpc.CoordinatorServicer):
             self.cond.notify_all()          # long polls answer now
         self.server.stop(grace=1)
         self.clients.close()
+        if self._temp_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def _monitor(self) -> None:
         while not self._stop.wait(0.5):
@@ -127,6 +136,8 @@ class Coordinator(rpc.CoordinatorServicer):
                 lost = self.scheduler.check_workers(now)
                 for wid in lost:
                     self._drops.pop(wid, None)      # it will wipe its data if it returns
+                    log.warning("worker %s lost: no heartbeat for %g s; its tasks rerun "
+                                "elsewhere", wid, self.scheduler.heartbeat_timeout)
                 expired = [q for q, t in self._unreleased.items() if t <= now]
                 if lost:
                     self.cond.notify_all()
@@ -186,6 +197,8 @@ class Coordinator(rpc.CoordinatorServicer):
                 self._next_worker += 1
             self.scheduler.add_worker(wid, request.flight_address, request.slots,
                                       list(request.local_roots), time.monotonic())
+            log.info("worker %s registered: %s, %d slots%s", wid, request.flight_address,
+                     request.slots, f", pid {request.pid}" if request.pid else "")
             self._drops.pop(wid, None)      # a (re)started worker starts with no data
             self.cond.notify_all()
         return pb.RegisterWorkerResponse(worker_id=wid,
@@ -220,6 +233,7 @@ class Coordinator(rpc.CoordinatorServicer):
             w = self.scheduler.workers.get(request.worker_id)
             if w is not None and w.state == "alive":
                 self.scheduler.worker_lost(request.worker_id, time.monotonic(), state="left")
+                log.info("worker %s left", request.worker_id)
                 self._drops.pop(request.worker_id, None)
                 self.cond.notify_all()
         return pb.LeaveClusterResponse()
@@ -356,10 +370,15 @@ class Coordinator(rpc.CoordinatorServicer):
             if not isinstance(options, dict):
                 raise ValueError("options must be an object")
             params = params_from_bytes(request.params)
+            client_dir = options.pop("client_dir", None)
+            if client_dir is not None and not (isinstance(client_dir, str)
+                                               and os.path.isabs(client_dir)):
+                raise ValueError("client_dir must be an absolute path")
         except Exception as exc:  # noqa: BLE001 - a malformed request, refused
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExecuteQuery: {exc}")
         request_id = request.request_id or uuid.uuid4().hex
         record = QueryRecord(uuid.uuid4().hex[:16], request.sql)
+        log.info("query %s started: %s", record.query_id, _one_line(request.sql))
         runner = ClusterRunner(self, request_id, record.query_id)
         runner.on_partition = on_partition
         try:
@@ -372,17 +391,21 @@ class Coordinator(rpc.CoordinatorServicer):
                     runner.cancelled.set()          # CancelQuery came first
             if not context.add_callback(runner.cancel):
                 runner.cancel()                     # the client is already gone
-            result = session.execute(request.sql, params)
+            with base_directory(client_dir):
+                result = session.execute(request.sql, params)
             self.save_catalog()
         except errors.Error as exc:
             record.state, record.error = "failed", str(exc)
             record.seconds = time.time() - record.started
             if isinstance(exc, errors.QueryCancelled):
                 record.state = "cancelled"
+            log.info("query %s %s after %.2f s: %s: %s", record.query_id, record.state,
+                     record.seconds, type(exc).__name__, _one_line(str(exc)))
             return pb.ExecuteQueryResponse(ok=False, error_class=type(exc).__name__,
                                            error_message=str(exc))
         except Exception as exc:  # noqa: BLE001 - never a bare traceback to a client
             record.state, record.error = "failed", str(exc)
+            log.exception("query %s failed with an internal error", record.query_id)
             return pb.ExecuteQueryResponse(ok=False, error_class="InternalError",
                                            error_message=f"internal error: {type(exc).__name__}: {exc}")
         finally:
@@ -419,6 +442,8 @@ class Coordinator(rpc.CoordinatorServicer):
             resp.options_json = json.dumps({"memory_limit": session.memory_limit,
                                             "spill_limit": session.spill_limit,
                                             "batch_size": session.batch_size})
+        log.info("query %s finished in %.2f s%s", record.query_id, record.seconds,
+                 f", {rows} rows" if rows >= 0 else "")
         return resp
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
@@ -500,3 +525,8 @@ class Coordinator(rpc.CoordinatorServicer):
         with self.cond:
             self.private.pop(request.session_id, None)
         return pb.CloseSessionResponse()
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

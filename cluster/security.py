@@ -20,10 +20,12 @@ TOKEN_HEADER = "x-quiver-token"
 
 
 def resolve_token(token: str | None) -> str | None:
-    """The given token, else $QUIVER_TOKEN, else None (no authentication)."""
+    """The given token, else $QUIVER_TOKEN, else the config file's [connect]
+    token, else None (no authentication)."""
     if token:
         return token
-    return os.environ.get("QUIVER_TOKEN") or None
+    from ..config import connect_token
+    return os.environ.get("QUIVER_TOKEN") or connect_token()
 
 
 def token_ok(expected: str | None, given: str | bytes | None) -> bool:

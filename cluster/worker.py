@@ -26,7 +26,9 @@ lost) wipes the shuffle folder: the coordinator has forgotten those files.
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -49,6 +51,8 @@ from .proto import quiver_pb2 as pb
 from .proto import quiver_pb2_grpc as rpc
 from .security import channel, grpc_error, metadata, resolve_token
 from .tables_wire import table_from_bytes
+
+log = logging.getLogger("quiver.worker")
 
 PROTOCOL_VERSION = 1
 DROPPED_KEPT = 1000          # dropped query ids remembered (late tasks refused)
@@ -82,6 +86,7 @@ class Worker:
             from ..executor.memory import process_pool
             process_pool().set_limit(memory_limit)
         self.slots = slots or os.cpu_count() or 2
+        self._temp_data = data_dir is None         # removed by stop()
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="quiver-worker-")
         self.local_roots = [os.path.abspath(r) for r in local_roots]
         self.token = resolve_token(token)
@@ -143,6 +148,7 @@ class Worker:
         if self._stop.is_set():
             return
         self._stop.set()
+        log.info("stopping")
         with self._lock:
             events = list(self._cancel.values())
             self._lock.notify_all()
@@ -162,6 +168,8 @@ class Worker:
             pass
         self.clients.close()
         self.channel.close()
+        if self._temp_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def _heartbeats(self) -> None:
         """Beat about every heartbeat_interval; each beat is a long poll the
@@ -194,6 +202,7 @@ class Worker:
             wid = self.register()
             print(f"worker re-registered as {wid} with coordinator {self.coordinator}",
                   flush=True)
+            log.warning("re-registered as %s (the coordinator had forgotten this worker)", wid)
         except (errors.Error, grpc.RpcError):
             pass        # the coordinator is away: the next beat tries again
 
@@ -234,8 +243,18 @@ class Worker:
     # -- tasks -------------------------------------------------------------------
     def _run_and_report(self, task) -> None:
         freed = False
+        name = (f"task {task.query_id} stage {task.stage_id} partition {task.partition} "
+                f"attempt {task.attempt}")
         try:
+            log.info("%s started", name)
             status = self.run_task(task)
+            if status.ok:
+                log.info("%s finished in %.2f s: %d rows, %d bytes", name, status.seconds,
+                         status.rows, status.bytes)
+            else:
+                log.warning("%s failed (%s): %s: %s", name, _reason(status.reason),
+                            status.error_class, status.error_message.splitlines()[0]
+                            if status.error_message else "")
             self._free_slot()                # the slot is free while we report
             freed = True
             self.report(status)
@@ -343,3 +362,10 @@ class Worker:
             import json
             status.metrics_json = json.dumps(node_metrics(stage.root, ctx.metrics))
         return status
+
+
+def _reason(value: int) -> str:
+    try:
+        return pb.FailureReason.Name(value)
+    except ValueError:
+        return str(value)

@@ -28,9 +28,7 @@ import sys
 from typing import TextIO
 
 from .. import errors
-from . import meta as shell_meta
 from .common import format_error, is_complete, open_connection, split_commands
-from .complete import SchemaCache, SqlCompleter
 from .export import write_csv, write_json
 from .render import footer, format_seconds, is_explain, render
 from .run import Abandoned, QueryRunner
@@ -47,6 +45,7 @@ class Shell:
         self.connection = connection
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        from .complete import SchemaCache     # prompt-toolkit: not for `quiver sql`
         self.schema = SchemaCache(connection)
         self.timing = True
         self.expanded = "auto"
@@ -65,6 +64,7 @@ class Shell:
         commands, _rest = split_commands(text, meta=True, final=final)
         for cmd in commands:
             if cmd.kind == "meta":
+                from . import meta as shell_meta
                 ok = shell_meta.run(self, cmd.text)
             else:
                 ok = self.run_sql(cmd.padded_sql, source=text, statement=cmd.text)
@@ -175,6 +175,8 @@ def make_prompt(shell: Shell):
     from prompt_toolkit.filters import has_focus
     from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings
+    from . import meta as shell_meta
+    from .complete import SqlCompleter
 
     kb = KeyBindings()
     editing = has_focus(DEFAULT_BUFFER)      # not while Ctrl-R searching
@@ -233,6 +235,7 @@ def interact(shell: Shell) -> int:
 
 
 def _run_guarded(shell: Shell, text: str, final: bool = False) -> bool:
+    from . import meta as shell_meta
     hint = shell_meta.hint_for(text)
     if hint is not None:
         shell.say(hint)
@@ -270,7 +273,11 @@ def _isatty(stream) -> bool:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("shell", help="interactive SQL shell (the default command)")
+    p = subparsers.add_parser(
+        "shell", help="interactive SQL shell (the default command)",
+        description="An interactive SQL shell: statements end with ';', Tab completes, "
+                    "Ctrl-R searches the history, \\? lists the backslash commands, "
+                    "Ctrl-C cancels a running query, Ctrl-D quits.")
     p.add_argument("database", nargs="?", default=None, metavar="DATABASE",
                    help="a database folder (e.g. analytics.quiver) to keep tables and "
                         "views in, created if missing (default: in memory)")
@@ -278,5 +285,6 @@ def register(subparsers) -> None:
                    help="local[N] or quiver://host:port (default: $QUIVER_CONNECT, "
                         "else the embedded engine)")
     p.add_argument("--data", metavar="DIR", default=None,
-                   help="register every Parquet file or folder under DIR as a table")
+                   help="register every Parquet file or folder under DIR as a table "
+                        "named after it (default: none)")
     p.set_defaults(func=run_shell)

@@ -26,7 +26,6 @@ import datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from wcwidth import wcswidth
 
 ELLIPSIS = "…"
 NULL = "NULL"
@@ -37,6 +36,7 @@ MAX_DISPLAY_ROWS = 10_000
 def text_width(s: str) -> int:
     if s.isascii():
         return len(s)
+    from wcwidth import wcswidth        # only for non-ASCII text (saves start-up)
     w = wcswidth(s)
     return len(s) if w < 0 else w
 

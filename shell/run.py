@@ -6,7 +6,8 @@ line, and Ctrl-C as cancel.
 
 While the query runs the calling (main) thread redraws one line a few times
 a second — `stage 1/3 · tasks 5/12 · 2.4 s` — from the scheduler the engine
-hands to `connection.session.on_progress` (rows too, `· 1,200 rows`, when
+hands to `connection.session.on_progress` (a cluster session instead
+answers `status()`, asked at each redraw) (rows too, `· 1,200 rows`, when
 `progress()` returns a fifth number or the scheduler has an int `rows`;
 today's StageScheduler counts no rows), and erases it before returning.
 Ctrl-C (KeyboardInterrupt in the main thread) calls `connection.cancel()`;
@@ -78,8 +79,10 @@ class QueryRunner:
         self.connection = connection
         self.progress_stream = progress_stream
         self._shown = False
+        self.interrupted = False      # the last run was cancelled by Ctrl-C
 
     def run(self, sql: str) -> Outcome:
+        self.interrupted = False
         outcome = Outcome()
         progress = _Progress()
         session = getattr(self.connection, "session", None)
@@ -134,11 +137,28 @@ class QueryRunner:
                 if cancelling_since is not None:
                     raise Abandoned() from None
                 cancelling_since = time.perf_counter()
+                self.interrupted = True
                 self._cancel()
             now = time.perf_counter()
             if not done.is_set() and now >= next_draw:
+                self._ask_status(progress)
                 self._draw(progress.line(now - start, cancelling_since is not None))
                 next_draw = now + REFRESH_SECONDS
+
+    def _ask_status(self, progress: _Progress) -> None:
+        """A cluster connection reports no progress through the hook; its
+        session answers `status()` (stages and tasks done) instead."""
+        if self.progress_stream is None:
+            return
+        status = getattr(getattr(self.connection, "session", None), "status", None)
+        if status is None:
+            return
+        try:
+            st = status()
+        except Exception:            # noqa: BLE001 - progress is best effort
+            return
+        if isinstance(st, dict) and st.get("state") == "running" and st.get("tasks"):
+            progress.numbers = (st["stages_done"], st["stages"], st["tasks_done"], st["tasks"])
 
     def _cancel(self) -> None:
         try:

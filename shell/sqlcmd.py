@@ -5,6 +5,10 @@
     echo "SELECT 1; SELECT 2" | quiver sql --format json
     quiver sql -c "SELECT * FROM t" --format parquet --output t.parquet
 
+On a terminal, a statement running longer than a moment shows a progress
+line on stderr; Ctrl-C cancels it and exits with status 130 (a second
+Ctrl-C exits at once).
+
 Statements separated by `;` run in order; each one that returns rows prints
 them in the chosen format (table, csv, json; parquet writes the last result
 to --output). The exit status is 0 when every statement ran, 1 at the first
@@ -15,6 +19,7 @@ positions count lines from the start of the script), 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from typing import TextIO
@@ -23,6 +28,7 @@ from .. import errors
 from .common import format_error, open_connection, split_commands
 from .export import FORMATS, write_csv, write_json, write_parquet
 from .render import footer, is_explain, render, render_explain
+from .run import Abandoned, QueryRunner
 
 
 def read_script(args) -> str:
@@ -60,16 +66,15 @@ def run_script(con, text: str, fmt: str, out: TextIO | None, output_path: str | 
         width = shutil.get_terminal_size().columns
     last = None
     printed = 0
+    runner = QueryRunner(con, progress_stream=err if _isatty(err) else None)
     for cmd in commands:
-        try:
-            cur = con.execute(cmd.padded_sql)
-            table = cur.fetch_arrow_table() if cur.description is not None else None
-            for _, message in getattr(cur, "messages", ()):
-                err.write(f"{message}\n")
-            cur.close()
-        except errors.Error as exc:
-            err.write(format_error(exc, text) + "\n")
-            return 1
+        outcome = runner.run(cmd.padded_sql)     # a second Ctrl-C raises Abandoned
+        if outcome.error is not None:
+            err.write(format_error(outcome.error, text) + "\n")
+            return 130 if runner.interrupted else 1
+        for message in outcome.messages:
+            err.write(f"{message}\n")
+        table = outcome.table
         if table is None:
             continue
         last = table
@@ -110,8 +115,13 @@ def run_sql_command(args) -> int:
         else:
             out = sys.stdout
         return run_script(con, text, args.format, out, args.output, sys.stderr)
+    except Abandoned:
+        # Ctrl-C twice: the query did not stop in time; do not wait for its
+        # threads (the interpreter would join them at exit)
+        print("quiver sql: interrupted", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(130)
     except BrokenPipeError:             # the reader went away (| head)
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as exc:
@@ -144,18 +154,19 @@ def register(subparsers) -> None:
                    help="local[N] or quiver://host:port (default: $QUIVER_CONNECT, "
                         "else the embedded engine)")
     p.add_argument("--data", metavar="DIR", default=None,
-                   help="register every Parquet file or folder under DIR as a table")
+                   help="register every Parquet file or folder under DIR as a table "
+                        "named after it (default: none)")
     p.add_argument("--db", metavar="PATH", default=None,
                    help="a database folder to keep tables and views in (created if "
                         "missing; default: in memory)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("-c", "--command", dest="command_text", metavar="SQL", default=None,
-                     help="the SQL to run")
+                     help="the SQL to run (default: read -f FILE, else stdin)")
     src.add_argument("-f", "--file", metavar="FILE", default=None,
-                     help="read the SQL from FILE ('-' for stdin)")
+                     help="read the SQL from FILE ('-' for stdin; default: stdin)")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="result format (default table); parquet writes the last "
                         "result to --output")
     p.add_argument("--output", "-o", metavar="FILE", default=None,
-                   help="write results to FILE instead of stdout")
+                   help="write results to FILE (default: stdout)")
     p.set_defaults(func=run_sql_command)

@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ import pyarrow as pa
 
 from ..errors import ProgrammingError
 from .. import datatypes as dt
+from . import fs as fsmod
 from .dataset import Dataset, open_dataset
 from .memory import MemoryTable, to_arrow_table
 
@@ -82,7 +82,7 @@ def _open_args(options: dict) -> dict:
 
 def _absolute(location: str) -> str:
     """Local relative paths made absolute, so a saved catalog works from any cwd."""
-    return location if "://" in location else os.path.abspath(location)
+    return fsmod.absolute(location)
 
 
 def _options(hive_partitioning, partition_columns, storage_options,

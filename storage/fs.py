@@ -5,6 +5,9 @@ to a cached fsspec filesystem, and listing the Parquet files a location names
 (a file, a folder searched recursively, a glob, or a list of those), each with
 the root folder below which Hive `key=value` folders are looked for.
 
+Relative local paths are resolved against `base_directory(...)` when one is
+set (a coordinator sets its client's folder), else the working directory.
+
 Does not own: reading file contents (parquet.py) or Hive parsing (hive.py).
 
 Rules for folders: hidden entries (`.x`), entries starting with `_`
@@ -16,14 +19,17 @@ those other files. A location naming a file directly is always taken.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import posixpath
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
-from fsspec.core import url_to_fs
+if TYPE_CHECKING:                       # fsspec is imported when a location is first
+    import fsspec                       # opened: `SELECT 1` does not need it
 
 from ..errors import ProgrammingError
 
@@ -56,13 +62,41 @@ def get_filesystem(protocol: str, storage_options: dict | None = None) -> fsspec
     with _fs_lock:
         fs = _fs_cache.get(key)
         if fs is None:
+            import fsspec
             fs = fsspec.filesystem(protocol, **(storage_options or {}))
             _fs_cache[key] = fs
         return fs
 
 
+_base_dir: ContextVar[str | None] = ContextVar("quiver_base_dir", default=None)
+
+
+@contextlib.contextmanager
+def base_directory(folder: str | None):
+    """Resolve relative local paths against `folder` (not this process's
+    working directory) inside the block: a coordinator runs each client's
+    statement against the client's folder. None changes nothing."""
+    token = _base_dir.set(folder) if folder else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _base_dir.reset(token)
+
+
+def absolute(location: str) -> str:
+    """A relative local path made absolute (against `base_directory`, else
+    the working directory); URIs and absolute paths unchanged."""
+    if "://" in location or os.path.isabs(location):
+        return location
+    base = _base_dir.get()
+    return os.path.normpath(os.path.join(base, location)) if base else os.path.abspath(location)
+
+
 def resolve(location: str, storage_options: dict | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """(filesystem, path without protocol) for one location string."""
+    from fsspec.core import url_to_fs
+    location = absolute(location)
     try:
         fs, path = url_to_fs(location, **(storage_options or {}))
     except (ValueError, ImportError) as e:

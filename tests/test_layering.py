@@ -27,7 +27,7 @@ SKIP_DIRS = {"tests", "build", "dist", "__pycache__"}
 # a unit may import only units of a strictly lower rank
 UNIT_RANKS = {
     "errors": 0, "datatypes": 0,
-    "storage": 1,
+    "storage": 1, "config": 1,      # config.py: the user's config file (ground floor)
     "planner": 2,
     "parser": 3, "executor": 3,
     "ddl": 4,
@@ -38,8 +38,8 @@ UNIT_RANKS = {
     "shell": 9, "tpch": 9,
     "cli": 10,
 }
-ROOT_MODULES = {"__init__.py", "errors.py", "datatypes.py", "dbapi.py", "cli.py",
-                "session.py", "ddl.py"}
+ROOT_MODULES = {"__init__.py", "errors.py", "datatypes.py", "config.py", "dbapi.py",
+                "cli.py", "session.py", "ddl.py"}
 FOREIGN = {
     "parser": ("grpc", "pyarrow.flight"),
     "planner": ("grpc", "pyarrow.flight", "sqlglot"),

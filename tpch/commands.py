@@ -84,24 +84,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--queries", default=None,
                      help="query numbers, e.g. 1,6,12-14 (default all 22)")
     run.add_argument("--runs", type=_positive_int, default=1,
-                     help="runs per query; the median time is reported")
+                     help="runs per query; the median time is reported (default: 1)")
     run.add_argument("--warmup", type=_count, default=0, metavar="N",
-                     help="untimed runs of each query before the timed ones")
+                     help="untimed runs of each query before the timed ones (default: 0)")
     run.add_argument("--check", action="store_true",
                      help="compare each result with the reference answer")
     run.add_argument("--compare", type=_engine_list, default=None, metavar="ENGINES",
                      help="also run these engines (duckdb, datafusion; comma-separated) "
                           "on the same files in the same run, each in its own process, "
-                          "and print per-query ratios and peak memory")
+                          "and print per-query ratios and peak memory (default: Quiver only)")
     run.add_argument("--memory-limit", default=None, metavar="SIZE",
                      help="memory limit for every engine, e.g. 4GB "
-                          "(quiver.connect(memory_limit=...))")
+                          "(quiver.connect(memory_limit=...); default: none)")
     run.add_argument("--answers", default=None, metavar="DIR",
                      help="reference answers folder for --check (holding sf<SF>/qNN.csv; "
                           "default the committed answers; make more with "
                           "python -m quiver.tpch.make_answers --sf SF --data DIR --out DIR)")
     run.add_argument("--json", dest="json_out", default=None, metavar="OUT",
-                     help="write every timing and check to this JSON file")
+                     help="write every timing and check to this JSON file (default: none)")
     run.add_argument("--engine", choices=["quiver", "duckdb", "datafusion"], default="quiver",
                      help=argparse.SUPPRESS)  # duckdb: a stand-in, for testing the runner
     run.add_argument("--no-progress", action="store_true",

@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 
 from ...errors import DataError
 from ... import datatypes as dt
-from ..kernels.decimal_arith import decimal_binop
 from .registry import arrow_call, register
 from . import datetime as dtf
 
@@ -38,6 +37,7 @@ def _check_divisor(d) -> None:
 
 
 def _decimal_op(fn: str, a, b, out: pa.DataType):
+    from ..kernels.decimal_arith import decimal_binop   # numba: loaded when first needed
     fast = decimal_binop(fn, a, b, out)
     if fast is not None:
         return fast

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+from .jit import njit
 
 from .arrow_buffers import bitmap_buffer, decimal_words, validity
 

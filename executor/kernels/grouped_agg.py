@@ -19,7 +19,7 @@ State allocation, growth and conversion to Arrow are the operator's job
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 _ONE = np.uint64(1)
 

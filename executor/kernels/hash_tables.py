@@ -19,7 +19,7 @@ it they get -1 and are not inserted.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .hashing import fmix64, hash_bytes
 

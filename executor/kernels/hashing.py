@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
+from .jit import njit
 
 from .arrow_buffers import (decimal_words, decode, fixed_bytes_parts, is_bytes_type,
                             key_words, string_parts, validity)

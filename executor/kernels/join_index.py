@@ -23,7 +23,7 @@ of Arrow, expressions or join kinds (executor/operators/hash_join.py does).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .hashing import fmix64
 

@@ -8,7 +8,7 @@ so it does not correlate with hash-table slots, which use the low bits.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 _S32 = np.uint64(32)
 

@@ -12,7 +12,7 @@ UNBOUNDED / CURRENT ROW bounds itself.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 
 @njit(cache=True, nogil=True)

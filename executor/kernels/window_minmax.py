@@ -13,7 +13,7 @@ the operator takes the result from the original array by index.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 
 @njit(cache=True, nogil=True)

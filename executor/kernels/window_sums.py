@@ -18,7 +18,7 @@ NULL values must already be zeroed by the caller.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 
 @njit(cache=True, nogil=True)
