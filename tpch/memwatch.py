@@ -111,9 +111,12 @@ class PeakRSS:
         for p in process_tree(self.pid):
             _reset_hwm(p)
         self.bytes = tree_rss(self.pid)
+        before = _status_kib(self.pid, "VmRSS")
         hwm, rss = _status_kib(self.pid, "VmHWM"), _status_kib(self.pid, "VmRSS")
-        # the high-water mark is only this block's when the reset worked
-        self._hwm_reset = hwm is not None and rss is not None and hwm <= rss + 1024
+        # the high-water mark is only this block's when the reset worked; other
+        # threads may allocate between the reads, so allow a few MiB of drift
+        self._hwm_reset = (hwm is not None and rss is not None and before is not None
+                           and hwm <= max(rss, before) + 8192)
         self._stop.clear()
         self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
         self._thread.start()
