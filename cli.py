@@ -13,7 +13,8 @@ import sys
 
 # modules that add commands: each has register(subparsers)
 COMMAND_MODULES = ("quiver.shell.sqlcmd", "quiver.shell", "quiver.tpch.commands",
-                   "quiver.cluster.commands")
+                   "quiver.cluster.commands",
+                   "quiver.cluster.chaos_command")
 
 
 def build_parser() -> argparse.ArgumentParser:

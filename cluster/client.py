@@ -211,9 +211,13 @@ class ClusterSession:
                     f"cannot fetch a result partition from worker {part.address}: "
                     f"{str(exc).splitlines()[0]}") from None
             except flight.FlightError as exc:
+                msg = str(exc).splitlines()[0]
+                if "checksum mismatch" in msg or "no shuffle output" in msg:
+                    raise ResultLost(f"cannot fetch a result partition from worker "
+                                     f"{part.address}: {msg}") from None
                 raise errors.OperationalError(
                     f"cannot fetch a result partition from worker {part.address}: "
-                    f"{str(exc).splitlines()[0]}") from None
+                    f"{msg}") from None
         return pa.Table.from_batches(batches, schema=schema)
 
     def _release(self, query_id: str) -> None:

@@ -160,6 +160,7 @@ class ClusterRunner:
                     if i < len(nodes):
                         metrics.record(nodes[i], rows, secs)
                 err = f" error={a.error}" if a.error else ""
+                err = f" ended_by={a.why}{err}" if a.why else err
                 lines.append(f"  task {a.partition} attempt {a.attempt} worker={a.worker} "
                              f"{a.state} rows={a.rows} bytes={a.bytes} "
                              f"time={a.seconds * 1000:.1f}ms{err}")

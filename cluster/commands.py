@@ -2,11 +2,15 @@
 
     quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
                        [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
-                       [--fetch-timeout S] [--result-ttl S]
+                       [--fetch-timeout S] [--result-ttl S] [--task-stall-timeout S] [--chaos]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
-                  [--fetch-timeout S] [--connect-timeout S]
-    quiver local --workers N
+                  [--fetch-timeout S] [--connect-timeout S] [--chaos]
+    quiver local --workers N [--chaos]
+
+--fetch-timeout is a stall timeout: a fetch that receives nothing for that
+long fails over (however long a healthy stream takes). --chaos accepts
+injected faults (`quiver chaos`, cluster/chaos.py); off by default.
 
 The coordinator prints `quiver coordinator listening on quiver://HOST:PORT`;
 a worker prints one line containing `registered` once accepted; `local`
@@ -42,7 +46,8 @@ def run_coordinator(args) -> int:
                         heartbeat_timeout=args.heartbeat_timeout, token=args.token,
                         tls_cert=args.tls_cert, tls_key=args.tls_key,
                         locality_wait=args.locality_wait, fetch_timeout=args.fetch_timeout,
-                        result_ttl=args.result_ttl)
+                        result_ttl=args.result_ttl, task_stall_timeout=args.task_stall_timeout,
+                        chaos=args.chaos)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -59,7 +64,7 @@ def run_worker(args) -> int:
                     data_dir=args.data_dir, local_roots=args.local_root or (),
                     token=args.token, name=args.name or "", tls_cert=args.tls_cert,
                     tls_key=args.tls_key, tls_root=args.tls_root,
-                    fetch_timeout=args.fetch_timeout)
+                    fetch_timeout=args.fetch_timeout, chaos=args.chaos)
     deadline = time.monotonic() + args.connect_timeout
     while True:
         try:
@@ -86,7 +91,9 @@ def run_worker(args) -> int:
 
 def run_local(args) -> int:
     from .client import LocalCluster
-    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots)
+    flag = ("--chaos",) if args.chaos else ()
+    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
+                           coordinator_args=flag, worker_args=flag)
     cluster.start(timeout=args.start_timeout)
     print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address}",
           flush=True)
@@ -108,9 +115,13 @@ def register(subparsers) -> None:
     p.add_argument("--tls-cert", default=None)
     p.add_argument("--tls-key", default=None)
     p.add_argument("--fetch-timeout", type=float, default=None,
-                   help="seconds to fetch one partition from a worker (default 300)")
+                   help="seconds a fetch from a worker may receive nothing (default 10)")
     p.add_argument("--result-ttl", type=float, default=600.0,
                    help="seconds a query result waits for its client on the workers")
+    p.add_argument("--task-stall-timeout", type=float, default=60.0,
+                   help="seconds a task may make no progress before it is rerun")
+    p.add_argument("--chaos", action="store_true",
+                   help="accept injected faults (quiver chaos); off by default")
     p.set_defaults(func=run_coordinator)
 
     p = subparsers.add_parser("worker", help="run a worker that joins a coordinator")
@@ -129,7 +140,9 @@ def register(subparsers) -> None:
     p.add_argument("--connect-timeout", type=float, default=30.0,
                    help="seconds to keep trying to register with the coordinator")
     p.add_argument("--fetch-timeout", type=float, default=None,
-                   help="seconds to fetch one shuffle partition from a peer (default 300)")
+                   help="seconds a shuffle fetch from a peer may receive nothing (default 10)")
+    p.add_argument("--chaos", action="store_true",
+                   help="carry out injected faults (quiver chaos); off by default")
     p.set_defaults(func=run_worker)
 
     p = subparsers.add_parser("local", help="run a coordinator and N workers here")
@@ -138,6 +151,8 @@ def register(subparsers) -> None:
     p.add_argument("--slots", type=int, default=None)
     p.add_argument("--token", default=None)
     p.add_argument("--start-timeout", type=float, default=60.0)
+    p.add_argument("--chaos", action="store_true",
+                   help="coordinator and workers accept injected faults (quiver chaos)")
     p.set_defaults(func=run_local)
 
 

@@ -219,15 +219,59 @@ def test_user_errors_fail_the_query_without_retry(dag_and_roots):
 
 
 def test_internal_errors_retry_then_give_up(dag_and_roots):
+    """Different internal errors are retried up to max_attempts."""
     dag, _, _ = dag_and_roots
     cs = CS.ClusterScheduler(max_attempts=3)
     cs.add_worker("w1", "A", slots=8)
     job = cs.submit("q", dag, 0.0)
-    run_all(cs, 0.0, fail=lambda w, l: l.task.stage == 0 and l.task.partition == 1)
+    for _ in range(3):
+        [l] = [l for l in cs.assign("w1", 10, 0.0) if (l.task.stage, l.task.partition) == (0, 1)]
+        cs.task_finished("w1", "q", l.task, False, 0.0, reason=CS.INTERNAL,
+                         error=f"boom {l.task.attempt}")
     assert job.done
     assert job.error[0] == "InternalError" or job.error[0] == "OperationalError"
-    assert "3 attempts" in job.error[1]
+    assert "boom 2" in job.error[1] and "3 attempts" in job.error[1]
     assert [a.attempt for a in job.attempts if (a.stage, a.partition) == (0, 1)] == [0, 1, 2]
+
+
+def test_an_internal_error_repeated_fails_at_once(dag_and_roots):
+    """The same internal error on two attempts is deterministic: no third."""
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(max_attempts=4)
+    cs.add_worker("w1", "A", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    run_all(cs, 0.0, fail=lambda w, l: l.task.stage == 0 and l.task.partition == 1)
+    assert job.done
+    assert job.error[1].startswith("boom (") and "the same error on two attempts" in job.error[1]
+    mine = [a for a in job.attempts if (a.stage, a.partition) == (0, 1)]
+    assert [(a.attempt, a.why) for a in mine] == [(0, "internal error"), (1, "repeated error")]
+
+
+def test_fetch_failures_do_not_count_against_the_consumer(dag_and_roots):
+    """A consumer whose input cannot be fetched more times than max_attempts
+    still runs: only the producer reruns. A checksum mismatch reruns just
+    the named producer task."""
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(max_attempts=2)
+    cs.add_worker("w1", "A", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    for l in cs.assign("w1", 8, 0.0):
+        cs.task_finished("w1", "q", l.task, True, 0.0)
+    for i in range(4):
+        joins = cs.assign("w1", 8, 0.0)
+        assert joins and {l.task.stage for l in joins} == {2}, i
+        cs.task_finished("w1", "q", joins[0].task, False, 0.0, reason=CS.FETCH_FAILED,
+                         error="checksum mismatch", failed_address="A", failed_stage=0,
+                         failed_tasks=[1], why="checksum mismatch")
+        for rest in joins[1:]:
+            cs.task_finished("w1", "q", rest.task, True, 0.0)
+        again = cs.assign("w1", 8, 0.0)
+        assert [(l.task.stage, l.task.partition) for l in again] == [(0, 1)], i
+        cs.task_finished("w1", "q", again[0].task, True, 0.0)
+    assert job.error is None
+    run_all(cs)
+    assert job.done and job.error is None
+    assert sum(a.why == "checksum mismatch" for a in job.attempts) == 4
 
 
 def test_unknown_worker_gets_nothing(dag_and_roots):

@@ -1,0 +1,190 @@
+"""Checksummed shuffle blocks: the byte format of a shuffle file and of the
+Flight stream that carries one, verified before any byte is decoded.
+
+A shuffle file is
+
+    MAGIC                                      8 bytes  b"QVSHUF01"
+    block*: [u32 length][u32 crc32][u8 kind] payload
+    trailer: b"QEND" [u32 block count] [u32 crc32 of every block header]
+
+Each block's payload is one Arrow IPC message: kind SCHEMA (the schema, first),
+BATCH (a record batch of that schema) or STREAM (a whole IPC stream holding
+one batch, used when the schema has dictionaries, which a lone batch message
+cannot carry). A partition with no rows has no blocks at all.
+
+Every byte is covered: the magic and trailer are compared, each payload has
+its crc32 (zlib), and the trailer's crc covers every header (lengths, crcs,
+kinds), so a flipped, missing or extra byte anywhere raises `Corrupt` (a
+ValueError) before Arrow sees the payload: a corrupted file costs a
+recomputation, never a wrong answer or a crash in the IPC decoder.
+
+Over Flight a producer sends the verified blocks themselves (`block_batches`:
+record batches of one binary column `block` and one uint32 column `crc`), and
+the consumer checks each block again (`decode_blocks`), so a byte flipped on
+the wire is caught too. `CHECKSUMS` (module switch, env QUIVER_SHUFFLE_CHECKSUMS=0)
+turns the crc computation off to measure what it costs; the format stays.
+
+This module owns the format only; flight_shuffle.py owns files and transport.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+MAGIC = b"QVSHUF01"
+END = b"QEND"
+SCHEMA, BATCH, STREAM = 0, 1, 2
+_HEADER = struct.Struct("<IIB")
+_TRAILER = struct.Struct("<4sII")
+CHECKSUMS = os.environ.get("QUIVER_SHUFFLE_CHECKSUMS", "1") != "0"
+
+BLOCK_SCHEMA = pa.schema([("block", pa.binary()), ("crc", pa.uint32())])
+
+
+class Corrupt(ValueError):
+    """Shuffle bytes whose checksum or framing does not match."""
+
+
+def crc(data) -> int:
+    return zlib.crc32(data) if CHECKSUMS else 0
+
+
+def _has_dictionary(schema: pa.Schema) -> bool:
+    return any(pa.types.is_dictionary(f.type) for f in schema)
+
+
+def encode_blocks(batches: list[pa.RecordBatch]) -> Iterator[tuple[int, bytes | pa.Buffer]]:
+    """(kind, payload) for the batches (all of one schema, none empty)."""
+    if not batches:
+        return
+    schema = batches[0].schema
+    if _has_dictionary(schema):
+        for b in batches:
+            sink = pa.BufferOutputStream()
+            with ipc.new_stream(sink, schema) as w:
+                w.write_batch(b)
+            yield STREAM, sink.getvalue()
+        return
+    yield SCHEMA, schema.serialize()
+    for b in batches:
+        yield BATCH, (b if b.schema.equals(schema) else b.cast(schema)).serialize()
+
+
+def write_file(path: str, batches: list[pa.RecordBatch]) -> int:
+    """Write the checksummed file at `path`; returns its size in bytes."""
+    headers = bytearray()
+    n = 0
+    with open(path, "wb") as f:
+        f.write(MAGIC)
+        for kind, payload in encode_blocks(batches):
+            h = _HEADER.pack(len(payload), crc(payload), kind)
+            f.write(h)
+            f.write(payload)
+            headers += h
+            n += 1
+        f.write(_TRAILER.pack(END, n, crc(headers)))
+        return f.tell()
+
+
+def read_blocks(buf: pa.Buffer, where: str) -> Iterator[tuple[int, pa.Buffer]]:
+    """Verified (kind, payload) of a whole file's bytes; raises Corrupt."""
+    view = memoryview(buf)
+    size = len(view)
+    if size < len(MAGIC) + _TRAILER.size or bytes(view[:len(MAGIC)]) != MAGIC:
+        raise Corrupt(f"{where}: not a checksummed shuffle file (bad magic or too short)")
+    end = size - _TRAILER.size
+    tag, count, headers_crc = _TRAILER.unpack_from(view, end)
+    if tag != END:
+        raise Corrupt(f"{where}: bad trailer")
+    pos, n, headers = len(MAGIC), 0, bytearray()
+    blocks = []
+    while pos < end:
+        if pos + _HEADER.size > end:
+            raise Corrupt(f"{where}: truncated block header at byte {pos}")
+        length, want, kind = _HEADER.unpack_from(view, pos)
+        headers += view[pos:pos + _HEADER.size]
+        start = pos + _HEADER.size
+        if start + length > end or kind > STREAM:
+            raise Corrupt(f"{where}: block {n} at byte {pos} runs past the end or has kind {kind}")
+        payload = buf.slice(start, length)
+        if crc(view[start:start + length]) != want:
+            raise Corrupt(f"{where}: checksum mismatch in block {n} (bytes {start}-{start + length})")
+        blocks.append((kind, payload))
+        pos, n = start + length, n + 1
+    if n != count or crc(headers) != headers_crc:
+        raise Corrupt(f"{where}: the trailer lists {count} blocks, found {n}, or a header changed")
+    return iter(blocks)
+
+
+def decode(blocks: Iterable[tuple[int, pa.Buffer]], where: str) -> Iterator[pa.RecordBatch]:
+    """Record batches of verified blocks."""
+    schema = None
+    for kind, payload in blocks:
+        try:
+            if kind == SCHEMA:
+                schema = ipc.read_schema(payload)
+            elif kind == BATCH:
+                if schema is None:
+                    raise Corrupt(f"{where}: a batch block before the schema")
+                yield ipc.read_record_batch(payload, schema)
+            else:
+                yield from ipc.open_stream(payload)
+        except pa.ArrowException as exc:      # verified bytes that do not decode
+            raise Corrupt(f"{where}: undecodable block: {exc}") from None
+
+
+def file_schema(blocks: Iterable[tuple[int, pa.Buffer]]) -> pa.Schema | None:
+    for kind, payload in blocks:
+        if kind == SCHEMA:
+            return ipc.read_schema(payload)
+        if kind == STREAM:
+            return ipc.open_stream(payload).schema
+    return None
+
+
+# -- over Flight --------------------------------------------------------------
+
+def block_batches(blocks: Iterable[tuple[int, pa.Buffer]], per_batch: int = 16
+                  ) -> Iterator[pa.RecordBatch]:
+    """Blocks as Flight record batches (binary `block` with the kind as its
+    first byte, uint32 `crc` of those bytes)."""
+    chunk: list[bytes] = []
+    for kind, payload in blocks:
+        data = bytes([kind]) + payload.to_pybytes()
+        chunk.append(data)
+        if len(chunk) >= per_batch:
+            yield _chunk_batch(chunk)
+            chunk = []
+    if chunk:
+        yield _chunk_batch(chunk)
+
+
+def _chunk_batch(chunk: list[bytes]) -> pa.RecordBatch:
+    return pa.record_batch([pa.array(chunk, pa.binary()),
+                            pa.array([crc(c) for c in chunk], pa.uint32())],
+                           schema=BLOCK_SCHEMA)
+
+
+def decode_blocks(batch: pa.RecordBatch, where: str) -> Iterator[tuple[int, pa.Buffer]]:
+    """Verify the blocks of one Flight batch; raises Corrupt."""
+    if not batch.schema.equals(BLOCK_SCHEMA):
+        raise Corrupt(f"{where}: not a block stream (schema {batch.schema})")
+    blocks, crcs = batch.column(0), batch.column(1).to_numpy(zero_copy_only=False)
+    offsets = blocks.offsets.to_numpy()
+    data = blocks.buffers()[2]
+    out = []
+    for i in range(len(blocks)):
+        lo, hi = int(offsets[i]), int(offsets[i + 1])
+        if hi <= lo:
+            raise Corrupt(f"{where}: empty block")
+        view = memoryview(data)[lo:hi]
+        if crc(view) != int(crcs[i]):
+            raise Corrupt(f"{where}: checksum mismatch in a streamed block")
+        out.append((view[0], data.slice(lo + 1, hi - lo - 1)))
+    return iter(out)
