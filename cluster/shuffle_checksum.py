@@ -34,6 +34,7 @@ import struct
 import zlib
 from typing import Iterable, Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
@@ -176,8 +177,8 @@ def decode_blocks(batch: pa.RecordBatch, where: str) -> Iterator[tuple[int, pa.B
     if not batch.schema.equals(BLOCK_SCHEMA):
         raise Corrupt(f"{where}: not a block stream (schema {batch.schema})")
     blocks, crcs = batch.column(0), batch.column(1).to_numpy(zero_copy_only=False)
-    offsets = blocks.offsets.to_numpy()
-    data = blocks.buffers()[2]
+    _, offs, data = blocks.buffers()
+    offsets = np.frombuffer(offs, dtype=np.int32)[blocks.offset:blocks.offset + len(blocks) + 1]
     out = []
     for i in range(len(blocks)):
         lo, hi = int(offsets[i]), int(offsets[i + 1])
