@@ -47,6 +47,7 @@ from ..executor.scheduler import StageScheduler, TaskId
 from ..planner import physical as P
 from ..planner.stages import StageDag
 from ..planner.tree import walk
+from . import speculation
 
 # typed failure reasons (values of the proto enum FailureReason)
 USER_ERROR, FETCH_FAILED, CANCELLED, INTERNAL, BAD_PLAN, WORKER_LOST = 1, 2, 3, 4, 5, 6
@@ -103,6 +104,7 @@ class QueryJob:
         self.outputs: dict[tuple[int, int], str] = {}     # (stage, partition) -> worker id
         self.attempts: list[Attempt] = []
         self.current: dict[tuple[int, int], Attempt] = {}  # running attempt per task
+        self.backups: dict[tuple[int, int], Attempt] = {}  # speculative twin per task
         self.error: tuple[str, str] | None = None          # (error class, message)
         self.cancelled = False
         self._paths: dict[tuple[int, int], list[str]] = {}
@@ -130,9 +132,15 @@ def _under(path: str, root: str) -> bool:
 
 class ClusterScheduler:
     def __init__(self, heartbeat_timeout: float = 10.0, locality_wait: float = 0.5,
-                 max_attempts: int = 4, task_stall_timeout: float = 60.0):
+                 max_attempts: int = 4, task_stall_timeout: float = 60.0,
+                 speculation: bool = True,
+                 speculation_multiplier: float = speculation.DEFAULT_MULTIPLIER,
+                 speculation_min_seconds: float = speculation.DEFAULT_MIN_SECONDS):
         self.heartbeat_timeout = heartbeat_timeout
         self.task_stall_timeout = task_stall_timeout
+        self.speculation = speculation
+        self.speculation_multiplier = speculation_multiplier
+        self.speculation_min_seconds = speculation_min_seconds
         self.locality_wait = locality_wait
         self.max_attempts = max_attempts
         self.workers: dict[str, WorkerInfo] = {}
@@ -177,7 +185,8 @@ class ClusterScheduler:
             if job.done:
                 continue
             for (q, s, p) in list(w.running):
-                if q == job.query_id:
+                if q == job.query_id and not speculation.survive(
+                        self, job, (s, p), worker_id, now, "lost", f"worker {state}"):
                     self._fail(job, w, s, p, WORKER_LOST, "OperationalError",
                                f"worker {worker_id} was lost", now, attempt_state="lost",
                                why=f"worker {state}")
@@ -224,11 +233,13 @@ class ClusterScheduler:
                                why="assignment or report lost")
                     n += 1
                 elif idle.get(key, 0.0) > self.task_stall_timeout:
+                    n += 1
+                    if speculation.survive(self, job, (s, p), worker_id, now, "lost", "stalled"):
+                        continue
                     self._fail(job, w, s, p, WORKER_LOST, "OperationalError",
                                f"task {p} of stage {s} attempt {att.attempt} on worker "
                                f"{worker_id} made no progress for {idle[key]:.0f} s", now,
                                attempt_state="lost", why="stalled")
-                    n += 1
         return n
 
     def launch_failed(self, query_id: str, task: TaskId, worker_id: str, error: str,
@@ -306,11 +317,13 @@ class ClusterScheduler:
                     continue
                 out.append(self._launch(job, w, task, now))
             job.pending = keep
+            out.extend(speculation.backups(self, job, w, free_slots - len(out), now))
             if len(out) >= free_slots:
                 break
         return out
 
-    def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float) -> Launch:
+    def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float,
+                backup: bool = False) -> Launch:
         stage = job.dag.stage(task.stage)
         inputs = {}
         for s in stage.inputs:
@@ -319,8 +332,11 @@ class ClusterScheduler:
             inputs[s] = (max(1, producer.root.partitioning.count), addresses)
         att = Attempt(task.stage, task.partition, task.attempt, w.worker_id, now)
         job.attempts.append(att)
-        job.current[(task.stage, task.partition)] = att
-        job.sched.tasks[(task.stage, task.partition)].worker = w.worker_id
+        if backup:
+            job.backups[(task.stage, task.partition)] = att
+        else:
+            job.current[(task.stage, task.partition)] = att
+            job.sched.tasks[(task.stage, task.partition)].worker = w.worker_id
         w.running.add((job.query_id, task.stage, task.partition))
         return Launch(job.query_id, task, inputs)
 
@@ -340,6 +356,10 @@ class ClusterScheduler:
         if job is None or w is None:
             return False
         key = (task.stage, task.partition)
+        if key in job.backups:
+            settled = speculation.settle(self, job, key, worker_id, task.attempt, ok, now, why)
+            if settled is not None:
+                return settled
         att = job.current.get(key)
         if att is None or att.worker != worker_id or att.attempt != task.attempt:
             return False

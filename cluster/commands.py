@@ -3,6 +3,7 @@
     quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
                        [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
                        [--fetch-timeout S] [--result-ttl S] [--task-stall-timeout S] [--chaos]
+                       [--no-speculation]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
                   [--fetch-timeout S] [--connect-timeout S] [--chaos]
@@ -47,7 +48,7 @@ def run_coordinator(args) -> int:
                         tls_cert=args.tls_cert, tls_key=args.tls_key,
                         locality_wait=args.locality_wait, fetch_timeout=args.fetch_timeout,
                         result_ttl=args.result_ttl, task_stall_timeout=args.task_stall_timeout,
-                        chaos=args.chaos)
+                        chaos=args.chaos, speculation=not args.no_speculation)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -122,6 +123,8 @@ def register(subparsers) -> None:
                    help="seconds a task may make no progress before it is rerun")
     p.add_argument("--chaos", action="store_true",
                    help="accept injected faults (quiver chaos); off by default")
+    p.add_argument("--no-speculation", action="store_true",
+                   help="never start a backup attempt of a straggling task")
     p.set_defaults(func=run_coordinator)
 
     p = subparsers.add_parser("worker", help="run a worker that joins a coordinator")

@@ -77,13 +77,17 @@ class Coordinator(rpc.CoordinatorServicer):
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
                  result_ttl: float = 600.0, lost_task_grace: float | None = None,
                  no_worker_timeout: float = 60.0, task_stall_timeout: float = 60.0,
-                 chaos: bool = False):
+                 chaos: bool = False, speculation: bool = True,
+                 speculation_min_seconds: float | None = None):
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait,
-                                          task_stall_timeout=task_stall_timeout)
+                                          task_stall_timeout=task_stall_timeout,
+                                          speculation=speculation)
+        if speculation_min_seconds is not None:
+            self.scheduler.speculation_min_seconds = speculation_min_seconds
         self.armory = Armory() if chaos else None
         self.cond = threading.Condition()
         self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
