@@ -121,12 +121,15 @@ class ShuffleFiles:
     def exists(self, query_id, stage_id, partition, task) -> bool:
         return os.path.exists(self.path(query_id, stage_id, partition, task))
 
-    def blocks(self, query_id, stage_id, partition, task):
-        """The file's verified (kind, payload) blocks; raises C.Corrupt."""
+    def blocks(self, query_id, stage_id, partition, task, verify: bool = True):
+        """The file's (kind, payload, crc) blocks, each crc checked unless
+        `verify` is off (a streamed block is checked by its consumer);
+        raises C.Corrupt."""
         path = self.path(query_id, stage_id, partition, task)
         with pa.memory_map(path) as source:
             buf = source.read_buffer()
-        return C.read_blocks(buf, f"shuffle file {query_id}/{stage_id}/{partition}/{task}")
+        return C.read_blocks(buf, f"shuffle file {query_id}/{stage_id}/{partition}/{task}",
+                             verify)
 
     def read(self, query_id, stage_id, partition, task) -> Iterator[pa.RecordBatch]:
         where = f"shuffle file {query_id}/{stage_id}/{partition}/{task}"
@@ -181,7 +184,7 @@ class ShuffleFlightServer(flight.FlightServerBase):
                 raise flight.FlightServerError(f"no shuffle output {q}/{s}/{p}/{t} on this worker")
         try:
             if ticket.ticket.startswith(BLOCKS):
-                blocks = [blk for t in tasks for blk in self.files.blocks(q, s, p, t)]
+                blocks = [blk for t in tasks for blk in self.files.blocks(q, s, p, t, False)]
                 return flight.GeneratorStream(C.BLOCK_SCHEMA, C.block_batches(blocks))
             schema = self.files.first_schema(q, s, p, tasks)
             batches = [b for t in tasks for b in self.files.read(q, s, p, t)]

@@ -12,16 +12,17 @@ BATCH (a record batch of that schema) or STREAM (a whole IPC stream holding
 one batch, used when the schema has dictionaries, which a lone batch message
 cannot carry). A partition with no rows has no blocks at all.
 
-Every byte is covered: the magic and trailer are compared, each payload has
-its crc32 (zlib), and the trailer's crc covers every header (lengths, crcs,
+Every byte is covered: the magic and trailer are compared, each block has
+the crc32 (zlib) of its kind byte and payload, and the trailer's crc covers every header (lengths, crcs,
 kinds), so a flipped, missing or extra byte anywhere raises `Corrupt` (a
 ValueError) before Arrow sees the payload: a corrupted file costs a
 recomputation, never a wrong answer or a crash in the IPC decoder.
 
 Over Flight a producer sends the verified blocks themselves (`block_batches`:
-record batches of one binary column `block` and one uint32 column `crc`), and
-the consumer checks each block again (`decode_blocks`), so a byte flipped on
-the wire is caught too. `CHECKSUMS` (module switch, env QUIVER_SHUFFLE_CHECKSUMS=0)
+record batches of a binary column `block`, a uint8 `kind` and the uint32
+`crc` stored in the file), unverified, and the consumer checks each block
+(`decode_blocks`): one crc pass per block end to end, covering the disk and
+the wire. `CHECKSUMS` (module switch, env QUIVER_SHUFFLE_CHECKSUMS=0)
 turns the crc computation off to measure what it costs; the format stays.
 
 This module owns the format only; flight_shuffle.py owns files and transport.
@@ -45,7 +46,7 @@ _HEADER = struct.Struct("<IIB")
 _TRAILER = struct.Struct("<4sII")
 CHECKSUMS = os.environ.get("QUIVER_SHUFFLE_CHECKSUMS", "1") != "0"
 
-BLOCK_SCHEMA = pa.schema([("block", pa.binary()), ("crc", pa.uint32())])
+BLOCK_SCHEMA = pa.schema([("block", pa.binary()), ("kind", pa.uint8()), ("crc", pa.uint32())])
 
 
 class Corrupt(ValueError):
@@ -54,6 +55,10 @@ class Corrupt(ValueError):
 
 def crc(data) -> int:
     return zlib.crc32(data) if CHECKSUMS else 0
+
+
+def block_crc(kind: int, payload) -> int:
+    return zlib.crc32(payload, zlib.crc32(bytes([kind]))) if CHECKSUMS else 0
 
 
 def _has_dictionary(schema: pa.Schema) -> bool:
@@ -84,7 +89,7 @@ def write_file(path: str, batches: list[pa.RecordBatch]) -> int:
     with open(path, "wb") as f:
         f.write(MAGIC)
         for kind, payload in encode_blocks(batches):
-            h = _HEADER.pack(len(payload), crc(payload), kind)
+            h = _HEADER.pack(len(payload), block_crc(kind, payload), kind)
             f.write(h)
             f.write(payload)
             headers += h
@@ -93,8 +98,10 @@ def write_file(path: str, batches: list[pa.RecordBatch]) -> int:
         return f.tell()
 
 
-def read_blocks(buf: pa.Buffer, where: str) -> Iterator[tuple[int, pa.Buffer]]:
-    """Verified (kind, payload) of a whole file's bytes; raises Corrupt."""
+def read_blocks(buf: pa.Buffer, where: str, verify: bool = True
+                ) -> Iterator[tuple[int, pa.Buffer, int]]:
+    """(kind, payload, crc) of a whole file's bytes, framing checked and,
+    with `verify`, every block's crc; raises Corrupt."""
     view = memoryview(buf)
     size = len(view)
     if size < len(MAGIC) + _TRAILER.size or bytes(view[:len(MAGIC)]) != MAGIC:
@@ -114,19 +121,19 @@ def read_blocks(buf: pa.Buffer, where: str) -> Iterator[tuple[int, pa.Buffer]]:
         if start + length > end or kind > STREAM:
             raise Corrupt(f"{where}: block {n} at byte {pos} runs past the end or has kind {kind}")
         payload = buf.slice(start, length)
-        if crc(view[start:start + length]) != want:
+        if verify and block_crc(kind, view[start:start + length]) != want:
             raise Corrupt(f"{where}: checksum mismatch in block {n} (bytes {start}-{start + length})")
-        blocks.append((kind, payload))
+        blocks.append((kind, payload, want))
         pos, n = start + length, n + 1
     if n != count or crc(headers) != headers_crc:
         raise Corrupt(f"{where}: the trailer lists {count} blocks, found {n}, or a header changed")
     return iter(blocks)
 
 
-def decode(blocks: Iterable[tuple[int, pa.Buffer]], where: str) -> Iterator[pa.RecordBatch]:
-    """Record batches of verified blocks."""
+def decode(blocks: Iterable[tuple], where: str) -> Iterator[pa.RecordBatch]:
+    """Record batches of verified (kind, payload, crc) blocks."""
     schema = None
-    for kind, payload in blocks:
+    for kind, payload, _ in blocks:
         try:
             if kind == SCHEMA:
                 schema = ipc.read_schema(payload)
@@ -140,8 +147,8 @@ def decode(blocks: Iterable[tuple[int, pa.Buffer]], where: str) -> Iterator[pa.R
             raise Corrupt(f"{where}: undecodable block: {exc}") from None
 
 
-def file_schema(blocks: Iterable[tuple[int, pa.Buffer]]) -> pa.Schema | None:
-    for kind, payload in blocks:
+def file_schema(blocks: Iterable[tuple]) -> pa.Schema | None:
+    for kind, payload, _ in blocks:
         if kind == SCHEMA:
             return ipc.read_schema(payload)
         if kind == STREAM:
@@ -151,14 +158,11 @@ def file_schema(blocks: Iterable[tuple[int, pa.Buffer]]) -> pa.Schema | None:
 
 # -- over Flight --------------------------------------------------------------
 
-def block_batches(blocks: Iterable[tuple[int, pa.Buffer]], per_batch: int = 16
-                  ) -> Iterator[pa.RecordBatch]:
-    """Blocks as Flight record batches (binary `block` with the kind as its
-    first byte, uint32 `crc` of those bytes)."""
-    chunk: list[bytes] = []
-    for kind, payload in blocks:
-        data = bytes([kind]) + payload.to_pybytes()
-        chunk.append(data)
+def block_batches(blocks: Iterable[tuple], per_batch: int = 16) -> Iterator[pa.RecordBatch]:
+    """(kind, payload, crc) blocks as Flight record batches."""
+    chunk: list[tuple] = []
+    for block in blocks:
+        chunk.append(block)
         if len(chunk) >= per_batch:
             yield _chunk_batch(chunk)
             chunk = []
@@ -166,26 +170,32 @@ def block_batches(blocks: Iterable[tuple[int, pa.Buffer]], per_batch: int = 16
         yield _chunk_batch(chunk)
 
 
-def _chunk_batch(chunk: list[bytes]) -> pa.RecordBatch:
-    return pa.record_batch([pa.array(chunk, pa.binary()),
-                            pa.array([crc(c) for c in chunk], pa.uint32())],
+def _chunk_batch(chunk: list[tuple]) -> pa.RecordBatch:
+    sizes = np.array([p.size for _, p, _ in chunk], dtype=np.int64)
+    offsets = np.zeros(len(chunk) + 1, dtype=np.int32)
+    np.cumsum(sizes, out=offsets[1:])
+    data = pa.py_buffer(b"".join(memoryview(p) for _, p, _ in chunk))
+    blocks = pa.BinaryArray.from_buffers(pa.binary(), len(chunk),
+                                         [None, pa.py_buffer(offsets), data])
+    return pa.record_batch([blocks, pa.array([k for k, _, _ in chunk], pa.uint8()),
+                            pa.array([c for _, _, c in chunk], pa.uint32())],
                            schema=BLOCK_SCHEMA)
 
 
-def decode_blocks(batch: pa.RecordBatch, where: str) -> Iterator[tuple[int, pa.Buffer]]:
+def decode_blocks(batch: pa.RecordBatch, where: str) -> Iterator[tuple[int, pa.Buffer, int]]:
     """Verify the blocks of one Flight batch; raises Corrupt."""
     if not batch.schema.equals(BLOCK_SCHEMA):
         raise Corrupt(f"{where}: not a block stream (schema {batch.schema})")
-    blocks, crcs = batch.column(0), batch.column(1).to_numpy(zero_copy_only=False)
+    blocks = batch.column(0)
+    kinds = batch.column(1).to_numpy(zero_copy_only=False)
+    crcs = batch.column(2).to_numpy(zero_copy_only=False)
     _, offs, data = blocks.buffers()
     offsets = np.frombuffer(offs, dtype=np.int32)[blocks.offset:blocks.offset + len(blocks) + 1]
     out = []
     for i in range(len(blocks)):
-        lo, hi = int(offsets[i]), int(offsets[i + 1])
-        if hi <= lo:
-            raise Corrupt(f"{where}: empty block")
-        view = memoryview(data)[lo:hi]
-        if crc(view) != int(crcs[i]):
+        lo, hi, kind = int(offsets[i]), int(offsets[i + 1]), int(kinds[i])
+        want = int(crcs[i])
+        if hi < lo or kind > STREAM or block_crc(kind, memoryview(data)[lo:hi]) != want:
             raise Corrupt(f"{where}: checksum mismatch in a streamed block")
-        out.append((view[0], data.slice(lo + 1, hi - lo - 1)))
+        out.append((kind, data.slice(lo, hi - lo), want))
     return iter(out)

@@ -114,3 +114,36 @@ def test_a_stalled_task_is_rerun(tmp_path, data):
                 assert coord.scheduler.workers[mine[0].worker].state == "alive"
         finally:
             con.close()
+
+
+def test_a_slowed_task_is_overtaken_by_a_backup(tmp_path, data):
+    """Speculation: a task slowed by injection (its process healthy, its
+    progress reports too slow to be called stalled) gets a backup on the
+    other worker, which wins; the slowed attempt is the loser."""
+    with coordinator_with_workers(str(tmp_path), workers=2, slots=2, chaos=True,
+                                  speculation_min_seconds=1.0,
+                                  worker_args=("--chaos",)) as (coord, _):
+        con = _connect(coord, data)
+        try:
+            con.execute(QUERY).fetchall()          # warm: compiled kernels, task times
+            inject(coord.address, Fault("slow", "leaf", seconds=300))
+            outcome = []
+            thread = threading.Thread(target=lambda: outcome.append(con.execute(QUERY).fetchall()),
+                                      daemon=True)
+            thread.start()
+            thread.join(120)
+            assert not thread.is_alive(), "the query waited for the slowed task"
+            assert outcome == [ANSWER]
+            with coord.cond:
+                job = list(coord.scheduler.finished.values())[-1]
+                [fired] = coord.armory.fired
+                key = (fired["stage_id"], fired["task"])
+                mine = {a.attempt: a for a in job.attempts if (a.stage, a.partition) == key}
+            assert (mine[0].state, mine[0].why) == ("cancelled", "speculative loser")
+            assert mine[1].why == "speculative winner" and mine[1].worker != mine[0].worker
+            rows = con.execute("SELECT attempt, ended_by FROM system.tasks WHERE query_id = ? "
+                               "AND stage = ? AND task = ? ORDER BY attempt",
+                               [job.query_id, *key]).fetchall()
+            assert rows == [(0, "speculative loser"), (1, "speculative winner")]
+        finally:
+            con.close()

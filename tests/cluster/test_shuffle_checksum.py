@@ -45,7 +45,7 @@ def test_a_flipped_byte_anywhere_in_a_file_is_detected(tmp_path):
     path = files.path("q1", 0, 0, 0)
     good = open(path, "rb").read()
     rng = random.Random(12)
-    positions = [rng.randrange(len(good)) for _ in range(1500)] + list(range(64)) \
+    positions = [rng.randrange(len(good)) for _ in range(600)] + list(range(64)) \
         + list(range(len(good) - 64, len(good)))
     for pos in positions:
         bad = bytearray(good)
@@ -62,19 +62,28 @@ def test_a_flipped_byte_anywhere_in_a_file_is_detected(tmp_path):
 
 
 def test_a_flipped_byte_in_a_streamed_block_is_detected():
-    blocks = list(C.encode_blocks(_batches()))
-    [batch] = list(C.block_batches([(k, pa.py_buffer(bytes(p))) for k, p in blocks]))
-    data = bytearray(batch.column(0).buffers()[2].to_pybytes())
-    rng = random.Random(5)
+    blocks = [(k, p, C.block_crc(k, p)) for k, p in C.encode_blocks(_batches())]
+    [batch] = list(C.block_batches(blocks))
     ok = list(C.decode(C.decode_blocks(batch, "t"), "t"))
     assert pa.Table.from_batches(ok).equals(pa.Table.from_batches(_batches()))
-    for _ in range(300):
-        bad = bytearray(data)
-        bad[rng.randrange(len(bad))] ^= 1 << rng.randrange(8)
-        col = batch.column(0)
-        arr = pa.BinaryArray.from_buffers(pa.binary(), len(col), [None, col.buffers()[1],
-                                                                  pa.py_buffer(bytes(bad))])
-        tampered = pa.record_batch([arr, batch.column(1)], schema=C.BLOCK_SCHEMA)
+    col = batch.column(0)
+    data = col.buffers()[2].to_pybytes()
+    rng = random.Random(5)
+    for i in range(400):
+        bad_data, kinds, crcs = bytearray(data), batch.column(1), batch.column(2)
+        if i % 4:          # a payload byte
+            bad_data[rng.randrange(len(bad_data))] ^= 1 << rng.randrange(8)
+        else:              # a kind or a crc
+            which = rng.randrange(len(kinds))
+            if i % 8:
+                kinds = pa.array([k ^ (1 << rng.randrange(8)) if j == which else k
+                                  for j, k in enumerate(kinds.to_pylist())], pa.uint8())
+            else:
+                crcs = pa.array([c ^ (1 << rng.randrange(32)) if j == which else c
+                                 for j, c in enumerate(crcs.to_pylist())], pa.uint32())
+        arr = pa.BinaryArray.from_buffers(pa.binary(), len(col),
+                                          [None, col.buffers()[1], pa.py_buffer(bytes(bad_data))])
+        tampered = pa.record_batch([arr, kinds, crcs], schema=C.BLOCK_SCHEMA)
         with pytest.raises(C.Corrupt):
             list(C.decode(C.decode_blocks(tampered, "t"), "t"))
 
