@@ -202,3 +202,53 @@ def test_an_injected_user_error_fails_once_without_retry(matrix):
 @pytest.mark.parametrize("n", QUERIES)
 def test_failure_matrix(matrix, n, kind, position):
     run_cell(matrix, n, kind, position)
+
+
+def test_queries_sent_while_a_worker_is_frozen_run_on_the_others(matrix):
+    """SIGSTOP at a leaf task of Q3: Q3 still answers (its time, against the
+    failure-free one, is printed), and Q18 sent while the worker is frozen
+    answers with every successful task on the other workers."""
+    cluster, con, expected = matrix
+    coord = cluster.coord
+    cluster.heal()
+    t0 = time.monotonic()
+    con.execute(query_text(3)).fetchall()
+    free = time.monotonic() - t0
+    with coord.cond:
+        before = len(coord.armory.fired)
+    inject(coord.address, Fault("freeze", "leaf"))
+    import threading
+    out = []
+    t0 = time.monotonic()
+    thread = threading.Thread(target=lambda: out.append(con.execute(query_text(3)).fetchall()),
+                              daemon=True)
+    thread.start()
+    fired = wait_for(lambda: coord.armory.fired[before:], 60, "the freeze to fire")
+    victim = cluster.procs[int(fired[0]["worker"][1:]) - 1].popen.pid
+    wait_for(lambda: process_state(victim) in ("T", "t"), 30, "the worker to stop")
+    con2 = quiver.connect(f"quiver://{coord.address}", fetch_timeout=STALL_TIMEOUT)
+    try:
+        assert _same(con2.execute(query_text(18)).fetchall(), expected[18])
+        with coord.cond:
+            job = list(coord.scheduler.finished.values())[-1]
+            won = {a.worker for a in job.attempts if a.state == "succeeded"}
+        assert won and fired[0]["worker"] not in won, won
+    finally:
+        con2.close()
+    thread.join(120)
+    frozen = time.monotonic() - t0
+    assert not thread.is_alive() and _same(out[0], expected[3])
+    print(f"\nQ3 failure-free {free:.1f} s, with a worker frozen at a leaf task {frozen:.1f} s "
+          f"(heartbeat timeout {HEARTBEAT_TIMEOUT:g} s, fetch stall timeout {STALL_TIMEOUT:g} s)")
+
+
+def test_explain_analyze_and_system_tasks_say_why_attempts_ended(matrix):
+    cluster, con, _ = matrix
+    cluster.heal()
+    inject(cluster.coord.address, Fault("corrupt-shuffle", "leaf", seed=4))
+    text = "\n".join(str(c) for r in con.execute("EXPLAIN ANALYZE " + query_text(3)).fetchall()
+                     for c in r)
+    assert "ended_by=checksum mismatch" in text, text
+    rows = con.execute("SELECT stage, task, attempt, ended_by FROM system.tasks "
+                       "WHERE ended_by = 'checksum mismatch'").fetchall()
+    assert rows, rows
