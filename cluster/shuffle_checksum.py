@@ -4,8 +4,8 @@ Flight stream that carries one, verified before any byte is decoded.
 A shuffle file is
 
     MAGIC                                      8 bytes  b"QVSHUF01"
-    block*: [u32 length][u32 crc32][u8 kind] payload
-    trailer: b"QEND" [u32 block count] [u32 crc32 of every block header]
+    block*: [u32 length][u64 checksum][u8 kind] payload
+    trailer: b"QEND" [u32 block count] [u64 checksum of every block header]
 
 Each block's payload is one Arrow IPC message: kind SCHEMA (the schema, first),
 BATCH (a record batch of that schema) or STREAM (a whole IPC stream holding
@@ -13,17 +13,19 @@ one batch, used when the schema has dictionaries, which a lone batch message
 cannot carry). A partition with no rows has no blocks at all.
 
 Every byte is covered: the magic and trailer are compared, each block has
-the crc32 (zlib) of its kind byte and payload, and the trailer's crc covers every header (lengths, crcs,
-kinds), so a flipped, missing or extra byte anywhere raises `Corrupt` (a
+the XXH64 of its payload seeded with its kind (executor/kernels/checksum.py:
+several times faster than zlib.crc32), and the trailer's checksum covers
+every header (lengths, checksums, kinds), so a flipped, missing or extra byte anywhere raises `Corrupt` (a
 ValueError) before Arrow sees the payload: a corrupted file costs a
 recomputation, never a wrong answer or a crash in the IPC decoder.
 
 Over Flight a producer sends the verified blocks themselves (`block_batches`:
-record batches of a binary column `block`, a uint8 `kind` and the uint32
-`crc` stored in the file), unverified, and the consumer checks each block
-(`decode_blocks`): one crc pass per block end to end, covering the disk and
-the wire. `CHECKSUMS` (module switch, env QUIVER_SHUFFLE_CHECKSUMS=0)
-turns the crc computation off to measure what it costs; the format stays.
+record batches of a binary column `block`, a uint8 `kind` and the uint64
+`checksum` stored in the file), unverified, and the consumer checks each
+block (`decode_blocks`): one pass per block end to end, covering the disk
+and the wire. `CHECKSUMS` (module switch, env QUIVER_SHUFFLE_CHECKSUMS=0)
+turns the computation off (every checksum 0) to measure what it costs; the
+format stays.
 
 This module owns the format only; flight_shuffle.py owns files and transport.
 """
@@ -32,21 +34,23 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from ..executor.kernels.checksum import xxh64
+
 MAGIC = b"QVSHUF01"
 END = b"QEND"
 SCHEMA, BATCH, STREAM = 0, 1, 2
-_HEADER = struct.Struct("<IIB")
-_TRAILER = struct.Struct("<4sII")
+_HEADER = struct.Struct("<IQB")
+_TRAILER = struct.Struct("<4sIQ")
 CHECKSUMS = os.environ.get("QUIVER_SHUFFLE_CHECKSUMS", "1") != "0"
 
-BLOCK_SCHEMA = pa.schema([("block", pa.binary()), ("kind", pa.uint8()), ("crc", pa.uint32())])
+BLOCK_SCHEMA = pa.schema([("block", pa.binary()), ("kind", pa.uint8()),
+                          ("checksum", pa.uint64())])
 
 
 class Corrupt(ValueError):
@@ -54,11 +58,11 @@ class Corrupt(ValueError):
 
 
 def crc(data) -> int:
-    return zlib.crc32(data) if CHECKSUMS else 0
+    return xxh64(data) if CHECKSUMS else 0
 
 
 def block_crc(kind: int, payload) -> int:
-    return zlib.crc32(payload, zlib.crc32(bytes([kind]))) if CHECKSUMS else 0
+    return xxh64(payload, kind) if CHECKSUMS else 0
 
 
 def _has_dictionary(schema: pa.Schema) -> bool:
@@ -178,7 +182,7 @@ def _chunk_batch(chunk: list[tuple]) -> pa.RecordBatch:
     blocks = pa.BinaryArray.from_buffers(pa.binary(), len(chunk),
                                          [None, pa.py_buffer(offsets), data])
     return pa.record_batch([blocks, pa.array([k for k, _, _ in chunk], pa.uint8()),
-                            pa.array([c for _, _, c in chunk], pa.uint32())],
+                            pa.array([c for _, _, c in chunk], pa.uint64())],
                            schema=BLOCK_SCHEMA)
 
 

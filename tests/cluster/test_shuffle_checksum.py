@@ -79,8 +79,8 @@ def test_a_flipped_byte_in_a_streamed_block_is_detected():
                 kinds = pa.array([k ^ (1 << rng.randrange(8)) if j == which else k
                                   for j, k in enumerate(kinds.to_pylist())], pa.uint8())
             else:
-                crcs = pa.array([c ^ (1 << rng.randrange(32)) if j == which else c
-                                 for j, c in enumerate(crcs.to_pylist())], pa.uint32())
+                crcs = pa.array([c ^ (1 << rng.randrange(64)) if j == which else c
+                                 for j, c in enumerate(crcs.to_pylist())], pa.uint64())
         arr = pa.BinaryArray.from_buffers(pa.binary(), len(col),
                                           [None, col.buffers()[1], pa.py_buffer(bytes(bad_data))])
         tampered = pa.record_batch([arr, kinds, crcs], schema=C.BLOCK_SCHEMA)
