@@ -252,3 +252,50 @@ def test_explain_analyze_and_system_tasks_say_why_attempts_ended(matrix):
     rows = con.execute("SELECT stage, task, attempt, ended_by FROM system.tasks "
                        "WHERE ended_by = 'checksum mismatch'").fetchall()
     assert rows, rows
+
+
+def test_a_disconnected_worker_is_fenced_and_rejoins(matrix):
+    """A worker that goes silent (no heartbeats, polls or reports, shuffle
+    serving refused) for longer than the heartbeat timeout is declared lost;
+    the query answers without it; when it comes back its late report is
+    ignored and it registers again (its old shuffle files wiped)."""
+    cluster, con, expected = matrix
+    coord = cluster.coord
+    cluster.heal()
+    reports = []
+    original = coord.scheduler.task_finished
+
+    def recording(worker_id, query_id, task, ok, now, **kw):
+        taken = original(worker_id, query_id, task, ok, now, **kw)
+        reports.append((worker_id, query_id, task.stage, task.partition, task.attempt, taken))
+        return taken
+    with coord.cond:
+        before = len(coord.armory.fired)
+        coord.scheduler.task_finished = recording
+    try:
+        inject(coord.address, Fault("disconnect", "leaf", seconds=HEARTBEAT_TIMEOUT + 3))
+        assert _same(con.execute(query_text(3)).fetchall(), expected[3])
+        with coord.cond:
+            [fired] = coord.armory.fired[before:]
+        late = (fired["worker"], fired["query_id"], fired["stage_id"], fired["task"],
+                fired["attempt"])
+        [report] = wait_for(lambda: [r for r in list(reports) if r[:5] == late], 60,
+                            "the disconnected worker's late report")
+        assert report[5] is False            # ignored: the attempt was declared lost
+    finally:
+        with coord.cond:
+            coord.scheduler.task_finished = original
+    with coord.cond:
+        [fired] = coord.armory.fired[before:]
+        job = list(coord.scheduler.finished.values())[-1]
+        key = (fired["stage_id"], fired["task"])
+        victim = [a for a in job.attempts if (a.stage, a.partition) == key
+                  and a.attempt == fired["attempt"]]
+    assert victim and victim[0].state == "lost", victim
+
+    def back():
+        with coord.cond:
+            w = coord.scheduler.workers[fired["worker"]]
+            return w.state == "alive"
+    wait_for(back, 60, "the disconnected worker to register again")
+    assert victim[0].state == "lost" and victim[0].why == "worker lost"
