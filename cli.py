@@ -13,13 +13,15 @@ import sys
 
 # modules that add commands: each has register(subparsers)
 COMMAND_MODULES = ("quiver.shell.sqlcmd", "quiver.shell", "quiver.tpch.commands",
-                   "quiver.cluster.commands", "quiver.cluster.flight_sql_service")
+                   "quiver.cluster.commands", "quiver.cluster.flight_sql_service",
+                   "quiver.cluster.chaos_command")
 # the module of each command, so `quiver sql -c ...` imports only what `sql`
 # needs (not prompt-toolkit, nor the TPC-H tools); other words load them all
 COMMAND_MODULE = {"sql": "quiver.shell.sqlcmd", "shell": "quiver.shell",
                   "tpch": "quiver.tpch.commands", "coordinator": "quiver.cluster.commands",
                   "worker": "quiver.cluster.commands", "local": "quiver.cluster.commands",
-                  "serve": "quiver.cluster.flight_sql_service"}
+                  "serve": "quiver.cluster.flight_sql_service",
+                  "chaos": "quiver.cluster.chaos_command"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -388,10 +388,14 @@ class _RemotePartitions:
                     f"cannot fetch a result partition from worker {part.address}: "
                     f"{str(exc).splitlines()[0]}") from None
             except flight.FlightError as exc:
+                msg = str(exc).splitlines()[0]
                 self._raise_query_error()       # the query failed: its files are gone
+                if "checksum mismatch" in msg or "no shuffle output" in msg:
+                    raise ResultLost(f"cannot fetch a result partition from worker "
+                                     f"{part.address}: {msg}") from None
                 raise errors.OperationalError(
                     f"cannot fetch a result partition from worker {part.address}: "
-                    f"{str(exc).splitlines()[0]}") from None
+                    f"{msg}") from None
             if b is None:
                 self._current = None
                 continue

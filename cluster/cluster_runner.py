@@ -221,6 +221,7 @@ class ClusterRunner:
                 if a.bytes and a.state == "succeeded":    # what the task wrote
                     metrics.record_written(stage.root, 0, a.bytes)
                 err = f" error={a.error}" if a.error else ""
+                err = f" ended_by={a.why}{err}" if a.why else err
                 lines.append(f"  task {a.partition} attempt {a.attempt} worker={a.worker} "
                              f"{a.state} rows={a.rows} bytes={a.bytes} "
                              f"time={a.seconds * 1000:.1f}ms{err}")

@@ -18,7 +18,18 @@ with `assign`); a task that reads a split lying under some alive worker's
 `--local-root` goes only to such a worker for `locality_wait` seconds, then
 anywhere. A lost worker's running tasks are failed (retryable) and the
 outputs it held that a consumer still needs are rerun (lineage, via
-StageScheduler.output_lost). Every attempt is kept (`job.attempts`).
+StageScheduler.output_lost). Every attempt is kept (`job.attempts`), with
+why it ended (`Attempt.why`: lost, stalled, checksum mismatch, fetch
+failed, repeated error, speculative loser...).
+
+Retry policy (`_fail`): user errors and bad plans never retry; an internal
+error that repeats the message of the task's previous attempt fails the
+query at once; a fetch failure reruns the producer (only the tasks named,
+for a missing file or a checksum mismatch; every output at that address
+when it did not answer) and does not count against the consumer task. A
+task whose worker says it made no progress for `task_stall_timeout`
+seconds is failed as stalled and rerun (`reconcile`). Speculative attempts
+live in speculation.py.
 
 A query's job leaves `jobs` with `retire(query_id)` (finished, failed or
 cancelled) and stays in `finished` (the last FINISHED_KEPT) for
@@ -36,11 +47,14 @@ from ..executor.scheduler import StageScheduler, TaskId
 from ..planner import physical as P
 from ..planner.stages import StageDag
 from ..planner.tree import walk
+from . import speculation
 
 # typed failure reasons (values of the proto enum FailureReason)
 USER_ERROR, FETCH_FAILED, CANCELLED, INTERNAL, BAD_PLAN, WORKER_LOST = 1, 2, 3, 4, 5, 6
 RETRYABLE = {FETCH_FAILED, INTERNAL, WORKER_LOST}
 FINISHED_KEPT = 50
+_WHY = {USER_ERROR: "user error", FETCH_FAILED: "fetch failed", CANCELLED: "cancelled",
+        INTERNAL: "internal error", BAD_PLAN: "bad plan", WORKER_LOST: "worker lost"}
 
 
 @dataclass
@@ -66,6 +80,7 @@ class Attempt:
     ended: float | None = None
     state: str = "running"                # running | succeeded | failed | lost | cancelled
     error: str | None = None
+    why: str = ""                         # how it ended, in words (system.tasks)
     rows: int = 0
     bytes: int = 0
     seconds: float = 0.0
@@ -91,6 +106,7 @@ class QueryJob:
         self.outputs: dict[tuple[int, int], str] = {}     # (stage, partition) -> worker id
         self.attempts: list[Attempt] = []
         self.current: dict[tuple[int, int], Attempt] = {}  # running attempt per task
+        self.backups: dict[tuple[int, int], Attempt] = {}  # speculative twin per task
         self.error: tuple[str, str] | None = None          # (error class, message)
         self.cancelled = False
         self._paths: dict[tuple[int, int], list[str]] = {}
@@ -118,8 +134,15 @@ def _under(path: str, root: str) -> bool:
 
 class ClusterScheduler:
     def __init__(self, heartbeat_timeout: float = 10.0, locality_wait: float = 0.5,
-                 max_attempts: int = 4):
+                 max_attempts: int = 4, task_stall_timeout: float = 60.0,
+                 speculation: bool = True,
+                 speculation_multiplier: float = speculation.DEFAULT_MULTIPLIER,
+                 speculation_min_seconds: float = speculation.DEFAULT_MIN_SECONDS):
         self.heartbeat_timeout = heartbeat_timeout
+        self.task_stall_timeout = task_stall_timeout
+        self.speculation = speculation
+        self.speculation_multiplier = speculation_multiplier
+        self.speculation_min_seconds = speculation_min_seconds
         self.locality_wait = locality_wait
         self.max_attempts = max_attempts
         self.workers: dict[str, WorkerInfo] = {}
@@ -164,9 +187,11 @@ class ClusterScheduler:
             if job.done:
                 continue
             for (q, s, p) in list(w.running):
-                if q == job.query_id:
+                if q == job.query_id and not speculation.survive(
+                        self, job, (s, p), worker_id, now, "lost", f"worker {state}"):
                     self._fail(job, w, s, p, WORKER_LOST, "OperationalError",
-                               f"worker {worker_id} was lost", now, attempt_state="lost")
+                               f"worker {worker_id} was lost", now, attempt_state="lost",
+                               why=f"worker {state}")
             lost = [k for k, wid in job.outputs.items() if wid == worker_id]
             for (s, p) in sorted(lost, reverse=True):      # consumers first
                 del job.outputs[(s, p)]
@@ -176,7 +201,7 @@ class ClusterScheduler:
             job = self.finished.get(q) or self.jobs.get(q)
             att = job.current.pop((s, p), None) if job is not None else None
             if att is not None and att.worker == worker_id:
-                att.state, att.ended = "lost", now
+                att.state, att.ended, att.why = "lost", now, f"worker {state}"
         w.running.clear()
 
     def _still_needed(self, job: QueryJob, stage_id: int) -> bool:
@@ -184,26 +209,50 @@ class ClusterScheduler:
             return not job.sched.stage_done(stage_id) or not job.sched.finished
         return any(not job.sched.stage_done(c.id) for c in job.dag.consumers(stage_id))
 
-    def reconcile(self, worker_id: str, held: set, now: float, grace: float) -> int:
+    def reconcile(self, worker_id: str, held, now: float, grace: float) -> int:
         """The worker says it holds exactly `held` {(query, stage, partition,
-        attempt)}: an attempt we think runs there, launched more than `grace`
-        seconds ago and not in that list, was lost on the way (an assignment
-        or a report that never arrived): fail it (retryable). Returns how many."""
+        attempt)} (a dict: -> seconds since that task's last progress): an
+        attempt we think runs there, launched more than `grace` seconds ago
+        and not in that list, was lost on the way (an assignment or a report
+        that never arrived); one idle for more than task_stall_timeout is
+        stalled. Fail either (retryable). Returns how many."""
         w = self.workers.get(worker_id)
         if w is None or w.state != "alive":
             return 0
+        idle = held if isinstance(held, dict) else {}
         n = 0
         for job in list(self.jobs.values()):
             if job.done:
                 continue
             for (s, p), att in list(job.current.items()):
-                if (att.worker == worker_id and now - att.started > grace
-                        and (job.query_id, s, p, att.attempt) not in held):
+                if att.worker != worker_id:
+                    continue
+                key = (job.query_id, s, p, att.attempt)
+                if now - att.started > grace and key not in held:
                     self._fail(job, w, s, p, INTERNAL, "OperationalError",
                                f"worker {worker_id} has no record of task {p} of stage {s} "
-                               f"attempt {att.attempt} (its assignment or report was lost)", now)
+                               f"attempt {att.attempt} (its assignment or report was lost)", now,
+                               why="assignment or report lost")
                     n += 1
+                elif idle.get(key, 0.0) > self.task_stall_timeout:
+                    n += 1
+                    if speculation.survive(self, job, (s, p), worker_id, now, "lost", "stalled"):
+                        continue
+                    self._fail(job, w, s, p, WORKER_LOST, "OperationalError",
+                               f"task {p} of stage {s} attempt {att.attempt} on worker "
+                               f"{worker_id} made no progress for {idle[key]:.0f} s", now,
+                               attempt_state="lost", why="stalled")
         return n
+
+    def launch_failed(self, query_id: str, task: TaskId, worker_id: str, error: str,
+                      now: float) -> None:
+        """The coordinator could not build a launched task's assignment (its
+        plan does not encode): a bad plan, which no retry fixes."""
+        job = self.jobs.get(query_id)
+        w = self.workers.get(worker_id)
+        if job is not None and w is not None and not job.done:
+            self._fail(job, w, task.stage, task.partition, BAD_PLAN, "InternalError",
+                       f"cannot send the stage plan: {error}", now, why="bad plan")
 
     def alive_workers(self) -> list[WorkerInfo]:
         return [w for w in self.workers.values() if w.state == "alive"]
@@ -270,11 +319,13 @@ class ClusterScheduler:
                     continue
                 out.append(self._launch(job, w, task, now))
             job.pending = keep
+            out.extend(speculation.backups(self, job, w, free_slots - len(out), now))
             if len(out) >= free_slots:
                 break
         return out
 
-    def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float) -> Launch:
+    def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float,
+                backup: bool = False) -> Launch:
         stage = job.dag.stage(task.stage)
         inputs = {}
         for s in stage.inputs:
@@ -283,8 +334,11 @@ class ClusterScheduler:
             inputs[s] = (max(1, producer.root.partitioning.count), addresses)
         att = Attempt(task.stage, task.partition, task.attempt, w.worker_id, now)
         job.attempts.append(att)
-        job.current[(task.stage, task.partition)] = att
-        job.sched.tasks[(task.stage, task.partition)].worker = w.worker_id
+        if backup:
+            job.backups[(task.stage, task.partition)] = att
+        else:
+            job.current[(task.stage, task.partition)] = att
+            job.sched.tasks[(task.stage, task.partition)].worker = w.worker_id
         w.running.add((job.query_id, task.stage, task.partition))
         return Launch(job.query_id, task, inputs)
 
@@ -296,13 +350,18 @@ class ClusterScheduler:
                       now: float, reason: int = 0, error_class: str = "",
                       error: str = "", rows: int = 0, nbytes: int = 0,
                       seconds: float = 0.0, metrics: dict | None = None,
-                      failed_address: str = "", memory: tuple = (0, 0)) -> bool:
+                      failed_address: str = "", memory: tuple = (0, 0),
+                      failed_stage: int = 0, failed_tasks=(), why: str = "") -> bool:
         """Record a worker's report; False if it is stale (ignored)."""
         job = self.jobs.get(query_id) or self.finished.get(query_id)
         w = self.workers.get(worker_id)
         if job is None or w is None:
             return False
         key = (task.stage, task.partition)
+        if key in job.backups:
+            settled = speculation.settle(self, job, key, worker_id, task.attempt, ok, now, why)
+            if settled is not None:
+                return settled
         att = job.current.get(key)
         if att is None or att.worker != worker_id or att.attempt != task.attempt:
             return False
@@ -313,6 +372,7 @@ class ClusterScheduler:
             att.state = ("succeeded" if ok else
                          "cancelled" if reason == CANCELLED or job.cancelled else "failed")
             att.error = att.error or error or None
+            att.why = att.why or why or ("query over" if not ok else "")
             return True
         if ok:
             del job.current[key]
@@ -326,27 +386,40 @@ class ClusterScheduler:
             return True
         w.tasks_failed += 1
         if reason == FETCH_FAILED and failed_address:
-            self._producer_unreachable(job, failed_address)
-        self._fail(job, w, task.stage, task.partition, reason, error_class, error, now)
+            self._producer_unreachable(job, failed_address, failed_stage, list(failed_tasks))
+        self._fail(job, w, task.stage, task.partition, reason, error_class, error, now,
+                   why=why)
         return True
 
-    def _producer_unreachable(self, job: QueryJob, address: str) -> None:
+    def _producer_unreachable(self, job: QueryJob, address: str, stage: int = 0,
+                              tasks: list[int] | None = None) -> None:
+        """Rerun the outputs a consumer could not fetch: the named producer
+        tasks of `stage` (a missing or corrupt file), else every output held
+        at `address` (the producer did not answer)."""
         for (s, p), wid in sorted(job.outputs.items(), reverse=True):
+            if tasks and (s != stage or p not in tasks):
+                continue
             if self.workers[wid].address == address and self._still_needed(job, s):
                 del job.outputs[(s, p)]
                 job.sched.output_lost(s, [p])
 
     def _fail(self, job, w, stage, partition, reason, error_class, error, now,
-              attempt_state="failed"):
+              attempt_state="failed", why=""):
         key = (stage, partition)
         att = job.current.pop(key, None)
+        previous = job.sched.tasks[key].errors[-1:]
+        repeated = reason == INTERNAL and previous == [error]
         if att is not None:
             att.state, att.ended, att.error = attempt_state, now, error
+            att.why = "repeated error" if repeated else why or _WHY.get(reason, "")
         w.running.discard((job.query_id, stage, partition))
         task = TaskId(stage, partition, att.attempt if att else 0)
-        job.sched.task_failed(task, error, retryable=reason in RETRYABLE)
+        job.sched.task_failed(task, error, retryable=reason in RETRYABLE and not repeated,
+                              counts=reason != FETCH_FAILED)
         if job.sched.failed is not None and job.error is None:
             where = f" (stage {stage}, task {partition}, worker {w.worker_id})"
-            if reason in RETRYABLE:
+            if repeated:
+                where = f"{where[:-1]}; the same error on two attempts)"
+            elif reason in RETRYABLE:
                 where = f"{where[:-1]}; gave up after {job.sched.tasks[key].attempts} attempts)"
             job.error = (error_class or "OperationalError", f"{error}{where}")

@@ -2,11 +2,16 @@
 
     quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
                        [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
-                       [--fetch-timeout S] [--result-ttl S]
+                       [--fetch-timeout S] [--result-ttl S] [--task-stall-timeout S] [--chaos]
+                       [--no-speculation]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
-                  [--fetch-timeout S] [--connect-timeout S]
-    quiver local --workers N
+                  [--fetch-timeout S] [--connect-timeout S] [--chaos]
+    quiver local --workers N [--chaos]
+
+--fetch-timeout is a stall timeout: a fetch that receives nothing for that
+long fails over (however long a healthy stream takes). --chaos accepts
+injected faults (`quiver chaos`, cluster/chaos.py); off by default.
 
 The coordinator prints `quiver coordinator listening on quiver://HOST:PORT`;
 a worker prints one line containing `registered` once accepted; `local`
@@ -63,7 +68,8 @@ def run_coordinator(args) -> int:
                         heartbeat_timeout=args.heartbeat_timeout, token=args.token,
                         tls_cert=args.tls_cert, tls_key=args.tls_key,
                         locality_wait=args.locality_wait, fetch_timeout=args.fetch_timeout,
-                        result_ttl=args.result_ttl)
+                        result_ttl=args.result_ttl, task_stall_timeout=args.task_stall_timeout,
+                        chaos=args.chaos, speculation=not args.no_speculation)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -98,7 +104,8 @@ def run_worker(args) -> int:
                     data_dir=args.data_dir, local_roots=args.local_root or (),
                     token=args.token, name=args.name or "", tls_cert=args.tls_cert,
                     tls_key=args.tls_key, tls_root=args.tls_root,
-                    fetch_timeout=args.fetch_timeout, memory_limit=args.memory_limit)
+                    fetch_timeout=args.fetch_timeout, memory_limit=args.memory_limit,
+                    chaos=args.chaos)
     deadline = time.monotonic() + args.connect_timeout
     while True:
         try:
@@ -134,8 +141,9 @@ def run_local(args) -> int:
     if args.web_port is not None:
         extra += ("--web-port", str(args.web_port))
     worker_args = ("--memory-limit", str(args.memory_limit)) if args.memory_limit else ()
+    flag = ("--chaos",) if args.chaos else ()
     cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
-                           coordinator_args=extra, worker_args=worker_args,
+                           coordinator_args=extra + flag, worker_args=worker_args + flag,
                            log_level=args.log_level)
     cluster.start(timeout=args.start_timeout)
     print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address} "
@@ -196,7 +204,8 @@ def register(subparsers) -> None:
     p.add_argument("--tls-key", default=None, metavar="PEM",
                    help="private key of --tls-cert (default: none)")
     p.add_argument("--fetch-timeout", type=float, default=None, metavar="SECONDS",
-                   help="seconds to fetch one result partition from a worker (default: 300)")
+                   help="seconds a fetch from a worker may receive nothing before it is "
+                        "given up (default: 10)")
     p.add_argument("--flight-sql-port", type=int, default=None,
                    help="also serve Arrow Flight SQL clients on this port, 0 for any free "
                         "one (default: off)")
@@ -206,6 +215,14 @@ def register(subparsers) -> None:
     p.add_argument("--result-ttl", type=float, default=600.0, metavar="SECONDS",
                    help="how long a query result waits on the workers for its client "
                         "(default: %(default)s)")
+    p.add_argument("--task-stall-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="a task that makes no progress this long is rerun elsewhere "
+                        "(default: %(default)s)")
+    p.add_argument("--chaos", action="store_true",
+                   help="accept injected faults (quiver chaos; default: off)")
+    p.add_argument("--no-speculation", action="store_true",
+                   help="never start a backup attempt of a straggling task "
+                        "(default: speculation on)")
     _common(p, "coordinator")
     p.set_defaults(func=run_coordinator)
 
@@ -245,7 +262,10 @@ def register(subparsers) -> None:
                    help="how long to keep trying to register with the coordinator "
                         "(default: %(default)s)")
     p.add_argument("--fetch-timeout", type=float, default=None, metavar="SECONDS",
-                   help="seconds to fetch one shuffle partition from a peer (default: 300)")
+                   help="seconds a shuffle fetch from a peer may receive nothing before "
+                        "it is given up (default: 10)")
+    p.add_argument("--chaos", action="store_true",
+                   help="carry out injected faults (quiver chaos; default: off)")
     _common(p, "worker")
     p.set_defaults(func=run_worker)
 
@@ -264,6 +284,9 @@ def register(subparsers) -> None:
                    help="task slots per worker (default: CPUs / workers, at least 2)")
     p.add_argument("--start-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for every process to start (default: %(default)s)")
+    p.add_argument("--chaos", action="store_true",
+                   help="coordinator and workers accept injected faults (quiver chaos; "
+                        "default: off)")
     p.add_argument("--flight-sql-port", type=int, default=None,
                    help="the coordinator also serves Arrow Flight SQL on this port "
                         "(default: off)")

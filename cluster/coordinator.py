@@ -23,6 +23,11 @@ Owns:
 - the catalog, shared by clients and saved as JSON in the state folder after
   every change (so it survives a restart); a client may instead ask for a
   private catalog that lives as long as its session;
+- failure injection when started with `chaos=True` (--chaos): `InjectFault`
+  arms a fault (chaos.py) that rides on the next matching task assignment;
+- a task whose assignment cannot be built (its plan does not encode) fails
+  the query with that error at once (it used to vanish and come back as
+  "no record of task" after four retries);
 - refusing bad calls with a clear status (unknown worker: NOT_FOUND,
   malformed request: INVALID_ARGUMENT, wrong token: UNAUTHENTICATED) while
   serving everyone else.
@@ -52,6 +57,7 @@ from ..planner.tree import walk
 from ..session import QueryRecord, session_options
 from ..storage.catalog import Catalog
 from ..storage.fs import base_directory
+from .chaos import Armory, Fault
 from .cluster_runner import ClusterRunner, CoordinatorSession
 from .cluster_scheduler import ClusterScheduler
 from .flight_shuffle import FlightClients
@@ -76,14 +82,22 @@ class Coordinator(rpc.CoordinatorServicer):
                  tls_root: str | None = None, locality_wait: float = 0.5,
                  heartbeat_interval: float = 1.0, fetch_timeout: float | None = None,
                  result_ttl: float = 600.0, lost_task_grace: float | None = None,
-                 no_worker_timeout: float = 60.0, no_worker_grace: float = 2.0):
+                 no_worker_timeout: float = 60.0, no_worker_grace: float = 2.0,
+                 task_stall_timeout: float = 60.0, chaos: bool = False,
+                 speculation: bool = True,
+                 speculation_min_seconds: float | None = None):
         self._temp_state = state_dir is None       # removed by stop()
         self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
         os.makedirs(self.state_dir, exist_ok=True)
         self.token = resolve_token(token)
         self.tls_cert_path = tls_cert
         self.heartbeat_interval = heartbeat_interval
-        self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
+        self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait,
+                                          task_stall_timeout=task_stall_timeout,
+                                          speculation=speculation)
+        if speculation_min_seconds is not None:
+            self.scheduler.speculation_min_seconds = speculation_min_seconds
+        self.armory = Armory() if chaos else None
         self.cond = threading.Condition()
         self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
                                      timeout=fetch_timeout)
@@ -217,7 +231,8 @@ class Coordinator(rpc.CoordinatorServicer):
                 context.abort(grpc.StatusCode.NOT_FOUND,
                               f"unknown worker {wid!r}: register first")
             if request.lists_tasks:
-                held = {(t.query_id, t.stage_id, t.partition, t.attempt) for t in request.tasks}
+                held = {(t.query_id, t.stage_id, t.partition, t.attempt): t.idle_seconds
+                        for t in request.tasks}
                 if self.scheduler.reconcile(wid, held, now, self.lost_task_grace):
                     self.cond.notify_all()
             while not self._drops.get(wid) and not self._stop.is_set() and context.is_active():
@@ -250,15 +265,26 @@ class Coordinator(rpc.CoordinatorServicer):
                 if launches or now >= deadline or not context.is_active():
                     break
                 self.cond.wait(min(0.1, deadline - now))
-            tasks = [self._assignment(l) for l in launches]
+            tasks = []
+            for launch in launches:
+                try:
+                    tasks.append(self._assignment(launch, request.worker_id))
+                except Exception as exc:  # noqa: BLE001 - the query fails with it, no retry
+                    self.scheduler.launch_failed(launch.query_id, launch.task,
+                                                 request.worker_id, f"{exc}", time.monotonic())
+                    self.cond.notify_all()
         return pb.PollTasksResponse(tasks=tasks)
 
-    def _assignment(self, launch) -> pb.TaskAssignment:
+    def _assignment(self, launch, worker_id: str = "") -> pb.TaskAssignment:
         job = self.scheduler.jobs[launch.query_id]
         stage = job.dag.stage(launch.task.stage)
         key = (launch.query_id, stage.id)
         if key not in self._wire:
             self._wire[key] = stage_to_bytes(stage)
+        fault = None
+        if self.armory is not None and self.armory.armed:
+            fault = self.armory.pick(job.dag, stage, worker_id, launch.query_id,
+                                     launch.task.partition, launch.task.attempt)
         ctx = self._contexts.get(launch.query_id)
         memory = {}
         for node in walk(stage.root):
@@ -274,7 +300,8 @@ class Coordinator(rpc.CoordinatorServicer):
             memory_tables=memory, batch_size=getattr(ctx, "batch_size", 0) or 0,
             collect_metrics=ctx is not None and ctx.metrics is not None,
             memory_limit=getattr(ctx, "memory_limit", 0) or 0,
-            spill_limit=getattr(ctx, "spill_limit", 0) or 0)
+            spill_limit=getattr(ctx, "spill_limit", 0) or 0,
+            chaos_json=fault.to_json() if fault is not None else "")
 
     def ReportTaskStatus(self, request, context):
         with self.cond:
@@ -290,9 +317,23 @@ class Coordinator(rpc.CoordinatorServicer):
                 time.monotonic(), reason=request.reason, error_class=request.error_class,
                 error=request.error_message, rows=request.rows, nbytes=request.bytes,
                 seconds=request.seconds, metrics=metrics, failed_address=request.failed_address,
-                memory=(request.peak_memory, request.spilled_bytes))
+                memory=(request.peak_memory, request.spilled_bytes),
+                failed_stage=request.failed_stage, failed_tasks=list(request.failed_tasks),
+                why=request.end_reason)
             self.cond.notify_all()
         return pb.ReportTaskStatusResponse()
+
+    def InjectFault(self, request, context):
+        if self.armory is None:
+            return pb.InjectFaultResponse(
+                ok=False, message="this coordinator does not inject faults: start it with --chaos")
+        try:
+            fault = Fault.from_json(request.fault_json)
+        except errors.Error as exc:
+            return pb.InjectFaultResponse(ok=False, message=str(exc))
+        with self.cond:
+            self.armory.arm(fault)
+        return pb.InjectFaultResponse(ok=True, message=f"armed {fault.describe()}")
 
     # -- queries (called by ClusterRunner) -----------------------------------------------
     def submit(self, query_id, dag, ctx, request_id):

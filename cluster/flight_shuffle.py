@@ -5,27 +5,32 @@ Owns:
 - `ShuffleFiles`: a worker's data folder. Producer task `t` of stage `s` of
   query `q` writes output partition `p` to `<dir>/<q>/<s>/<p>/<t>.arrow`
   (written to a temporary name, then renamed: a reader never sees half a
-  file). An empty partition is a zero-byte file, so "no rows" differs from
-  "not written".
+  file) in the checksummed block format of shuffle_checksum.py, verified
+  on every read: a corrupt file raises `Corrupt`, never decodes.
 - `ShuffleFlightServer`: a pyarrow.flight server whose `do_get` serves those
-  files. Ticket: `q/s/p/t1,t2,...` streams the tasks' files in that order.
+  files. Ticket: `q/s/p/t1,t2,...` streams the tasks' batches in that order
+  (clients fetching results); `b:q/s/p/t1,...` streams the checksummed
+  blocks themselves (shuffle reads), which the consumer verifies again.
   Tickets are parsed strictly (no path can escape the data folder).
 - `FlightShuffleStore`: the executor's ShuffleStore seam (executor/shuffle.py)
   for one task on a worker: `write` goes to the local files, `read` fetches
   partition `p` of every producer task from the producers' Flight servers
   (local files directly when the producer is this worker), in producer
-  order. A producer that does not answer raises `FetchFailed`, which the
-  worker reports so the coordinator reruns that producer.
-- `FlightClients`: one cached Flight client per address (token, TLS), every
-  fetch bounded by a deadline (`timeout`, default DEFAULT_FETCH_TIMEOUT
-  seconds for the whole stream of one ticket) so a frozen peer cannot hang
-  a consumer forever: the fetch fails (a consumer task then reports
-  FETCH_FAILED and the producer reruns elsewhere).
+  order. A producer that does not answer, a missing file or a checksum
+  mismatch raises `FetchFailed` (with its `kind`), which the worker reports
+  so the coordinator reruns that producer.
+- `FlightClients`: one cached Flight client per address (token, TLS). A
+  fetch fails with `FetchStalled` when it makes no progress (no batch) for
+  `timeout` seconds (default DEFAULT_STALL_TIMEOUT), however long the whole
+  stream takes, so a frozen peer cannot hang a consumer and a long healthy
+  fetch is never cut: the consumer task reports FETCH_FAILED and the
+  producer reruns elsewhere.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import re
 import shutil
 import threading
@@ -36,19 +41,37 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 from pyarrow import flight
 
+from . import shuffle_checksum as C
 from .security import flight_call_options, flight_middleware, read_file
 
 _QUERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-DEFAULT_FETCH_TIMEOUT = 300.0      # seconds for one ticket's whole stream
+DEFAULT_STALL_TIMEOUT = 10.0      # seconds a fetch may go without receiving a batch
+DEFAULT_FETCH_TIMEOUT = DEFAULT_STALL_TIMEOUT     # the old name of the same setting
+BLOCKS = b"b:"                    # ticket prefix: stream checksummed blocks
 
 
 class FetchFailed(Exception):
-    """An input partition could not be fetched from its producer."""
+    """An input partition could not be fetched from its producer. `kind`:
+    unreachable, stalled, missing (file gone) or checksum (mismatch);
+    `tasks`: the producer tasks concerned (None: every one at `address`)."""
 
-    def __init__(self, address: str, stage_id: int, detail: str):
-        self.address, self.stage_id = address, stage_id
+    def __init__(self, address: str, stage_id: int, detail: str, kind: str = "unreachable",
+                 tasks: list[int] | None = None):
+        self.address, self.stage_id, self.kind, self.tasks = address, stage_id, kind, tasks
         super().__init__(f"could not fetch stage {stage_id} output from {address}: {detail}")
+
+
+class FetchStalled(flight.FlightTimedOutError):
+    """A Flight fetch received nothing for the stall timeout."""
+
+
+def _failure_kind(message: str) -> str:
+    if "checksum" in message or "corrupt" in message.lower():
+        return "checksum"
+    if "no shuffle output" in message:
+        return "missing"
+    return "unreachable"
 
 
 class BadTicket(ValueError):
@@ -60,6 +83,8 @@ def make_ticket(query_id: str, stage_id: int, partition: int, tasks: list[int]) 
 
 
 def parse_ticket(ticket: bytes) -> tuple[str, int, int, list[int]]:
+    if ticket.startswith(BLOCKS):
+        ticket = ticket[len(BLOCKS):]
     try:
         q, s, p, ts = ticket.decode("ascii").split("/")
         if not _QUERY_ID.match(q):
@@ -89,44 +114,32 @@ class ShuffleFiles:
         path = self.path(query_id, stage_id, partition, task)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{uuid.uuid4().hex}.tmp"
-        sink = writer = schema = None
-        try:                          # streamed: a spilled task output is never all in memory
-            for b in batches:
-                if not b.num_rows:
-                    continue
-                if writer is None:
-                    sink = pa.OSFile(tmp, "wb")
-                    schema = b.schema
-                    writer = ipc.new_file(sink, schema)
-                writer.write_batch(b if b.schema.equals(schema) else b.cast(schema))
-        finally:
-            if writer is not None:
-                writer.close()
-            if sink is not None:
-                sink.close()
-        if writer is None:
-            open(tmp, "wb").close()
+        size = C.write_file(tmp, (b for b in batches if b.num_rows))   # streamed
         os.replace(tmp, path)
-        return os.path.getsize(path)
+        return size
 
     def exists(self, query_id, stage_id, partition, task) -> bool:
         return os.path.exists(self.path(query_id, stage_id, partition, task))
 
-    def read(self, query_id, stage_id, partition, task) -> Iterator[pa.RecordBatch]:
+    def blocks(self, query_id, stage_id, partition, task, verify: bool = True):
+        """The file's (kind, payload, crc) blocks, each crc checked unless
+        `verify` is off (a streamed block is checked by its consumer);
+        raises C.Corrupt."""
         path = self.path(query_id, stage_id, partition, task)
-        if os.path.getsize(path) == 0:
-            return
         with pa.memory_map(path) as source:
-            reader = ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+            buf = source.read_buffer()
+        return C.read_blocks(buf, f"shuffle file {query_id}/{stage_id}/{partition}/{task}",
+                             verify)
+
+    def read(self, query_id, stage_id, partition, task) -> Iterator[pa.RecordBatch]:
+        where = f"shuffle file {query_id}/{stage_id}/{partition}/{task}"
+        return C.decode(self.blocks(query_id, stage_id, partition, task), where)
 
     def first_schema(self, query_id, stage_id, partition, tasks) -> pa.Schema:
         for t in tasks:
-            path = self.path(query_id, stage_id, partition, t)
-            if os.path.getsize(path):
-                with pa.memory_map(path) as source:
-                    return ipc.open_file(source).schema
+            schema = C.file_schema(self.blocks(query_id, stage_id, partition, t))
+            if schema is not None:
+                return schema
         return pa.schema([])
 
     def drop_query(self, query_id: str) -> None:
@@ -157,21 +170,28 @@ class ShuffleFlightServer(flight.FlightServerBase):
         self.files = files
         self.address = f"{scheme}://{host}:{self.port}"
 
+    on_get = None          # chaos hook: called with (query, stage, partition, tasks)
+
     def do_get(self, context, ticket):
         try:
             q, s, p, tasks = parse_ticket(ticket.ticket)
         except BadTicket as exc:
             raise flight.FlightServerError(str(exc)) from None
+        if self.on_get is not None:
+            self.on_get(q, s, p, tasks)
         for t in tasks:
             if not self.files.exists(q, s, p, t):
                 raise flight.FlightServerError(f"no shuffle output {q}/{s}/{p}/{t} on this worker")
-        schema = self.files.first_schema(q, s, p, tasks)
-
-        def gen():
-            for t in tasks:
-                for b in self.files.read(q, s, p, t):
-                    yield b if b.schema.equals(schema) else b.cast(schema)
-        return flight.GeneratorStream(schema, gen())
+        try:
+            if ticket.ticket.startswith(BLOCKS):
+                blocks = [blk for t in tasks for blk in self.files.blocks(q, s, p, t, False)]
+                return flight.GeneratorStream(C.BLOCK_SCHEMA, C.block_batches(blocks))
+            schema = self.files.first_schema(q, s, p, tasks)
+            batches = [b for t in tasks for b in self.files.read(q, s, p, t)]
+        except C.Corrupt as exc:
+            raise flight.FlightServerError(f"checksum mismatch: {exc}") from None
+        return flight.GeneratorStream(
+            schema, (b if b.schema.equals(schema) else b.cast(schema) for b in batches))
 
 
 class FlightClients:
@@ -183,8 +203,8 @@ class FlightClients:
         self.tls_root = read_file(tls_root) if tls_root else None
         self._lock = threading.Lock()
         self._clients: dict[str, flight.FlightClient] = {}
-        self.timeout = float(timeout) if timeout and timeout > 0 else DEFAULT_FETCH_TIMEOUT
-        self.options = flight_call_options(token, self.timeout)
+        self.timeout = float(timeout) if timeout and timeout > 0 else DEFAULT_STALL_TIMEOUT
+        self.options = flight_call_options(token, None)
 
     def get(self, address: str) -> flight.FlightClient:
         with self._lock:
@@ -196,10 +216,55 @@ class FlightClients:
             return c
 
     def fetch(self, address: str, ticket: bytes) -> Iterator[pa.RecordBatch]:
-        reader = self.get(address).do_get(flight.Ticket(ticket), self.options)
-        for chunk in reader:
-            if chunk.data is not None and chunk.data.num_rows:
-                yield chunk.data
+        """The ticket's batches; FetchStalled when nothing arrives for
+        `timeout` seconds (a pump thread reads, this generator waits on it)."""
+        q: queue.Queue = queue.Queue(maxsize=4)
+        state: dict = {"reader": None, "closed": False}
+
+        def put(item) -> bool:
+            while not state["closed"]:
+                try:
+                    q.put(item, timeout=0.5)
+                    return True
+                except queue.Full:
+                    pass
+            return False
+
+        def pump():
+            try:
+                reader = self.get(address).do_get(flight.Ticket(ticket), self.options)
+                state["reader"] = reader
+                if state["closed"]:
+                    reader.cancel()
+                    return
+                for chunk in reader:
+                    if chunk.data is not None and chunk.data.num_rows and not put(chunk.data):
+                        return
+                put(_DONE)
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+                put(exc)
+
+        threading.Thread(target=pump, name="quiver-fetch", daemon=True).start()
+        try:
+            while True:
+                try:
+                    item = q.get(timeout=self.timeout)
+                except queue.Empty:
+                    raise FetchStalled(f"no data from {address} for {self.timeout:g} s "
+                                       "(fetch stall)") from None
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            state["closed"] = True
+            reader = state["reader"]
+            if reader is not None:
+                try:
+                    reader.cancel()
+                except Exception:  # noqa: BLE001 - cancelling a finished stream
+                    pass
 
     def forget(self, address: str) -> None:
         with self._lock:
@@ -228,6 +293,7 @@ class FlightShuffleStore:
         self.bytes_written = 0
         self.rows_written = 0
         self.bytes_read = 0
+        self.paths: list[str] = []        # files this task wrote
 
     def write(self, stage_id, task, partition, batches):
         def counted(batches):
@@ -236,6 +302,7 @@ class FlightShuffleStore:
                 yield b
         self.bytes_written += self.files.write(self.query_id, stage_id, partition, task,
                                                counted(batches))
+        self.paths.append(self.files.path(self.query_id, stage_id, partition, task))
 
     def read(self, stage_id, partition, schema):
         if stage_id not in self.inputs:
@@ -247,28 +314,51 @@ class FlightShuffleStore:
                 if address == self.own:
                     for t in tasks:
                         try:
-                            yield from self.files.read(self.query_id, stage_id, p, t)
+                            batches = self.files.read(self.query_id, stage_id, p, t)
                         except FileNotFoundError:
                             raise FetchFailed(address, stage_id,
                                               f"output of task {t} is gone from this "
-                                              "worker") from None
+                                              "worker", "missing", [t]) from None
+                        except C.Corrupt as exc:
+                            raise FetchFailed(address, stage_id, f"checksum mismatch: {exc}",
+                                              "checksum", [t]) from None
+                        yield from self._decoded(batches, address, stage_id, [t])
                     continue
-                ticket = make_ticket(self.query_id, stage_id, p, tasks)
+                ticket = BLOCKS + make_ticket(self.query_id, stage_id, p, tasks)
+                where = f"stage {stage_id} partition {p} from {address}"
                 try:
-                    for b in self.clients.fetch(address, ticket):
-                        self.bytes_read += b.nbytes
-                        yield b
-                except flight.FlightTimedOutError:
+                    blocks = self._blocks(self.clients.fetch(address, ticket), where)
+                    yield from self._decoded(C.decode(blocks, where), address, stage_id, tasks)
+                except FetchStalled:
                     self.clients.forget(address)
                     raise FetchFailed(address, stage_id,
-                                      f"no complete answer within {self.clients.timeout:g} s "
-                                      "(fetch timeout)") from None
+                                      f"no progress for {self.clients.timeout:g} s "
+                                      "(fetch stall)", "stalled") from None
                 except (flight.FlightError, ConnectionError) as exc:
                     self.clients.forget(address)
-                    raise FetchFailed(address, stage_id, str(exc).splitlines()[0]) from None
+                    msg = str(exc).splitlines()[0]
+                    kind = _failure_kind(msg)
+                    raise FetchFailed(address, stage_id, msg, kind,
+                                      tasks if kind != "unreachable" else None) from None
+
+    def _blocks(self, batches, where):
+        for b in batches:
+            self.bytes_read += b.nbytes
+            yield from C.decode_blocks(b, where)
+
+    @staticmethod
+    def _decoded(batches, address, stage_id, tasks):
+        try:
+            yield from batches
+        except C.Corrupt as exc:
+            raise FetchFailed(address, stage_id, f"checksum mismatch: {exc}", "checksum",
+                              tasks) from None
 
     def drop_stage(self, stage_id):
         pass          # the coordinator tells workers when a query's files can go
+
+
+_DONE = object()
 
 
 def _runs(addresses: list[str]) -> list[tuple[str, list[int]]]:

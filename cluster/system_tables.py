@@ -32,7 +32,7 @@ TASKS_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("stage", pa.int64()), ("task", pa.int64()),
     ("attempt", pa.int64()), ("worker_id", pa.string()), ("state", pa.string()),
     ("rows", pa.int64()), ("bytes", pa.int64()), ("seconds", pa.float64()),
-    ("error", pa.string())])
+    ("error", pa.string()), ("ended_by", pa.string())])
 
 
 def workers_table(scheduler, now: float) -> pa.Table:
@@ -78,6 +78,7 @@ def tasks_table(jobs) -> pa.Table:
         "bytes": [a.bytes for _, a in rows],
         "seconds": [a.seconds for _, a in rows],
         "error": [a.error for _, a in rows],
+        "ended_by": [getattr(a, "why", "") or None for _, a in rows],
     }, schema=TASKS_SCHEMA)
 
 

@@ -18,6 +18,11 @@ assignment or report was lost. A report is retried with backoff for up
 to REPORT_PATIENCE seconds.
 Registering (at start, or again after the coordinator declared this worker
 lost) wipes the shuffle folder: the coordinator has forgotten those files.
+Each listed task carries how long since it last made progress (a batch
+through any operator), so the coordinator can rerun a hung task. A task
+always reports: an error escaping run_task is reported as an internal
+error, never lost. With `chaos=True` (--chaos) the worker carries out the
+fault a task assignment names (chaos.py); otherwise it ignores it.
 
     w = Worker("127.0.0.1:7070", slots=2, data_dir="/tmp/w1")
     w.start()          # registers; prints nothing
@@ -26,6 +31,7 @@ lost) wipes the shuffle folder: the coordinator has forgotten those files.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -36,6 +42,7 @@ import time
 import traceback
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -43,6 +50,7 @@ from .. import errors
 from ..executor.context import ExecContext, Metrics
 from ..executor.registry import execute
 from ..planner.tree import walk
+from .chaos import Fault, FetchStalls, TaskFaults
 from .cluster_scheduler import BAD_PLAN, CANCELLED, FETCH_FAILED, INTERNAL, USER_ERROR
 from .flight_shuffle import FetchFailed, FlightClients, FlightShuffleStore, ShuffleFiles, \
     ShuffleFlightServer
@@ -63,6 +71,21 @@ def _key(task) -> tuple[str, int, int, int]:
     return (task.query_id, task.stage_id, task.partition, task.attempt)
 
 
+FETCH_WHY = {"checksum": "checksum mismatch", "stalled": "fetch stall",
+             "missing": "shuffle file missing", "unreachable": "producer unreachable"}
+
+
+@dataclass
+class TaskContext(ExecContext):
+    """An ExecContext that notes when its task last made progress (every
+    operator calls check_cancelled once per batch)."""
+    progress_at: float = field(default_factory=time.monotonic)
+
+    def check_cancelled(self) -> None:
+        self.progress_at = time.monotonic()
+        super().check_cancelled()
+
+
 def node_metrics(root, metrics: Metrics) -> dict:
     """Per-operator {preorder position: [rows, seconds, peak memory, spilled
     bytes]} of one stage plan."""
@@ -80,7 +103,8 @@ class Worker:
                  local_roots=(), token: str | None = None, name: str = "",
                  tls_cert: str | None = None, tls_key: str | None = None,
                  tls_root: str | None = None, poll_wait: float = 1.0,
-                 fetch_timeout: float | None = None, memory_limit=None):
+                 fetch_timeout: float | None = None, memory_limit=None,
+                 chaos: bool = False):
         self.coordinator = coordinator
         if memory_limit is not None:        # this process's one pool (executor/memory.py)
             from ..executor.memory import process_pool
@@ -107,7 +131,13 @@ class Worker:
         self._cancel: dict[str, threading.Event] = {}
         self._dropped: OrderedDict[str, None] = OrderedDict()
         self._held: set[tuple[str, int, int, int]] = set()   # assigned, report not acked
+        self._contexts: dict[tuple[str, int, int, int], TaskContext] = {}   # running tasks
         self._stop = threading.Event()
+        self.chaos = chaos
+        self._offline_until = 0.0              # chaos: disconnected until (monotonic)
+        self.stalls = FetchStalls()
+        if chaos:
+            self.server.on_get = self._on_get
 
     # -- control plane -----------------------------------------------------------
     def register(self, timeout: float = 10.0) -> str:
@@ -171,16 +201,46 @@ class Worker:
         if self._temp_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    # -- chaos -----------------------------------------------------------------------
+    def disconnect(self, seconds: float) -> None:
+        """Chaos: no heartbeats, polls, reports or shuffle serving for a while."""
+        self._offline_until = time.monotonic() + seconds
+
+    def _offline(self) -> bool:
+        return time.monotonic() < self._offline_until
+
+    def stall_fetches(self, query_id: str, stage_id: int, task: int, seconds: float) -> None:
+        self.stalls.add(query_id, stage_id, task, seconds)
+
+    def _on_get(self, query_id, stage_id, partition, tasks) -> None:
+        from pyarrow import flight
+        if self._offline():
+            raise flight.FlightUnavailableError("worker disconnected (chaos)")
+        self.stalls(query_id, stage_id, partition, tasks)
+
+    def _faults(self, task) -> TaskFaults | None:
+        if not task.chaos_json:
+            return None
+        if not self.chaos:
+            print("worker: ignoring an injected fault (start the worker with --chaos to "
+                  "accept them)", file=sys.stderr, flush=True)
+            return None
+        return TaskFaults(Fault.from_json(task.chaos_json), self, task)
+
     def _heartbeats(self) -> None:
         """Beat about every heartbeat_interval; each beat is a long poll the
         coordinator answers early with queries to drop."""
         while not self._stop.is_set():
             t0 = time.monotonic()
             interval = self.heartbeat_interval
+            if self._offline():
+                self._stop.wait(0.2)
+                continue
             try:
                 with self._lock:
                     running = self._running
-                    held = [pb.TaskKey(query_id=q, stage_id=s, partition=p, attempt=a)
+                    held = [pb.TaskKey(query_id=q, stage_id=s, partition=p, attempt=a,
+                                       idle_seconds=self._idle((q, s, p, a), t0))
                             for q, s, p, a in self._held]
                 resp = self.stub.Heartbeat(
                     pb.HeartbeatRequest(worker_id=self.worker_id, running_tasks=running,
@@ -196,6 +256,10 @@ class Worker:
                 elif exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                     print(f"worker: {grpc_error(exc, self.coordinator)}", file=sys.stderr)
             self._stop.wait(max(0.0, interval - (time.monotonic() - t0)))
+
+    def _idle(self, key, now: float) -> float:
+        ctx = self._contexts.get(key)
+        return max(0.0, now - ctx.progress_at) if ctx is not None else 0.0
 
     def _reregister(self) -> None:
         try:
@@ -224,6 +288,9 @@ class Worker:
                 free = self.slots - self._running
             if self._stop.is_set():
                 return
+            if self._offline():
+                self._stop.wait(0.2)
+                continue
             try:
                 resp = self.stub.PollTasks(
                     pb.PollTasksRequest(worker_id=self.worker_id, free_slots=free,
@@ -247,7 +314,14 @@ class Worker:
                 f"attempt {task.attempt}")
         try:
             log.info("%s started", name)
-            status = self.run_task(task)
+            try:
+                status = self.run_task(task)
+            except Exception as exc:  # noqa: BLE001 - a report must always go out
+                status = pb.TaskStatus(
+                    worker_id=self.worker_id or "", query_id=task.query_id,
+                    stage_id=task.stage_id, partition=task.partition, attempt=task.attempt,
+                    reason=INTERNAL, error_class="InternalError",
+                    error_message=f"{type(exc).__name__}: {exc}"[:4000])
             if status.ok:
                 log.info("%s finished in %.2f s: %d rows, %d bytes", name, status.seconds,
                          status.rows, status.bytes)
@@ -276,6 +350,10 @@ class Worker:
         deadline = time.monotonic() + REPORT_PATIENCE
         pause = 0.2
         while not self._stop.is_set():
+            if self._offline():
+                self._stop.wait(0.2)
+                deadline = time.monotonic() + REPORT_PATIENCE
+                continue
             try:
                 self.stub.ReportTaskStatus(status, metadata=self.md, timeout=10)
                 return True
@@ -304,6 +382,7 @@ class Worker:
             return status
         try:
             stage = stage_from_bytes(task.stage_plan)
+            faults = self._faults(task)
         except Exception as exc:  # noqa: BLE001 - any decode failure is a bad plan
             status.reason, status.error_class = BAD_PLAN, "InternalError"
             status.error_message = f"cannot decode the stage plan: {exc}"
@@ -316,16 +395,21 @@ class Worker:
             return status
         inputs = {i.stage_id: (i.partitions, list(i.producer_addresses)) for i in task.inputs}
         store = FlightShuffleStore(self.files, task.query_id, self.address, inputs, self.clients)
-        ctx = ExecContext(shuffle=store, cancelled=cancelled,
+        ctx = TaskContext(shuffle=store, cancelled=cancelled,
                           spill_dir=os.path.join(self.data_dir, "spill"),
                           memory_tables=memory, memory_limit=task.memory_limit or None,
                           spill_limit=task.spill_limit or None, query_key=task.query_id)
         ctx.set_task(task.stage_id, task.partition)
+        key = _key(task)
+        with self._lock:
+            self._contexts[key] = ctx
         if task.batch_size:
             ctx.batch_size = task.batch_size
         if task.collect_metrics:
             ctx.metrics = Metrics()
         try:
+            if faults is not None:
+                faults.before(cancelled)
             rows = 0
             if stage.is_final:
                 batches = []
@@ -338,11 +422,16 @@ class Worker:
                 for _ in execute(stage.root, task.partition, ctx):
                     ctx.check_cancelled()
                 rows = store.rows_written
+            if faults is not None:
+                faults.after_write(store.paths)
             status.ok = True
             status.rows, status.bytes = rows, store.bytes_written
         except FetchFailed as exc:
             status.reason, status.error_class = FETCH_FAILED, "OperationalError"
             status.error_message, status.failed_address = str(exc), exc.address
+            status.failed_stage = exc.stage_id
+            status.failed_tasks.extend(exc.tasks or [])
+            status.end_reason = FETCH_WHY.get(exc.kind, "fetch failed")
         except errors.QueryCancelled as exc:
             status.reason, status.error_class, status.error_message = \
                 CANCELLED, "QueryCancelled", str(exc)
@@ -354,12 +443,14 @@ class Worker:
             status.error_message = f"{type(exc).__name__}: {exc}"
             if os.environ.get("QUIVER_DEBUG"):
                 traceback.print_exc()
+        finally:
+            with self._lock:
+                self._contexts.pop(key, None)
         status.seconds = time.perf_counter() - t0
         report = ctx.close()                # frees whatever the task still holds
         status.peak_memory = sum(p for p, _ in report["stages"].values())
         status.spilled_bytes = sum(s for _, s in report["stages"].values())
         if ctx.metrics is not None:
-            import json
             status.metrics_json = json.dumps(node_metrics(stage.root, ctx.metrics))
         return status
 

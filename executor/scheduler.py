@@ -8,7 +8,8 @@ the same events:
     for task in sched.ready_tasks():        # TaskId(stage, partition, attempt)
         launch(task)
     sched.task_succeeded(task)              # -> more tasks become ready
-    sched.task_failed(task, error)          # retried up to max_attempts
+    sched.task_failed(task, error)          # retried up to max_attempts failures
+    sched.task_failed(task, error, counts=False)   # a fetch failure: retried, not counted
     sched.output_lost(stage_id)             # rerun the producer (lineage)
 
 A stage's tasks become ready when every stage it reads has completed.
@@ -34,6 +35,10 @@ class TaskState:
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
     worker: str | None = None
+    failures: int = 0                # failures that count against max_attempts
+
+
+MAX_UNCOUNTED = 16       # attempts beyond max_attempts allowed for uncounted failures
 
 
 class StageScheduler:
@@ -85,10 +90,16 @@ class StageScheduler:
         st.status = "done"
         st.worker = worker
 
-    def task_failed(self, task: TaskId, error: str, retryable: bool = True) -> None:
+    def task_failed(self, task: TaskId, error: str, retryable: bool = True,
+                    counts: bool = True) -> None:
+        """A failed attempt: retried while retryable and fewer than
+        max_attempts counted failures (uncounted ones, e.g. an input that
+        could not be fetched, are bounded by MAX_UNCOUNTED extra attempts)."""
         st = self.tasks[(task.stage, task.partition)]
         st.errors.append(error)
-        if retryable and st.attempts < self.max_attempts:
+        st.failures += counts
+        if (retryable and st.failures < self.max_attempts
+                and st.attempts < self.max_attempts + MAX_UNCOUNTED):
             st.status = "pending"
         else:
             st.status = "failed"

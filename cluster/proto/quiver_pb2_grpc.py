@@ -94,6 +94,11 @@ class CoordinatorStub:
                 request_serializer=quiver__pb2.CloseSessionRequest.SerializeToString,
                 response_deserializer=quiver__pb2.CloseSessionResponse.FromString,
                 _registered_method=True)
+        self.InjectFault = channel.unary_unary(
+                '/quiver.cluster.Coordinator/InjectFault',
+                request_serializer=quiver__pb2.InjectFaultRequest.SerializeToString,
+                response_deserializer=quiver__pb2.InjectFaultResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServicer:
@@ -175,6 +180,13 @@ class CoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InjectFault(self, request, context):
+        """failure injection (`quiver chaos`; refused unless the coordinator runs with --chaos)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -237,6 +249,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.CloseSession,
                     request_deserializer=quiver__pb2.CloseSessionRequest.FromString,
                     response_serializer=quiver__pb2.CloseSessionResponse.SerializeToString,
+            ),
+            'InjectFault': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectFault,
+                    request_deserializer=quiver__pb2.InjectFaultRequest.FromString,
+                    response_serializer=quiver__pb2.InjectFaultResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -563,6 +580,33 @@ class Coordinator:
             '/quiver.cluster.Coordinator/CloseSession',
             quiver__pb2.CloseSessionRequest.SerializeToString,
             quiver__pb2.CloseSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectFault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quiver.cluster.Coordinator/InjectFault',
+            quiver__pb2.InjectFaultRequest.SerializeToString,
+            quiver__pb2.InjectFaultResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -219,15 +219,59 @@ def test_user_errors_fail_the_query_without_retry(dag_and_roots):
 
 
 def test_internal_errors_retry_then_give_up(dag_and_roots):
+    """Different internal errors are retried up to max_attempts."""
     dag, _, _ = dag_and_roots
     cs = CS.ClusterScheduler(max_attempts=3)
     cs.add_worker("w1", "A", slots=8)
     job = cs.submit("q", dag, 0.0)
-    run_all(cs, 0.0, fail=lambda w, l: l.task.stage == 0 and l.task.partition == 1)
+    for _ in range(3):
+        [l] = [l for l in cs.assign("w1", 10, 0.0) if (l.task.stage, l.task.partition) == (0, 1)]
+        cs.task_finished("w1", "q", l.task, False, 0.0, reason=CS.INTERNAL,
+                         error=f"boom {l.task.attempt}")
     assert job.done
     assert job.error[0] == "InternalError" or job.error[0] == "OperationalError"
-    assert "3 attempts" in job.error[1]
+    assert "boom 2" in job.error[1] and "3 attempts" in job.error[1]
     assert [a.attempt for a in job.attempts if (a.stage, a.partition) == (0, 1)] == [0, 1, 2]
+
+
+def test_an_internal_error_repeated_fails_at_once(dag_and_roots):
+    """The same internal error on two attempts is deterministic: no third."""
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(max_attempts=4)
+    cs.add_worker("w1", "A", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    run_all(cs, 0.0, fail=lambda w, l: l.task.stage == 0 and l.task.partition == 1)
+    assert job.done
+    assert job.error[1].startswith("boom (") and "the same error on two attempts" in job.error[1]
+    mine = [a for a in job.attempts if (a.stage, a.partition) == (0, 1)]
+    assert [(a.attempt, a.why) for a in mine] == [(0, "internal error"), (1, "repeated error")]
+
+
+def test_fetch_failures_do_not_count_against_the_consumer(dag_and_roots):
+    """A consumer whose input cannot be fetched more times than max_attempts
+    still runs: only the producer reruns. A checksum mismatch reruns just
+    the named producer task."""
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler(max_attempts=2)
+    cs.add_worker("w1", "A", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    for l in cs.assign("w1", 8, 0.0):
+        cs.task_finished("w1", "q", l.task, True, 0.0)
+    for i in range(4):
+        joins = cs.assign("w1", 8, 0.0)
+        assert joins and {l.task.stage for l in joins} == {2}, i
+        cs.task_finished("w1", "q", joins[0].task, False, 0.0, reason=CS.FETCH_FAILED,
+                         error="checksum mismatch", failed_address="A", failed_stage=0,
+                         failed_tasks=[1], why="checksum mismatch")
+        for rest in joins[1:]:
+            cs.task_finished("w1", "q", rest.task, True, 0.0)
+        again = cs.assign("w1", 8, 0.0)
+        assert [(l.task.stage, l.task.partition) for l in again] == [(0, 1)], i
+        cs.task_finished("w1", "q", again[0].task, True, 0.0)
+    assert job.error is None
+    run_all(cs)
+    assert job.done and job.error is None
+    assert sum(a.why == "checksum mismatch" for a in job.attempts) == 4
 
 
 def test_unknown_worker_gets_nothing(dag_and_roots):
@@ -269,3 +313,54 @@ def test_reports_for_retired_jobs_end_their_attempts(dag_and_roots):
     assert cs.task_finished("w1", "q", l.task, False, 1.0, reason=CS.CANCELLED) is True
     assert [a.state for a in job.attempts] == ["cancelled"]
     assert not cs.workers["w1"].running
+
+
+def _straggler(dag):
+    """w1 runs every task of stages 0 and 1; all but (1, 1) finish in 1 s."""
+    cs = CS.ClusterScheduler(speculation_multiplier=3.0, speculation_min_seconds=2.0)
+    cs.add_worker("w1", "A", slots=8)
+    cs.add_worker("w2", "B", slots=8)
+    job = cs.submit("q", dag, 0.0)
+    launches = cs.assign("w1", 4, 0.0)
+    slow = [l for l in launches if (l.task.stage, l.task.partition) == (1, 1)][0]
+    for l in launches:
+        if l is not slow:
+            cs.task_finished("w1", "q", l.task, True, 1.0)
+    return cs, job, slow
+
+
+def test_a_straggler_gets_a_backup_and_the_first_to_finish_wins(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs, job, slow = _straggler(dag)
+    assert cs.assign("w2", 8, 2.5) == []           # not yet 3 x the 1 s median
+    assert cs.assign("w1", 8, 9.0) == []           # never a backup on the same worker
+    [backup] = cs.assign("w2", 8, 9.0)
+    assert (backup.task.stage, backup.task.partition, backup.task.attempt) == (1, 1, 1)
+    assert cs.assign("w2", 8, 9.5) == []           # one backup per task
+    assert cs.task_finished("w2", "q", backup.task, True, 10.0)
+    assert cs.task_finished("w1", "q", slow.task, True, 11.0) is False   # the loser: ignored
+    assert job.outputs[(1, 1)] == "w2"
+    mine = {a.attempt: a for a in job.attempts if (a.stage, a.partition) == (1, 1)}
+    assert (mine[0].state, mine[0].why) == ("cancelled", "speculative loser")
+    assert (mine[1].state, mine[1].why) == ("succeeded", "speculative winner")
+    assert not cs.workers["w1"].running and not cs.workers["w2"].running
+    run_all(cs, 12.0)
+    assert job.done and job.error is None
+
+
+def test_a_failed_or_lost_twin_costs_no_retry(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs, job, slow = _straggler(dag)
+    [backup] = cs.assign("w2", 8, 9.0)
+    cs.task_finished("w2", "q", backup.task, False, 9.5, reason=CS.INTERNAL, error="boom")
+    assert job.sched.tasks[(1, 1)].failures == 0 and job.current[(1, 1)].worker == "w1"
+    cs.add_worker("w3", "C", slots=8, now=9.5)
+    [again] = cs.assign("w3", 8, 20.0)
+    assert again.task.attempt == 2
+    late = 20.0 + cs.heartbeat_timeout + 1
+    cs.heartbeat("w2", late)
+    cs.heartbeat("w3", late)
+    cs.check_workers(now=late)                              # w1 (the original) is lost...
+    assert job.current[(1, 1)].worker == "w3"               # ...the twin carries on
+    assert cs.task_finished("w3", "q", again.task, True, 31.5)
+    assert job.outputs[(1, 1)] == "w3" and job.error is None

@@ -1,6 +1,6 @@
 """A frozen worker (SIGSTOP: its sockets stay open, nothing answers) cannot
-hang its consumers: every Flight fetch has a deadline (--fetch-timeout),
-a consumer task whose fetch times out reports FETCH_FAILED, and the
+hang its consumers: a Flight fetch that receives nothing for the stall
+timeout (--fetch-timeout) fails, a consumer task whose fetch stalls reports FETCH_FAILED, and the
 coordinator reruns the frozen worker's outputs elsewhere. The heartbeat
 timeout is 300 s here, so losing the worker is not what saves the query.
 
@@ -102,7 +102,7 @@ def test_consumers_of_a_frozen_worker_fail_over(frozen_setup):
         assert outcome == [expected]
         attempts = job.attempts
         fetch_failures = [a for a in attempts if a.state == "failed"
-                          and "fetch timeout" in (a.error or "")]
+                          and "fetch stall" in (a.error or "") and a.why == "fetch stall"]
         assert fetch_failures, attempts
         reruns = [a for a in attempts if a.attempt > 0 and a.state == "succeeded"
                   and (a.stage, a.partition) in held]
@@ -132,7 +132,7 @@ def test_fetches_from_a_frozen_worker_time_out(frozen_setup):
         with pytest.raises(flight.FlightTimedOutError):
             list(clients.fetch(address, ticket))
         store = FlightShuffleStore(files, "frozen1", "elsewhere", {0: (1, [address])}, clients)
-        with pytest.raises(FetchFailed, match="fetch timeout") as e:
+        with pytest.raises(FetchFailed, match="fetch stall") as e:
             list(store.read(0, 0, None))
         assert e.value.address == address
         con = quiver.connect(f"quiver://{coord.address}", fetch_timeout=1.0)
