@@ -212,15 +212,14 @@ class ClusterSession:
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
         if resp.options_json:                # SET memory_limit = ...: later queries carry it
-            options = json.loads(self.options_json)
-            for key, value in json.loads(resp.options_json).items():
+            changed = json.loads(resp.options_json)
+            for key, value in changed.items():
                 if value is None:
-                    options.pop(key, None)
+                    self.options.pop(key, None)
                 else:
-                    options[key] = value
-            if "memory_limit" in json.loads(resp.options_json):
-                options.pop("memory_budget", None)
-            self.options_json = json.dumps(options)
+                    self.options[key] = value
+            if "memory_limit" in changed:
+                self.options.pop("memory_budget", None)
         if not resp.has_rows:
             return Result(None, resp.rowcount, resp.statement)
         if resp.inline_table:
