@@ -153,6 +153,7 @@ class Cursor:
         self._pos = 0
         self.rowcount = -1
         self.description = None
+        self.query_id: str | None = None     # set by execute
 
     def _check(self):
         if self._closed:
@@ -171,7 +172,10 @@ class Cursor:
         if not isinstance(sql, str):
             raise errors.ProgrammingError("SQL must be a string")
         self._table, self._pos, self.rowcount, self.description = None, 0, -1, None
+        self.query_id = None
         result = self.connection.session.execute(sql, params)
+        qid = getattr(result, "query_id", None)
+        self.query_id = str(qid) if qid is not None else None
         if result.table is not None:
             self._table = result.table
             self.description = [
@@ -180,6 +184,13 @@ class Cursor:
         else:
             self.rowcount = result.rowcount
         return self
+
+    def resume(self, query_id: str) -> "Cursor":
+        """Resume a failed or cancelled query from its completed stages
+        (`RESUME QUERY 'id'`); the result is the query's."""
+        if not isinstance(query_id, str) or not re.match(r"^[A-Za-z0-9_-]{1,64}$", query_id):
+            raise errors.ProgrammingError(f"resume: {query_id!r} is not a query id")
+        return self.execute(f"RESUME QUERY '{query_id}'")
 
     def executemany(self, sql: str, seq_of_params) -> "Cursor":
         total = 0

@@ -9,6 +9,7 @@ runner; DDL against the catalog; EXPLAIN as text. The DB-API connection
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 import time
@@ -73,6 +74,10 @@ class Session:
     # -- entry -------------------------------------------------------------
     def execute(self, sql: str, params=None) -> Result:
         from .parser import bind
+        if re.match(r"^\s*resume\s+query\b", sql, re.I):
+            raise errors.NotSupportedError(
+                "RESUME QUERY needs a cluster connection (local[N] or quiver://): an "
+                "embedded query keeps no stage outputs once it ends")
         statements = bind(sql, self.catalog, params=params, dialect=self.dialect)
         if not statements:
             raise errors.ProgrammingError("no statement to execute")
@@ -133,7 +138,9 @@ class Session:
             raise
         record.state, record.rows = "finished", table.num_rows
         record.seconds = time.time() - record.started
-        return Result(table, table.num_rows, "SELECT")
+        result = Result(table, table.num_rows, "SELECT")
+        result.query_id = str(record.query_id)
+        return result
 
     def _start_record(self, sql: str) -> QueryRecord:
         with self._lock:

@@ -15,7 +15,11 @@ certificate file: use TLS), `private_catalog` (this connection gets its own
 empty catalog on the coordinator instead of the shared one),
 `start_timeout` (seconds to wait for a local cluster), `fetch_timeout`
 (seconds to fetch one result partition from a worker before giving up:
-a frozen worker cannot hang the client). Other options are
+a frozen worker cannot hang the client), `reconnect_timeout` (seconds to
+keep trying when the coordinator goes away mid-query, default 300: the
+client reconnects with backoff and asks the restarted coordinator for the
+same request's answer with AwaitQuery; it resubmits only a request the
+coordinator never received). Other options are
 session options (dialect, target_partitions, ...) sent with every query.
 
 A SELECT's result never passes through the coordinator: its reply says
@@ -52,7 +56,10 @@ from .tables_wire import params_to_bytes, schema_from_bytes, table_from_bytes, t
 
 _LOCAL = re.compile(r"^local\[(\d+)\]$")
 CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "worker_slots",
-                  "fetch_timeout")
+                  "fetch_timeout", "reconnect_timeout")
+RECONNECT_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                   grpc.StatusCode.CANCELLED)
+DEFAULT_RECONNECT_TIMEOUT = 300.0
 
 
 def connect_cluster(target: str, **options) -> "ClusterSession":
@@ -70,7 +77,8 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
         try:
             return ClusterSession(cluster.address, options, token=token,
                                   private=client_opts.get("private_catalog", False),
-                                  owned=cluster, fetch_timeout=client_opts.get("fetch_timeout"))
+                                  owned=cluster, fetch_timeout=client_opts.get("fetch_timeout"),
+                                  reconnect_timeout=client_opts.get("reconnect_timeout"))
         except BaseException:
             cluster.stop()
             raise
@@ -81,7 +89,8 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
         raise errors.InterfaceError(f"bad coordinator address in {target!r}: use quiver://host:port")
     return ClusterSession(address, options, token=token, tls_root=client_opts.get("tls_root"),
                           private=client_opts.get("private_catalog", False),
-                          fetch_timeout=client_opts.get("fetch_timeout"))
+                          fetch_timeout=client_opts.get("fetch_timeout"),
+                          reconnect_timeout=client_opts.get("reconnect_timeout"))
 
 
 def _jsonable(options: dict) -> dict:
@@ -127,8 +136,10 @@ def _abs(location):
 class ClusterSession:
     def __init__(self, address: str, options: dict, token: str | None = None,
                  tls_root: str | None = None, private: bool = False, owned=None,
-                 fetch_timeout: float | None = None):
+                 fetch_timeout: float | None = None, reconnect_timeout: float | None = None):
         self.address = address
+        self.reconnect_timeout = (DEFAULT_RECONNECT_TIMEOUT if reconnect_timeout is None
+                                  else float(reconnect_timeout))
         self.options_json = json.dumps(_jsonable(options))
         self.token = token
         self.md = metadata(token)
@@ -177,23 +188,60 @@ class ClusterSession:
                                      sql=sql, params=pbytes, options_json=self.options_json)
         self._current = request_id
         try:
-            resp = self.stub.ExecuteQuery(req, metadata=self.md)
-        except grpc.RpcError as exc:
-            raise grpc_error(exc, self.address) from None
+            resp = self._send(req)
         finally:
             self._current = None
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
         if not resp.has_rows:
-            return Result(None, resp.rowcount, resp.statement)
-        if resp.inline_table:
-            table = table_from_bytes(resp.inline_table)
+            result = Result(None, resp.rowcount, resp.statement)
         else:
+            if resp.inline_table:
+                table = table_from_bytes(resp.inline_table)
+            else:
+                try:
+                    table = self._fetch(resp)
+                finally:
+                    self._release(resp.query_id)
+            result = Result(table, table.num_rows, resp.statement)
+        result.query_id = resp.query_id or None
+        return result
+
+    def _send(self, req):
+        """ExecuteQuery; if the coordinator goes away (killed, restarted,
+        frozen: keepalive notices), reconnect with backoff and wait for the
+        same request's answer (AwaitQuery), resubmitting only a request the
+        coordinator says it never received."""
+        try:
+            return self.stub.ExecuteQuery(req, metadata=self.md)
+        except grpc.RpcError as exc:
+            if exc.code() not in RECONNECT_CODES or self.reconnect_timeout <= 0:
+                raise grpc_error(exc, self.address) from None
+            first = exc
+        deadline = time.monotonic() + self.reconnect_timeout
+        pause = 0.2
+        while True:
             try:
-                table = self._fetch(resp)
-            finally:
-                self._release(resp.query_id)
-        return Result(table, table.num_rows, resp.statement)
+                r = self.stub.AwaitQuery(pb.AwaitQueryRequest(request_id=req.request_id,
+                                                              wait_seconds=5.0),
+                                         metadata=self.md, timeout=15)
+                if r.state == "done":
+                    return r.response
+                if r.state == "unknown":
+                    return self.stub.ExecuteQuery(req, metadata=self.md)
+                pause = 0.2
+                continue
+            except grpc.RpcError as exc:
+                if exc.code() not in RECONNECT_CODES:
+                    raise grpc_error(exc, self.address) from None
+                first = exc
+            if time.monotonic() + pause > deadline:
+                err = grpc_error(first, self.address)
+                raise errors.OperationalError(
+                    f"the coordinator at {self.address} did not come back within "
+                    f"{self.reconnect_timeout:g} s: {err}") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     def _fetch(self, resp) -> pa.Table:
         schema = schema_from_bytes(resp.schema)
@@ -319,6 +367,7 @@ class LocalCluster:
         self.n = workers
         self.host = host
         self.token = token
+        self._own_root = state_dir is None        # a temp folder: removed by stop()
         self.root = state_dir or tempfile.mkdtemp(prefix="quiver-local-")
         self.slots = slots or max(2, (os.cpu_count() or 2) // max(1, workers))
         self.coordinator_args = tuple(coordinator_args)
@@ -358,6 +407,7 @@ class LocalCluster:
             for i, w in enumerate(self.workers):
                 w.wait_line("registered", deadline, f"worker {i + 1}")
         except BaseException:
+            self._own_root = False             # keep the logs the error names
             self.stop()
             raise
         return self
@@ -372,3 +422,6 @@ class LocalCluster:
             w.stop()
         if self.coordinator is not None:
             self.coordinator.stop()
+        if self._own_root:
+            import shutil
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -1,8 +1,10 @@
 """`quiver coordinator`, `quiver worker`, `quiver local`: the cluster commands.
 
-    quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
+    quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D (default ~/.quiver)]
                        [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
-                       [--fetch-timeout S] [--result-ttl S]
+                       [--fetch-timeout S] [--result-ttl S] [--no-journal]
+                       [--exchange URI [--exchange-option K=V ...]] [--retention S]
+                       [--lost-worker-ttl S]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
                   [--fetch-timeout S] [--connect-timeout S]
@@ -42,7 +44,9 @@ def run_coordinator(args) -> int:
                         heartbeat_timeout=args.heartbeat_timeout, token=args.token,
                         tls_cert=args.tls_cert, tls_key=args.tls_key,
                         locality_wait=args.locality_wait, fetch_timeout=args.fetch_timeout,
-                        result_ttl=args.result_ttl)
+                        result_ttl=args.result_ttl, journal=args.journal,
+                        exchange=args.exchange, exchange_options=_options(args.exchange_option),
+                        retention=args.retention, lost_worker_ttl=args.lost_worker_ttl)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -51,6 +55,16 @@ def run_coordinator(args) -> int:
     finally:
         coord.stop()
     return 0
+
+
+def _options(pairs) -> dict:
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise errors.InterfaceError(f"--exchange-option {pair!r}: use KEY=VALUE")
+        out[key] = value
+    return out
 
 
 def run_worker(args) -> int:
@@ -101,7 +115,19 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("coordinator", help="run a coordinator")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7070)
-    p.add_argument("--state-dir", default=None, help="catalog and tables kept here")
+    p.add_argument("--state-dir", default=None,
+                   help="catalog, tables and query journal kept here (default $QUIVER_HOME "
+                        "or ~/.quiver)")
+    p.add_argument("--no-journal", dest="journal", action="store_false",
+                   help="keep no query journal (queries do not survive a restart)")
+    p.add_argument("--exchange", default=None,
+                   help="store stage outputs at this fsspec URI (shared folder, s3://...)")
+    p.add_argument("--exchange-option", action="append", default=[],
+                   help="KEY=VALUE storage option for the exchange (repeatable)")
+    p.add_argument("--retention", type=float, default=3600.0,
+                   help="seconds a failed or cancelled query's outputs are kept (RESUME)")
+    p.add_argument("--lost-worker-ttl", type=float, default=300.0,
+                   help="seconds a lost worker stays listed in system.workers")
     p.add_argument("--heartbeat-timeout", type=float, default=10.0)
     p.add_argument("--locality-wait", type=float, default=0.5)
     p.add_argument("--token", default=None, help="shared secret (else $QUIVER_TOKEN)")
