@@ -173,7 +173,13 @@ class Cursor:
             raise errors.ProgrammingError("SQL must be a string")
         self._table, self._pos, self.rowcount, self.description = None, 0, -1, None
         self.query_id = None
-        result = self.connection.session.execute(sql, params)
+        session = self.connection.session
+        try:
+            result = session.execute(sql, params)
+        except errors.Error:
+            # a failed or cancelled query keeps its id: cursor.resume(cursor.query_id)
+            self.query_id = getattr(session, "last_query_id", None)
+            raise
         qid = getattr(result, "query_id", None)
         self.query_id = str(qid) if qid is not None else None
         if result.table is not None:

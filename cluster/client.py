@@ -150,6 +150,7 @@ class ClusterSession:
         self.catalog = RemoteCatalog(self)
         self.owned = owned
         self._current: str | None = None
+        self.last_query_id: str | None = None
         self._closed = False
         self._check_reachable()
 
@@ -179,6 +180,7 @@ class ClusterSession:
             return self._execute(sql, params)
 
     def _execute(self, sql: str, params=None) -> Result:
+        self.last_query_id = None
         request_id = uuid.uuid4().hex
         try:
             pbytes = params_to_bytes(params)
@@ -191,6 +193,7 @@ class ClusterSession:
             resp = self._send(req)
         finally:
             self._current = None
+        self.last_query_id = resp.query_id or None     # also of a failed query (RESUME)
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
         if not resp.has_rows:

@@ -92,6 +92,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self.resuming: set[str] = set()                        # requests being answered
         self.resumable: dict[str, float] = {}                  # query id -> outputs kept until
         self._stops: dict[str, set[str]] = {}                  # worker -> queries to stop
+        self._lost_at: dict[str, float] = {}                   # lost worker -> since when
         self.token = resolve_token(token)
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
@@ -168,9 +169,13 @@ class Coordinator(rpc.CoordinatorServicer):
         sched = self.scheduler
         named = {wid for j in sched.jobs.values() for wid in j.outputs.values()}
         for w in list(sched.workers.values()):
-            if (w.state in ("lost", "left") and now - w.last_seen > self.lost_worker_ttl
-                    and w.worker_id not in named):
+            if w.state not in ("lost", "left"):
+                self._lost_at.pop(w.worker_id, None)
+                continue
+            since = self._lost_at.setdefault(w.worker_id, now)
+            if now - since > self.lost_worker_ttl and w.worker_id not in named:
                 del sched.workers[w.worker_id]
+                self._lost_at.pop(w.worker_id, None)
                 self.journal.worker_forget(w.worker_id)
         while len(self.answers) > EARLY_CANCELS_KEPT:
             self.answers.popitem(last=False)
@@ -479,7 +484,8 @@ class Coordinator(rpc.CoordinatorServicer):
             if isinstance(exc, errors.QueryCancelled):
                 record.state = "cancelled"
             return pb.ExecuteQueryResponse(ok=False, error_class=type(exc).__name__,
-                                           error_message=str(exc))
+                                           error_message=str(exc),
+                                           query_id=runner.query_ids[-1] if runner.query_ids else "")
         except Exception as exc:  # noqa: BLE001 - never a bare traceback to a client
             record.state, record.error = "failed", str(exc)
             return pb.ExecuteQueryResponse(ok=False, error_class="InternalError",
