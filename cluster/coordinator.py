@@ -93,6 +93,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self.resumable: dict[str, float] = {}                  # query id -> outputs kept until
         self._stops: dict[str, set[str]] = {}                  # worker -> queries to stop
         self._lost_at: dict[str, float] = {}                   # lost worker -> since when
+        self._next_compaction = 0.0
         self.token = resolve_token(token)
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
@@ -179,6 +180,9 @@ class Coordinator(rpc.CoordinatorServicer):
                 self.journal.worker_forget(w.worker_id)
         while len(self.answers) > EARLY_CANCELS_KEPT:
             self.answers.popitem(last=False)
+        if now >= self._next_compaction:            # answers nobody came back for
+            self._next_compaction = now + 30.0
+            self.journal.requests_older_than(time.time() - self.result_ttl)
 
     # -- catalog -----------------------------------------------------------------
     def _load_catalog(self) -> Catalog:
