@@ -13,7 +13,7 @@ import sys
 
 # modules that add commands: each has register(subparsers)
 COMMAND_MODULES = ("quiver.shell.sqlcmd", "quiver.shell", "quiver.tpch.commands",
-                   "quiver.cluster.commands")
+                   "quiver.cluster.commands", "quiver.cluster.flight_sql_service")
 
 
 def build_parser() -> argparse.ArgumentParser:

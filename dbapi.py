@@ -12,50 +12,45 @@ connection stays usable after one.
 
 from __future__ import annotations
 
+import importlib
 import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 import pyarrow as pa
 
 from . import errors
 from .errors import InterfaceError, NotSupportedError
 
-_LOCAL = re.compile(r"^local\[(\d+)\]$")
+class Engine(Protocol):
+    """What a Connection drives. Each connect target opens one: the embedded
+    session (session.py), a cluster client (cluster/client.py). Engines never
+    import this module; the faces sit on top."""
+    catalog: Any
+
+    def execute(self, sql: str, params: Sequence | None = None) -> Any: ...
+    def close(self) -> None: ...
+
+
+# Connect targets, tried in order: (what it is, does this target string name
+# it, "module:function" that opens an Engine from (target, options)).
+TARGETS: tuple[tuple[str, Callable[[str | None], bool], str], ...] = (
+    ("embedded", lambda t: t in (None, "", "embedded", ":memory:"), "quiver.session:open_engine"),
+    ("cluster", lambda t: bool(re.match(r"^local\[\d+\]$", t)) or t.startswith("quiver://"),
+     "quiver.cluster.client:open_engine"),
+    ("ray", lambda t: t == "ray" or t.startswith("ray://"), "quiver.cluster.ray_cluster:open_engine"),
+)
 
 
 def connect(target: str | None = None, **options) -> "Connection":
     import os
     target = target if target is not None else os.environ.get("QUIVER_CONNECT") or None
-    if target in (None, "", "embedded", ":memory:"):
-        from .session import Session
-        return Connection(Session(**_session_options(options)))
-    if _LOCAL.match(target) or target.startswith("quiver://"):
-        try:
-            from .cluster.client import connect_cluster
-        except ImportError:
-            raise NotSupportedError(
-                f"connect target {target!r}: the cluster runtime is not available") from None
-        return Connection(connect_cluster(target, **options))
+    for _name, matches, opener in TARGETS:
+        if matches(target):
+            module, function = opener.split(":")
+            return Connection(getattr(importlib.import_module(module), function)(target, options))
     raise InterfaceError(
-        f"unknown connect target {target!r}: use None (embedded), 'local[N]' or 'quiver://host:port'")
-
-
-def _session_options(options: dict) -> dict:
-    from .planner.physical_planner import PhysicalOptions
-    phys = PhysicalOptions()
-    out: dict[str, Any] = {}
-    for key, value in options.items():
-        if key in ("target_partitions", "shuffle_partitions", "broadcast_rows",
-                   "join_strategy", "split_bytes"):
-            setattr(phys, key, value)
-        elif key == "disabled_rules":
-            out["disabled_rules"] = frozenset(value)
-        elif key in ("dialect", "warehouse", "batch_size", "memory_budget", "spill_dir"):
-            out[key] = value
-        else:
-            raise InterfaceError(f"unknown connection option {key!r}")
-    out["physical"] = phys
-    return out
+        f"unknown connect target {target!r}: use None (embedded), 'local[N]', "
+        "'quiver://host:port', 'ray' or 'ray://host:port'")
 
 
 def _guard(fn):
@@ -113,6 +108,22 @@ class Connection:
                     f"cannot register {type(source).__name__}: use a path, a pyarrow.Table "
                     "or a pandas DataFrame")
         catalog.register_table(name, source, replace=True)
+
+    @_guard
+    def create_function(self, name: str, target: str, return_type) -> None:
+        """Register a vectorized Python UDF: `target` is 'package.module:function'
+        (Arrow arrays in, an Arrow array out), imported by that name in every
+        process that runs the query; `return_type` is a SQL type name
+        ('DOUBLE', 'VARCHAR', ...) or a pyarrow.DataType. Same as
+        CREATE OR REPLACE FUNCTION name RETURNS type LANGUAGE PYTHON AS 'target'."""
+        self._check()
+        if isinstance(return_type, pa.DataType):
+            from .datatypes import sql_name
+            return_type = sql_name(return_type)
+        quoted = '"' + name.replace('"', '""') + '"'
+        literal = "'" + target.replace("'", "''") + "'"
+        self.execute(f"CREATE OR REPLACE FUNCTION {quoted} RETURNS {return_type} "
+                     f"LANGUAGE PYTHON AS {literal}")
 
     def commit(self) -> None:
         self._check()

@@ -1,5 +1,6 @@
 """Running the statements that change or describe the catalog: CREATE
-EXTERNAL TABLE, CREATE TABLE AS, CREATE VIEW, DROP, SHOW TABLES, DESCRIBE."""
+EXTERNAL TABLE, CREATE TABLE AS, CREATE VIEW, CREATE FUNCTION, DROP, SHOW
+TABLES, DESCRIBE."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pyarrow as pa
 
 from . import errors
 from . import datatypes as dt
+from .executor.result import Result
 
 
 def run(session, st):
@@ -17,6 +19,7 @@ def run(session, st):
         S.CreateExternalTable: create_external_table,
         S.CreateTableAs: create_table_as,
         S.CreateView: create_view,
+        S.CreateFunction: create_function,
         S.Drop: drop,
         S.ShowTables: show_tables,
         S.Describe: describe,
@@ -37,7 +40,6 @@ def _exists_check(session, name: str, if_not_exists: bool, or_replace: bool) -> 
 
 
 def create_external_table(session, st):
-    from .session import Result
     from .storage.dataset import open_dataset
     if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
         return Result(statement="CREATE")
@@ -70,7 +72,6 @@ def create_external_table(session, st):
 
 
 def create_table_as(session, st):
-    from .session import Result
     from .storage.dataset import open_dataset
     from .storage.writer import write_table
     if not _exists_check(session, st.name, st.if_not_exists, st.or_replace):
@@ -88,15 +89,28 @@ def create_table_as(session, st):
 
 
 def create_view(session, st):
-    from .session import Result
     if not _exists_check(session, st.name, False, st.or_replace):
         return Result(statement="CREATE")
     session.catalog.register_view(st.name, st.sql_text, replace=st.or_replace)
     return Result(statement="CREATE")
 
 
+def create_function(session, st):
+    from .planner.functions import scalar_names
+    if st.name in scalar_names():
+        raise errors.ProgrammingError(f"{st.name}() is a built-in function; "
+                                      "choose another name")
+    if st.if_not_exists and session.catalog.function(st.name) is not None:
+        return Result(statement="CREATE")
+    session.catalog.register_function(st.name, st.target, st.return_type,
+                                      replace=st.or_replace)
+    return Result(statement="CREATE")
+
+
 def drop(session, st):
-    from .session import Result
+    if st.kind == "function":
+        session.catalog.drop_function(st.name, if_exists=st.if_exists)
+        return Result(statement="DROP")
     entry = session.catalog.lookup(st.name)
     if entry is None or entry.kind != st.kind:
         if st.if_exists:
@@ -107,7 +121,6 @@ def drop(session, st):
 
 
 def show_tables(session, st):
-    from .session import Result
     names = sorted(session.catalog.list())
     table = pa.table({"name": pa.array(names, pa.string())})
     return Result(table, table.num_rows, "SHOW")
@@ -115,7 +128,6 @@ def show_tables(session, st):
 
 def describe(session, st):
     from .parser import bind
-    from .session import Result
     if st.query is not None:
         plan = st.query.plan
         pairs = [(n, f.dtype, f.nullable) for n, f in zip(st.query.output_names, plan.schema)]

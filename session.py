@@ -18,21 +18,10 @@ from typing import Any, Callable
 
 import pyarrow as pa
 
-from . import errors
+from . import ddl, errors
+from .executor.result import Result
 from .planner.physical_planner import PhysicalOptions, PhysicalPlanner
 from .planner.stages import StageDag, build_stages
-
-
-@dataclass
-class Result:
-    """What a statement produced: a table (possibly empty), or nothing."""
-    table: pa.Table | None = None
-    rowcount: int = -1
-    statement: str = ""
-
-    @property
-    def has_rows(self) -> bool:
-        return self.table is not None
 
 
 @dataclass
@@ -44,6 +33,34 @@ class QueryRecord:
     seconds: float | None = None
     rows: int | None = None
     error: str | None = None
+
+
+SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "memory_budget", "spill_dir")
+PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
+                    "join_strategy", "split_bytes")
+
+
+def session_options(options: dict) -> dict:
+    """connect() options as Session keyword arguments; an unknown option is
+    an InterfaceError (a cluster client checks them here before sending)."""
+    phys = PhysicalOptions()
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in PHYSICAL_OPTIONS:
+            setattr(phys, key, value)
+        elif key == "disabled_rules":
+            out["disabled_rules"] = frozenset(value)
+        elif key in SESSION_OPTIONS:
+            out[key] = value
+        else:
+            raise errors.InterfaceError(f"unknown connection option {key!r}")
+    out["physical"] = phys
+    return out
+
+
+def open_engine(target: str | None, options: dict) -> "Session":
+    """The embedded engine: a Session in this process (dbapi.TARGETS)."""
+    return Session(**session_options(options))
 
 
 class Session:
@@ -98,13 +115,14 @@ class Session:
             return self.run_query(st.query, sql)
         if isinstance(st, S.Explain):
             return self._explain(st, sql)
-        from . import ddl
         return ddl.run(self, st)
 
     def plan_query(self, bound, trace: list | None = None):
-        from .planner.optimizer import optimize
-        logical = optimize(bound.plan, disabled=self.disabled_rules, trace=trace)
-        physical = PhysicalPlanner(self.physical).plan(logical)
+        from .executor.eval import evaluate, evaluate_scalar
+        from .planner.optimizer import OptimizerContext, optimize
+        ctx = OptimizerContext(evaluate_scalar=evaluate_scalar)
+        logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
+        physical = PhysicalPlanner(self.physical, evaluate=evaluate).plan(logical)
         return logical, physical, build_stages(physical)
 
     def run_query(self, bound, sql: str = "", metrics=None,

@@ -7,7 +7,12 @@ set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/quiver-wheel.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-python3 -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$src"
+# build from a clean copy: an in-tree build/ left by an earlier build would
+# put stale modules into the wheel
+mkdir -p "$work/src"
+tar -C "$src" --exclude=./.git --exclude=./build --exclude=./dist --exclude='*.egg-info' \
+    --exclude=__pycache__ -cf - . | tar -C "$work/src" -xf -
+python3 -m pip wheel --quiet --no-deps --wheel-dir "$work/dist" "$work/src"
 python3 -m venv "$work/venv"
 wheel=$(ls "$work"/dist/quiver_sql-*.whl)
 "$work/venv/bin/python" -m pip install --quiet "${wheel}[tpch]"

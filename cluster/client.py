@@ -46,7 +46,8 @@ from pyarrow import flight
 
 from .. import errors
 from .. import datatypes as dt
-from ..session import Result
+from ..executor.result import Result
+from ..session import session_options
 from .cluster_runner import error_from
 from .flight_shuffle import FlightClients
 from .proto import quiver_pb2 as pb
@@ -62,10 +63,14 @@ RECONNECT_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDE
 DEFAULT_RECONNECT_TIMEOUT = 300.0
 
 
+def open_engine(target: str, options: dict) -> "ClusterSession":
+    """A cluster engine for a `local[N]` or `quiver://` target (dbapi.TARGETS)."""
+    return connect_cluster(target, **options)
+
+
 def connect_cluster(target: str, **options) -> "ClusterSession":
     client_opts = {k: options.pop(k) for k in CLIENT_OPTIONS if k in options}
-    from ..dbapi import _session_options
-    _session_options(dict(options))           # unknown options fail here, not remotely
+    session_options(dict(options))            # unknown options fail here, not remotely
     token = resolve_token(client_opts.get("token"))
     m = _LOCAL.match(target)
     if m:
@@ -379,6 +384,8 @@ class LocalCluster:
         self.coordinator: _Proc | None = None
         self.workers: list[_Proc] = []
         self.address: str | None = None
+        self.flight_sql_address: str | None = None
+        self.web_url: str | None = None
 
     def _env(self) -> dict:
         env = dict(os.environ)
@@ -399,6 +406,14 @@ class LocalCluster:
                 os.path.join(self.root, "logs", "coordinator.log"), self._env())
             line = self.coordinator.wait_line("quiver://", deadline, "the coordinator")
             self.address = line[line.index("quiver://") + len("quiver://"):].split()[0]
+            if "--flight-sql-port" in self.coordinator_args:
+                line = self.coordinator.wait_line("Flight SQL endpoint", deadline,
+                                                  "the coordinator's Flight SQL endpoint")
+                self.flight_sql_address = line.split("://", 1)[1].split()[0]
+            if "--web-port" in self.coordinator_args:
+                line = self.coordinator.wait_line("web view on", deadline,
+                                                  "the coordinator's web view")
+                self.web_url = line.split()[-1]
             for i in range(self.n):
                 self.workers.append(_Proc(
                     py + ["worker", "--coordinator", self.address, "--host", self.host,

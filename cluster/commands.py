@@ -50,9 +50,25 @@ def run_coordinator(args) -> int:
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
+    flight_sql = None
+    if args.flight_sql_port is not None:
+        from .flight_sql_service import start_beside
+        flight_sql = start_beside(coord, args.host, args.flight_sql_port, args.tls_cert,
+                                  args.tls_key)
+        scheme = "grpc+tls" if args.tls_cert else "grpc"
+        print(f"quiver Flight SQL endpoint on {scheme}://{flight_sql.address}", flush=True)
+    web = None
+    if args.web_port is not None:
+        from .web_view import WebView
+        web = WebView(coord, args.host, args.web_port).start()
+        print(f"quiver web view on {web.url}", flush=True)
     try:
         _until_signal()
     finally:
+        if web is not None:
+            web.stop()
+        if flight_sql is not None:
+            flight_sql.shutdown()
         coord.stop()
     return 0
 
@@ -100,10 +116,19 @@ def run_worker(args) -> int:
 
 def run_local(args) -> int:
     from .client import LocalCluster
-    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots)
+    extra = () if args.flight_sql_port is None else ("--flight-sql-port",
+                                                     str(args.flight_sql_port))
+    if args.web_port is not None:
+        extra += ("--web-port", str(args.web_port))
+    cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
+                           coordinator_args=extra)
     cluster.start(timeout=args.start_timeout)
     print(f"quiver local cluster with {args.workers} workers on quiver://{cluster.address}",
           flush=True)
+    if cluster.flight_sql_address:
+        print(f"quiver Flight SQL endpoint on grpc://{cluster.flight_sql_address}", flush=True)
+    if cluster.web_url:
+        print(f"quiver web view on {cluster.web_url}", flush=True)
     try:
         _until_signal()
     finally:
@@ -135,6 +160,10 @@ def register(subparsers) -> None:
     p.add_argument("--tls-key", default=None)
     p.add_argument("--fetch-timeout", type=float, default=None,
                    help="seconds to fetch one partition from a worker (default 300)")
+    p.add_argument("--flight-sql-port", type=int, default=None,
+                   help="also serve Arrow Flight SQL clients on this port (0: any free one)")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="also serve the live web view on this port (0: any free one)")
     p.add_argument("--result-ttl", type=float, default=600.0,
                    help="seconds a query result waits for its client on the workers")
     p.set_defaults(func=run_coordinator)
@@ -164,6 +193,10 @@ def register(subparsers) -> None:
     p.add_argument("--slots", type=int, default=None)
     p.add_argument("--token", default=None)
     p.add_argument("--start-timeout", type=float, default=60.0)
+    p.add_argument("--flight-sql-port", type=int, default=None,
+                   help="the coordinator also serves Arrow Flight SQL on this port")
+    p.add_argument("--web-port", type=int, default=None,
+                   help="the coordinator also serves the live web view on this port")
     p.set_defaults(func=run_local)
 
 

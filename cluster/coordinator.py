@@ -53,7 +53,7 @@ from ..executor.scheduler import TaskId
 from .. import datatypes as dt
 from ..planner import physical as P
 from ..planner.tree import walk
-from ..session import QueryRecord
+from ..session import QueryRecord, session_options
 from ..storage.catalog import Catalog
 from .cluster_runner import ClusterRunner, CoordinatorSession
 from . import identity, resume
@@ -95,6 +95,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self._lost_at: dict[str, float] = {}                   # lost worker -> since when
         self._next_compaction = 0.0
         self.token = resolve_token(token)
+        self.tls_cert_path = tls_cert
         self.heartbeat_interval = heartbeat_interval
         self.scheduler = ClusterScheduler(heartbeat_timeout, locality_wait)
         if self.exchange:
@@ -523,8 +524,14 @@ class Coordinator(rpc.CoordinatorServicer):
         return resp
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
-        from ..dbapi import _session_options
-        kwargs = _session_options(options)
+        kwargs = session_options(options)
+        if "target_partitions" not in options:
+            # the cluster's task slots, not this machine's CPUs, set how many
+            # partitions a stage is cut into
+            with self.cond:
+                slots = sum(w.slots for w in self.scheduler.alive_workers())
+            if slots:
+                kwargs["physical"].target_partitions = slots
         catalog = SystemCatalog(self.catalog_for(session_id), self._system)
         kwargs.setdefault("warehouse", os.path.join(self.state_dir, "warehouse"))
         return CoordinatorSession(catalog=catalog, runner=runner, **kwargs)

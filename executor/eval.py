@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 
 from ..errors import DataError, InternalError, NotSupportedError
 from .. import datatypes as dt
-from ..planner.expr import Call, Case, Cast, Column, Expr, InList, Literal
-from .functions import lookup
+from ..planner.expr import Call, Case, Cast, Column, Expr, InList, Literal, PythonCall
+from .functions import lookup, python_udf
 from .functions.cast import cast_array
 from .functions.registry import as_array
 
@@ -97,6 +97,9 @@ def _eval(expr: Expr, batch: pa.RecordBatch) -> Datum:
         return _case(expr, batch)
     if t is InList:
         return _in_list(expr, batch)
+    if t is PythonCall:
+        args = [as_array(_eval(a, batch), batch.num_rows) for a in expr.args]
+        return python_udf.call(expr.name, expr.target, args, batch.num_rows, expr.dtype)
     raise NotSupportedError(f"cannot evaluate {t.__name__} expressions")
 
 

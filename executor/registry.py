@@ -13,14 +13,10 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
+from ..errors import NotSupportedError
+
+# filled by the operator modules as the executor package is imported
 _OPERATORS: dict[type, Callable] = {}
-_LOADED = False
-
-
-def _load_operators() -> None:
-    global _LOADED
-    from . import operators  # noqa: F401  (registers every operator)
-    _LOADED = True
 
 
 def implements(node_type: type) -> Callable:
@@ -33,12 +29,9 @@ def implements(node_type: type) -> Callable:
 def execute(node, partition: int, ctx) -> Iterator[pa.RecordBatch]:
     """Run partition `partition` of `node`, yielding record batches whose
     column names are the node's schema names."""
-    if not _LOADED:
-        _load_operators()
     try:
         op = _OPERATORS[type(node)]
     except KeyError:
-        from ..errors import NotSupportedError
         raise NotSupportedError(f"no operator for {type(node).__name__}") from None
     if ctx.metrics is None:
         yield from op(node, partition, ctx)

@@ -353,6 +353,11 @@ class ExprBinder:
         if isinstance(node, exp.Count):
             return self._aggregate(node)
         name, arg_nodes = function_call(node)
+        udf = self._python_function(name)
+        if udf is not None:
+            target, returns = udf
+            args = tuple(self.bind(a) for a in arg_nodes)
+            return ex.PythonCall(name, target, args, returns)
         if F.is_window_function(name):
             raise self.ctx.error(f"{name}() needs an OVER clause", node)
         if isinstance(node, exp.AggFunc) or F.is_aggregate(name):
@@ -361,6 +366,14 @@ class ExprBinder:
             raise self.ctx.error(f"DISTINCT is only allowed in aggregates, not {name}()", node)
         args = [self.bind(a) for a in arg_nodes]
         return self.call(name, args, node)
+
+    def _python_function(self, name: str):
+        """(import name, return type) if `name` is a Python UDF of the catalog
+        (built-in functions always win: CREATE FUNCTION refuses their names)."""
+        lookup = getattr(self.ctx.catalog, "function", None)
+        if lookup is None or name in F.scalar_names():
+            return None
+        return lookup(name)
 
     def _Filter(self, node):
         where = node.expression.this if isinstance(node.expression, exp.Where) else node.expression

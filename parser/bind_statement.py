@@ -2,7 +2,7 @@
 
 SELECT-like queries are bound to plans (bind_select.py); DDL statements
 are checked and turned into plain descriptions the session executes:
-CREATE EXTERNAL TABLE, CREATE TABLE ... AS, CREATE VIEW, DROP, SHOW TABLES,
+CREATE EXTERNAL TABLE, CREATE TABLE ... AS, CREATE VIEW, CREATE FUNCTION, DROP, SHOW TABLES,
 DESCRIBE, and EXPLAIN [ANALYZE] [VERBOSE] around any of them.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from . import statements as S
+from .bind_function_ddl import bind_create_function
 from .bind_select import bind_query
 from .external_table import ExternalTableStatement
 from .parse import ExplainStatement
@@ -46,7 +47,7 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
         return _create(ctx, ast)
     if isinstance(ast, exp.Drop):
         kind = (ast.args.get("kind") or "").lower()
-        if kind not in ("table", "view"):
+        if kind not in ("table", "view", "function"):
             raise ctx.not_supported(f"DROP {kind.upper()}", ast)
         tables = ast.args.get("tables") or [ast.this]
         if len(tables) != 1:
@@ -82,6 +83,8 @@ def _table_name(node: exp.Expression) -> str:
 
 def _create(ctx: BindContext, ast: exp.Create) -> S.Statement:
     kind = (ast.args.get("kind") or "").upper()
+    if kind == "FUNCTION":
+        return bind_create_function(ctx, ast)
     if kind not in ("VIEW", "TABLE"):
         raise ctx.not_supported(f"CREATE {kind or 'statement'}", ast)
     target = ast.this

@@ -58,8 +58,19 @@ class CreateView(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class CreateFunction(Statement):
+    """A Python UDF known by its import name ('module:function')."""
+    name: str
+    target: str
+    return_type: pa.DataType
+    arg_types: tuple | None = None      # None: any arguments
+    or_replace: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Drop(Statement):
-    kind: str           # 'table' | 'view'
+    kind: str           # 'table' | 'view' | 'function'
     name: str
     if_exists: bool = False
 

@@ -38,6 +38,8 @@ def format_expr(e: Any) -> str:
         if e.fn == "not":
             return f"NOT {format_expr(e.args[0])}"
         return f"{e.fn}({', '.join(format_expr(a) for a in e.args)})"
+    if isinstance(e, E.PythonCall):
+        return f"{e.name}({', '.join(format_expr(a) for a in e.args)})"
     if isinstance(e, E.Cast):
         return f"{'TRY_CAST' if e.safe else 'CAST'}({format_expr(e.arg)} AS {dt.sql_name(e.dtype)})"
     if isinstance(e, E.Case):

@@ -62,6 +62,18 @@ class Call(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class PythonCall(Expr):
+    """A Python UDF (CREATE FUNCTION ... LANGUAGE PYTHON): `target` is its
+    import name 'module:function', imported by each process that evaluates
+    it; `name` is the SQL name, for messages."""
+    name: str
+    target: str
+    args: tuple[Expr, ...]
+    dtype: pa.DataType
+    _children: ClassVar = ("args",)
+
+
+@dataclass(frozen=True, slots=True)
 class Cast(Expr):
     arg: Expr
     dtype: pa.DataType

@@ -49,8 +49,14 @@ def _estimate(plan: L.LogicalPlan) -> float:
 
 
 class PhysicalPlanner:
-    def __init__(self, options: PhysicalOptions | None = None):
+    """`evaluate(expr, batch) -> pa.Array` (executor.eval.evaluate, handed
+    in by the session so the planner imports nothing of the executor) lets
+    scan pruning evaluate Hive partition filters; without it every partition
+    is kept."""
+
+    def __init__(self, options: PhysicalOptions | None = None, evaluate=None):
         self.options = options or PhysicalOptions()
+        self.evaluate = evaluate
 
     # -- entry -------------------------------------------------------------
     def plan(self, node: L.LogicalPlan) -> P.ExecNode:
@@ -81,7 +87,7 @@ class PhysicalPlanner:
             parts = max(1, min(self.options.target_partitions, rows // 100_000 or 1))
             return P.MemoryScanExec(node.table, node.fields, node.columns, parts, node.filters)
         column_of_field = dict(zip((f.name for f in node.fields), node.columns))
-        files = prune_files(source, list(node.filters), column_of_field)
+        files = prune_files(source, list(node.filters), column_of_field, self.evaluate)
         # cut big files into row-group splits small enough that every core
         # gets work, but no smaller than needed
         total = sum(f.size for f in files)

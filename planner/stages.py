@@ -18,9 +18,10 @@ one stage; each consumer's ShuffleReadExec reads it under its own field names
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from dataclasses import dataclass
 
+from . import expr as E
 from . import physical as P
 from .tree import transform_up, walk
 
@@ -59,10 +60,6 @@ def input_stages(root: P.ExecNode) -> tuple[int, ...]:
     return tuple(sorted({n.stage_id for n in walk(root) if isinstance(n, P.ShuffleReadExec)}))
 
 
-# a string in a plan's repr (group 2), maybe a Literal's value (group 1)
-_QUOTED = re.compile(r"""(value=)?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
-
-
 _OUTPUT_NAMES = ("names", "group_names", "agg_names")
 
 
@@ -77,23 +74,47 @@ def _column_names(node: P.ExecNode) -> set[str]:
     return names
 
 
-def canonical_key(node: P.ExchangeExec) -> str:
-    """The exchange's repr with its column names numbered by first
-    appearance: equal keys mean the same computation up to column ids."""
+def canonical_key(node: P.ExchangeExec) -> tuple:
+    """The exchange as nested tuples (class, field values...) with the column
+    names its subplan defines numbered by first appearance: equal keys mean
+    the same computation up to column ids. Literal values are kept as they
+    are, so a string constant that happens to equal a column name is never
+    renamed."""
     names = _column_names(node.input)
-    numbering: dict[str, str] = {}
+    numbering: dict[str, int] = {}
 
-    def rename(m: re.Match) -> str:
-        text = m.group(2)[1:-1]
-        if m.group(1) or text not in names:
-            return m.group(0)
-        return "'\x00%s'" % numbering.setdefault(text, str(len(numbering)))
-    return _QUOTED.sub(rename, repr(node))
+    def canon(value):
+        if isinstance(value, E.Literal):
+            return (E.Literal, type(value.value), _hashable(value.value), value.dtype)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return (type(value),) + tuple(canon(getattr(value, f.name))
+                                          for f in dataclasses.fields(value))
+        if isinstance(value, str):
+            if value in names:
+                return (_COLUMN, numbering.setdefault(value, len(numbering)))
+            return value
+        if isinstance(value, (tuple, list)):
+            return (type(value),) + tuple(canon(v) for v in value)
+        if isinstance(value, dict):
+            return (dict,) + tuple(sorted((repr(k), canon(v)) for k, v in value.items()))
+        return _hashable(value)
+    return canon(node)
+
+
+_COLUMN = object()      # marks a renumbered column name in a canonical key
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return (type(value), repr(value))
+    return (type(value), value)
 
 
 def build_stages(plan: P.ExecNode) -> StageDag:
     stages: list[Stage] = []
-    seen: dict[str, int] = {}           # canonical exchange -> its stage id
+    seen: dict[tuple, int] = {}         # canonical exchange -> its stage id
 
     def cut(node):
         if not isinstance(node, P.ExchangeExec):

@@ -102,6 +102,8 @@ class Catalog:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._entries: dict[str, TableEntry | ViewEntry] = {}
+        # Python UDFs: name -> (import name 'module:function', return type as wire name)
+        self._functions: dict[str, tuple[str, str]] = {}
 
     # --- registration -----------------------------------------------------------
     def _put(self, entry, replace: bool) -> None:
@@ -150,6 +152,29 @@ class Catalog:
                 raise ProgrammingError(f"{entry.name!r} is a table, not a view")
             self._put(entry, replace)
         return entry
+
+    def register_function(self, name: str, target: str, return_type: pa.DataType,
+                          replace: bool = False) -> None:
+        """A Python UDF by its import name; only the name is kept and sent."""
+        key = name.lower()
+        with self._lock:
+            if key in self._functions and not replace:
+                raise ProgrammingError(f"function {key!r} already exists")
+            self._functions[key] = (target, dt.to_wire(return_type))
+
+    def drop_function(self, name: str, if_exists: bool = False) -> bool:
+        with self._lock:
+            if self._functions.pop(name.lower(), None) is None:
+                if if_exists:
+                    return False
+                raise ProgrammingError(f"function {name.lower()!r} does not exist")
+            return True
+
+    def function(self, name: str) -> tuple[str, pa.DataType] | None:
+        """(import name, return type) of a Python UDF, or None."""
+        with self._lock:
+            entry = self._functions.get(name.lower())
+        return None if entry is None else (entry[0], dt.from_wire(entry[1]))
 
     # --- queries ----------------------------------------------------------------
     def lookup(self, name: str) -> TableEntry | ViewEntry | None:
@@ -201,8 +226,10 @@ class Catalog:
                 elif e.source_kind == "dataset":
                     tables.append({"name": n, "location": e.location, "options": e.options,
                                    "columns": e.columns})
-        return json.dumps({"version": CATALOG_VERSION, "tables": tables, "views": views},
-                          indent=1, sort_keys=True, default=str)
+            functions = [{"name": n, "target": t, "returns": r}
+                         for n, (t, r) in sorted(self._functions.items())]
+        return json.dumps({"version": CATALOG_VERSION, "tables": tables, "views": views,
+                           "functions": functions}, indent=1, sort_keys=True, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> "Catalog":
@@ -217,4 +244,6 @@ class Catalog:
                 columns=tuple(tuple(c) for c in columns) if columns else None)
         for v in data.get("views", []):
             cat._entries[v["name"]] = ViewEntry(v["name"], v["sql"])
+        for f in data.get("functions", []):
+            cat._functions[f["name"]] = (f["target"], f["returns"])
         return cat

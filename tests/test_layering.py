@@ -1,5 +1,18 @@
-"""The layers import only downward: parser/, planner/, executor/ and storage/
-never import cluster/, grpc or Arrow Flight; storage/ knows nothing of SQL."""
+"""The house rules, checked over every import statement in the package,
+including the ones inside functions (ast.walk sees them all):
+
+1. Units (each root module and each top-level folder) import only units of a
+   lower rank in UNIT_RANKS, so the unit graph has no circle: the faces sit
+   on top (dbapi.py, the shell, cli.py), engines below them (cluster/ never
+   imports dbapi.py), then session.py above ddl.py, the executor and parser
+   above the planner (neither imports the other), storage/ at the bottom
+   above only errors.py and datatypes.py.
+2. Within a unit, no circle between modules either.
+3. parser/, planner/, executor/ and storage/ never import grpc or Arrow
+   Flight; the executor never imports sqlglot, nor storage.
+4. The root holds only the faces and the ground floor.
+5. No module over 800 lines.
+"""
 
 from __future__ import annotations
 
@@ -9,65 +22,158 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FORBIDDEN_EVERYWHERE = ("quiver.cluster", "grpc", "pyarrow.flight")
-LAYERS = {
-    "parser": FORBIDDEN_EVERYWHERE,
-    "planner": FORBIDDEN_EVERYWHERE + ("quiver.parser",),
-    "executor": FORBIDDEN_EVERYWHERE + ("quiver.parser", "quiver.planner.optimizer",
-                                        "quiver.planner.physical_planner", "sqlglot"),
-    "storage": FORBIDDEN_EVERYWHERE + ("quiver.parser", "quiver.planner.optimizer",
-                                       "quiver.executor", "sqlglot"),
+SKIP_DIRS = {"tests", "build", "dist", "__pycache__"}
+
+# a unit may import only units of a strictly lower rank
+UNIT_RANKS = {
+    "errors": 0, "datatypes": 0,
+    "storage": 1,
+    "planner": 2,
+    "parser": 3, "executor": 3,
+    "ddl": 4,
+    "session": 5,
+    "cluster": 6,
+    "dbapi": 7,
+    "quiver": 8,            # the package's __init__.py: connect() and the errors
+    "shell": 9, "tpch": 9,
+    "cli": 10,
+}
+ROOT_MODULES = {"__init__.py", "errors.py", "datatypes.py", "dbapi.py", "cli.py",
+                "session.py", "ddl.py"}
+FOREIGN = {
+    "parser": ("grpc", "pyarrow.flight"),
+    "planner": ("grpc", "pyarrow.flight", "sqlglot"),
+    "executor": ("grpc", "pyarrow.flight", "sqlglot", "quiver.planner.optimizer",
+                 "quiver.planner.physical_planner"),
+    "storage": ("grpc", "pyarrow.flight", "sqlglot"),
 }
 
 
-def imported_modules(path: str, package: str) -> list[str]:
-    tree = ast.parse(open(path).read(), path)
+def modules() -> dict[str, tuple[str, list[str]]]:
+    """module name -> (path, its package as a list of name parts)."""
+    out = {}
+    for dirpath, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS
+                   and not d.endswith(".egg-info")]
+        for f in files:
+            if not f.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, f)
+            rel = os.path.relpath(path, ROOT)[:-3].split(os.sep)
+            if rel[-1] == "__init__":
+                name = ".".join(["quiver"] + rel[:-1])
+                package = name.split(".")
+            else:
+                name = ".".join(["quiver"] + rel)
+                package = name.split(".")[:-1]
+            out[name] = (path, package)
+    return out
+
+
+MODULES = modules()
+
+
+def imports_of(name: str) -> list[str]:
+    """Every module `name` imports (quiver modules resolved to the module
+    itself, `from . import x` to quiver.x when x is a module), at any depth."""
+    path, package = MODULES[name]
     out = []
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(open(path).read(), path)):
         if isinstance(node, ast.Import):
             out.extend(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                mod = ".".join(base + ([node.module] if node.module else []))
-                out.append(mod)
-                out.extend(f"{mod}.{a.name}" for a in node.names)
-            elif node.module:
-                out.append(node.module)
-                if node.module == "pyarrow":
-                    out.extend(f"pyarrow.{a.name}" for a in node.names)
+                base = ".".join(package[: len(package) - node.level + 1]
+                                + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            names = [a.name for a in node.names]
+            if base == "quiver" and names == ["__version__"]:
+                continue            # the version string: plain data, every layer may read it
+            subs = [f"{base}.{n}" for n in names]
+            found = [s for s in subs if s in MODULES]
+            out.extend(found)
+            if len(found) < len(subs):
+                out.append(base)
     return out
 
 
-def layer_files():
-    for layer in LAYERS:
-        for dirpath, _, files in os.walk(os.path.join(ROOT, layer)):
-            for f in files:
-                if f.endswith(".py"):
-                    path = os.path.join(dirpath, f)
-                    rel = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
-                    package = "quiver." + rel.rsplit(".", 1)[0] if "." in rel else "quiver"
-                    if f == "__init__.py":
-                        package = "quiver." + rel.rsplit(".", 1)[0]
-                    yield layer, path, package
+def unit_of(module: str) -> str:
+    parts = module.split(".")
+    return "quiver" if len(parts) == 1 else parts[1]
 
 
-@pytest.mark.parametrize("layer,path,package", list(layer_files()),
-                         ids=lambda v: os.path.relpath(v, ROOT) if os.sep in str(v) else None)
-def test_imports_only_downward(layer, path, package):
-    bad = [m for m in imported_modules(path, package)
-           if any(m == f or m.startswith(f + ".") for f in LAYERS[layer])]
-    assert not bad, f"{os.path.relpath(path, ROOT)} imports {bad}"
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_units_import_only_lower_ranks(name):
+    me = unit_of(name)
+    assert me in UNIT_RANKS, f"{name}: unit {me} has no rank in UNIT_RANKS"
+    bad = []
+    for m in imports_of(name):
+        if m.split(".")[0] != "quiver":
+            continue
+        other = unit_of(m)
+        if other != me and UNIT_RANKS.get(other, 99) >= UNIT_RANKS[me]:
+            bad.append(m)
+    assert not bad, f"{name} imports upward or sideways: {bad}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if unit_of(n) in FOREIGN))
+def test_engine_layers_import_no_network_or_sql_text(name):
+    banned = FOREIGN[unit_of(name)]
+    bad = [m for m in imports_of(name) if any(m == b or m.startswith(b + ".") for b in banned)]
+    assert not bad, f"{name} imports {bad}"
+
+
+def module_cycles() -> list[list[str]]:
+    graph = {n: {m for m in imports_of(n) if m in MODULES and m != n} for n in MODULES}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+
+    def visit(v):                       # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_import_circles_across_units():
+    crossing = [c for c in module_cycles() if len({unit_of(m) for m in c}) > 1]
+    assert not crossing, crossing
+
+
+def test_the_root_holds_only_the_faces():
+    extra = sorted(f for f in os.listdir(ROOT) if f.endswith(".py"))
+    assert set(extra) <= ROOT_MODULES, sorted(set(extra) - ROOT_MODULES)
 
 
 def test_no_module_over_800_lines():
     long = []
-    for dirpath, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in ("tests", "build")]
-        for f in files:
-            if f.endswith(".py") and not f.endswith("_pb2.py") and not f.endswith("_pb2_grpc.py"):
-                path = os.path.join(dirpath, f)
-                n = sum(1 for _ in open(path))
-                if n > 800:
-                    long.append(f"{os.path.relpath(path, ROOT)}: {n} lines")
+    for path, _ in MODULES.values():
+        if path.endswith(("_pb2.py", "_pb2_grpc.py")):
+            continue
+        n = sum(1 for _ in open(path))
+        if n > 800:
+            long.append(f"{os.path.relpath(path, ROOT)}: {n} lines")
     assert not long, long

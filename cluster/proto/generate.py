@@ -1,4 +1,5 @@
-"""Regenerate quiver_pb2.py / quiver_pb2_grpc.py from quiver.proto.
+"""Regenerate quiver_pb2.py / quiver_pb2_grpc.py from quiver.proto, and
+flight_sql_pb2.py from flight_sql.proto.
 
     python -m quiver.cluster.proto.generate            # rewrite the files
     python -m quiver.cluster.proto.generate --check    # exit 1 if they are stale
@@ -16,7 +17,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUTPUTS = ("quiver_pb2.py", "quiver_pb2_grpc.py")
+OUTPUTS = ("quiver_pb2.py", "quiver_pb2_grpc.py", "flight_sql_pb2.py")
 
 
 def _fix_import(text: str) -> str:
@@ -32,6 +33,10 @@ def generate(out_dir: str) -> None:
     rc = protoc.main(["grpc_tools.protoc", f"-I{HERE}", f"-I{include}",
                       f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
                       os.path.join(HERE, "quiver.proto")])
+    if rc != 0:
+        raise SystemExit(f"protoc failed with status {rc}")
+    rc = protoc.main(["grpc_tools.protoc", f"-I{HERE}", f"-I{include}",
+                      f"--python_out={out_dir}", os.path.join(HERE, "flight_sql.proto")])
     if rc != 0:
         raise SystemExit(f"protoc failed with status {rc}")
     for name in OUTPUTS:
@@ -62,7 +67,7 @@ def main(argv=None) -> int:
     if args.check:
         bad = stale()
         for name in bad:
-            print(f"{name} is out of date with quiver.proto", file=sys.stderr)
+            print(f"{name} is out of date with its .proto", file=sys.stderr)
         return 1 if bad else 0
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp)

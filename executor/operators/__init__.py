@@ -1,8 +1,8 @@
 """executor/operators: one module per physical node type.
 
 Importing this package imports every operator module, and each module
-registers its operator with `executor.registry.implements`. The registry
-imports this package the first time it runs a node.
+registers its operator with `executor.registry.implements`. The executor
+package imports this one, so every operator is registered before any runs.
 """
 
 from __future__ import annotations

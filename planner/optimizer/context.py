@@ -2,8 +2,9 @@
 
 `OptimizerContext` hands out fresh column names (rules that create columns,
 such as subquery decorrelation, need names unique in the whole plan) and
-holds the constant evaluator that fold_constants uses. Tests may inject a
-fake evaluator; by default it is `executor.eval.evaluate_scalar`.
+holds the constant evaluator that fold_constants uses: the session hands in
+`executor.eval.evaluate_scalar` (the planner imports nothing of the
+executor); tests may hand in a fake. With none, constants are not folded.
 """
 
 from __future__ import annotations
@@ -26,11 +27,5 @@ class OptimizerContext:
         return f"{base}$opt{next(self._counter)}"
 
     def scalar_evaluator(self) -> Callable[[Any], Any] | None:
-        """The constant evaluator, or None when the executor has none yet."""
-        if self.evaluate_scalar is None:
-            try:
-                from ...executor.eval import evaluate_scalar
-            except ImportError:
-                return None
-            self.evaluate_scalar = evaluate_scalar
+        """The constant evaluator, or None when none was handed in."""
         return self.evaluate_scalar

@@ -46,6 +46,7 @@ EXPRS = [
     E.Case((CALL,), (A,), None, dt.INT64),
     E.InList(S_, (E.Literal("x", dt.STRING), E.Literal("y", dt.STRING)), negated=True),
     E.WindowCall("row_number", (), (), (), None, dt.INT64),
+    E.PythonCall("slug", "mypkg.text:slug", (S_,), dt.STRING),
 ]
 
 SPLIT = P.Split("/data/t/part-0.parquet", (0, 2), 1234, 56, (("year", "int64", "2024"),

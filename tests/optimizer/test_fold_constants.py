@@ -7,6 +7,7 @@ from quiver import datatypes as dt
 from quiver.planner import expr as E
 from quiver.planner import logical as L
 from quiver.planner.optimizer import OptimizerContext
+from quiver.executor.eval import evaluate_scalar
 from quiver.planner.optimizer.fold_constants import fold_constants
 
 I = dt.INT32
@@ -106,7 +107,7 @@ def test_with_the_executor_evaluator(h):
                                             E.Literal((0, 90, 0), dt.INTERVAL)])
     bad = functions.resolve_scalar("div", [h.lit(1), h.lit(0)])
     plan = L.Project(s, (three, date, bad), ("x", "d", "z"))
-    out = fold_constants(plan, OptimizerContext())
+    out = fold_constants(plan, OptimizerContext(evaluate_scalar=evaluate_scalar))
     assert out.exprs[0] == E.Literal(3, three.dtype)
     assert isinstance(out.exprs[1], E.Literal)
     assert out.exprs[1].value in (datetime.date(1998, 9, 2), datetime.datetime(1998, 9, 2))

@@ -13,7 +13,8 @@ import pytest
 
 from quiver.executor.context import ExecContext
 from quiver.executor.operators.memory_scan import memory_scan
-from quiver.executor.operators.scan import parquet_scan, refuted
+from quiver.executor.operators.scan import parquet_scan
+from quiver.planner.refute import refuted
 from quiver import datatypes as dt
 from quiver.planner.expr import Call, Cast, Column, InList, Literal
 from quiver.planner.logical import Field

@@ -9,7 +9,12 @@ import pyarrow.parquet as pq
 
 from quiver import datatypes as dt
 from quiver.planner.expr import Call, Column, InList, Literal
-from quiver.planner.scan_pruning import prune_files
+from quiver.executor.eval import evaluate
+from quiver.planner.scan_pruning import prune_files as _prune_files
+
+
+def prune_files(ds, filters, cof):
+    return _prune_files(ds, filters, cof, evaluate)
 from quiver.storage.dataset import open_dataset
 
 
