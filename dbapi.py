@@ -195,6 +195,7 @@ class Cursor:
         self.description = None
         connection._cursors.add(self)
         self.messages: list = []    # PEP 249 extension: (Warning, Warning(text)) notices
+        self.query_id: str | None = None     # set by execute
 
     def _check(self):
         if self._closed:
@@ -221,7 +222,16 @@ class Cursor:
         self._drop_result()
         self.rowcount, self.description = -1, None
         self.messages = []
-        result = self.connection.session.execute(sql, params, stream=True)
+        self.query_id = None
+        session = self.connection.session
+        try:
+            result = session.execute(sql, params, stream=True)
+        except errors.Error:
+            # a failed or cancelled query keeps its id: cursor.resume(cursor.query_id)
+            self.query_id = getattr(session, "last_query_id", None)
+            raise
+        qid = getattr(result, "query_id", None)
+        self.query_id = str(qid) if qid is not None else None
         if getattr(result, "message", ""):
             self.messages.append((errors.Warning, errors.Warning(result.message)))
         stream = result.stream
@@ -236,6 +246,13 @@ class Cursor:
         else:
             self.rowcount = result.rowcount
         return self
+
+    def resume(self, query_id: str) -> "Cursor":
+        """Resume a failed or cancelled query from its completed stages
+        (`RESUME QUERY 'id'`); the result is the query's."""
+        if not isinstance(query_id, str) or not re.match(r"^[A-Za-z0-9_-]{1,64}$", query_id):
+            raise errors.ProgrammingError(f"resume: {query_id!r} is not a query id")
+        return self.execute(f"RESUME QUERY '{query_id}'")
 
     def executemany(self, sql: str, seq_of_params) -> "Cursor":
         total = 0

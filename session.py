@@ -9,6 +9,7 @@ runner; DDL against the catalog; EXPLAIN as text. The DB-API connection
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 import time
@@ -122,6 +123,10 @@ class Session:
         ResultStream read while it runs."""
         from .parser import statements as S
         from .parser.binder import bind_each
+        if re.match(r"^\s*resume\s+query\b", sql, re.I):
+            raise errors.NotSupportedError(
+                "RESUME QUERY needs a cluster connection (local[N] or quiver://): an "
+                "embedded query keeps no stage outputs once it ends")
         statements = bind_each(sql, self.catalog, params=params, dialect=self.dialect,
                                query_runner=lambda bound: self.run_query(bound).table)
         if not len(statements):
@@ -228,7 +233,9 @@ class Session:
             raise
         record.state, record.rows = "finished", table.num_rows
         record.seconds = time.time() - record.started
-        return Result(table, table.num_rows, "SELECT")
+        result = Result(table, table.num_rows, "SELECT")
+        result.query_id = str(record.query_id)
+        return result
 
     def _stream_query(self, bound, sql: str) -> Result:
         """Start a SELECT whose result the client reads while it runs: run
@@ -264,7 +271,9 @@ class Session:
                 self.current_ctx = None
             self._close_context(ctx, record)
             self._end_record(record, rows, error)
-        return Result(None, -1, "SELECT", stream=ResultStream(run, schema, done))
+        result = Result(None, -1, "SELECT", stream=ResultStream(run, schema, done))
+        result.query_id = str(record.query_id)
+        return result
 
     def _end_record(self, record: QueryRecord, rows: int | None,
                     error: BaseException | None) -> None:

@@ -15,7 +15,11 @@ certificate file: use TLS), `private_catalog` (this connection gets its own
 empty catalog on the coordinator instead of the shared one),
 `start_timeout` (seconds to wait for a local cluster), `fetch_timeout`
 (seconds to fetch one result partition from a worker before giving up:
-a frozen worker cannot hang the client). Other options are
+a frozen worker cannot hang the client), `reconnect_timeout` (seconds to
+keep trying when the coordinator goes away mid-query, default 300: the
+client reconnects with backoff and asks the restarted coordinator for the
+same request's answer with AwaitQuery; it resubmits only a request the
+coordinator never received). Other options are
 session options (dialect, target_partitions, ...) sent with every query.
 
 A SELECT's result never passes through the coordinator: its reply says
@@ -58,7 +62,10 @@ from .tables_wire import params_to_bytes, schema_from_bytes, table_from_bytes, t
 
 _LOCAL = re.compile(r"^local\[(\d+)\]$")
 CLIENT_OPTIONS = ("token", "tls_root", "private_catalog", "start_timeout", "worker_slots",
-                  "fetch_timeout")
+                  "fetch_timeout", "reconnect_timeout")
+RECONNECT_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                   grpc.StatusCode.CANCELLED)
+DEFAULT_RECONNECT_TIMEOUT = 300.0
 
 
 def open_engine(target: str, options: dict) -> "ClusterSession":
@@ -84,7 +91,8 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
         try:
             return ClusterSession(cluster.address, options, token=token,
                                   private=client_opts.get("private_catalog", False),
-                                  owned=cluster, fetch_timeout=client_opts.get("fetch_timeout"))
+                                  owned=cluster, fetch_timeout=client_opts.get("fetch_timeout"),
+                                  reconnect_timeout=client_opts.get("reconnect_timeout"))
         except BaseException:
             cluster.stop()
             raise
@@ -95,7 +103,8 @@ def connect_cluster(target: str, **options) -> "ClusterSession":
         raise errors.InterfaceError(f"bad coordinator address in {target!r}: use quiver://host:port")
     return ClusterSession(address, options, token=token, tls_root=client_opts.get("tls_root"),
                           private=client_opts.get("private_catalog", False),
-                          fetch_timeout=client_opts.get("fetch_timeout"))
+                          fetch_timeout=client_opts.get("fetch_timeout"),
+                          reconnect_timeout=client_opts.get("reconnect_timeout"))
 
 
 def _jsonable(options: dict) -> dict:
@@ -141,9 +150,12 @@ def _abs(location):
 class ClusterSession:
     def __init__(self, address: str, options: dict, token: str | None = None,
                  tls_root: str | None = None, private: bool = False, owned=None,
-                 fetch_timeout: float | None = None):
+                 fetch_timeout: float | None = None, reconnect_timeout: float | None = None):
         self.address = address
         self.options = _jsonable(options)
+        self.reconnect_timeout = (DEFAULT_RECONNECT_TIMEOUT if reconnect_timeout is None
+                                  else float(reconnect_timeout))
+        self.last_query_id: str | None = None
         self.token = token
         self.md = metadata(token)
         self.channel = channel(address, tls_root)
@@ -153,6 +165,7 @@ class ClusterSession:
         self.catalog = RemoteCatalog(self)
         self.owned = owned
         self._current: str | None = None
+        self.last_query_id: str | None = None
         self._closed = False
         self._check_reachable()
 
@@ -187,6 +200,7 @@ class ClusterSession:
             return self._execute(sql, params, stream)
 
     def _execute(self, sql: str, params=None, stream: bool = False) -> Result:
+        self.last_query_id = None
         request_id = uuid.uuid4().hex
         try:
             pbytes = params_to_bytes(params)
@@ -198,17 +212,15 @@ class ClusterSession:
         replies = None
         try:
             if stream:
-                replies = self.stub.ExecuteQueryStream(req, metadata=self.md)
-                resp = next(replies)
+                resp, replies = self._send_streamed(req)
             else:
-                resp = self.stub.ExecuteQuery(req, metadata=self.md)
-        except grpc.RpcError as exc:
+                resp = self._send(req)
+        except BaseException:
             self._current = None
-            if replies is not None and exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                return self._execute(sql, params, stream=False)   # an older coordinator
-            raise grpc_error(exc, self.address) from None
+            raise
         if not resp.more:
             self._current = None
+        self.last_query_id = resp.query_id or None     # also of a failed query (RESUME)
         if not resp.ok:
             raise error_from(resp.error_class, resp.error_message)
         if resp.options_json:                # SET memory_limit = ...: later queries carry it
@@ -221,21 +233,76 @@ class ClusterSession:
             if "memory_limit" in changed:
                 self.options.pop("memory_budget", None)
         if not resp.has_rows:
-            return Result(None, resp.rowcount, resp.statement)
-        if resp.inline_table:
+            result = Result(None, resp.rowcount, resp.statement)
+        elif resp.inline_table:
             table = table_from_bytes(resp.inline_table)
+            result = Result(table, table.num_rows, resp.statement)
         elif stream:
-            source = _RemotePartitions(self, resp, replies, request_id)
+            source = _RemotePartitions(self, resp, replies, request_id, req)
             try:
                 source.open_first()      # a lost worker here is retried by execute()
             except BaseException:
                 source.close()
                 raise
-            return Result(None, -1, resp.statement,
-                          stream=ResultStream(source, source.schema))
+            result = Result(None, -1, resp.statement, stream=ResultStream(source, source.schema))
         else:
             table = self._fetch(resp)
-        return Result(table, table.num_rows, resp.statement)
+            result = Result(table, table.num_rows, resp.statement)
+        result.query_id = resp.query_id or None
+        return result
+
+    def _send_streamed(self, req):
+        """ExecuteQueryStream's first reply and the stream; an older
+        coordinator without it gets ExecuteQuery, and a coordinator that goes
+        away before the first reply is waited for as _send does."""
+        try:
+            replies = self.stub.ExecuteQueryStream(req, metadata=self.md)
+            return next(replies), replies
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return self._send(req), None
+            if exc.code() not in RECONNECT_CODES or self.reconnect_timeout <= 0:
+                raise grpc_error(exc, self.address) from None
+            return self._await(req, exc), None
+
+    def _send(self, req):
+        """ExecuteQuery; if the coordinator goes away (killed, restarted,
+        frozen: keepalive notices), reconnect and wait for the answer."""
+        try:
+            return self.stub.ExecuteQuery(req, metadata=self.md)
+        except grpc.RpcError as exc:
+            if exc.code() not in RECONNECT_CODES or self.reconnect_timeout <= 0:
+                raise grpc_error(exc, self.address) from None
+            return self._await(req, exc)
+
+    def _await(self, req, first):
+        """Reconnect with backoff and wait for the same request's answer
+        (AwaitQuery), resubmitting only a request the coordinator says it
+        never received."""
+        deadline = time.monotonic() + self.reconnect_timeout
+        pause = 0.2
+        while True:
+            try:
+                r = self.stub.AwaitQuery(pb.AwaitQueryRequest(request_id=req.request_id,
+                                                              wait_seconds=5.0),
+                                         metadata=self.md, timeout=15)
+                if r.state == "done":
+                    return r.response
+                if r.state == "unknown":
+                    return self.stub.ExecuteQuery(req, metadata=self.md)
+                pause = 0.2
+                continue
+            except grpc.RpcError as exc:
+                if exc.code() not in RECONNECT_CODES:
+                    raise grpc_error(exc, self.address) from None
+                first = exc
+            if time.monotonic() + pause > deadline:
+                err = grpc_error(first, self.address)
+                raise errors.OperationalError(
+                    f"the coordinator at {self.address} did not come back within "
+                    f"{self.reconnect_timeout:g} s: {err}") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     def _fetch(self, resp) -> pa.Table:
         source = _RemotePartitions(self, resp)
@@ -301,8 +368,9 @@ class _RemotePartitions:
     or on close(); closing early cancels a query still running."""
 
     def __init__(self, session: "ClusterSession", resp, replies=None,
-                 request_id: str | None = None):
+                 request_id: str | None = None, request=None):
         self.session = session
+        self._request = request        # to wait for the answer if the coordinator restarts
         self.schema = schema_from_bytes(resp.schema)
         self.query_id = resp.query_id
         self._replies = replies
@@ -358,7 +426,13 @@ class _RemotePartitions:
             except StopIteration:
                 raise errors.OperationalError("the coordinator ended the result early") from None
             except grpc.RpcError as exc:
-                raise grpc_error(exc, self.session.address) from None
+                if (self._request is None or exc.code() not in RECONNECT_CODES
+                        or self.session.reconnect_timeout <= 0):
+                    raise grpc_error(exc, self.session.address) from None
+                # the coordinator went away mid-stream: its final answer lists
+                # every partition (those read already are skipped by index)
+                self._replies = None
+                resp = self.session._await(self._request, exc)
             if not resp.ok:           # the query failed after announcing some partitions
                 self._final = True
                 self._done_streaming()
@@ -499,7 +573,7 @@ class LocalCluster:
         self.n = workers
         self.host = host
         self.token = token
-        self.own_root = state_dir is None
+        self.own_root = state_dir is None        # a temp folder: removed by stop()
         self.root = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-local-"))
         self.slots = slots or max(2, (os.cpu_count() or 2) // max(1, workers))
         self.coordinator_args = tuple(coordinator_args)
@@ -556,6 +630,9 @@ class LocalCluster:
             for i, w in enumerate(self.workers):
                 w.wait_line("registered", deadline, f"worker {i + 1}")
         except BaseException:
+            self.own_root = False              # keep the logs the error names
+            if self.reaper is not None:
+                self.reaper.keep_root()
             self.stop()
             raise
         return self

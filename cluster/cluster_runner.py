@@ -47,7 +47,8 @@ from pyarrow import flight
 from .. import errors
 from ..executor.local_runner import run_dag
 from ..planner.tree import walk
-from ..session import Session
+from ..executor.context import ExecContext
+from ..session import Session, result_table
 from .flight_shuffle import make_ticket
 
 
@@ -63,7 +64,40 @@ def error_from(error_class: str, message: str) -> errors.Error:
 
 
 class CoordinatorSession(Session):
-    """A Session whose runner streams the result of a top-level SELECT."""
+    """A Session whose runner streams the result of a top-level SELECT
+    (journaled, so it can resume), and that runs `RESUME QUERY 'id'`."""
+
+    def execute(self, sql, params=None, stream=False):
+        from .resume import RESUME_RE
+        m = RESUME_RE.match(sql)
+        if m:
+            return self.resume_query(m.group(1))
+        return super().execute(sql, params, stream=stream)
+
+    def run_query(self, bound, sql="", metrics=None, dag=None):
+        self.runner.output_names = tuple(bound.output_names)
+        self.runner.schema_bytes = None
+        return super().run_query(bound, sql, metrics=metrics, dag=dag)
+
+    def resume_query(self, query_id: str):
+        """Run a failed or cancelled query again from its kept stage outputs."""
+        from ..session import Result
+        from .resume import prepare_resume
+        from .tables_wire import schema_from_bytes
+        dag, schema, rows = prepare_resume(self.runner.coord, query_id)
+        runner = self.runner
+        runner.stream, runner.resume_id, runner.restore = True, query_id, rows
+        runner.schema_bytes = schema
+        ctx = ExecContext(memory_tables={}, spill_dir=self.spill_dir)
+        if self.batch_size:
+            ctx.batch_size = self.batch_size
+        self.current_ctx = ctx
+        try:
+            runner(dag, ctx)
+        finally:
+            runner.stream = False
+            self.current_ctx = None
+        return Result(schema_from_bytes(schema).empty_table(), -1, "SELECT")
 
     def _run_statement(self, st, sql):
         from ..parser import statements as S
@@ -93,8 +127,14 @@ class ClusterRunner:
         # is called (under the coordinator's lock) as each final partition of a
         # streamed SELECT finishes
         self.on_partition = None
-        self.output_names: tuple[str, ...] = ()
         self.announcing = False
+        # durability (cluster/resume.py): the SQL, the result's column names,
+        # and for a resumed query its id and the journal's completed tasks
+        self.sql = ""
+        self.output_names: tuple | None = None
+        self.schema_bytes: bytes | None = None
+        self.resume_id: str | None = None
+        self.restore: list | None = None
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -106,7 +146,8 @@ class ClusterRunner:
     def __call__(self, dag, ctx) -> list[pa.RecordBatch]:
         coord = self.coord
         n = len(self.query_ids)
-        query_id = self.base_id if n == 0 else f"{self.base_id}-{n}"
+        query_id = self.resume_id or (self.base_id if n == 0 else f"{self.base_id}-{n}")
+        restore, self.resume_id, self.restore = self.restore, None, None
         if self.cancelled.is_set():
             raise errors.QueryCancelled("query cancelled")
         with coord.cond:
@@ -114,7 +155,12 @@ class ClusterRunner:
         if idle and not _reads_files(dag):
             return run_dag(dag, ctx)                 # system tables, constants: answer now
         self.query_ids.append(query_id)
-        job = coord.submit(query_id, dag, ctx, self.request_id)
+        from .resume import is_resumable
+        resumable = self.stream and ctx.metrics is None and is_resumable(dag)
+        if restore is None:
+            coord.journal_query(query_id, self.request_id, self.sql, dag,
+                                self._schema_bytes(dag), ctx, resumable)
+        job = coord.submit(query_id, dag, ctx, self.request_id, restore)
         announce = self._announcer(query_id, dag, job) \
             if self.announcing and ctx.metrics is None and self.on_partition is not None else None
         try:
@@ -152,9 +198,9 @@ class ClusterRunner:
                 parts = []
                 for p in range(final.tasks):
                     wid = job.outputs[(final.id, p)]
-                    rows = sum(a.rows for a in job.attempts
-                               if a.stage == final.id and a.partition == p and a.state == "succeeded")
-                    parts.append((coord.scheduler.workers[wid].address,
+                    rows = sum(a.rows for a in job.attempts if a.stage == final.id and
+                               a.partition == p and a.state in ("succeeded", "restored"))
+                    parts.append((coord.result_address(wid),
                                   make_ticket(query_id, final.id, 0, [p]), rows))
             _fold_memory(job, ctx)
             if ctx.metrics is not None:
@@ -163,6 +209,7 @@ class ClusterRunner:
                 if self.streamed is not None:
                     coord.release(self.streamed)
                 self.partitions, self.streamed = parts, query_id
+                coord.journal.query_ended(query_id, "finished")
                 return []
             batches = []
             for address, ticket, _ in parts:
@@ -175,9 +222,13 @@ class ClusterRunner:
                         f"{str(exc).splitlines()[0]}") from None
             coord.release(query_id)
             return batches
-        except BaseException:
+        except BaseException as exc:
             coord.scheduler_cancel(query_id)
-            coord.release(query_id)
+            if resumable and isinstance(exc, errors.Error):
+                coord.retain(query_id, "cancelled" if isinstance(exc, errors.QueryCancelled)
+                             else "failed", str(exc))
+            else:
+                coord.release(query_id)
             raise
         finally:
             coord.job_finished(query_id)
@@ -189,19 +240,29 @@ class ClusterRunner:
         schema = pa.schema([pa.field(n, f.dtype) for n, f in zip(self.output_names,
                                                                   final.root.schema)])
         told: set[int] = set()
-        workers = self.coord.scheduler.workers
 
         def announce() -> None:
             for p in range(final.tasks):
                 wid = job.outputs.get((final.id, p))
-                if p in told or wid is None or wid not in workers:
+                if p in told or wid is None:
                     continue
-                rows = sum(a.rows for a in job.attempts
-                           if a.stage == final.id and a.partition == p and a.state == "succeeded")
+                address = self.coord.result_address(wid)
+                if not address:
+                    continue
+                rows = sum(a.rows for a in job.attempts if a.stage == final.id and
+                           a.partition == p and a.state in ("succeeded", "restored"))
                 told.add(p)
-                self.on_partition(query_id, schema, p, workers[wid].address,
+                self.on_partition(query_id, schema, p, address,
                                   make_ticket(query_id, final.id, 0, [p]), rows)
         return announce
+
+    def _schema_bytes(self, dag) -> bytes | None:
+        """The result's Arrow schema with the user's column names (journaled)."""
+        if self.schema_bytes is None and self.output_names is not None:
+            from .tables_wire import schema_to_bytes
+            self.schema_bytes = schema_to_bytes(
+                result_table([], dag.final.root.schema, self.output_names).schema)
+        return self.schema_bytes
 
     def _fold_metrics(self, job, metrics) -> None:
         """Workers' per-operator metrics onto this DAG's nodes, plus a task report."""

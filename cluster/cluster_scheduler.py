@@ -68,6 +68,7 @@ class WorkerInfo:
     running: set = field(default_factory=set)     # {(query_id, stage, partition)}
     tasks_completed: int = 0
     tasks_failed: int = 0
+    instance: str = ""                    # the worker process's random id (cluster/identity.py)
 
 
 @dataclass
@@ -148,6 +149,9 @@ class ClusterScheduler:
         self.workers: dict[str, WorkerInfo] = {}
         self.jobs: dict[str, QueryJob] = {}
         self.finished: OrderedDict[str, QueryJob] = OrderedDict()    # retired jobs
+        # with a shared exchange (cluster/exchange.py) outputs outlive their
+        # worker: consumers read them at this address, a lost worker loses none
+        self.exchange_address: str | None = None
 
     # -- workers ---------------------------------------------------------------
     def add_worker(self, worker_id: str, address: str, slots: int,
@@ -192,7 +196,8 @@ class ClusterScheduler:
                     self._fail(job, w, s, p, WORKER_LOST, "OperationalError",
                                f"worker {worker_id} was lost", now, attempt_state="lost",
                                why=f"worker {state}")
-            lost = [k for k, wid in job.outputs.items() if wid == worker_id]
+            lost = [k for k, wid in job.outputs.items()
+                    if wid == worker_id and self.exchange_address is None]
             for (s, p) in sorted(lost, reverse=True):      # consumers first
                 del job.outputs[(s, p)]
                 if self._still_needed(job, s):
@@ -330,7 +335,8 @@ class ClusterScheduler:
         inputs = {}
         for s in stage.inputs:
             producer = job.dag.stage(s)
-            addresses = [self.workers[job.outputs[(s, t)]].address for t in range(producer.tasks)]
+            addresses = ([self.exchange_address] * producer.tasks if self.exchange_address else
+                         [self.workers[job.outputs[(s, t)]].address for t in range(producer.tasks)])
             inputs[s] = (max(1, producer.root.partitioning.count), addresses)
         att = Attempt(task.stage, task.partition, task.attempt, w.worker_id, now)
         job.attempts.append(att)

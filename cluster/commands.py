@@ -1,9 +1,11 @@
 """`quiver coordinator`, `quiver worker`, `quiver local`: the cluster commands.
 
-    quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D]
+    quiver coordinator [--host 127.0.0.1] [--port 7070] [--state-dir D (default ~/.quiver)]
                        [--heartbeat-timeout 10] [--token T] [--tls-cert C --tls-key K]
                        [--fetch-timeout S] [--result-ttl S] [--task-stall-timeout S] [--chaos]
-                       [--no-speculation]
+                       [--no-speculation] [--no-journal]
+                       [--exchange URI [--exchange-option K=V ...]] [--retention S]
+                       [--lost-worker-ttl S]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
                   [--fetch-timeout S] [--connect-timeout S] [--chaos]
@@ -69,7 +71,10 @@ def run_coordinator(args) -> int:
                         tls_cert=args.tls_cert, tls_key=args.tls_key,
                         locality_wait=args.locality_wait, fetch_timeout=args.fetch_timeout,
                         result_ttl=args.result_ttl, task_stall_timeout=args.task_stall_timeout,
-                        chaos=args.chaos, speculation=not args.no_speculation)
+                        chaos=args.chaos, speculation=not args.no_speculation,
+                        journal=args.journal,
+                        exchange=args.exchange, exchange_options=_options(args.exchange_option),
+                        retention=args.retention, lost_worker_ttl=args.lost_worker_ttl)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -94,6 +99,16 @@ def run_coordinator(args) -> int:
             flight_sql.shutdown()
         coord.stop()
     return 0
+
+
+def _options(pairs) -> dict:
+    out = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise errors.InterfaceError(f"--exchange-option {pair!r}: use KEY=VALUE")
+        out[key] = value
+    return out
 
 
 def run_worker(args) -> int:
@@ -191,8 +206,24 @@ def register(subparsers) -> None:
     p.add_argument("--port", type=int, default=7070,
                    help="port to listen on, 0 for any free one (default: %(default)s)")
     p.add_argument("--state-dir", default=None,
-                   help="folder for the catalog and tables created by CREATE TABLE AS; "
-                        "kept across restarts (default: a temp folder, removed on exit)")
+                   help="folder for the catalog, the tables created by CREATE TABLE AS and "
+                        "the query journal, kept across restarts (default: $QUIVER_HOME, "
+                        "else ~/.quiver)")
+    p.add_argument("--no-journal", dest="journal", action="store_false",
+                   help="keep no query journal: queries do not survive a restart "
+                        "(default: journal on)")
+    p.add_argument("--exchange", default=None, metavar="URI",
+                   help="store stage outputs at this fsspec location (a shared folder, "
+                        "s3://...), so a lost worker costs no recomputation (default: on "
+                        "the workers)")
+    p.add_argument("--exchange-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a storage option for --exchange (repeatable; default: none)")
+    p.add_argument("--retention", type=float, default=3600.0, metavar="SECONDS",
+                   help="how long a failed or cancelled query's outputs are kept for "
+                        "RESUME QUERY (default: %(default)s)")
+    p.add_argument("--lost-worker-ttl", type=float, default=300.0, metavar="SECONDS",
+                   help="how long a lost worker stays listed in system.workers "
+                        "(default: %(default)s)")
     p.add_argument("--heartbeat-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="a worker silent this long is declared lost and its work rerun "
                         "elsewhere (default: %(default)s)")

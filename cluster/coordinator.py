@@ -28,6 +28,14 @@ Owns:
 - a task whose assignment cannot be built (its plan does not encode) fails
   the query with that error at once (it used to vanish and come back as
   "no record of task" after four retries);
+- durability (cluster/journal.py, resume.py, identity.py, exchange.py): the
+  state folder is persistent (`~/.quiver` unless --state-dir); each request,
+  query plan, completed task output and worker is journaled before the
+  scheduler acts on it; a restarted coordinator replays the journal and
+  resumes in-flight SELECTs, and answers a reconnecting client's
+  `AwaitQuery`; workers rejoin keeping their outputs; failed or cancelled
+  SELECTs keep their outputs for `retention` seconds (RESUME QUERY); lost
+  workers that never return leave the registry after `lost_worker_ttl`;
 - refusing bad calls with a clear status (unknown worker: NOT_FOUND,
   malformed request: INVALID_ARGUMENT, wrong token: UNAUTHENTICATED) while
   serving everyone else.
@@ -38,8 +46,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -59,7 +65,9 @@ from ..storage.catalog import Catalog
 from ..storage.fs import base_directory
 from .chaos import Armory, Fault
 from .cluster_runner import ClusterRunner, CoordinatorSession
+from . import identity, resume
 from .cluster_scheduler import ClusterScheduler
+from .journal import Journal
 from .flight_shuffle import FlightClients
 from .plan_wire import stage_to_bytes
 from .proto import quiver_pb2 as pb
@@ -85,10 +93,21 @@ class Coordinator(rpc.CoordinatorServicer):
                  no_worker_timeout: float = 60.0, no_worker_grace: float = 2.0,
                  task_stall_timeout: float = 60.0, chaos: bool = False,
                  speculation: bool = True,
-                 speculation_min_seconds: float | None = None):
-        self._temp_state = state_dir is None       # removed by stop()
-        self.state_dir = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-coord-"))
+                 speculation_min_seconds: float | None = None, journal: bool = True,
+                 exchange: str | None = None, exchange_options: dict | None = None,
+                 retention: float = 3600.0, lost_worker_ttl: float = 300.0):
+        self.state_dir = os.path.abspath(state_dir or resume.default_state_dir())
         os.makedirs(self.state_dir, exist_ok=True)
+        self._lock_file = resume.lock_state_dir(self.state_dir)
+        self.journal = Journal(os.path.join(self.state_dir, "journal.sqlite") if journal else None)
+        self.exchange, self.exchange_options = exchange or "", dict(exchange_options or {})
+        self.retention, self.lost_worker_ttl = retention, lost_worker_ttl
+        self.answers: OrderedDict[str, bytes] = OrderedDict()  # request id -> response
+        self.resuming: set[str] = set()                        # requests being answered
+        self.resumable: dict[str, float] = {}                  # query id -> outputs kept until
+        self._stops: dict[str, set[str]] = {}                  # worker -> queries to stop
+        self._lost_at: dict[str, float] = {}                   # lost worker -> since when
+        self._next_compaction = 0.0
         self.token = resolve_token(token)
         self.tls_cert_path = tls_cert
         self.heartbeat_interval = heartbeat_interval
@@ -98,6 +117,9 @@ class Coordinator(rpc.CoordinatorServicer):
         if speculation_min_seconds is not None:
             self.scheduler.speculation_min_seconds = speculation_min_seconds
         self.armory = Armory() if chaos else None
+        if self.exchange:
+            from .exchange import EXCHANGE_ADDRESS
+            self.scheduler.exchange_address = EXCHANGE_ADDRESS
         self.cond = threading.Condition()
         self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
                                      timeout=fetch_timeout)
@@ -117,7 +139,6 @@ class Coordinator(rpc.CoordinatorServicer):
         self._unreleased: dict[str, float] = {}                # streamed query -> drop after
         self._contexts: dict[str, object] = {}                 # query id -> ExecContext
         self._wire: dict[tuple[str, int], bytes] = {}          # (query, stage) -> plan bytes
-        self._next_worker = 1
         self._stop = threading.Event()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=RPC_THREADS),
                                   interceptors=[TokenInterceptor(self.token)],
@@ -130,6 +151,8 @@ class Coordinator(rpc.CoordinatorServicer):
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> str:
+        with self.cond:
+            resume.replay(self)
         self.server.start()
         threading.Thread(target=self._monitor, name="quiver-monitor", daemon=True).start()
         return self.address
@@ -140,23 +163,49 @@ class Coordinator(rpc.CoordinatorServicer):
             self.cond.notify_all()          # long polls answer now
         self.server.stop(grace=1)
         self.clients.close()
-        if self._temp_state:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
+        self.journal.close()
+        self._lock_file.close()
 
     def _monitor(self) -> None:
         while not self._stop.wait(0.5):
             now = time.monotonic()
             with self.cond:
                 lost = self.scheduler.check_workers(now)
+                lost += identity.expire_recovering(self.scheduler, now,
+                                                   self.scheduler.heartbeat_timeout)
                 for wid in lost:
-                    self._drops.pop(wid, None)      # it will wipe its data if it returns
+                    self._drops.pop(wid, None)      # told what to drop when it returns
+                    self._stops.pop(wid, None)
                     log.warning("worker %s lost: no heartbeat for %g s; its tasks rerun "
                                 "elsewhere", wid, self.scheduler.heartbeat_timeout)
+                self._tidy(now)
                 expired = [q for q, t in self._unreleased.items() if t <= now]
+                wall = time.time()
+                expired += [q for q, t in self.resumable.items() if t <= wall]
                 if lost:
                     self.cond.notify_all()
             for q in expired:
                 self.release(q)
+
+    def _tidy(self, now: float) -> None:
+        """Lost workers that never returned leave the registry (unless a
+        running query still names them)."""
+        sched = self.scheduler
+        named = {wid for j in sched.jobs.values() for wid in j.outputs.values()}
+        for w in list(sched.workers.values()):
+            if w.state not in ("lost", "left"):
+                self._lost_at.pop(w.worker_id, None)
+                continue
+            since = self._lost_at.setdefault(w.worker_id, now)
+            if now - since > self.lost_worker_ttl and w.worker_id not in named:
+                del sched.workers[w.worker_id]
+                self._lost_at.pop(w.worker_id, None)
+                self.journal.worker_forget(w.worker_id)
+        while len(self.answers) > EARLY_CANCELS_KEPT:
+            self.answers.popitem(last=False)
+        if now >= self._next_compaction:            # answers nobody came back for
+            self._next_compaction = now + 30.0
+            self.journal.requests_older_than(time.time() - self.result_ttl)
 
     # -- catalog -----------------------------------------------------------------
     def _load_catalog(self) -> Catalog:
@@ -187,11 +236,14 @@ class Coordinator(rpc.CoordinatorServicer):
             return system_table(name, self)
 
     # -- workers -------------------------------------------------------------------
-    def _worker(self, worker_id: str, context):
+    def _worker(self, worker_id: str, context, instance: str = ""):
         w = self.scheduler.workers.get(worker_id)
         if w is None or w.state != "alive":
             context.abort(grpc.StatusCode.NOT_FOUND,
                           f"unknown worker {worker_id!r}: register first")
+        if not identity.owned_by(w, instance):
+            context.abort(grpc.StatusCode.NOT_FOUND,
+                          f"worker id {worker_id!r} is owned by another process: register again")
         return w
 
     def RegisterWorker(self, request, context):
@@ -202,21 +254,17 @@ class Coordinator(rpc.CoordinatorServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           "RegisterWorker needs slots > 0 and a grpc:// flight address")
         with self.cond:
-            wid = request.name
-            if not wid:
-                wid = f"w{self._next_worker}"
-                while wid in self.scheduler.workers:
-                    self._next_worker += 1
-                    wid = f"w{self._next_worker}"
-                self._next_worker += 1
-            self.scheduler.add_worker(wid, request.flight_address, request.slots,
-                                      list(request.local_roots), time.monotonic())
+            wid, drops = identity.register(self, request, time.monotonic())
             log.info("worker %s registered: %s, %d slots%s", wid, request.flight_address,
                      request.slots, f", pid {request.pid}" if request.pid else "")
-            self._drops.pop(wid, None)      # a (re)started worker starts with no data
+            self._drops.pop(wid, None)      # its held outputs were just reconciled
+            self._stops.pop(wid, None)
             self.cond.notify_all()
-        return pb.RegisterWorkerResponse(worker_id=wid,
-                                         heartbeat_interval=self.heartbeat_interval)
+        return pb.RegisterWorkerResponse(
+            worker_id=wid, heartbeat_interval=self.heartbeat_interval,
+            exchange_uri=self.exchange,
+            exchange_options_json=json.dumps(self.exchange_options) if self.exchange else "",
+            drop_queries=drops)
 
     def Heartbeat(self, request, context):
         """Liveness, and a long poll for queries to drop: answers at once when
@@ -227,26 +275,28 @@ class Coordinator(rpc.CoordinatorServicer):
         deadline = time.monotonic() + wait
         with self.cond:
             now = time.monotonic()
-            if not self.scheduler.heartbeat(wid, now):
-                context.abort(grpc.StatusCode.NOT_FOUND,
-                              f"unknown worker {wid!r}: register first")
+            self._worker(wid, context, request.instance)
+            self.scheduler.heartbeat(wid, now)
             if request.lists_tasks:
                 held = {(t.query_id, t.stage_id, t.partition, t.attempt): t.idle_seconds
                         for t in request.tasks}
                 if self.scheduler.reconcile(wid, held, now, self.lost_task_grace):
                     self.cond.notify_all()
-            while not self._drops.get(wid) and not self._stop.is_set() and context.is_active():
+            while (not self._drops.get(wid) and not self._stops.get(wid)
+                   and not self._stop.is_set() and context.is_active()):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self.cond.wait(left)
             drops = self._drops.pop(wid, set())
-        return pb.HeartbeatResponse(drop_queries=sorted(drops))
+            stops = self._stops.pop(wid, set()) - drops
+        return pb.HeartbeatResponse(drop_queries=sorted(drops), stop_queries=sorted(stops))
 
     def LeaveCluster(self, request, context):
         with self.cond:
             w = self.scheduler.workers.get(request.worker_id)
-            if w is not None and w.state == "alive":
+            if (w is not None and w.state == "alive"
+                    and identity.owned_by(w, request.instance)):
                 self.scheduler.worker_lost(request.worker_id, time.monotonic(), state="left")
                 log.info("worker %s left", request.worker_id)
                 self._drops.pop(request.worker_id, None)
@@ -257,7 +307,7 @@ class Coordinator(rpc.CoordinatorServicer):
         wait = min(max(request.wait_seconds, 0.0), MAX_POLL_WAIT)
         deadline = time.monotonic() + wait
         with self.cond:
-            self._worker(request.worker_id, context)
+            self._worker(request.worker_id, context, request.instance)
             while True:
                 now = time.monotonic()
                 self.scheduler.heartbeat(request.worker_id, now)
@@ -305,12 +355,18 @@ class Coordinator(rpc.CoordinatorServicer):
 
     def ReportTaskStatus(self, request, context):
         with self.cond:
-            if request.worker_id not in self.scheduler.workers:
+            w = self.scheduler.workers.get(request.worker_id)
+            if w is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"unknown worker {request.worker_id!r}")
+            if not identity.owned_by(w, request.instance):
+                context.abort(grpc.StatusCode.NOT_FOUND,
+                              f"worker id {request.worker_id!r} is owned by another process")
             try:
                 metrics = json.loads(request.metrics_json) if request.metrics_json else {}
             except ValueError:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "metrics_json is not JSON")
+            if request.ok:
+                self._journal_output(request)
             self.scheduler.task_finished(
                 request.worker_id, request.query_id,
                 TaskId(request.stage_id, request.partition, request.attempt), request.ok,
@@ -335,13 +391,87 @@ class Coordinator(rpc.CoordinatorServicer):
             self.armory.arm(fault)
         return pb.InjectFaultResponse(ok=True, message=f"armed {fault.describe()}")
 
+    def _journal_output(self, request) -> None:
+        """Write ahead: a completed task's output location, before the
+        scheduler counts it (a stale report is not journaled)."""
+        job = self.scheduler.jobs.get(request.query_id)
+        if job is None or job.done:
+            return
+        att = job.current.get((request.stage_id, request.partition))
+        if att is None or att.worker != request.worker_id or att.attempt != request.attempt:
+            return
+        self.journal.task_done(request.query_id, request.stage_id, request.partition,
+                               request.attempt, request.worker_id,
+                               resume.EXCHANGE if self.exchange else request.worker_id,
+                               request.rows, request.bytes)
+
     # -- queries (called by ClusterRunner) -----------------------------------------------
-    def submit(self, query_id, dag, ctx, request_id):
+    def journal_query(self, query_id, request_id, sql, dag, schema, ctx, resumable) -> None:
+        if not self.journal.enabled:
+            return
+        from .plan_wire import dag_to_bytes
+        self.journal.query_started(query_id, request_id, sql, dag_to_bytes(dag), schema,
+                                   getattr(ctx, "batch_size", 0), resumable)
+
+    def submit(self, query_id, dag, ctx, request_id, restore=None):
         with self.cond:
             self._contexts[query_id] = ctx
-            job = self.scheduler.submit(query_id, dag, time.monotonic())
+            now = time.monotonic()
+            job = self.scheduler.submit(query_id, dag, now)
+            if restore:
+                resume.restore_outputs(self.scheduler, job, restore, now)
             self.cond.notify_all()
             return job
+
+    def result_address(self, worker_id: str) -> str:
+        """Where a client fetches a final partition: its worker, or with a
+        shared exchange any alive worker when that one is gone."""
+        w = self.scheduler.workers.get(worker_id)
+        if self.exchange and (w is None or w.state != "alive"):
+            alive = self.scheduler.alive_workers()
+            if alive:
+                return alive[0].address
+        return w.address if w is not None else ""
+
+    def retain(self, query_id: str, state: str, error: str) -> None:
+        """A failed or cancelled SELECT: workers stop its tasks but keep its
+        outputs for `retention` seconds (RESUME QUERY)."""
+        until = time.time() + self.retention
+        self.journal.query_ended(query_id, state, error, until)
+        with self.cond:
+            self.resumable[query_id] = until
+            for w in self.scheduler.alive_workers():
+                self._stops.setdefault(w.worker_id, set()).add(query_id)
+            self.cond.notify_all()
+
+    def kept_queries(self) -> set[str]:
+        """Queries whose outputs must stay on the workers."""
+        return set(self.scheduler.jobs) | set(self._unreleased) | set(self.resumable)
+
+    def answer(self, request_id: str, resp) -> None:
+        """A request's answer, kept for a client that reconnects (AwaitQuery)."""
+        data = resp.SerializeToString()
+        self.journal.request_done(request_id, data)
+        with self.cond:
+            self.answers[request_id] = data
+            self.cond.notify_all()
+
+    def AwaitQuery(self, request, context):
+        deadline = time.monotonic() + min(max(request.wait_seconds, 0.0), MAX_POLL_WAIT)
+        rid = request.request_id
+        with self.cond:
+            while True:
+                data = self.answers.get(rid)
+                if data is not None:
+                    resp = pb.ExecuteQueryResponse()
+                    resp.ParseFromString(data)
+                    return pb.AwaitQueryResponse(state="done", response=resp)
+                if rid not in self.requests and rid not in self.resuming:
+                    return pb.AwaitQueryResponse(state="unknown")
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stop.is_set() or not context.is_active():
+                    return pb.AwaitQueryResponse(state="running")
+                self.cond.wait(min(left, 0.5))
 
     def scheduler_cancel(self, query_id: str) -> None:
         with self.cond:
@@ -358,8 +488,10 @@ class Coordinator(rpc.CoordinatorServicer):
     def release(self, query_id: str) -> None:
         """Every alive worker stops the query's tasks and deletes its files
         (told at once: their heartbeat long polls answer)."""
+        self.journal.query_forget(query_id)
         with self.cond:
             self._unreleased.pop(query_id, None)
+            self.resumable.pop(query_id, None)
             for w in self.scheduler.alive_workers():
                 self._drops.setdefault(w.worker_id, set()).add(query_id)
             self.cond.notify_all()
@@ -371,7 +503,22 @@ class Coordinator(rpc.CoordinatorServicer):
 
     # -- clients -------------------------------------------------------------------
     def ExecuteQuery(self, request, context):
-        return self._execute_query(request, context)
+        return self._answered(request, context)
+
+    def _answered(self, request, context, on_partition=None):
+        """Run one request and keep its answer for a reconnecting client
+        (AwaitQuery), journaled so a restarted coordinator knows it."""
+        request_id = request.request_id or uuid.uuid4().hex
+        self.journal.request_started(request_id, request.sql)
+        with self.cond:
+            self.resuming.add(request_id)         # AwaitQuery: being answered
+        try:
+            resp = self._execute_query(request, context, request_id, on_partition)
+            self.answer(request_id, resp)
+        finally:
+            with self.cond:
+                self.resuming.discard(request_id)
+        return resp
 
     def ExecuteQueryStream(self, request, context):
         """ExecuteQuery, but each final partition of a SELECT is announced
@@ -393,7 +540,7 @@ class Coordinator(rpc.CoordinatorServicer):
 
         def run():
             try:
-                messages.put(self._execute_query(request, context, on_partition))
+                messages.put(self._answered(request, context, on_partition))
             except BaseException as exc:  # noqa: BLE001 - abort() inside, or a bug
                 messages.put(exc)
         threading.Thread(target=run, name="execute-query-stream", daemon=True).start()
@@ -405,7 +552,7 @@ class Coordinator(rpc.CoordinatorServicer):
             if not msg.more:
                 return
 
-    def _execute_query(self, request, context, on_partition=None):
+    def _execute_query(self, request, context, request_id, on_partition=None):
         try:
             options = json.loads(request.options_json) if request.options_json else {}
             if not isinstance(options, dict):
@@ -417,11 +564,11 @@ class Coordinator(rpc.CoordinatorServicer):
                 raise ValueError("client_dir must be an absolute path")
         except Exception as exc:  # noqa: BLE001 - a malformed request, refused
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExecuteQuery: {exc}")
-        request_id = request.request_id or uuid.uuid4().hex
         record = QueryRecord(uuid.uuid4().hex[:16], request.sql)
         log.info("query %s started: %s", record.query_id, _one_line(request.sql))
         runner = ClusterRunner(self, request_id, record.query_id)
         runner.on_partition = on_partition
+        runner.sql = request.sql
         try:
             session = self._session(request.session_id, options, runner)
             runner.session = session
@@ -443,7 +590,8 @@ class Coordinator(rpc.CoordinatorServicer):
             log.info("query %s %s after %.2f s: %s: %s", record.query_id, record.state,
                      record.seconds, type(exc).__name__, _one_line(str(exc)))
             return pb.ExecuteQueryResponse(ok=False, error_class=type(exc).__name__,
-                                           error_message=str(exc))
+                                           error_message=str(exc),
+                                           query_id=runner.query_ids[-1] if runner.query_ids else "")
         except Exception as exc:  # noqa: BLE001 - never a bare traceback to a client
             record.state, record.error = "failed", str(exc)
             log.exception("query %s failed with an internal error", record.query_id)

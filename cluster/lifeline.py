@@ -111,6 +111,14 @@ class Reaper:
         except (OSError, ValueError):
             pass
 
+    def keep_root(self) -> None:
+        """Do not remove the folder after all (it holds logs an error names)."""
+        try:
+            self.popen.stdin.write(b"keep\n")
+            self.popen.stdin.flush()
+        except (OSError, ValueError):
+            pass
+
     def close(self, timeout: float = 30.0) -> None:
         """The owner is done: the reaper ends stragglers, removes the folder
         and exits (waited for, at most `timeout` seconds)."""
@@ -184,6 +192,8 @@ def main(argv: list[str]) -> int:
         for line in sys.stdin:                         # EOF: the owner is done or gone
             if line.strip().isdigit():
                 pids.append(int(line))
+            elif line.strip() == "keep":
+                remove = False
     except (OSError, _Terminated):
         pass
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

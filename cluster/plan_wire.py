@@ -18,3 +18,14 @@ def stage_to_bytes(stage: Stage) -> bytes:
 def stage_from_bytes(data: bytes) -> Stage:
     from .codec import decode_stage
     return decode_stage(data)
+
+
+def dag_to_bytes(dag) -> bytes:
+    """A whole StageDag (the query journal keeps it to resume the query)."""
+    from .codec import encode_dag
+    return encode_dag(dag)
+
+
+def dag_from_bytes(data: bytes):
+    from .codec import decode_dag
+    return decode_dag(data)

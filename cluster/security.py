@@ -67,7 +67,19 @@ class TokenInterceptor(grpc.ServerInterceptor):
 
 
 GRPC_OPTIONS = [("grpc.max_send_message_length", 1 << 30),
-                ("grpc.max_receive_message_length", 1 << 30)]
+                ("grpc.max_receive_message_length", 1 << 30),
+                # keepalive: a frozen peer (SIGSTOP) is noticed within ~15 s
+                # on a long call, and a restarted coordinator is found again
+                # within ~2 s (not gRPC's default reconnect backoff of minutes)
+                ("grpc.keepalive_time_ms", 10000),
+                ("grpc.keepalive_timeout_ms", 5000),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.max_pings_without_data", 0),
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", 5000),
+                ("grpc.http2.max_ping_strikes", 0),
+                ("grpc.initial_reconnect_backoff_ms", 200),
+                ("grpc.min_reconnect_backoff_ms", 200),
+                ("grpc.max_reconnect_backoff_ms", 2000)]
 
 
 def server_port(server: grpc.Server, address: str, cert: str | None, key: str | None) -> int:

@@ -26,7 +26,8 @@ WORKERS_SCHEMA = pa.schema([
 QUERIES_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("sql", pa.string()), ("state", pa.string()),
     ("started", pa.timestamp("us")), ("seconds", pa.float64()), ("rows", pa.int64()),
-    ("error", pa.string()), ("peak_memory", pa.int64()), ("spilled_bytes", pa.int64())])
+    ("error", pa.string()), ("peak_memory", pa.int64()), ("spilled_bytes", pa.int64()),
+    ("resumable", pa.bool_()), ("resumable_until", pa.timestamp("us"))])
 
 TASKS_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("stage", pa.int64()), ("task", pa.int64()),
@@ -50,7 +51,10 @@ def workers_table(scheduler, now: float) -> pa.Table:
     }, schema=WORKERS_SCHEMA)
 
 
-def queries_table(records) -> pa.Table:
+def queries_table(records, resumable: dict | None = None) -> pa.Table:
+    """`resumable`: query id -> until when (epoch seconds) its outputs are kept."""
+    resumable = resumable or {}
+    until = [resumable.get(r.query_id) for r in records]
     return pa.table({
         "query_id": [r.query_id for r in records],
         "sql": [r.sql for r in records],
@@ -62,6 +66,9 @@ def queries_table(records) -> pa.Table:
         "error": [r.error for r in records],
         "peak_memory": [r.peak_memory for r in records],
         "spilled_bytes": [r.spilled_bytes for r in records],
+        "resumable": [u is not None for u in until],
+        "resumable_until": pa.array([int(u * 1e6) if u is not None else None for u in until],
+                                    pa.int64()).cast(pa.timestamp("us")),
     }, schema=QUERIES_SCHEMA)
 
 
@@ -123,7 +130,7 @@ def system_table(name: str, coordinator) -> pa.Table | None:
     if name == "workers":
         return workers_table(coordinator.scheduler, time.monotonic())
     if name == "queries":
-        return queries_table(list(coordinator.records))
+        return queries_table(list(coordinator.records), dict(coordinator.resumable))
     if name == "tasks":
         sched = coordinator.scheduler
         return tasks_table(list(sched.finished.values()) + list(sched.jobs.values()))

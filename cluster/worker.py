@@ -16,8 +16,14 @@ Each beat lists the tasks the worker holds (from assignment until their
 report is acknowledged), so the coordinator can rerun a task whose
 assignment or report was lost. A report is retried with backoff for up
 to REPORT_PATIENCE seconds.
-Registering (at start, or again after the coordinator declared this worker
-lost) wipes the shuffle folder: the coordinator has forgotten those files.
+Registering again (the coordinator restarted, or declared this worker
+lost) keeps the shuffle folder: the worker sends its process `instance`
+and the outputs it holds, asks for the id it had (cluster/identity.py),
+stops its running tasks (their reports would be stale: they are not sent)
+and deletes only the queries the coordinator names. With a shared exchange
+(given by the coordinator at registration) outputs go there instead
+(cluster/exchange.py). While the coordinator is away the worker keeps
+retrying, and gRPC keepalive notices a frozen one.
 Each listed task carries how long since it last made progress (a batch
 through any operator), so the coordinator can rerun a hung task. A task
 always reports: an error escaping run_task is reported as an internal
@@ -34,6 +40,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -51,6 +58,7 @@ from ..executor.context import ExecContext, Metrics
 from ..executor.registry import execute
 from ..planner.tree import walk
 from .chaos import Fault, FetchStalls, TaskFaults
+from .exchange import EXCHANGE_ADDRESS, ExchangeFiles, held_outputs
 from .cluster_scheduler import BAD_PLAN, CANCELLED, FETCH_FAILED, INTERNAL, USER_ERROR
 from .flight_shuffle import FetchFailed, FlightClients, FlightShuffleStore, ShuffleFiles, \
     ShuffleFlightServer
@@ -125,6 +133,9 @@ class Worker:
         self.md = metadata(self.token)
         self.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="quiver-slot")
         self.worker_id: str | None = None
+        self.instance = secrets.token_hex(8)     # this process, for the coordinator
+        self._generation = 0                     # registrations so far
+        self._store_address = self.address       # or the exchange's
         self.heartbeat_interval = 1.0
         self._lock = threading.Condition()
         self._running = 0
@@ -141,26 +152,38 @@ class Worker:
 
     # -- control plane -----------------------------------------------------------
     def register(self, timeout: float = 10.0) -> str:
-        self._forget_all()
-        req = pb.RegisterWorkerRequest(protocol_version=PROTOCOL_VERSION, name=self.name,
+        self._stop_tasks()
+        held = [pb.TaskOutput(query_id=q, stage_id=s, task=t)
+                for q, s, t in held_outputs(self.files)]
+        req = pb.RegisterWorkerRequest(protocol_version=PROTOCOL_VERSION,
+                                       name=self.worker_id or self.name,
                                        flight_address=self.address, slots=self.slots,
-                                       local_roots=self.local_roots, pid=os.getpid())
+                                       local_roots=self.local_roots, pid=os.getpid(),
+                                       instance=self.instance,
+                                       rejoin=self.worker_id is not None, held_outputs=held)
         try:
             resp = self.stub.RegisterWorker(req, metadata=self.md, timeout=timeout)
         except grpc.RpcError as exc:
             raise grpc_error(exc, self.coordinator) from None
         self.worker_id = resp.worker_id
         self.heartbeat_interval = resp.heartbeat_interval or 1.0
+        if resp.exchange_uri and not isinstance(self.files, ExchangeFiles):
+            options = json.loads(resp.exchange_options_json or "{}")
+            self.files = ExchangeFiles(resp.exchange_uri, options)
+            self.server.files = self.files
+            self._store_address = EXCHANGE_ADDRESS
+        for q in resp.drop_queries:
+            self._drop(q)
         return self.worker_id
 
-    def _forget_all(self) -> None:
-        """Stop every task and delete every shuffle file: after (re)registering
-        the coordinator knows none of them."""
+    def _stop_tasks(self) -> None:
+        """Stop every running task (the coordinator reruns them), keeping the
+        files; reports of tasks from before this registration are not sent."""
         with self._lock:
+            self._generation += 1
             events, self._cancel = list(self._cancel.values()), {}
         for ev in events:
             ev.set()
-        self.files.drop_all()
 
     def start(self, timeout: float = 10.0) -> str:
         wid = self.register(timeout)
@@ -188,7 +211,8 @@ class Worker:
         if self.worker_id is not None:
             try:                              # its tasks rerun elsewhere now, not
                 self.stub.LeaveCluster(         # after the heartbeat timeout
-                    pb.LeaveClusterRequest(worker_id=self.worker_id), metadata=self.md,
+                    pb.LeaveClusterRequest(worker_id=self.worker_id, instance=self.instance),
+                    metadata=self.md,
                     timeout=2)
             except grpc.RpcError:
                 pass
@@ -244,11 +268,14 @@ class Worker:
                             for q, s, p, a in self._held]
                 resp = self.stub.Heartbeat(
                     pb.HeartbeatRequest(worker_id=self.worker_id, running_tasks=running,
-                                        wait_seconds=interval, lists_tasks=True, tasks=held),
+                                        wait_seconds=interval, lists_tasks=True, tasks=held,
+                                        instance=self.instance),
                     metadata=self.md, timeout=interval + 10)
                 for q in resp.drop_queries:
                     self._drop(q)
-                if resp.drop_queries:
+                for q in resp.stop_queries:
+                    self._stop_query(q)
+                if resp.drop_queries or resp.stop_queries:
                     continue
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -280,6 +307,13 @@ class Worker:
             ev.set()
         self.files.drop_query(query_id)
 
+    def _stop_query(self, query_id: str) -> None:
+        """Stop the query's tasks but keep its files (it may be resumed)."""
+        with self._lock:
+            ev = self._cancel.pop(query_id, None)
+        if ev is not None:
+            ev.set()
+
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
             with self._lock:
@@ -294,7 +328,7 @@ class Worker:
             try:
                 resp = self.stub.PollTasks(
                     pb.PollTasksRequest(worker_id=self.worker_id, free_slots=free,
-                                        wait_seconds=self.poll_wait),
+                                        wait_seconds=self.poll_wait, instance=self.instance),
                     metadata=self.md, timeout=self.poll_wait + 10)
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -312,6 +346,7 @@ class Worker:
         freed = False
         name = (f"task {task.query_id} stage {task.stage_id} partition {task.partition} "
                 f"attempt {task.attempt}")
+        generation = self._generation
         try:
             log.info("%s started", name)
             try:
@@ -331,7 +366,8 @@ class Worker:
                             if status.error_message else "")
             self._free_slot()                # the slot is free while we report
             freed = True
-            self.report(status)
+            if generation == self._generation:   # else: assigned before we registered again
+                self.report(status)
         finally:
             if not freed:
                 self._free_slot()
@@ -370,7 +406,7 @@ class Worker:
     def run_task(self, task) -> pb.TaskStatus:
         status = pb.TaskStatus(worker_id=self.worker_id or "", query_id=task.query_id,
                                stage_id=task.stage_id, partition=task.partition,
-                               attempt=task.attempt)
+                               attempt=task.attempt, instance=self.instance)
         t0 = time.perf_counter()
         with self._lock:
             dropped = task.query_id in self._dropped
@@ -394,7 +430,8 @@ class Worker:
             status.error_message = f"cannot decode the task's in-memory tables: {exc}"
             return status
         inputs = {i.stage_id: (i.partitions, list(i.producer_addresses)) for i in task.inputs}
-        store = FlightShuffleStore(self.files, task.query_id, self.address, inputs, self.clients)
+        store = FlightShuffleStore(self.files, task.query_id, self._store_address, inputs,
+                                   self.clients)
         ctx = TaskContext(shuffle=store, cancelled=cancelled,
                           spill_dir=os.path.join(self.data_dir, "spill"),
                           memory_tables=memory, memory_limit=task.memory_limit or None,

@@ -20,6 +20,7 @@ class Result:
     statement: str = ""
     stream: Any = None      # a ResultStream (executor/result_stream.py) read while the query runs
     message: str = ""       # a notice for the user (where CREATE TABLE AS wrote)
+    query_id: str | None = None   # the query's id (RESUME QUERY, system.queries)
 
     @property
     def has_rows(self) -> bool:

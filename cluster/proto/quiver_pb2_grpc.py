@@ -99,6 +99,11 @@ class CoordinatorStub:
                 request_serializer=quiver__pb2.InjectFaultRequest.SerializeToString,
                 response_deserializer=quiver__pb2.InjectFaultResponse.FromString,
                 _registered_method=True)
+        self.AwaitQuery = channel.unary_unary(
+                '/quiver.cluster.Coordinator/AwaitQuery',
+                request_serializer=quiver__pb2.AwaitQueryRequest.SerializeToString,
+                response_deserializer=quiver__pb2.AwaitQueryResponse.FromString,
+                _registered_method=True)
 
 
 class CoordinatorServicer:
@@ -187,6 +192,14 @@ class CoordinatorServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AwaitQuery(self, request, context):
+        """a client whose ExecuteQuery call broke (coordinator restarted or frozen)
+        waits here for the same request's answer
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CoordinatorServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +267,11 @@ def add_CoordinatorServicer_to_server(servicer, server):
                     servicer.InjectFault,
                     request_deserializer=quiver__pb2.InjectFaultRequest.FromString,
                     response_serializer=quiver__pb2.InjectFaultResponse.SerializeToString,
+            ),
+            'AwaitQuery': grpc.unary_unary_rpc_method_handler(
+                    servicer.AwaitQuery,
+                    request_deserializer=quiver__pb2.AwaitQueryRequest.FromString,
+                    response_serializer=quiver__pb2.AwaitQueryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -607,6 +625,33 @@ class Coordinator:
             '/quiver.cluster.Coordinator/InjectFault',
             quiver__pb2.InjectFaultRequest.SerializeToString,
             quiver__pb2.InjectFaultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AwaitQuery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quiver.cluster.Coordinator/AwaitQuery',
+            quiver__pb2.AwaitQueryRequest.SerializeToString,
+            quiver__pb2.AwaitQueryResponse.FromString,
             options,
             channel_credentials,
             insecure,

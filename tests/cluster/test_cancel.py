@@ -4,7 +4,9 @@ The query is a join whose output never ends in practice (two keys, 40 000
 rows a side: 8e8 pairs), so only a cancel can end it. The coordinator's
 heartbeat interval is set to 60 s: the workers must stop the query's tasks
 well before a next periodic heartbeat could tell them (they hear it from
-the heartbeat long poll at once), which the bounded waits below check."""
+the heartbeat long poll at once), which the bounded waits below check. A cancelled SELECT keeps its outputs
+for RESUME until the coordinator's retention time ends: 0 s here, so its
+files go at once."""
 
 import os
 import threading
@@ -35,7 +37,7 @@ def cluster(tmp_path_factory):
         pq.write_table(pa.table({"k": np.arange(n) % 2, "v": np.arange(n)}),
                        str(data / f"part-{i}.parquet"))
     with coordinator_with_workers(str(root), workers=2, slots=2, heartbeat_interval=60,
-                                  heartbeat_timeout=300) as (coord, procs):
+                                  heartbeat_timeout=300, retention=0) as (coord, procs):
         with quiver.connect(f"quiver://{coord.address}") as con:
             con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}'")
         yield coord, procs, str(root)
