@@ -124,17 +124,22 @@ def test_kill_9_of_quiver_local_stops_its_workers():
             owner.wait(10)
 
 
-def test_a_coordinator_and_worker_without_folders_remove_their_temp_folders():
+def test_a_worker_without_a_folder_removes_its_temp_folder(tmp_path, monkeypatch):
+    """A worker's data folder is scratch; the coordinator's state folder is
+    not (it keeps the catalog and query journal across restarts: $QUIVER_HOME,
+    else ~/.quiver) and stays."""
     from quiver.cluster.coordinator import Coordinator
     from quiver.cluster.worker import Worker
+    monkeypatch.setenv("QUIVER_HOME", str(tmp_path / "home"))
     coord = Coordinator(port=0)
     coord.start()
     worker = Worker(coord.address, slots=1)
     try:
         worker.start()
-        folders = [coord.state_dir, worker.data_dir]
-        assert all(os.path.isdir(f) for f in folders)
+        assert os.path.isdir(worker.data_dir)
+        assert coord.state_dir == str(tmp_path / "home")
     finally:
         worker.stop()
         coord.stop()
-    assert not any(os.path.exists(f) for f in folders)
+    assert not os.path.exists(worker.data_dir)
+    assert os.path.isdir(coord.state_dir)
