@@ -55,16 +55,28 @@ def run_chaos(args) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("chaos", help="inject a failure into a running cluster")
-    p.add_argument("kind", choices=(*KINDS, "random"))
-    p.add_argument("--coordinator", required=True, help="HOST:PORT")
+    p = subparsers.add_parser(
+        "chaos", help="inject a failure into a running cluster",
+        description="Arm a fault at a coordinator started with --chaos (workers with "
+                    "--chaos too; `quiver local --chaos` does both): it hits the next task "
+                    "of the chosen stage position. Prints what was armed.")
+    p.add_argument("kind", choices=(*KINDS, "random"),
+                   help="the fault; random picks a kind and a stage position from --seed")
+    p.add_argument("--coordinator", required=True, metavar="HOST:PORT",
+                   help="the coordinator to arm (required)")
     p.add_argument("--stage", default="any", choices=(*STAGES, "random"),
-                   help="stage position of the task to hit")
-    p.add_argument("--worker", default=None, help="only a task on this worker")
-    p.add_argument("--count", type=int, default=1, help="how many tasks to hit")
+                   help="stage position of the task to hit (default: %(default)s)")
+    p.add_argument("--worker", default=None,
+                   help="only a task on this worker (default: any worker)")
+    p.add_argument("--count", type=int, default=1,
+                   help="how many tasks to hit (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=0.0,
-                   help="freeze/disconnect/fetch-stall duration, slow delay")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--token", default=None)
-    p.add_argument("--tls-root", default=None)
+                   help="freeze duration (0: frozen until killed), slow delay, or "
+                        "disconnect and fetch-stall duration (0: 30 s) (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of random and of corrupt-shuffle's byte (default: %(default)s)")
+    p.add_argument("--token", default=None,
+                   help="shared secret (default: $QUIVER_TOKEN, then the config file)")
+    p.add_argument("--tls-root", default=None, metavar="PEM",
+                   help="CA certificate: talk TLS to the coordinator (default: plain TCP)")
     p.set_defaults(func=run_chaos)
