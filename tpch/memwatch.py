@@ -106,8 +106,10 @@ class PeakRSS:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._hwm_reset = False
+        self._hwm_before: int | None = None
 
     def start(self) -> "PeakRSS":
+        self._hwm_before = _status_kib(self.pid, "VmHWM")
         for p in process_tree(self.pid):
             _reset_hwm(p)
         self.bytes = tree_rss(self.pid)
@@ -136,8 +138,11 @@ class PeakRSS:
             self._thread.join(5)
             self._thread = None
         self._note(tree_rss(self.pid))
-        hwm = _status_kib(self.pid, "VmHWM") if self._hwm_reset else None
-        if hwm is not None:
+        hwm = _status_kib(self.pid, "VmHWM")
+        # the mark is this block's when the reset worked, or when the block set
+        # a new high (a kernel that refuses clear_refs keeps the old mark)
+        if hwm is not None and (self._hwm_reset or (self._hwm_before is not None
+                                                    and hwm > self._hwm_before)):
             self._note(hwm * 1024)
         return self.bytes
 
