@@ -553,11 +553,17 @@ class ExprBinder:
         mode = (spec.args.get("kind") or "range").lower()
         if mode not in ("rows", "range"):
             raise self.ctx.not_supported(f"{mode.upper()} window frames", node)
-        start = _frame_bound(spec.args.get("start"), spec.args.get("start_side"))
-        end_arg = spec.args.get("end")
-        end = _frame_bound(end_arg, spec.args.get("end_side")) if end_arg is not None else 0
+        try:
+            start = _frame_bound(spec.args.get("start"), spec.args.get("start_side"))
+            end_arg = spec.args.get("end")
+            end = _frame_bound(end_arg, spec.args.get("end_side")) if end_arg is not None else 0
+        except ValueError as e:
+            raise self.ctx.error(str(e), node) from None
         if isinstance(start, str) or isinstance(end, str):
             raise self.ctx.not_supported("a window frame bound that is not a constant", node)
+        if mode == "rows" and (isinstance(start, tuple) or isinstance(end, tuple)):
+            raise self.ctx.error("a ROWS frame counts rows: its offsets are whole numbers, "
+                                 "not intervals (use RANGE for an INTERVAL)", node)
         return ex.WindowFrame(mode, start, end)
 
 
@@ -592,6 +598,15 @@ def _frame_bound(value, side):
     if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit():
         n = int(value.this)
         return -n if side == "preceding" else n
+    if isinstance(value, exp.Interval) and isinstance(value.this, exp.Literal):
+        unit = value.args.get("unit")
+        if unit is not None and isinstance(unit, exp.IntervalSpan):
+            return "?"
+        months, days, nanos = interval_value(value.this.this, unit.name if unit else None)
+        if min(months, days, nanos) < 0:
+            raise ValueError("a window frame offset must not be negative")
+        sign = -1 if side == "preceding" else 1       # (months, days, nanos), signed
+        return (sign * months, sign * days, sign * nanos)
     return "?"
 
 

@@ -132,10 +132,11 @@ class AggCall(Expr):
 @dataclass(frozen=True, slots=True)
 class WindowFrame:
     """ROWS or RANGE frame; offsets None mean UNBOUNDED, 0 means CURRENT ROW,
-    negative PRECEDING, positive FOLLOWING."""
+    negative PRECEDING, positive FOLLOWING; a RANGE offset may also be an
+    interval (months, days, nanos), every part negative for PRECEDING."""
     mode: str = "range"          # "rows" | "range"
-    start: int | None = None
-    end: int | None = 0
+    start: int | tuple[int, int, int] | None = None
+    end: int | tuple[int, int, int] | None = 0
 
 
 @dataclass(frozen=True, slots=True)

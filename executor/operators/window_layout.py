@@ -21,6 +21,7 @@ from ...errors import NotSupportedError
 from ...planner.expr import SortKey, WindowCall
 from ..kernels.window_frames import range_lower, range_upper
 from .sort import sort_indices
+from .window_range import key_as_float, range_targets
 
 
 @dataclass
@@ -143,27 +144,16 @@ def _range_bound(lay: Layout, offset, lower: bool) -> np.ndarray:
         raise NotSupportedError("RANGE with an offset needs exactly one ORDER BY key")
     key = lay.order_keys[0]
     arr = lay.order_sorted[0]
-    w = _as_float(arr)
+    w = key_as_float(arr)
     if not key.ascending:
         w = -w
+    target = range_targets(arr, offset, key.ascending)
     isnull = np.zeros(lay.n, dtype=bool) if not arr.null_count else \
         arr.is_null().to_numpy(zero_copy_only=False)
     nulls_before = np.concatenate(([0], np.cumsum(isnull)))
     nn = nulls_before[lay.pe] - nulls_before[lay.pb]
     lo, hi = (lay.pb + nn, lay.pe) if key.nulls_first else (lay.pb, lay.pe - nn)
-    delta = float(offset)
-    bound = range_lower(w, lo, hi, delta) if lower else range_upper(w, lo, hi, delta)
+    bound = range_lower(w, lo, hi, target) if lower else range_upper(w, lo, hi, target)
     if arr.null_count:           # a NULL key's frame is its peer group (the NULLs)
         bound = np.where(isnull, lay.peer_b if lower else lay.peer_e, bound)
     return bound
-
-
-def _as_float(arr: pa.Array) -> np.ndarray:
-    t = arr.type
-    if pa.types.is_date32(t):
-        arr = arr.cast(pa.int32())
-    elif pa.types.is_timestamp(t) or pa.types.is_date64(t):
-        arr = arr.cast(pa.int64())
-    elif not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)):
-        raise NotSupportedError(f"RANGE offset over an ORDER BY key of type {t}")
-    return pc.fill_null(arr.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)

@@ -25,7 +25,7 @@ def test_range_bounds(seed):
     for b, e in zip(pb[starts], pe[starts]):
         w[b:e] = np.sort(w[b:e])
     for delta in (-3.0, -1.0, 0.0, 2.0):
-        lo, hi = range_lower(w, pb, pe, delta), range_upper(w, pb, pe, delta)
+        lo, hi = range_lower(w, pb, pe, w + delta), range_upper(w, pb, pe, w + delta)
         for i in range(n):
             idx = [j for j in range(pb[i], pe[i]) if w[j] >= w[i] + delta]
             assert lo[i] == (idx[0] if idx else pe[i])
