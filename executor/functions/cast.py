@@ -226,7 +226,7 @@ def _check_upscale(a: pa.Array, target: pa.DataType, safe: bool) -> pa.Array:
         return a                       # every value fits
     bound = pa.scalar(Decimal(10) ** whole, a.type)
     ok = pc.fill_null(pc.less(pc.abs(a), bound), True)
-    if pc.all(ok).as_py():
+    if pc.all(ok, min_count=0).as_py():     # an empty batch: every value fits
         return a
     if not safe:
         okn = ok.to_numpy(zero_copy_only=False)

@@ -121,6 +121,9 @@ def _codes(x: pa.Array) -> np.ndarray:
     if pa.types.is_date32(t):
         x = x.cast(pa.int32())
         t = x.type
+    if pa.types.is_uint64(t):    # order-preserving: flip the top bit, read as int64
+        v = pc.fill_null(x, 0).to_numpy(zero_copy_only=False).astype(np.uint64)
+        return v.view(np.int64) ^ np.int64(-(1 << 63))
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
         return pc.fill_null(x.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     if pa.types.is_timestamp(t) or pa.types.is_date64(t):
