@@ -40,7 +40,7 @@ and frees the worker's running entry.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 from ..executor.scheduler import StageScheduler, TaskId
@@ -103,6 +103,7 @@ class QueryJob:
         self.dag = dag
         self.sched = StageScheduler(dag, max_attempts=max_attempts)
         self.submitted = now
+        self.served = 0                  # when it last got a slot (ClusterScheduler._served)
         self.pending: list[tuple[TaskId, float]] = []     # ready, not yet launched
         self.outputs: dict[tuple[int, int], str] = {}     # (stage, partition) -> worker id
         self.attempts: list[Attempt] = []
@@ -140,6 +141,7 @@ class ClusterScheduler:
                  speculation_multiplier: float = speculation.DEFAULT_MULTIPLIER,
                  speculation_min_seconds: float = speculation.DEFAULT_MIN_SECONDS):
         self.heartbeat_timeout = heartbeat_timeout
+        self._served = 0                 # slots handed out so far (fair sharing tie-break)
         self.task_stall_timeout = task_stall_timeout
         self.speculation = speculation
         self.speculation_multiplier = speculation_multiplier
@@ -304,30 +306,46 @@ class ClusterScheduler:
                                          for p in paths for r in w.local_roots)}
 
     def assign(self, worker_id: str, free_slots: int, now: float) -> list[Launch]:
-        """Up to `free_slots` tasks for this worker to start now."""
+        """Up to `free_slots` tasks for this worker to start now.
+
+        Fair sharing: each slot goes to the query running the fewest tasks
+        across the cluster (on a tie, the one served longest ago, then the
+        older), so a query submitted behind a long one gets slots as soon as
+        any free up instead of waiting for every task the long one queued."""
         w = self.workers.get(worker_id)
         if w is None or w.state != "alive":
             return []
-        out: list[Launch] = []
-        for job in list(self.jobs.values()):
-            if job.done:
-                continue
+        jobs = [job for job in self.jobs.values() if not job.done]
+        for job in jobs:
             self._refresh(job, now)
-            keep = []
-            for task, since in job.pending:
-                if len(out) >= free_slots or not job.sched.stage_ready(task.stage):
-                    keep.append((task, since))
-                    continue
-                pref = self.preferred(job, task)
-                if pref and worker_id not in pref and now - since < self.locality_wait:
-                    keep.append((task, since))
-                    continue
-                out.append(self._launch(job, w, task, now))
-            job.pending = keep
-            out.extend(speculation.backups(self, job, w, free_slots - len(out), now))
-            if len(out) >= free_slots:
-                break
+        running = Counter(q for other in self.workers.values() for q, _, _ in other.running)
+        out: list[Launch] = []
+        while len(out) < free_slots and jobs:
+            job = min(jobs, key=lambda j: (running[j.query_id], j.served, j.submitted))
+            launch = self._next_task(job, w, now)
+            got = [launch] if launch is not None else speculation.backups(self, job, w, 1, now)
+            if not got:
+                jobs.remove(job)
+                continue
+            out.extend(got)
+            running[job.query_id] += len(got)
+            self._served += 1
+            job.served = self._served
         return out
+
+    def _next_task(self, job: QueryJob, w: WorkerInfo, now: float) -> Launch | None:
+        """Launch the first of the job's pending tasks that may run on `w`
+        now (its inputs are complete; locality waits a moment for the worker
+        that holds its splits)."""
+        for i, (task, since) in enumerate(job.pending):
+            if not job.sched.stage_ready(task.stage):
+                continue
+            pref = self.preferred(job, task)
+            if pref and w.worker_id not in pref and now - since < self.locality_wait:
+                continue
+            del job.pending[i]
+            return self._launch(job, w, task, now)
+        return None
 
     def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float,
                 backup: bool = False) -> Launch:

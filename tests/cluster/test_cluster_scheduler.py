@@ -364,3 +364,33 @@ def test_a_failed_or_lost_twin_costs_no_retry(dag_and_roots):
     assert job.current[(1, 1)].worker == "w3"               # ...the twin carries on
     assert cs.task_finished("w3", "q", again.task, True, 31.5)
     assert job.outputs[(1, 1)] == "w3" and job.error is None
+
+
+def test_a_query_behind_a_long_one_gets_the_next_free_slots(dag_and_roots):
+    # fair sharing: the first query queues tasks for every slot it can use; a
+    # second one submitted later gets the slot freed next, not the first
+    # query's remaining tasks
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "grpc+tcp://h:1", slots=1)
+    cs.submit("long", dag, now=0.0)
+    [first] = cs.assign("w1", 1, 0.0)
+    assert first.query_id == "long"
+    cs.submit("short", dag, now=1.0)
+    cs.task_finished("w1", "long", first.task, True, 1.0)
+    [second] = cs.assign("w1", 1, 1.0)
+    assert second.query_id == "short"
+    # with one task running each, the older query goes first again
+    cs.add_worker("w2", "grpc+tcp://h:2", slots=2)
+    assert [x.query_id for x in cs.assign("w2", 2, 1.0)] == ["long", "short"]
+
+
+def test_fair_sharing_still_finishes_every_query(dag_and_roots):
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "grpc+tcp://h:1", slots=3)
+    for q in ("q1", "q2", "q3"):
+        cs.submit(q, dag, now=0.0)
+    log = run_all(cs)
+    assert all(cs.jobs[q].done and cs.jobs[q].error is None for q in ("q1", "q2", "q3"))
+    assert {q for _, q, _ in log[:3]} == {"q1", "q2", "q3"}     # one slot each first
