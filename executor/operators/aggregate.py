@@ -207,7 +207,8 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
                     spill = aggregate_spill.AggSpill(node, ctx, level=0, reservation=res)
                 spill.write(table)
             else:
-                res.resize(table.held())   # nothing to spill: MemoryLimitExceeded
+                res.resize(table.held())   # nothing to spill: MemoryLimitExceeded,
+                continue                   # or granted after reclaiming and waiting
             table = GroupTable(node, mode)
             res.resize(table.held())
         if spill is None:

@@ -121,7 +121,8 @@ class AggSpill:
                     if self.res.try_resize(table.held()):
                         continue
                     if self.level + 1 >= MAX_LEVEL:
-                        self.res.resize(table.held())     # MemoryLimitExceeded
+                        self.res.resize(table.held())     # MemoryLimitExceeded,
+                        continue                          # or granted after reclaiming
                     if deeper is None:
                         deeper = AggSpill(self.final, ctx, self.level + 1, self.res)
                     deeper.write(table)

@@ -76,8 +76,11 @@ def _join(node, right_batches, left_batches, ctx, level: int) -> Iterator[pa.Rec
     res = ctx.reserve("HashJoin build", node)
     try:
         try:
+            # the last level builds in memory: res.grow reclaims and waits
+            # before it refuses with MemoryLimitExceeded
             build = jb.build_side(node, right_batches, ctx, res,
-                                  spillable=join_spill.can_spill(node))
+                                  spillable=(join_spill.can_spill(node)
+                                             and level < join_spill.MAX_LEVEL))
         except jb.BuildOverBudget as over:
             yield from join_spill.grace_join(
                 node, over, left_batches, ctx, level, res,

@@ -11,8 +11,9 @@ with keys) gives the same rows as the in-memory join. NOT IN without a
 residual condition (null_aware_anti) spills too: a NULL build key empties
 the answer, and since a spilled build is never empty a NULL probe key drops
 its row; what is left is an anti join on equal keys. A sub-partition still
-refused after MAX_LEVEL splits (one key holding most rows) is
-MemoryLimitExceeded. The files are removed when the join finishes or fails.
+at the last level (MAX_LEVEL splits: one key holding most rows) is built
+without spilling: the pool grants it after reclaiming cheap buffers and
+waiting for other tasks, or it is MemoryLimitExceeded. The files are removed when the join finishes or fails.
 
 A broadcast join whose build side is refused becomes a partitioned one:
 `SpilledBuild` writes the build side once per query (shared by the tasks,
@@ -108,21 +109,13 @@ def _spill(side: _Spill, batches, exprs, types, salt, ctx, null_aware: bool = Fa
     side.close()
 
 
-def _too_deep(over: jb.BuildOverBudget, res) -> None:
-    """Refused again after MAX_LEVEL splits: the documented error."""
-    res.resize(0)
-    res.grow(over.nbytes)
-    raise AssertionError("unreachable: a refused build was granted")  # pragma: no cover
-
-
 def grace_join(node, over: jb.BuildOverBudget, left_batches, ctx, level: int, res,
                join: Callable) -> Iterator[pa.RecordBatch]:
     """Spill both sides, then `join(right_batches, left_batches, level + 1)`
     for each sub-partition. `over` holds the build batches read so far;
-    `res` is the build's reservation (emptied once they are on disk)."""
-    if level >= MAX_LEVEL:
-        over.held = []
-        _too_deep(over, res)
+    `res` is the build's reservation (emptied once they are on disk).
+    The caller never spills at MAX_LEVEL (hash_join._join)."""
+    assert level < MAX_LEVEL, "a join spilled below its last level"
     types = jb.key_types(node)
     salt = 0x5EED + 7919 * level
     null_aware = node.kind == "null_aware_anti"

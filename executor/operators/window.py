@@ -104,6 +104,7 @@ def _window(node: WindowExec, batches, ctx, level: int) -> Iterator[pa.RecordBat
                 held.append(b)
             elif level >= ws.MAX_LEVEL or not ws.shared_partition_keys(node):
                 res.grow(b.nbytes)          # cannot split further: MemoryLimitExceeded
+                held.append(b)              # ... or granted after reclaiming and waiting
             else:
                 spill = ws.WindowSpill(node, ctx, level, res)
                 for h in held:
