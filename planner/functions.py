@@ -73,6 +73,10 @@ def decimal_result(fn: str, a: pa.DataType, b: pa.DataType) -> pa.DataType:
     raise ValueError(fn)
 
 
+def _whole(t: pa.DataType) -> bool:
+    return dt.is_integer(t) or (dt.is_decimal(t) and t.scale == 0)
+
+
 def _arith(fn: str, args: list[Expr]) -> Expr:
     _arity(fn, args, 2)
     a, b = args
@@ -83,6 +87,12 @@ def _arith(fn: str, args: list[Expr]) -> Expr:
     if not (dt.is_numeric(ta) and dt.is_numeric(tb)):
         raise FunctionError(
             f"cannot apply {_OP_SYMBOL[fn]} to {_name(a.dtype)} and {_name(b.dtype)}")
+    if fn == "intdiv" and _whole(ta) and _whole(tb) and not (dt.is_integer(ta)
+                                                              and dt.is_integer(tb)):
+        # a whole-number DECIMAL is our HUGEINT (sum of BIGINT): `//` divides
+        # it as an integer, truncating toward zero, as DuckDB does for HUGEINT
+        out = dt.decimal(dt.as_decimal(ta).precision, 0)
+        return Call(fn, (cast_to(a, dt.as_decimal(ta)), cast_to(b, dt.as_decimal(tb))), out)
     if fn == "div" or (fn == "intdiv" and not (dt.is_integer(ta) and dt.is_integer(tb))):
         # DuckDB: `/` is always DOUBLE; `//` on non-integers is plain division
         x, y = cast_to(a, dt.FLOAT64), cast_to(b, dt.FLOAT64)
