@@ -15,12 +15,10 @@ from sqlglot import exp
 
 from .. import datatypes as dt
 from ..planner import expr as ex
-from ..planner.logical import Field, Join, Project, Scan, Values
+from ..planner.logical import EMPTY_ROW, Field, Join, Project, Scan
 from .bind_expr import ExprBinder
 from .literals import coerce
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
-
-EMPTY_ROW = Values((), ((),))
 
 
 def bind_from(ctx: BindContext, select: exp.Select, outer: Scope | None):
