@@ -19,6 +19,8 @@
     client.py               connect_cluster('quiver://h:p' | 'local[N]'),
                             LocalCluster
     commands.py             quiver coordinator | worker | local
+    stop_signals.py         how those commands (and quiver serve) wait for
+                            SIGTERM / Ctrl-C
     lifeline.py             local-cluster processes die with their owner;
                             a reaper removes their temp folder
 

@@ -24,29 +24,11 @@ with status 1 and a one-line reason.
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 
 from .. import errors
-from . import lifeline
-
-
-_stop = threading.Event()
-
-
-def _on_stop_signal(signum, frame) -> None:
-    _stop.set()
-
-
-def _catch_stop_signals() -> None:
-    """SIGTERM and SIGINT (also what a lifeline sends when the owner of a
-    local cluster is gone) end `_until_signal` instead of the process, so
-    the command stops cleanly, even when one arrives during start-up."""
-    signal.signal(signal.SIGTERM, _on_stop_signal)
-    signal.signal(signal.SIGINT, _on_stop_signal)
-    lifeline.arm()
+from .stop_signals import catch_stop_signals, stop_event, until_signal
 
 
 def _setup_logging(level: str) -> None:
@@ -57,13 +39,8 @@ def _setup_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _until_signal() -> None:
-    while not _stop.wait(0.5):
-        pass
-
-
 def run_coordinator(args) -> int:
-    _catch_stop_signals()
+    catch_stop_signals()
     _setup_logging(args.log_level)
     from .coordinator import Coordinator
     coord = Coordinator(host=args.host, port=args.port, state_dir=args.state_dir,
@@ -91,7 +68,7 @@ def run_coordinator(args) -> int:
         web = WebView(coord, args.host, args.web_port).start()
         print(f"quiver web view on {web.url}", flush=True)
     try:
-        _until_signal()
+        until_signal()
     finally:
         if web is not None:
             web.stop()
@@ -112,7 +89,7 @@ def _options(pairs) -> dict:
 
 
 def run_worker(args) -> int:
-    _catch_stop_signals()
+    catch_stop_signals()
     _setup_logging(args.log_level)
     from .worker import Worker
     worker = Worker(args.coordinator, host=args.host, port=args.port, slots=args.slots,
@@ -135,20 +112,20 @@ def run_worker(args) -> int:
                         f"cannot register with coordinator {args.coordinator} within "
                         f"{args.connect_timeout:g} s: {exc}") from None
                 raise
-            if _stop.wait(0.5):
+            if stop_event.wait(0.5):
                 worker.stop()
                 return 0
     print(f"worker {wid} registered with coordinator {args.coordinator} "
           f"(data plane {worker.address}, {worker.slots} slots)", flush=True)
     try:
-        _until_signal()
+        until_signal()
     finally:
         worker.stop()
     return 0
 
 
 def run_local(args) -> int:
-    _catch_stop_signals()
+    catch_stop_signals()
     _setup_logging(args.log_level)
     from .client import LocalCluster
     extra = () if args.flight_sql_port is None else ("--flight-sql-port",
@@ -168,7 +145,7 @@ def run_local(args) -> int:
     if cluster.web_url:
         print(f"quiver web view on {cluster.web_url}", flush=True)
     try:
-        _until_signal()
+        until_signal()
     finally:
         cluster.stop()
     return 0

@@ -65,7 +65,7 @@ from ..storage.catalog import Catalog
 from ..storage.fs import base_directory
 from .chaos import Armory, Fault
 from .cluster_runner import ClusterRunner, CoordinatorSession
-from . import identity, resume
+from . import identity, journal_replay, resume
 from .cluster_scheduler import ClusterScheduler
 from .journal import Journal
 from .flight_shuffle import FlightClients
@@ -152,7 +152,7 @@ class Coordinator(rpc.CoordinatorServicer):
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> str:
         with self.cond:
-            resume.replay(self)
+            journal_replay.replay(self)
         self.server.start()
         threading.Thread(target=self._monitor, name="quiver-monitor", daemon=True).start()
         return self.address

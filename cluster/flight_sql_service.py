@@ -15,6 +15,7 @@ import argparse
 
 from .flight_sql import FlightSqlServer, serve_in_thread
 from .security import read_file, resolve_token
+from .stop_signals import until_signal
 
 
 def _tls(cert: str | None, key: str | None):
@@ -58,13 +59,12 @@ def start_beside(coordinator, host: str, port: int, tls_cert=None, tls_key=None)
 
 
 def run_serve(args) -> int:
-    from .commands import _until_signal
     server = embedded_server(args.host, args.port, args.token, _tls(args.tls_cert, args.tls_key))
     scheme = "grpc+tls" if args.tls_cert else "grpc"
     serve_in_thread(server)
     print(f"quiver Flight SQL endpoint on {scheme}://{server.address}", flush=True)
     try:
-        _until_signal()
+        until_signal()
     finally:
         server.shutdown()
     return 0

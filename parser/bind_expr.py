@@ -5,7 +5,8 @@
 planner/functions.py (which inserts coercion casts), folds typed literals
 (`DATE '1998-12-01'`, `2.50`, `INTERVAL '3' MONTH`, `?` parameters), turns
 BETWEEN into `ge AND le` and a simple CASE into the searched form, and binds
-subqueries (scalar, EXISTS, IN) to plans kept inside the expression.
+subqueries (scalar, EXISTS, IN) to plans kept inside the expression (through
+query_binding.py, which bind_select.py fills in).
 
 Aggregates and window functions are bound in place (AggCall / WindowCall
 inside the tree); bind_select.py extracts them into Aggregate and Window
@@ -24,6 +25,7 @@ from ..planner import expr as ex
 from ..planner import functions as F
 from .literals import (TypeNotSupported, arrow_type, coerce, convert_literal,
                        interval_value, number_literal)
+from .query_binding import bind_query
 from .scope import BindContext, Scope, identifier_name, resolve_column, unknown_column
 from .sql_functions import function_call, unit_name
 
@@ -335,7 +337,6 @@ class ExprBinder:
 
     # --- subqueries ------------------------------------------------------
     def subquery(self, node, where):
-        from .bind_select import bind_query
         query = node.this if isinstance(node, exp.Subquery) and not node.alias else node
         return bind_query(self.ctx, query, self.scope)
 

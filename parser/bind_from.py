@@ -6,7 +6,8 @@ references (each reference bound afresh so a CTE used twice yields two
 independent subplans), derived tables with column alias lists, VALUES,
 `read_parquet(...)` / `read_csv(...)` / `read_json(...)`, and joins: comma, CROSS, INNER/LEFT/RIGHT/FULL with ON,
 USING or NATURAL (USING columns appear once, unqualified; FULL JOIN USING
-exposes COALESCE(left, right)).
+exposes COALESCE(left, right)). The queries inside FROM items are bound
+through query_binding.py (bind_select.py binds this module's caller).
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ from sqlglot import exp
 
 from .. import datatypes as dt
 from ..planner import expr as ex
-from ..planner.logical import Field, Join, Project, Scan, Values
+from ..planner.logical import EMPTY_ROW, Field, Join, Project, Scan
 from .bind_expr import ExprBinder
 from .literals import coerce
+from .query_binding import bind_query, bind_values
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
-
-EMPTY_ROW = Values((), ((),))
 
 
 def bind_from(ctx: BindContext, select: exp.Select, outer: Scope | None):
@@ -48,11 +48,9 @@ def bind_table_expr(ctx: BindContext, node: exp.Expression, outer: Scope | None)
         else:
             plan, names, default_alias = _named_table(ctx, node)
     elif isinstance(node, exp.Subquery):
-        from .bind_select import bind_query
         bound = bind_query(ctx, node.this, outer)
         plan, names, default_alias = bound.plan, list(bound.output_names), None
     elif isinstance(node, exp.Values):
-        from .bind_select import bind_values
         bound = bind_values(ctx, node, outer)
         plan, names, default_alias = bound.plan, list(bound.output_names), "valueslist"
     elif isinstance(node, exp.Unnest):
@@ -139,7 +137,6 @@ def declared_scan(ctx: BindContext, table: str, source, declared):
 
 
 def _bind_view(ctx: BindContext, name: str, entry, node):
-    from .bind_select import bind_query
     from .parse import parse_statements
     from .understood import check_tree
     if name in ctx.view_stack:
@@ -164,7 +161,6 @@ def _find_cte(ctx: BindContext, name: str):
 
 def _bind_cte(ctx: BindContext, name: str, node: exp.CTE, env: list):
     """Bind a CTE's body afresh with the CTEs visible where it was defined."""
-    from .bind_select import bind_query
     saved = ctx.ctes
     ctx.ctes = env
     try:

@@ -26,6 +26,7 @@ from .bind_expr import ExprBinder
 from .bind_from import bind_from
 from .literals import coerce
 from .naming import display_name
+from .query_binding import register_query_binders
 from .sample import apply_sample
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
 from .unnest import extract_unnests
@@ -578,3 +579,8 @@ def bind_values(ctx: BindContext, node: exp.Values, outer: Scope | None) -> Boun
     plan = Values(fields, tuple(tuple(coerce(v, t) for v, t in zip(row, types))
                                 for row in rows))
     return _order_limit_outputs(ctx, node, BoundQuery(plan, tuple(names)), outer)
+
+
+# the parts of a query (expressions, FROM items, PIVOT) bind the queries inside
+# them through parser/query_binding.py
+register_query_binders(bind_query, bind_values)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
+from .query_binding import bind_query
 from .scope import BindContext, identifier_name
 
 
@@ -30,7 +31,6 @@ MAX_PIVOT_VALUES = 10_000
 
 
 def _source_names(ctx: BindContext, source: exp.Expression, outer) -> list[str]:
-    from .bind_select import bind_query
     probe = exp.select("*").from_(source.copy())
     return list(bind_query(ctx, probe, outer).output_names)
 
@@ -38,7 +38,6 @@ def _source_names(ctx: BindContext, source: exp.Expression, outer) -> list[str]:
 def _distinct_values(ctx, column, source, outer, node) -> list[exp.Expression]:
     """The sorted non-NULL values of `column` in `source`, as literals (run
     through the session's query runner: the output columns depend on them)."""
-    from .bind_select import bind_query
     if ctx.query_runner is None:
         raise ctx.not_supported("PIVOT without an IN list of values", node)
     probe = (exp.select(column.copy()).distinct().from_(source.copy())

@@ -15,7 +15,7 @@ from sqlglot import exp
 from .. import datatypes as dt
 from ..planner import expr as ex
 from ..planner import tree
-from ..planner.logical import Project, Unnest
+from ..planner.logical import EMPTY_ROW, Project, Unnest
 from .literals import coerce
 from .scope import BindContext, ColumnRef, Relation, Scope, identifier_name
 
@@ -43,7 +43,6 @@ def bind_unnest_item(ctx: BindContext, node: exp.Unnest, scope: Scope | None, le
     """A FROM-clause UNNEST: over `left` (a lateral one, its list expression
     bound in `scope`), or over one empty row. Returns (plan, relation)."""
     from .bind_expr import ExprBinder
-    from .bind_from import EMPTY_ROW
     if node.args.get("offset"):
         raise ctx.not_supported("UNNEST WITH OFFSET", node)
     if node.args.get("explode_array"):

@@ -79,6 +79,10 @@ class Values(LogicalPlan):
         return self.fields
 
 
+# the input of a SELECT without FROM (and of a FROM-less UNNEST): one row, no columns
+EMPTY_ROW = Values((), ((),))
+
+
 @dataclass(frozen=True, slots=True)
 class Filter(LogicalPlan):
     input: LogicalPlan
@@ -273,7 +277,7 @@ def fields_by_name(plan: LogicalPlan) -> dict[str, Field]:
 
 
 __all__ = [
-    "Field", "LogicalPlan", "Scan", "Values", "Filter", "Project", "Aggregate",
+    "Field", "LogicalPlan", "Scan", "Values", "EMPTY_ROW", "Filter", "Project", "Aggregate",
     "Join", "JOIN_KINDS", "join_schema", "Sort", "Limit", "Distinct", "Union", "SetOp",
     "Window", "EnforceSingleRow", "BoundQuery", "fields_by_name", "dt",
 ]

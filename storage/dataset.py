@@ -27,8 +27,8 @@ from ..errors import ProgrammingError
 from .. import datatypes as dt
 from . import fs as fsmod
 from . import hive
+from .dataset_base import Dataset
 from .parquet import ParquetFileInfo, read_footer
-from .splits import DEFAULT_TARGET_BYTES, make_splits
 
 FOOTER_THREADS = 16
 
@@ -50,50 +50,6 @@ def _unify(paths: list[str], schemas: list[pa.Schema]) -> pa.Schema:
             raise ProgrammingError(
                 f"schema of Parquet file {path!r} does not match the other files: {e}") from None
     return acc
-
-
-class Dataset:
-    """Parquet files under one location (see the module docstring)."""
-
-    kind = "dataset"
-    file_format = "parquet"      # or "csv" / "json" (storage/textfiles.py)
-    read_options: dict = {}
-
-    def __init__(self, location, protocol: str, storage_options: dict | None,
-                 file_schema: pa.Schema, partition_fields: list[tuple[str, pa.DataType]],
-                 files: list[ParquetFileInfo], open_options: dict | None = None):
-        self.location = location
-        self.protocol = protocol
-        self.storage_options = dict(storage_options or {})
-        self.file_schema = file_schema
-        self.partition_fields = list(partition_fields)
-        self.schema = pa.schema(list(file_schema) +
-                                [pa.field(n, t, True) for n, t in partition_fields])
-        self.files = files
-        # the open_dataset arguments that re-create it (catalog persistence)
-        self.open_options = dict(open_options or {})
-
-    @property
-    def partition_columns(self) -> list[str]:
-        return [n for n, _ in self.partition_fields]
-
-    @property
-    def num_rows(self) -> int:
-        return sum(f.num_rows for f in self.files)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-    def splits(self, target_bytes: int = DEFAULT_TARGET_BYTES, max_splits: int | None = None,
-               files: list[ParquetFileInfo] | None = None) -> list:
-        """storage.splits.Split list over `files` (default: all files); see
-        storage/splits.py for the cutting rule."""
-        return make_splits(self.files if files is None else files, target_bytes, max_splits)
-
-    def __repr__(self) -> str:
-        return (f"Dataset({self.location!r}, {len(self.files)} files, {self.num_rows} rows, "
-                f"partitions={self.partition_columns})")
 
 
 def open_dataset(

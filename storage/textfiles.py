@@ -32,6 +32,7 @@ from .. import datatypes as dt
 from ..errors import DataError, NotSupportedError, ProgrammingError
 from . import fs as fsmod
 from . import hive
+from .dataset_base import Dataset
 from .fs import get_filesystem
 
 FORMATS = ("csv", "json")
@@ -153,7 +154,6 @@ def _json_time_type(head: bytes, name: str, inferred: pa.DataType) -> pa.DataTyp
 def open_text_dataset(location, file_format: str, read_options: dict | None = None,
                       hive_partitioning: bool | None = None,
                       partition_columns=None, storage_options: dict | None = None):
-    from .dataset import Dataset
     if file_format not in FORMATS:
         raise ProgrammingError(f"unknown file format {file_format!r}")
     read_options = dict(read_options or {})

@@ -163,6 +163,41 @@ def test_no_import_circles_across_units():
     assert not crossing, crossing
 
 
+def _one_circle(component: list[str]) -> list[str]:
+    """One import path around a strongly connected component, first module
+    repeated at the end (a, b, c, a): what to read to break it."""
+    members = set(component)
+    graph = {n: sorted(m for m in imports_of(n) if m in members and m != n)
+             for n in component}
+    start = component[0]
+    path, seen = [start], {start}
+
+    def walk(v) -> bool:
+        for w in graph[v]:
+            if w == start:
+                path.append(w)
+                return True
+            if w not in seen:
+                seen.add(w)
+                path.append(w)
+                if walk(w):
+                    return True
+                path.pop()
+        return False
+    walk(start)
+    return path
+
+
+def test_no_import_circles_at_all():
+    """Rule 2: no circle between modules, within a unit or across units,
+    counting function-local imports (a lazy import hides a circle from
+    Python, not from the design)."""
+    circles = module_cycles()
+    assert not circles, "import circles (break each with a lower module or by " \
+        "passing the callable down):\n" + "\n".join(
+            f"  {c}: {' -> '.join(_one_circle(c))}" for c in circles)
+
+
 def test_the_root_holds_only_the_faces():
     extra = sorted(f for f in os.listdir(ROOT) if f.endswith(".py"))
     assert set(extra) <= ROOT_MODULES, sorted(set(extra) - ROOT_MODULES)

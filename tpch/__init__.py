@@ -7,7 +7,8 @@ runner that times and checks them, and the `quiver tpch` command.
     results = run("data/sf0.1", check=True, compare="duckdb")
 
 Modules: datagen (generate), querylib (query texts), check (answers and
-comparison), engines (Quiver / DuckDB adapters), runner (run), report
+comparison), engines (Quiver / DuckDB adapters), runner (run), in_process
+(one engine in this process), peers (one engine per child process), report
 (progress bar, table, JSON), scale (scale factor from row counts),
 commands (CLI), make_answers (regenerates answers/ with DuckDB).
 """

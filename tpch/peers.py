@@ -111,7 +111,7 @@ def _engine_run(reply: dict) -> EngineRun:
 def main(argv: list[str] | None = None) -> int:
     from .datagen import table_dirs
     from .engines import engine_factory
-    from .runner import InProcessDriver, RunnerError
+    from .in_process import InProcessDriver, RunnerError
     p = argparse.ArgumentParser(prog="python -m quiver.tpch.peers")
     p.add_argument("--engine", required=True)
     p.add_argument("--data", required=True)

@@ -34,6 +34,7 @@ from ...planner.physical import HashAggregateExec
 from ..kernels import join_index as ji
 from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
+from .aggregate_groups import GroupTable, eval_array, sliced
 
 FANOUT = 16
 MAX_LEVEL = 3
@@ -74,7 +75,7 @@ class AggSpill:
         self.bytes_written = 0
 
     def write(self, table) -> None:
-        """Write the state rows of a GroupTable (aggregate.GroupTable)."""
+        """Write the state rows of a GroupTable (aggregate_groups.GroupTable)."""
         batch = table.batch(self.fields, as_state=True)
         self.write_batch(batch)
 
@@ -104,7 +105,6 @@ class AggSpill:
 
     def merge(self) -> Iterator[pa.RecordBatch]:
         """Final values of every group, file by file; removes the files."""
-        from .aggregate import GroupTable, sliced
         ctx = self.ctx
         try:
             for w in self.writers:
@@ -154,8 +154,7 @@ class RowSpill:
         self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])
 
     def write(self, batch: pa.RecordBatch) -> None:
-        from .aggregate import _eval
-        keys = [_eval(e, batch) for e in self.node.group_exprs]
+        keys = [eval_array(e, batch) for e in self.node.group_exprs]
         order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
         batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
         for p in range(FANOUT):

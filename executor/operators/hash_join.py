@@ -38,6 +38,7 @@ from ..kernels import join_index as ji
 from ..registry import implements
 from . import join_build as jb
 from . import join_spill
+from .join_broadcast_build import shared_build
 
 _PROBE_FLAGS = ("left", "full", "semi", "anti", "null_aware_anti")
 _BUILD_FLAGS = ("right", "full")
@@ -54,7 +55,7 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
     if node.mode == "broadcast":
         if node.kind in _BUILD_FLAGS:
             raise NotSupportedError(f"a {node.kind} join cannot broadcast its right side")
-        build = jb.shared_build(node, ctx)
+        build = shared_build(node, ctx)
         if isinstance(build, join_spill.SpilledBuild):
             res = ctx.reserve("HashJoin probe (spilled broadcast)", node)
             try:

@@ -2,8 +2,9 @@
 keys to dense ids and index them (CSR, executor/kernels/join_index.py).
 
 Also owns what both join sides share: evaluating and casting key
-expressions to one common type per key, and the per-query cache that lets
-the tasks of a broadcast join (threads of one process) build the table once.
+expressions to one common type per key. The per-query cache that lets the
+tasks of a broadcast join (threads of one process) build the table once is
+in join_broadcast_build.py.
 
 Memory: the build rows and their index are reserved from the memory pool
 (`ctx.reserve`, one reservation per build, held until the probe ends).
@@ -16,7 +17,6 @@ the pool refuses (join_spill.py).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 
 from ...errors import DataError, NotSupportedError
 from ... import datatypes as dt
-from .. import registry
 from ..eval import evaluate
 from ..functions.cast import cast_array
 from ..kernels import join_index as ji
@@ -196,40 +195,3 @@ def _new_keys_only(node, b: pa.RecordBatch, types, encoder, seen_null: bool) -> 
     if keep.all():
         return b
     return b.filter(pa.array(keep))
-
-
-# --- broadcast: one build per node per query ------------------------------------
-
-_CACHE_LOCK = threading.Lock()
-_CACHE_ATTR = "_hash_join_builds"
-
-
-@dataclass
-class _Entry:
-    node: object                   # kept so id(node) stays unique while cached
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    value: BuildSide | None = None
-
-
-def shared_build(node, ctx):
-    """The build side of a broadcast join, built by the first task of this
-    query that asks and shared with the others (right.execute(0)): a
-    BuildSide, or a join_spill.SpilledBuild when the pool refused it (each
-    task then joins its probe rows part by part). The reservation lives as
-    long as the query (ctx.close frees it)."""
-    with _CACHE_LOCK:
-        cache = ctx.__dict__.setdefault(_CACHE_ATTR, {})
-        entry = cache.get(id(node))
-        if entry is None or entry.node is not node:
-            entry = cache[id(node)] = _Entry(node)
-    with entry.lock:
-        if entry.value is None:
-            from . import join_spill
-            res = ctx.reserve("HashJoin build (broadcast)", node)
-            right = registry.execute(node.right, 0, ctx)
-            try:
-                entry.value = build_side(node, right, ctx, res,
-                                         spillable=join_spill.can_spill(node))
-            except BuildOverBudget as over:
-                entry.value = join_spill.SpilledBuild(node, over, ctx, res)
-        return entry.value

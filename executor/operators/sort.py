@@ -21,51 +21,22 @@ tail are merged in a stream, in the same order as the in-memory sort. Top-N
 reserves its `fetch` rows; refused, it carries on as a spilling full sort
 whose merge stops after `fetch` rows.
 
-`sort_indices(arrays, keys)` is shared with the window operator.
+`sort_indices(arrays, keys)` (executor/kernels/sort_order.py) is shared with
+the external sort and the window operator.
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Iterator
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ...planner.expr import SortKey
 from ...planner.physical import SortExec
+from ..kernels.sort_order import sort_indices
 from ..registry import execute, implements
+from .sort_spill import ExternalSort
 
 TOP_N_MAX = 1 << 16          # a larger fetch sorts the whole partition, then cuts
-
-
-def sort_indices(arrays: Sequence[pa.Array | pa.ChunkedArray],
-                 keys: Sequence[SortKey]) -> np.ndarray:
-    """Row order (int64 indices) that sorts rows by `arrays[i]` per `keys[i]`
-    (only each key's direction and null placement are used); stable."""
-    columns: list = []
-    sort_keys: list[tuple[str, str, str]] = []
-    n = None
-    for arr, key in zip(arrays, keys):
-        n = len(arr)
-        if pa.types.is_null(arr.type):
-            continue                              # all NULL: every row ties
-        order = "ascending" if key.ascending else "descending"
-        nulls = "at_start" if key.nulls_first else "at_end"
-        if pa.types.is_floating(arr.type) and pc.any(pc.is_nan(arr)).as_py():
-            # NaN sorts above every number: an is-NaN key decides it first
-            name = f"k{len(columns)}"
-            columns.append(pc.is_nan(arr))
-            sort_keys.append((name, order, nulls))
-        if pa.types.is_dictionary(arr.type):
-            arr = arr.cast(arr.type.value_type)
-        columns.append(arr)
-        sort_keys.append((f"k{len(columns) - 1}", order, nulls))
-    if not sort_keys:
-        return np.arange(n or 0, dtype=np.int64)
-    table = pa.table(columns, names=[f"k{i}" for i in range(len(columns))])
-    idx = pc.sort_indices(table, sort_keys=sort_keys)
-    return idx.to_numpy().astype(np.int64, copy=False)
 
 
 def _key_arrays(node: SortExec, batch: pa.RecordBatch) -> list[pa.Array]:
@@ -124,7 +95,6 @@ def _full(node: SortExec, partition: int, ctx, held=None, rest=None):
     batches: list[pa.RecordBatch] = []
     spill = None
     res = ctx.reserve("Sort", node)
-    from .sort_spill import ExternalSort
     try:
         if held:
             ncols = held[0].num_columns - len(node.keys)

@@ -41,7 +41,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...planner.expr import SortKey
-from .sort import sort_indices
+from ..kernels.sort_order import sort_indices
 
 FANIN = 16                 # runs merged at once
 MIN_CHUNK_ROWS = 64        # smallest batch written to a run

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from ...errors import NotSupportedError
 from ...planner.expr import SortKey, WindowCall
+from ..kernels.sort_order import sort_indices
 from ..kernels.window_frames import range_lower, range_upper
-from .sort import sort_indices
 from .window_range import key_as_float, range_targets
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from ... import datatypes as dt
 from ..expr import Call, Column, Expr, columns_of, conjoin
 from ..logical import Aggregate, Distinct, Join, LogicalPlan, Project
+from .pull_correlated_conjuncts import pull_correlated_conjuncts
 from .util import coalesce, eq, names_of, substitute
 
 # functions that are NULL (or not true) whenever any argument is NULL
@@ -53,10 +54,9 @@ def join_scalar_over_domain(outer: LogicalPlan, sub: LogicalPlan, projects: list
                             agg: Aggregate, local: set[str], ctx):
     """(new outer plan, the subquery's value as an expression over it), or
     None when the rewrite does not apply."""
-    from .decorrelate_subqueries import _pull
     if ctx is None:
         return None
-    inp, preds = _pull(agg.input, local, "domain", ctx)
+    inp, preds = pull_correlated_conjuncts(agg.input, local, "domain", ctx)
     if not preds:
         return None
     cond = conjoin(preds)

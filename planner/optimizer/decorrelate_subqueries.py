@@ -39,6 +39,7 @@ from ..expr import (AggCall, Call, Case, Column, Exists, Expr, InSubquery, Liter
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,
                        LogicalPlan, Project, Sort)
 from ..tree import expressions, map_expressions, transform_up, walk
+from .pull_correlated_conjuncts import equality_inner_side, pull_correlated_conjuncts
 from .util import coalesce, eq, names_of, produced_names, referenced_names, substitute
 
 
@@ -133,7 +134,7 @@ class _Outer:
 
     def join_exists(self, sub: LogicalPlan, negated: bool) -> None:
         sub = _strip_output(sub)
-        right, preds = _pull(sub, produced_names(sub), "exists", None)
+        right, preds = pull_correlated_conjuncts(sub, produced_names(sub), "exists", None)
         cond = conjoin(preds)
         self._check_condition(cond, right)
         self.plan = Join(self.plan, right, "anti" if negated else "semi", cond)
@@ -141,7 +142,7 @@ class _Outer:
     def join_in(self, arg: Expr, sub: LogicalPlan, negated: bool) -> None:
         value = sub.schema[0]
         mode = "not_in" if negated else "in"
-        right, preds = _pull(sub, produced_names(sub), mode, None)
+        right, preds = pull_correlated_conjuncts(sub, produced_names(sub), mode, None)
         cond = conjoin([eq(arg, value.column())] + preds)
         self._check_condition(cond, right)
         self.plan = Join(self.plan, right, "null_aware_anti" if negated else "semi", cond)
@@ -162,10 +163,10 @@ class _Outer:
     def _mark_keys(self, sub: LogicalPlan, ctx):
         """Pull the correlation out of `sub`: (plan, [(inner, outer) equalities])."""
         local = produced_names(sub)
-        right, preds = _pull(sub, local, "mark", ctx)
+        right, preds = pull_correlated_conjuncts(sub, local, "mark", ctx)
         pairs = []
         for p in preds:
-            sides = _equality_inner_side(p, local)
+            sides = equality_inner_side(p, local)
             if sides is None:
                 raise NotSupportedError(
                     "EXISTS / IN under OR, NOT, CASE or in the SELECT list supports "
@@ -232,7 +233,7 @@ class _Outer:
         except NotSupportedError:
             return self._join_scalar_rows(sub, ctx)
         try:
-            right, preds = _pull(sub, local, "scalar", ctx)
+            right, preds = pull_correlated_conjuncts(sub, local, "scalar", ctx)
         except NotSupportedError:
             # correlation by a non-equality (or an OR): aggregate per distinct
             # outer value instead (correlated_domain.py)
@@ -298,108 +299,3 @@ def _scalar_aggregate_shape(plan: LogicalPlan) -> tuple[list[Project], Aggregate
             "a correlated scalar subquery must compute one aggregate without "
             "GROUP BY (e.g. SELECT avg(x) FROM t WHERE t.k = outer.k)")
     return projects, node
-
-
-# --- pulling correlated conjuncts up out of a subquery ---------------------------
-
-def _pull(node: LogicalPlan, local: set[str], mode: str, ctx) -> tuple[LogicalPlan, list[Expr]]:
-    """Remove the conjuncts that read outer columns (names not in `local`)
-    from `node`; return the rewritten plan, which outputs every inner column
-    those conjuncts read, and the conjuncts."""
-
-    def is_correlated(e) -> bool:
-        return bool(columns_of(e) - local)
-
-    if not (referenced_names(node) - local):
-        return node, []
-    if isinstance(node, Filter):
-        inp, preds = _pull(node.input, local, mode, ctx)
-        keep = []
-        for c in conjuncts(node.predicate):
-            (preds if is_correlated(c) else keep).append(c)
-        return (Filter(inp, conjoin(keep)) if keep else inp), preds
-    if isinstance(node, Project):
-        if any(is_correlated(e) for e in node.exprs):
-            raise NotSupportedError("a subquery's select list may not read outer columns")
-        inp, preds = _pull(node.input, local, mode, ctx)
-        return _pass_through(node, inp, preds), preds
-    if isinstance(node, Join) and node.kind == "inner":
-        left, lp = _pull(node.left, local, mode, ctx)
-        right, rp = _pull(node.right, local, mode, ctx)
-        keep, preds = [], lp + rp
-        for c in conjuncts(node.condition):
-            (preds if is_correlated(c) else keep).append(c)
-        return Join(left, right, "inner", conjoin(keep)), preds
-    if isinstance(node, (Sort, Distinct)):
-        inp, preds = _pull(node.input, local, mode, ctx)
-        if (isinstance(node, Distinct) and mode == "scalar"
-                and any(_equality_inner_side(p, local) is None for p in preds)):
-            raise NotSupportedError(
-                "a correlated scalar subquery over DISTINCT supports only "
-                "equality correlation")
-        return dataclasses.replace(node, input=inp), preds
-    if isinstance(node, Aggregate):
-        return _pull_through_aggregate(node, local, mode, ctx)
-    raise NotSupportedError(
-        f"a correlated subquery with outer references below {type(node).__name__} "
-        "is not supported")
-
-
-def _pass_through(node: Project, inp: LogicalPlan, preds: list[Expr]) -> Project:
-    """A Project that also outputs the inner columns `preds` read."""
-    have = set(node.names)
-    fields = {f.name: f for f in inp.schema}
-    exprs, names = list(node.exprs), list(node.names)
-    for p in preds:
-        for name in sorted(columns_of(p)):
-            if name in fields and name not in have:
-                exprs.append(fields[name].column())
-                names.append(name)
-                have.add(name)
-    return Project(inp, tuple(exprs), tuple(names))
-
-
-def _pull_through_aggregate(node: Aggregate, local, mode, ctx):
-    inp, preds = _pull(node.input, local, mode, ctx)
-    if not preds:
-        return dataclasses.replace(node, input=inp), []
-    if not node.group_exprs and mode not in ("scalar", "in"):
-        raise NotSupportedError(
-            "EXISTS / NOT IN over a correlated aggregate without GROUP BY "
-            "is not supported")
-    groups, gnames = list(node.group_exprs), list(node.group_names)
-    out = []
-    for p in preds:
-        inner = _equality_inner_side(p, local)
-        if inner is None:
-            raise NotSupportedError(
-                "a correlated subquery with an aggregate supports only equality "
-                "conditions between inner and outer columns")
-        side, other = inner
-        if side in groups:
-            name = gnames[groups.index(side)]
-        else:
-            if isinstance(side, Column):
-                name = side.name
-            elif ctx is not None:
-                name = ctx.fresh_name("corr")
-            else:
-                raise NotSupportedError("correlation on an expression below an aggregate")
-            groups.append(side)
-            gnames.append(name)
-        out.append(eq(other, Column(name, side.dtype, True)))
-    agg = Aggregate(inp, tuple(groups), tuple(gnames), node.aggs, node.agg_names)
-    return agg, out
-
-
-def _equality_inner_side(p: Expr, local: set[str]):
-    """For `inner_expr = outer_expr`: (inner_expr, outer_expr); else None."""
-    if not (isinstance(p, Call) and p.fn == "eq"):
-        return None
-    a, b = p.args
-    ca, cb = columns_of(a), columns_of(b)
-    if ca and ca <= local and cb and not (cb & local):
-        return a, b
-    if cb and cb <= local and ca and not (ca & local):
-        return b, a
-    return None
