@@ -149,6 +149,8 @@ def _call(expr: Call, batch: pa.RecordBatch) -> Datum:
     fn = expr.fn
     if fn in ("and", "or") and len(expr.args) == 2 and may_raise(expr.args[1]):
         return _lazy_logic(expr, batch)
+    if fn == "coalesce" and any(may_raise(a) for a in expr.args[1:]):
+        return _lazy_coalesce(expr, batch)
     impl = lookup(fn)
     args = [_eval(a, batch) for a in expr.args]
     if args and all(isinstance(a, pa.Scalar) for a in args) and fn != "current_date":
@@ -166,9 +168,20 @@ def may_raise(expr: Expr) -> bool:
     for e in walk(expr):
         if isinstance(e, Call) and e.fn in _MAY_RAISE_FNS:
             return True
+        if isinstance(e, Call) and e.fn == "neg" and pa.types.is_unsigned_integer(e.args[0].dtype):
+            return True                     # only 0 negates without overflow
+        if isinstance(e, Call) and e.fn in ("add", "sub", "mul") and _may_overflow(e.dtype):
+            return True
         if isinstance(e, Cast) and not e.safe and not _cast_is_total(e):
             return True
     return False
+
+
+def _may_overflow(t: pa.DataType) -> bool:
+    """Arithmetic that raises on overflow: integers (DuckDB's rule too) and
+    DECIMALs at 38 digits (a narrower decimal result is typed wide enough
+    for its operands)."""
+    return dt.is_integer(t) or (dt.is_decimal(t) and t.precision >= dt.MAX_DECIMAL_PRECISION)
 
 
 def _cast_is_total(e: Cast) -> bool:
@@ -207,6 +220,20 @@ def _lazy_logic(expr: Call, batch: pa.RecordBatch) -> pa.Array:
     right = _on_rows(expr.args[1], batch, need)
     kernel = pc.and_kleene if expr.fn == "and" else pc.or_kleene
     return kernel(left, right)
+
+
+def _lazy_coalesce(expr: Call, batch: pa.RecordBatch) -> pa.Array:
+    """COALESCE that evaluates an argument only on the rows every earlier
+    argument left NULL (as DuckDB does), so `COALESCE(x, 1 / 0)` with x never
+    NULL is not an error."""
+    n = batch.num_rows
+    out = as_array(_finish(_eval(expr.args[0], batch), expr.dtype, n), n)
+    for arg in expr.args[1:]:
+        need = pc.is_null(out)
+        if not pc.any(need).as_py():
+            break
+        out = pc.coalesce(out, _on_rows(arg, batch, need))
+    return out
 
 
 def _case(expr: Case, batch: pa.RecordBatch) -> Datum:
