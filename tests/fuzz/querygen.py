@@ -691,6 +691,9 @@ class QueryGen:
         group = key
         if self.chance(0.3):
             group = f"ROLLUP ({key})"
+            # the total row and a NULL key's group tie on the key: order them
+            # by GROUPING too, or row_number/lag depend on the engine's order
+            win = win.replace(f"(ORDER BY {key})", f"(ORDER BY {key}, GROUPING({key}))")
             win = self.pick([win, f"rank() OVER (PARTITION BY GROUPING({key}) ORDER BY {agg})",
                              f"count(*) OVER (PARTITION BY {key})",
                              f"sum({agg}) OVER (PARTITION BY GROUPING({key}))"
