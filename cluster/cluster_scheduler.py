@@ -69,6 +69,7 @@ class WorkerInfo:
     tasks_completed: int = 0
     tasks_failed: int = 0
     instance: str = ""                    # the worker process's random id (cluster/identity.py)
+    memory_limit: int = 0                 # bytes of its memory pool (0: not reported)
 
 
 @dataclass
@@ -157,12 +158,13 @@ class ClusterScheduler:
 
     # -- workers ---------------------------------------------------------------
     def add_worker(self, worker_id: str, address: str, slots: int,
-                   local_roots=(), now: float = 0.0) -> WorkerInfo:
+                   local_roots=(), now: float = 0.0, memory_limit: int = 0) -> WorkerInfo:
         old = self.workers.get(worker_id)
         if old is not None and old.state == "alive":
             self.worker_lost(worker_id, now)       # a restart: its old outputs are gone
         w = WorkerInfo(worker_id, address, max(1, slots),
-                       tuple(os.path.abspath(r) for r in local_roots), last_seen=now)
+                       tuple(os.path.abspath(r) for r in local_roots), last_seen=now,
+                       memory_limit=max(0, memory_limit))
         if old is not None:
             w.tasks_completed, w.tasks_failed = old.tasks_completed, old.tasks_failed
         self.workers[worker_id] = w
