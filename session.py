@@ -35,9 +35,19 @@ class QueryRecord:
     error: str | None = None
     peak_memory: int | None = None     # bytes the query held at most (this process / summed over workers)
     spilled_bytes: int | None = None   # bytes it wrote to spill folders
+    user: str = ""                     # the session's `user` option
+    priority: int = 0                  # the session's `priority` option
+    queued_seconds: float = 0.0        # time it waited for admission (cluster/admission.py)
+    queued_since: float | None = None  # while state is 'queued': since when (epoch seconds)
+
+    def waited(self, now: float) -> float:
+        """Seconds spent queued, counting a wait still going on."""
+        since = self.queued_since
+        return self.queued_seconds + (max(0.0, now - since) if since is not None else 0.0)
 
 
-SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_window")
+SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_window",
+                   "user", "priority")
 MEMORY_OPTIONS = ("memory_limit", "memory_budget", "spill_limit")   # bytes or '4GB'; budget = limit
 PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
                     "join_strategy", "split_bytes", "max_join_rows")
@@ -53,6 +63,10 @@ def session_options(options: dict) -> dict:
             setattr(phys, key, value)
         elif key == "disabled_rules":
             out["disabled_rules"] = frozenset(value)
+        elif key == "priority":
+            out[key] = parse_priority(0 if value is None else value)
+        elif key == "user":
+            out[key] = None if value is None else parse_user(value)
         elif key in SESSION_OPTIONS:
             out[key] = value
         elif key in MEMORY_OPTIONS:
@@ -62,6 +76,32 @@ def session_options(options: dict) -> dict:
             raise errors.InterfaceError(f"unknown connection option {key!r}")
     out["physical"] = phys
     return out
+
+
+def parse_priority(value) -> int:
+    """A query priority: an integer (higher runs first), 0 by default."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.ProgrammingError(f"priority must be an integer (higher runs first), "
+                                      f"not {value!r}")
+    return value
+
+
+def parse_user(value) -> str:
+    """A user name (who a query runs for: per-user limits, system.queries)."""
+    if not isinstance(value, str) or not value.strip():
+        raise errors.ProgrammingError(f"user must be a non-empty name, not {value!r}")
+    return value.strip()
+
+
+def default_user() -> str:
+    """The OS user running this process (the `user` option's default)."""
+    import getpass
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):          # no $USER and no passwd entry (some containers)
+        return "unknown"
 
 
 def open_engine(target: str | None, options: dict) -> "Session":
@@ -88,7 +128,8 @@ class Session:
                  batch_size: int | None = None,
                  memory_budget: int | str | None = None, spill_dir: str | None = None,
                  memory_limit: int | str | None = None, spill_limit: int | str | None = None,
-                 result_window: int | None = None):
+                 result_window: int | None = None, user: str | None = None,
+                 priority: int = 0):
         from .storage.catalog import Catalog
         self.catalog = catalog if catalog is not None else Catalog()
         self.dialect = dialect
@@ -107,6 +148,8 @@ class Session:
         self.spill_limit = parse_size(spill_limit) if spill_limit is not None else None
         self.spill_dir = spill_dir
         self.result_window = result_window      # bytes of unread result a streamed query holds
+        self.user = parse_user(user) if user is not None else default_user()
+        self.priority = parse_priority(priority)   # higher is admitted and served first
         self.queries: list[QueryRecord] = []
         self._lock = threading.Lock()
         self._next_query = 1
@@ -157,7 +200,7 @@ class Session:
             return Result(None, -1, "SET")
         return ddl.run(self, st)
 
-    SETTINGS = ("memory_limit", "memory_budget", "spill_limit", "batch_size")
+    SETTINGS = ("memory_limit", "memory_budget", "spill_limit", "batch_size", "priority")
 
     def set_option(self, name: str, value) -> None:
         """SET name = value / RESET name (value None)."""
@@ -171,6 +214,8 @@ class Session:
                                       or value < 1):
                 raise errors.ProgrammingError(f"batch_size must be a positive integer, not {value!r}")
             self.batch_size = value
+        elif name == "priority":
+            self.priority = 0 if value is None else parse_priority(value)
         else:
             raise errors.ProgrammingError(
                 f"unknown setting {name!r}: Quiver has {', '.join(self.SETTINGS)}")
@@ -287,7 +332,7 @@ class Session:
 
     def _start_record(self, sql: str) -> QueryRecord:
         with self._lock:
-            rec = QueryRecord(self._next_query, sql)
+            rec = QueryRecord(self._next_query, sql, user=self.user, priority=self.priority)
             self._next_query += 1
             self.queries.append(rec)
             del self.queries[:-100]

@@ -11,6 +11,8 @@
     coordinator.py          gRPC service: workers, task delivery, client
                             queries, the persisted catalog
     cluster_runner.py       a coordinator Session's runner(dag, ctx)
+    admission.py            who may start: committed memory, per-user
+                            limits, priority order (state machine)
     system_tables.py        system.workers / system.queries / system.tasks
     worker.py               runs tasks in slots; reports typed failures
     flight_shuffle.py       shuffle files (Arrow IPC) served over Flight,

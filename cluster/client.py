@@ -51,7 +51,7 @@ from .. import errors
 from .. import datatypes as dt
 from ..executor.result import Result
 from ..executor.result_stream import ResultStream
-from ..session import session_options
+from ..session import default_user, session_options
 from .cluster_runner import error_from
 from . import lifeline
 from .flight_shuffle import FlightClients
@@ -153,6 +153,8 @@ class ClusterSession:
                  fetch_timeout: float | None = None, reconnect_timeout: float | None = None):
         self.address = address
         self.options = _jsonable(options)
+        if self.options.get("user") is None:     # who runs the queries: this client's user
+            self.options["user"] = default_user()
         self.reconnect_timeout = (DEFAULT_RECONNECT_TIMEOUT if reconnect_timeout is None
                                   else float(reconnect_timeout))
         self.last_query_id: str | None = None

@@ -31,6 +31,18 @@ A DAG that scans no files (system tables, constants) runs in the
 coordinator's process when no worker is alive, so `system.workers` answers
 at once on a coordinator with no workers.
 
+Admission (cluster/admission.py): the first DAG of a request that scans
+files waits in the coordinator's admission queue (its QueryRecord in state
+`queued`) until the queue admits it, it is cancelled (it leaves the queue:
+QueryCancelled), or `queue_timeout` passes (OperationalError saying what
+it waited for and what is committed). The request then holds its
+admission (its session's memory_limit at that moment, committed on every
+worker) for its later DAGs too, until the coordinator frees it when the
+request ends. DAGs that scan no files (system tables, VALUES, constants:
+their data travels inline with the plan) never wait, so `SELECT * FROM
+system.queries` answers while others queue; nor does a query resumed after
+a coordinator restart (it was admitted before the restart).
+
 `CoordinatorSession` is a Session that tells its runner whether the running
 statement is a top-level SELECT (stream) or not (collect).
 """
@@ -135,6 +147,8 @@ class ClusterRunner:
         self.schema_bytes: bytes | None = None
         self.resume_id: str | None = None
         self.restore: list | None = None
+        self.record = None          # the request's QueryRecord (system.queries)
+        self.admitted = False       # the admission queue let this request run
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -142,6 +156,8 @@ class ClusterRunner:
             self.session.cancel()
         for qid in list(self.query_ids):
             self.coord.scheduler_cancel(qid)
+        with self.coord.cond:
+            self.coord.cond.notify_all()       # a queued request leaves the queue now
 
     def __call__(self, dag, ctx) -> list[pa.RecordBatch]:
         coord = self.coord
@@ -152,15 +168,19 @@ class ClusterRunner:
             raise errors.QueryCancelled("query cancelled")
         with coord.cond:
             idle = not coord.scheduler.alive_workers()
-        if idle and not _reads_files(dag):
+        reads_files = _reads_files(dag)
+        if idle and not reads_files:
             return run_dag(dag, ctx)                 # system tables, constants: answer now
+        if reads_files:
+            self._wait_for_admission(ctx)
         self.query_ids.append(query_id)
         from .resume import is_resumable
         resumable = self.stream and ctx.metrics is None and is_resumable(dag)
         if restore is None:
             coord.journal_query(query_id, self.request_id, self.sql, dag,
                                 self._schema_bytes(dag), ctx, resumable)
-        job = coord.submit(query_id, dag, ctx, self.request_id, restore)
+        job = coord.submit(query_id, dag, ctx, self.request_id, restore,
+                           priority=getattr(self.session, "priority", 0))
         announce = self._announcer(query_id, dag, job) \
             if self.announcing and ctx.metrics is None and self.on_partition is not None else None
         try:
@@ -232,6 +252,46 @@ class ClusterRunner:
             raise
         finally:
             coord.job_finished(query_id)
+
+    def _wait_for_admission(self, ctx) -> None:
+        """Queue this request until the admission queue lets it run (once
+        per request; a request without a session, one resumed after a
+        restart, runs at once)."""
+        session, coord, record = self.session, self.coord, self.record
+        if self.admitted or session is None:
+            return
+        with coord.cond:
+            queue = coord.admission
+            ticket = queue.enqueue(self.request_id, session.user, session.priority,
+                                   getattr(ctx, "memory_limit", None), time.monotonic())
+            coord.admit_queued()
+            if record is not None:
+                record.priority = session.priority
+                if not ticket.admitted:
+                    record.state, record.queued_since = "queued", time.time()
+            try:
+                while not ticket.admitted:
+                    if ctx.cancelled.is_set() or self.cancelled.is_set():
+                        raise errors.QueryCancelled("query cancelled while queued")
+                    now = time.monotonic()
+                    if queue.timed_out(ticket, now):
+                        why = queue.why_waiting(ticket, coord.memory_capacity())
+                        raise errors.OperationalError(
+                            f"query waited {ticket.queued_seconds(now):.0f} s in the admission "
+                            f"queue (--queue-timeout {queue.queue_timeout:g}) for {why}")
+                    coord.cond.wait(0.2)
+                    coord.admit_queued()
+            except BaseException:
+                queue.release(self.request_id)
+                coord.cond.notify_all()
+                raise
+            finally:
+                if record is not None and record.queued_since is not None:
+                    record.queued_seconds = record.waited(time.time())
+                    record.queued_since = None
+                    if ticket.admitted:
+                        record.state = "running"
+        self.admitted = True
 
     def _announcer(self, query_id: str, dag, job):
         """A function that tells on_partition about final partitions that

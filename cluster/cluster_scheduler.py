@@ -69,6 +69,7 @@ class WorkerInfo:
     tasks_completed: int = 0
     tasks_failed: int = 0
     instance: str = ""                    # the worker process's random id (cluster/identity.py)
+    memory_limit: int = 0                 # bytes of its memory pool (0: not reported)
 
 
 @dataclass
@@ -103,6 +104,7 @@ class QueryJob:
         self.dag = dag
         self.sched = StageScheduler(dag, max_attempts=max_attempts)
         self.submitted = now
+        self.priority = 0                # the session's priority (share_weight)
         self.served = 0                  # when it last got a slot (ClusterScheduler._served)
         self.pending: list[tuple[TaskId, float]] = []     # ready, not yet launched
         self.outputs: dict[tuple[int, int], str] = {}     # (stage, partition) -> worker id
@@ -126,6 +128,20 @@ class QueryJob:
                     paths.extend(s.host or s.path for s in node.splits[partition])
             self._paths[key] = paths
         return self._paths[key]
+
+
+def share_weight(priority: int) -> float:
+    """How many slots a query of this priority gets for each slot a
+    priority-0 query gets: 1 + priority (priority 5 runs up to six tasks
+    for every one of a priority-0 query), and 1 / (1 - priority) below 0.
+
+    Weighted, not a strict tier: the admission queue (admission.py) is
+    already strict (a higher priority is admitted first), but once
+    admitted, a query holds its memory commitment until it ends, so a
+    low-priority query starved of slots by a strict tier would keep its
+    memory committed and hold back admission for everyone. With weights
+    every running query keeps moving, the higher ones faster."""
+    return 1.0 + priority if priority >= 0 else 1.0 / (1.0 - priority)
 
 
 def _under(path: str, root: str) -> bool:
@@ -157,12 +173,13 @@ class ClusterScheduler:
 
     # -- workers ---------------------------------------------------------------
     def add_worker(self, worker_id: str, address: str, slots: int,
-                   local_roots=(), now: float = 0.0) -> WorkerInfo:
+                   local_roots=(), now: float = 0.0, memory_limit: int = 0) -> WorkerInfo:
         old = self.workers.get(worker_id)
         if old is not None and old.state == "alive":
             self.worker_lost(worker_id, now)       # a restart: its old outputs are gone
         w = WorkerInfo(worker_id, address, max(1, slots),
-                       tuple(os.path.abspath(r) for r in local_roots), last_seen=now)
+                       tuple(os.path.abspath(r) for r in local_roots), last_seen=now,
+                       memory_limit=max(0, memory_limit))
         if old is not None:
             w.tasks_completed, w.tasks_failed = old.tasks_completed, old.tasks_failed
         self.workers[worker_id] = w
@@ -265,8 +282,9 @@ class ClusterScheduler:
         return [w for w in self.workers.values() if w.state == "alive"]
 
     # -- queries ---------------------------------------------------------------
-    def submit(self, query_id: str, dag: StageDag, now: float) -> QueryJob:
+    def submit(self, query_id: str, dag: StageDag, now: float, priority: int = 0) -> QueryJob:
         job = QueryJob(query_id, dag, now, self.max_attempts)
+        job.priority = priority
         self.jobs[query_id] = job
         return job
 
@@ -309,9 +327,10 @@ class ClusterScheduler:
         """Up to `free_slots` tasks for this worker to start now.
 
         Fair sharing: each slot goes to the query running the fewest tasks
-        across the cluster (on a tie, the one served longest ago, then the
-        older), so a query submitted behind a long one gets slots as soon as
-        any free up instead of waiting for every task the long one queued."""
+        across the cluster for its weight (`share_weight` of its priority;
+        on a tie, the one served longest ago, then the older), so a query
+        submitted behind a long one gets slots as soon as any free up
+        instead of waiting for every task the long one queued."""
         w = self.workers.get(worker_id)
         if w is None or w.state != "alive":
             return []
@@ -321,7 +340,8 @@ class ClusterScheduler:
         running = Counter(q for other in self.workers.values() for q, _, _ in other.running)
         out: list[Launch] = []
         while len(out) < free_slots and jobs:
-            job = min(jobs, key=lambda j: (running[j.query_id], j.served, j.submitted))
+            job = min(jobs, key=lambda j: (running[j.query_id] / share_weight(j.priority),
+                                           j.served, j.submitted))
             launch = self._next_task(job, w, now)
             got = [launch] if launch is not None else speculation.backups(self, job, w, 1, now)
             if not got:

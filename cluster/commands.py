@@ -5,11 +5,11 @@
                        [--fetch-timeout S] [--result-ttl S] [--task-stall-timeout S] [--chaos]
                        [--no-speculation] [--no-journal]
                        [--exchange URI [--exchange-option K=V ...]] [--retention S]
-                       [--lost-worker-ttl S]
+                       [--lost-worker-ttl S] [--queue-timeout S] [--max-queries-per-user N]
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
                   [--fetch-timeout S] [--connect-timeout S] [--chaos]
-    quiver local --workers N [--chaos]
+    quiver local --workers N [--chaos] [--queue-timeout S] [--max-queries-per-user N]
 
 --fetch-timeout is a stall timeout: a fetch that receives nothing for that
 long fails over (however long a healthy stream takes). --chaos accepts
@@ -51,7 +51,9 @@ def run_coordinator(args) -> int:
                         chaos=args.chaos, speculation=not args.no_speculation,
                         journal=args.journal,
                         exchange=args.exchange, exchange_options=_options(args.exchange_option),
-                        retention=args.retention, lost_worker_ttl=args.lost_worker_ttl)
+                        retention=args.retention, lost_worker_ttl=args.lost_worker_ttl,
+                        queue_timeout=args.queue_timeout,
+                        max_queries_per_user=args.max_queries_per_user)
     address = coord.start()
     print(f"quiver coordinator listening on quiver://{address} (state in {coord.state_dir})",
           flush=True)
@@ -132,6 +134,8 @@ def run_local(args) -> int:
                                                      str(args.flight_sql_port))
     if args.web_port is not None:
         extra += ("--web-port", str(args.web_port))
+    extra += ("--queue-timeout", f"{args.queue_timeout:g}",
+              "--max-queries-per-user", str(args.max_queries_per_user))
     worker_args = ("--memory-limit", str(args.memory_limit)) if args.memory_limit else ()
     flag = ("--chaos",) if args.chaos else ()
     cluster = LocalCluster(args.workers, host=args.host, token=args.token, slots=args.slots,
@@ -169,6 +173,27 @@ def _common(p, what: str) -> None:
                         "none: calls are not checked)")
     p.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                    help=f"what the {what} logs on stderr (default: %(default)s)")
+
+
+def _count(text: str) -> int:
+    import argparse
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return n
+
+
+def _admission(p) -> None:
+    """The coordinator's admission options (cluster/admission.py)."""
+    p.add_argument("--queue-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="how long a query may wait in the admission queue (for memory, or "
+                        "for its user's turn) before it fails (default: %(default)s)")
+    p.add_argument("--max-queries-per-user", type=_count, default=0, metavar="N",
+                   help="queries one user (the connection's `user` option) runs at once; "
+                        "more wait in the queue; 0: no limit (default: %(default)s)")
 
 
 def register(subparsers) -> None:
@@ -226,6 +251,7 @@ def register(subparsers) -> None:
     p.add_argument("--task-stall-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="a task that makes no progress this long is rerun elsewhere "
                         "(default: %(default)s)")
+    _admission(p)
     p.add_argument("--chaos", action="store_true",
                    help="accept injected faults (quiver chaos; default: off)")
     p.add_argument("--no-speculation", action="store_true",
@@ -301,6 +327,7 @@ def register(subparsers) -> None:
     p.add_argument("--web-port", type=int, default=None,
                    help="the coordinator also serves the live web view on this port "
                         "(default: off)")
+    _admission(p)
     _common(p, "coordinator and workers")
     p.set_defaults(func=run_local)
 

@@ -36,6 +36,12 @@ Owns:
   `AwaitQuery`; workers rejoin keeping their outputs; failed or cancelled
   SELECTs keep their outputs for `retention` seconds (RESUME QUERY); lost
   workers that never return leave the registry after `lost_worker_ttl`;
+- admission (cluster/admission.py): a query that would commit more
+  memory than the workers have, or run more queries for its user than
+  `max_queries_per_user`, waits in a queue (state `queued`) for at most
+  `queue_timeout` seconds; the ClusterRunner does the waiting, this
+  module runs the queue's passes and frees a request's commitment when
+  the request ends;
 - refusing bad calls with a clear status (unknown worker: NOT_FOUND,
   malformed request: INVALID_ARGUMENT, wrong token: UNAUTHENTICATED) while
   serving everyone else.
@@ -63,6 +69,7 @@ from ..planner.tree import walk
 from ..session import QueryRecord, session_options
 from ..storage.catalog import Catalog
 from ..storage.fs import base_directory
+from .admission import AdmissionQueue
 from .chaos import Armory, Fault
 from .cluster_runner import ClusterRunner, CoordinatorSession
 from . import identity, journal_replay, resume
@@ -95,7 +102,8 @@ class Coordinator(rpc.CoordinatorServicer):
                  speculation: bool = True,
                  speculation_min_seconds: float | None = None, journal: bool = True,
                  exchange: str | None = None, exchange_options: dict | None = None,
-                 retention: float = 3600.0, lost_worker_ttl: float = 300.0):
+                 retention: float = 3600.0, lost_worker_ttl: float = 300.0,
+                 queue_timeout: float = 300.0, max_queries_per_user: int = 0):
         self.state_dir = os.path.abspath(state_dir or resume.default_state_dir())
         os.makedirs(self.state_dir, exist_ok=True)
         self._lock_file = resume.lock_state_dir(self.state_dir)
@@ -117,6 +125,7 @@ class Coordinator(rpc.CoordinatorServicer):
         if speculation_min_seconds is not None:
             self.scheduler.speculation_min_seconds = speculation_min_seconds
         self.armory = Armory() if chaos else None
+        self.admission = AdmissionQueue(max_queries_per_user, queue_timeout)
         if self.exchange:
             from .exchange import EXCHANGE_ADDRESS
             self.scheduler.exchange_address = EXCHANGE_ADDRESS
@@ -413,15 +422,28 @@ class Coordinator(rpc.CoordinatorServicer):
         self.journal.query_started(query_id, request_id, sql, dag_to_bytes(dag), schema,
                                    getattr(ctx, "batch_size", 0), resumable)
 
-    def submit(self, query_id, dag, ctx, request_id, restore=None):
+    def submit(self, query_id, dag, ctx, request_id, restore=None, priority: int = 0):
         with self.cond:
             self._contexts[query_id] = ctx
             now = time.monotonic()
-            job = self.scheduler.submit(query_id, dag, now)
+            job = self.scheduler.submit(query_id, dag, now, priority=priority)
             if restore:
                 resume.restore_outputs(self.scheduler, job, restore, now)
             self.cond.notify_all()
             return job
+
+    def memory_capacity(self) -> int | None:
+        """Bytes each admitted query may commit in all (admission.py): the
+        smallest memory pool among alive workers; None if none reported one.
+        Called with the lock held."""
+        limits = [w.memory_limit for w in self.scheduler.alive_workers() if w.memory_limit > 0]
+        return min(limits) if limits else None
+
+    def admit_queued(self) -> None:
+        """One pass of the admission queue; wakes the waiters it admitted.
+        Called with the lock held."""
+        if self.admission.admit(self.memory_capacity(), time.monotonic()):
+            self.cond.notify_all()
 
     def result_address(self, worker_id: str) -> str:
         """Where a client fetches a final partition: its worker, or with a
@@ -569,9 +591,11 @@ class Coordinator(rpc.CoordinatorServicer):
         runner = ClusterRunner(self, request_id, record.query_id)
         runner.on_partition = on_partition
         runner.sql = request.sql
+        runner.record = record
         try:
             session = self._session(request.session_id, options, runner)
             runner.session = session
+            record.user, record.priority = session.user, session.priority
             with self.cond:
                 self.records.append(record)
                 self.requests[request_id] = runner
@@ -600,6 +624,8 @@ class Coordinator(rpc.CoordinatorServicer):
         finally:
             with self.cond:
                 self.requests.pop(request_id, None)
+                if self.admission.release(request_id) is not None:
+                    self.cond.notify_all()         # its memory and user turn are free
         resp = pb.ExecuteQueryResponse(ok=True, statement=result.statement,
                                        rowcount=result.rowcount, has_rows=result.has_rows)
         if runner.query_ids:
@@ -630,7 +656,8 @@ class Coordinator(rpc.CoordinatorServicer):
         if result.statement == "SET":
             resp.options_json = json.dumps({"memory_limit": session.memory_limit,
                                             "spill_limit": session.spill_limit,
-                                            "batch_size": session.batch_size})
+                                            "batch_size": session.batch_size,
+                                            "priority": session.priority})
         log.info("query %s finished in %.2f s%s", record.query_id, record.seconds,
                  f", {rows} rows" if rows >= 0 else "")
         return resp
@@ -653,7 +680,8 @@ class Coordinator(rpc.CoordinatorServicer):
             entry = self.requests.get(request.request_id)
             if entry is None:
                 return pb.QueryStatusResponse(state="unknown")
-            resp = pb.QueryStatusResponse(state="running")
+            queued = entry.record is not None and entry.record.state == "queued"
+            resp = pb.QueryStatusResponse(state="queued" if queued else "running")
             for qid in entry.query_ids:
                 job = self.scheduler.jobs.get(qid)
                 if job is not None:

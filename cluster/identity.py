@@ -66,7 +66,7 @@ def register(coord, request, now: float) -> tuple[str, list[str]]:
         if old is not None and old.state == "recovering":
             old.state = "alive"              # so add_worker declares it lost
         w = sched.add_worker(wid, request.flight_address, request.slots,
-                             list(request.local_roots), now)
+                             list(request.local_roots), now, memory_limit=request.memory_limit)
         _outputs_not_held(sched, w.worker_id, held)
     w.instance = request.instance
     coord.journal.worker_registered(wid, request.instance, request.flight_address,
@@ -92,6 +92,7 @@ def _rejoin(sched, w, request, held, now) -> None:
     w.state = "alive"
     w.address = request.flight_address
     w.slots = max(1, request.slots)
+    w.memory_limit = max(0, request.memory_limit)
     w.last_seen = now
     _outputs_not_held(sched, w.worker_id, held)
 

@@ -27,7 +27,8 @@ QUERIES_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("sql", pa.string()), ("state", pa.string()),
     ("started", pa.timestamp("us")), ("seconds", pa.float64()), ("rows", pa.int64()),
     ("error", pa.string()), ("peak_memory", pa.int64()), ("spilled_bytes", pa.int64()),
-    ("resumable", pa.bool_()), ("resumable_until", pa.timestamp("us"))])
+    ("resumable", pa.bool_()), ("resumable_until", pa.timestamp("us")),
+    ("user", pa.string()), ("priority", pa.int64()), ("queued_seconds", pa.float64())])
 
 TASKS_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("stage", pa.int64()), ("task", pa.int64()),
@@ -51,9 +52,12 @@ def workers_table(scheduler, now: float) -> pa.Table:
     }, schema=WORKERS_SCHEMA)
 
 
-def queries_table(records, resumable: dict | None = None) -> pa.Table:
-    """`resumable`: query id -> until when (epoch seconds) its outputs are kept."""
+def queries_table(records, resumable: dict | None = None, now: float | None = None) -> pa.Table:
+    """`resumable`: query id -> until when (epoch seconds) its outputs are kept.
+    `queued_seconds` is how long a query waited for admission (state
+    `queued`: so far, as of `now`, epoch seconds)."""
     resumable = resumable or {}
+    now = time.time() if now is None else now
     until = [resumable.get(r.query_id) for r in records]
     return pa.table({
         "query_id": [r.query_id for r in records],
@@ -69,6 +73,9 @@ def queries_table(records, resumable: dict | None = None) -> pa.Table:
         "resumable": [u is not None for u in until],
         "resumable_until": pa.array([int(u * 1e6) if u is not None else None for u in until],
                                     pa.int64()).cast(pa.timestamp("us")),
+        "user": [r.user or None for r in records],
+        "priority": [r.priority for r in records],
+        "queued_seconds": [r.waited(now) for r in records],
     }, schema=QUERIES_SCHEMA)
 
 

@@ -55,6 +55,7 @@ import grpc
 
 from .. import errors
 from ..executor.context import ExecContext, Metrics
+from ..executor.memory import process_pool
 from ..executor.registry import execute
 from ..planner.tree import walk
 from .chaos import Fault, FetchStalls, TaskFaults
@@ -115,7 +116,6 @@ class Worker:
                  chaos: bool = False):
         self.coordinator = coordinator
         if memory_limit is not None:        # this process's one pool (executor/memory.py)
-            from ..executor.memory import process_pool
             process_pool().set_limit(memory_limit)
         self.slots = slots or os.cpu_count() or 2
         self._temp_data = data_dir is None         # removed by stop()
@@ -160,7 +160,8 @@ class Worker:
                                        flight_address=self.address, slots=self.slots,
                                        local_roots=self.local_roots, pid=os.getpid(),
                                        instance=self.instance,
-                                       rejoin=self.worker_id is not None, held_outputs=held)
+                                       rejoin=self.worker_id is not None, held_outputs=held,
+                                       memory_limit=process_pool().limit)
         try:
             resp = self.stub.RegisterWorker(req, metadata=self.md, timeout=timeout)
         except grpc.RpcError as exc:

@@ -394,3 +394,19 @@ def test_fair_sharing_still_finishes_every_query(dag_and_roots):
     log = run_all(cs)
     assert all(cs.jobs[q].done and cs.jobs[q].error is None for q in ("q1", "q2", "q3"))
     assert {q for _, q, _ in log[:3]} == {"q1", "q2", "q3"}     # one slot each first
+
+
+def test_a_higher_priority_query_gets_more_of_the_slots(dag_and_roots):
+    # weighted fair sharing: running tasks count 1 / share_weight(priority),
+    # so a priority-5 query runs up to six tasks for each of a priority-0 one
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "grpc+tcp://h:1", slots=4)
+    cs.submit("low", dag, now=0.0)
+    cs.submit("high", dag, now=1.0, priority=5)
+    assert [x.query_id for x in cs.assign("w1", 4, 1.0)] == ["low", "high", "high", "high"]
+    even = CS.ClusterScheduler()
+    even.add_worker("w1", "grpc+tcp://h:1", slots=4)
+    even.submit("low", dag, now=0.0)
+    even.submit("high", dag, now=1.0)
+    assert [x.query_id for x in even.assign("w1", 4, 1.0)] == ["low", "high", "low", "high"]
