@@ -38,7 +38,8 @@ class Cluster:
     """One coordinator (restartable on the same port and folder) and N workers."""
 
     def __init__(self, root: str, workers: int = 2, slots: int = 1,
-                 coordinator_args: tuple = (), worker_env: dict | None = None):
+                 coordinator_args: tuple = (), worker_env: dict | None = None,
+                 worker_args: tuple = ()):
         self.root = root
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -46,6 +47,7 @@ class Cluster:
         self.coordinator_args = coordinator_args
         self.n, self.slots = workers, slots
         self.worker_env = worker_env
+        self.worker_args = worker_args
         self.coordinator: _Proc | None = None
         self.workers: list[_Proc] = []
         self.starts = 0
@@ -70,7 +72,7 @@ class Cluster:
     def start_worker(self, i: int) -> _Proc:
         p = _Proc([sys.executable, "-m", "quiver.cli", "worker", "--coordinator", self.address,
                    "--name", f"w{i + 1}", "--slots", str(self.slots),
-                   "--data-dir", os.path.join(self.root, f"worker-{i + 1}")],
+                   "--data-dir", os.path.join(self.root, f"worker-{i + 1}"), *self.worker_args],
                   os.path.join(self.root, "logs", f"worker-{i + 1}-{len(self.workers)}.log"),
                   _env(self.worker_env))
         self.workers.append(p)

@@ -31,6 +31,8 @@ import pytest
 import quiver
 from durable_fixtures import cluster, stage_done
 from cluster_fixtures import wait_for
+from quiver.cluster.chaos import Fault
+from quiver.cluster.chaos_command import inject
 from quiver.tpch import check
 from quiver.tpch.datagen import table_dirs
 from quiver.tpch.querylib import query_text
@@ -56,7 +58,10 @@ def tpch_sf01(tmp_path_factory):
 @pytest.fixture(scope="module")
 def restartable(tmp_path_factory, tpch_sf01):
     root = str(tmp_path_factory.mktemp("restart"))
-    with cluster(root, workers=2, slots=1) as c:
+    # --chaos: the final-stage test slows its final task so that the moment
+    # to kill is there to catch on a loaded machine too
+    with cluster(root, workers=2, slots=1, coordinator_args=("--chaos",),
+                 worker_args=("--chaos",)) as c:
         with quiver.connect(f"quiver://{c.address}") as con:
             for name, location in table_dirs(tpch_sf01).items():
                 con.execute(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET "
@@ -88,12 +93,15 @@ def _client(address: str, sql: str, out: dict) -> None:
         out["error"] = exc
 
 
-def _kill_at(c, n: int, moment, freeze_seconds: float = 0.0):
+def _kill_at(c, n: int, moment, freeze_seconds: float = 0.0, slow_final: float = 0.0):
     """Run TPC-H query n from a client thread; when `moment(dag, done)`
     holds, freeze the coordinator, record the journal's completed tasks,
     optionally stay frozen, then SIGKILL it and start it again.
-    Returns (client result, query id, dag, tasks complete at the kill)."""
+    Returns (client result, query id, dag, tasks complete at the kill).
+    `slow_final` > 0 arms a chaos fault that delays the final task that long."""
     for _ in range(ATTEMPTS):
+        if slow_final:
+            inject(c.address, Fault(kind="slow", stage="final", seconds=slow_final))
         out: dict = {}
         t = threading.Thread(target=_client, args=(c.address, query_text(n), out), daemon=True)
         t.start()
@@ -153,7 +161,7 @@ def test_sigkill_after_the_first_stage(restartable):
 
 
 def test_sigkill_during_the_final_stage(restartable):
-    out, qid, dag, done = _kill_at(restartable, 9, _during_final_stage)
+    out, qid, dag, done = _kill_at(restartable, 9, _during_final_stage, slow_final=3.0)
     by_task = _check(restartable, 9, out, qid, dag, done)
     ran = {k for k, states in by_task.items() if "succeeded" in states}
     assert {s for s, _ in ran} == {dag.final.id}, ran     # only the final stage ran again
