@@ -78,9 +78,10 @@ def _sort_key(row):
             out.append((0, "b", int(v)))
         elif isinstance(v, (int, float, decimal.Decimal)):
             f = float(v)
-            # exact integers and decimals break the ties of their rounded
-            # form (huge BIGINTs equal to 9 digits), doubles do not
-            exact = decimal.Decimal(v) if not isinstance(v, float) else decimal.Decimal(0)
+            # the rounded form keeps float noise from reordering rows; ties
+            # of it are broken by the exact value (huge BIGINTs equal to 9
+            # digits, doubles such as -14.73799998 and -14.73799996)
+            exact = decimal.Decimal(v) if math.isfinite(f) else decimal.Decimal(0)
             out.append((0, "n", float(f"{f:.9g}") if math.isfinite(f) else f, exact))
         else:
             out.append((0, type(v).__name__, v))
