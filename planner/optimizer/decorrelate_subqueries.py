@@ -25,7 +25,10 @@ reads names it does not produce. This rule removes every subquery:
   per distinct outer value instead (correlated_domain.py).
 
 Subqueries in other places (under OR, in join conditions, in an aggregate)
-raise NotSupportedError. Nested subqueries are decorrelated inside out.
+raise NotSupportedError. Nested subqueries are decorrelated inside out; a
+subquery that reads a column of a query two or more levels up is first made
+to read a column of its own enclosing query: that query is evaluated per
+distinct value of the column, joined in as a domain (outer_domain.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from ..expr import (AggCall, Call, Case, Column, Exists, Expr, InSubquery, Liter
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,
                        LogicalPlan, Project, Sort)
 from ..tree import expressions, map_expressions, transform_up, walk
+from .outer_domain import join_outer_domains, materialize_domains
 from .pull_correlated_conjuncts import equality_inner_side, pull_correlated_conjuncts
 from .util import coalesce, eq, names_of, produced_names, referenced_names, substitute
 
@@ -73,11 +77,17 @@ def _decorrelate_inner_plans(node, ctx):
 def _rewrite_node(node, ctx):
     if not _node_has_subquery(node):
         return node
+    if isinstance(node, (Filter, Project)):
+        # a subquery reading a column of this node's input from two or more
+        # levels down is first made to read a domain column (outer_domain.py)
+        node, domains = join_outer_domains(node, ctx)
+        node = _decorrelate_inner_plans(node, ctx)
+        if isinstance(node, Filter):
+            out = _rewrite_filter(node, ctx)
+        else:
+            out = _rewrite_project(node, ctx)
+        return materialize_domains(out, domains)
     node = _decorrelate_inner_plans(node, ctx)
-    if isinstance(node, Filter):
-        return _rewrite_filter(node, ctx)
-    if isinstance(node, Project):
-        return _rewrite_project(node, ctx)
     raise NotSupportedError(
         f"subqueries are not supported in {type(node).__name__} expressions "
         "(only in WHERE, HAVING and the SELECT list)")

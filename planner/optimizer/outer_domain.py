@@ -1,0 +1,264 @@
+"""Subqueries correlated with a column of a query two or more levels up:
+evaluate the middle query once per distinct value of that column (its
+"domain"), so the inner subquery reads a column of its own enclosing query.
+
+    SELECT grp, (SELECT count(*) FROM nums
+                 WHERE nums.k IN (SELECT k FROM dim d2 WHERE d2.grp = d1.grp))
+    FROM (SELECT DISTINCT grp FROM dim) d1
+
+The IN subquery reads d1.grp, which the middle query (over nums) does not
+produce, so it cannot be joined to nums on it. Before the subqueries of the
+outer node (here the Project over d1) are decorrelated, `join_outer_domains`
+rewrites each middle node M holding such a subquery (a Filter or Project):
+
+    M(input, pred[d1.grp])
+ -> Project(M's columns)
+      Filter(pred[g] AND g_key = coalesce(d1.grp, '') AND g_null = is_null(d1.grp))
+        Join(inner, no condition)
+          input
+          D = Distinct(Project(d1's input: grp AS g, coalesce(grp, '') AS g_key,
+                                            is_null(grp) AS g_null))
+
+`g` replaces d1.grp in the expressions of M that need it (inside their
+subquery plans too), so the inner subquery is correlated with its enclosing
+query only and is decorrelated as usual. The middle query is then correlated
+with the outer one only by the equalities on the domain keys, which the
+usual rules pull up (through Projects, inner Joins, and Aggregates, whose
+group keys they join) and turn into the outer join's condition. The keys
+make the equality null-safe: an outer row whose value is NULL gets the
+middle query evaluated with NULL (a NOT IN over an empty set is true, a
+count over no rows 0); a column that cannot be NULL is its own key.
+
+Where the correlation cannot be pulled up (under a LIMIT, a window, an outer
+join's inner side, a set operation, an EXISTS over an aggregate without
+GROUP BY) the usual rules raise NotSupportedError; a nullable column of a
+type without a zero value to coalesce with raises here.
+
+Three levels: the outer node's rewrite substitutes the domain column for the
+outer column all the way down, so the inner-most subquery then reads a
+column two levels up from the middle node, which the middle node's own
+decorrelation rewrites the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from ...errors import NotSupportedError
+from ... import datatypes as dt
+from ..expr import (Call, Column, Expr, InSubquery, Literal, SUBQUERY_TYPES, columns_of,
+                    conjoin, conjuncts)
+from ..logical import Distinct, Field, Filter, Join, LogicalPlan, Project
+from ..tree import expressions, map_expressions, transform_up, walk
+from .util import eq, expr_columns
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRef(LogicalPlan):
+    """Stands for the domain `plan` (not a child) until the subqueries of the
+    node it was made for are decorrelated: the domain is computed from that
+    node's input, whose column names must not look produced inside the
+    subquery meanwhile (the rules tell outer columns by those names)."""
+    fields: tuple[Field, ...]
+    plan: Any
+
+    @property
+    def schema(self):
+        return self.fields
+
+
+def join_outer_domains(node: LogicalPlan, ctx) -> tuple[LogicalPlan, list[DomainRef]]:
+    """`node` (a Filter or Project whose subqueries are not yet decorrelated)
+    with a domain joined into every middle node of its subqueries that holds
+    a subquery reading one of node.input's columns; and the DomainRefs made,
+    for `materialize_domains` once those subqueries are decorrelated."""
+    outer = {f.name: f for f in node.input.schema}
+    source = _domain_source(node)
+    made: list[DomainRef] = []
+
+    def fix(e):
+        if isinstance(e, SUBQUERY_TYPES):
+            plan = transform_up(e.plan, lambda m: _join_domain_at(m, outer, source, made,
+                                                                  ctx))[0]
+            return e if plan is e.plan else dataclasses.replace(e, plan=plan)
+        return e
+    return map_expressions(node, lambda e: transform_up(e, fix)[0]), made
+
+
+def materialize_domains(plan: LogicalPlan, refs: list[DomainRef]) -> LogicalPlan:
+    """Put each domain of `refs` in place of its DomainRef."""
+    if not refs:
+        return plan
+    mine = {r.fields[0].name for r in refs}     # a fresh name: one per domain
+
+    def fn(n):
+        return n.plan if isinstance(n, DomainRef) and n.fields[0].name in mine else n
+    return transform_up(plan, fn)[0]
+
+
+def _domain_source(node: LogicalPlan) -> LogicalPlan:
+    """The outer rows whose values make the domain: for a Filter, its input
+    already filtered by its conjuncts that read neither a subquery nor a
+    column from further out (fewer values)."""
+    if isinstance(node, Filter):
+        local = {f.name for f in node.input.schema}
+        plain = [c for c in conjuncts(node.predicate)
+                 if not _subqueries(c) and columns_of(c) <= local]
+        if plain:
+            return Filter(node.input, conjoin(plain))
+    return node.input
+
+
+# --- which expressions need a domain --------------------------------------------
+
+def _subqueries(e: Expr) -> list:
+    return [x for x in walk(e) if isinstance(x, SUBQUERY_TYPES)]
+
+
+def _deep_nodes(plan: LogicalPlan):
+    """Every node of `plan` and of the subquery plans inside it, at any depth."""
+    for n in walk(plan):
+        yield n
+        for e in expressions(n):
+            for s in _subqueries(e):
+                yield from _deep_nodes(s.plan)
+
+
+def deep_free_names(plan: LogicalPlan) -> set[str]:
+    """Columns `plan` or a subquery at any depth inside it reads but none of
+    them produces: the columns it needs from the queries around it."""
+    read: set[str] = set()
+    made: set[str] = set()
+    for n in _deep_nodes(plan):
+        made.update(f.name for f in n.schema)
+        for e in expressions(n):
+            read |= expr_columns(e)
+    return read - made
+
+
+def _outer_names_needed(e: Expr, outer: dict) -> set[str]:
+    """The outer columns expression `e` of a middle node must have as its own
+    columns: empty unless a subquery in `e` reads an outer column (or is an
+    IN whose left side does); then every outer column `e` reads."""
+    deep: set[str] = set()
+    needs = False
+    for s in _subqueries(e):
+        free = deep_free_names(s.plan)
+        deep |= free
+        if free & outer.keys():
+            needs = True
+        if isinstance(s, InSubquery) and columns_of(s.arg) & outer.keys():
+            needs = True
+    if not needs:
+        return set()
+    return (columns_of(e) | deep) & outer.keys()
+
+
+# --- the rewrite ---------------------------------------------------------------------
+
+def _join_domain_at(m: LogicalPlan, outer: dict, source: LogicalPlan, made: list,
+                    ctx) -> LogicalPlan:
+    if isinstance(m, Filter):
+        exprs = conjuncts(m.predicate)
+    elif isinstance(m, Project):
+        exprs = list(m.exprs)
+    else:
+        return m        # subqueries elsewhere are refused by decorrelate_subqueries
+    needed = [_outer_names_needed(e, outer) for e in exprs]
+    names = sorted(set().union(*needed))
+    if not names:
+        return m
+    domain, mapping, corr = _domain(names, outer, source, ctx)
+    made.append(domain)
+    exprs = [substitute_deep(e, mapping) if n else e for e, n in zip(exprs, needed)]
+    joined = Join(m.input, domain, "inner", None)
+    if isinstance(m, Filter):
+        inner: LogicalPlan = Filter(joined, conjoin(exprs + corr))
+    else:
+        extra = [f for f in domain.schema]
+        inner = Project(joined, tuple(exprs) + tuple(f.column() for f in extra),
+                        m.names + tuple(f.name for f in extra))
+        inner = Filter(inner, conjoin(corr))
+    fields = {f.name: f for f in inner.schema}
+    return Project(inner, tuple(fields[f.name].column() for f in m.schema), m.names)
+
+
+def _domain(names: list[str], outer: dict, source: LogicalPlan, ctx):
+    """(D, {outer name: domain column}, correlation conjuncts) for the outer
+    columns `names`: D holds each distinct combination of their values, each
+    column with its null-safe join keys."""
+    exprs: list[Expr] = []
+    dnames: list[str] = []
+    mapping: dict[str, Expr] = {}
+    corr: list[Expr] = []
+
+    def add(e: Expr, base: str) -> Column:
+        exprs.append(e)
+        dnames.append(ctx.fresh_name(base))
+        return Column(dnames[-1], e.dtype, True)
+
+    for name in names:
+        f: Field = outer[name]
+        col = f.column()
+        value = add(col, name)
+        mapping[name] = value
+        if not f.nullable:
+            corr.append(eq(col, value))
+            continue
+        if not pa.types.is_null(f.dtype):
+            zero = _zero(f.dtype)
+            if zero is None:
+                raise NotSupportedError(
+                    "a subquery correlated two or more levels up with a column of type "
+                    f"{dt.sql_name(f.dtype)} that may be NULL is not supported")
+            key = Call("coalesce", (col, Literal(zero, f.dtype)), f.dtype)
+            corr.append(eq(key, add(key, "domain_key")))
+        isnull = Call("is_null", (col,), dt.BOOL)
+        corr.append(eq(isnull, add(isnull, "domain_null")))
+    plan = Distinct(Project(source, tuple(exprs), tuple(dnames)))
+    return DomainRef(plan.schema, plan), mapping, corr
+
+
+def _zero(t: pa.DataType):
+    """A value of type `t` to stand for NULL in a join key (beside is_null)."""
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return 0
+    if pa.types.is_decimal(t):
+        return Decimal(0)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return ""
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return b""
+    if pa.types.is_boolean(t):
+        return False
+    if pa.types.is_date(t):
+        return datetime.date(1970, 1, 1)
+    if pa.types.is_timestamp(t):
+        return datetime.datetime(1970, 1, 1)
+    if pa.types.is_time(t):
+        return datetime.time(0)
+    if pa.types.is_duration(t):
+        return datetime.timedelta(0)
+    if t == dt.INTERVAL:
+        return (0, 0, 0)
+    return None
+
+
+def substitute_deep(e: Expr, mapping: dict[str, Expr]) -> Expr:
+    """Replace the columns named in `mapping` in `e` and in the plans of the
+    subqueries inside it, at any depth."""
+    def fn(x):
+        if isinstance(x, Column) and x.name in mapping:
+            return mapping[x.name]
+        if isinstance(x, SUBQUERY_TYPES):
+            plan = transform_up(x.plan, lambda n: map_expressions(
+                n, lambda y: substitute_deep(y, mapping)))[0]
+            return x if plan is x.plan else dataclasses.replace(x, plan=plan)
+        return x
+    return transform_up(e, fn)[0]
