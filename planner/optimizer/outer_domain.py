@@ -27,12 +27,12 @@ usual rules pull up (through Projects, inner Joins, and Aggregates, whose
 group keys they join) and turn into the outer join's condition. The keys
 make the equality null-safe: an outer row whose value is NULL gets the
 middle query evaluated with NULL (a NOT IN over an empty set is true, a
-count over no rows 0); a column that cannot be NULL is its own key.
+count over no rows 0).
 
 Where the correlation cannot be pulled up (under a LIMIT, a window, an outer
 join's inner side, a set operation, an EXISTS over an aggregate without
-GROUP BY) the usual rules raise NotSupportedError; a nullable column of a
-type without a zero value to coalesce with raises here.
+GROUP BY) the usual rules raise NotSupportedError; a column of a type
+without a zero value to coalesce with (a list, a struct) raises here.
 
 Three levels: the outer node's rewrite substitutes the domain column for the
 outer column all the way down, so the inner-most subquery then reads a
@@ -43,20 +43,15 @@ decorrelation rewrites the same way.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
-
-import pyarrow as pa
 
 from ...errors import NotSupportedError
 from ... import datatypes as dt
-from ..expr import (Call, Column, Expr, InSubquery, Literal, SUBQUERY_TYPES, columns_of,
-                    conjoin, conjuncts)
+from ..expr import Column, Expr, InSubquery, SUBQUERY_TYPES, columns_of, conjoin, conjuncts
 from ..logical import Distinct, Field, Filter, Join, LogicalPlan, Project
 from ..tree import expressions, map_expressions, transform_up, walk
-from .util import eq, expr_columns
+from .util import eq, expr_columns, null_safe_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,48 +201,16 @@ def _domain(names: list[str], outer: dict, source: LogicalPlan, ctx):
     for name in names:
         f: Field = outer[name]
         col = f.column()
-        value = add(col, name)
-        mapping[name] = value
-        if not f.nullable:
-            corr.append(eq(col, value))
-            continue
-        if not pa.types.is_null(f.dtype):
-            zero = _zero(f.dtype)
-            if zero is None:
-                raise NotSupportedError(
-                    "a subquery correlated two or more levels up with a column of type "
-                    f"{dt.sql_name(f.dtype)} that may be NULL is not supported")
-            key = Call("coalesce", (col, Literal(zero, f.dtype)), f.dtype)
+        mapping[name] = add(col, name)
+        keys = null_safe_keys(col)
+        if keys is None:
+            raise NotSupportedError(
+                "a subquery correlated two or more levels up with a column of type "
+                f"{dt.sql_name(f.dtype)} is not supported")
+        for key in keys:
             corr.append(eq(key, add(key, "domain_key")))
-        isnull = Call("is_null", (col,), dt.BOOL)
-        corr.append(eq(isnull, add(isnull, "domain_null")))
     plan = Distinct(Project(source, tuple(exprs), tuple(dnames)))
     return DomainRef(plan.schema, plan), mapping, corr
-
-
-def _zero(t: pa.DataType):
-    """A value of type `t` to stand for NULL in a join key (beside is_null)."""
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return 0
-    if pa.types.is_decimal(t):
-        return Decimal(0)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return ""
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return b""
-    if pa.types.is_boolean(t):
-        return False
-    if pa.types.is_date(t):
-        return datetime.date(1970, 1, 1)
-    if pa.types.is_timestamp(t):
-        return datetime.datetime(1970, 1, 1)
-    if pa.types.is_time(t):
-        return datetime.time(0)
-    if pa.types.is_duration(t):
-        return datetime.timedelta(0)
-    if t == dt.INTERVAL:
-        return (0, 0, 0)
-    return None
 
 
 def substitute_deep(e: Expr, mapping: dict[str, Expr]) -> Expr:
