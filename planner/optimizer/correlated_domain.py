@@ -23,17 +23,10 @@ aggregate are computed above the join, so a count over no rows is 0.
 
 from __future__ import annotations
 
-from ... import datatypes as dt
 from ..expr import Call, Column, Expr, columns_of, conjoin
 from ..logical import Aggregate, Distinct, Join, LogicalPlan, Project
 from .pull_correlated_conjuncts import pull_correlated_conjuncts
-from .util import coalesce, eq, names_of, null_safe_keys, substitute
-
-# functions that are NULL (or not true) whenever any argument is NULL
-_STRICT = {"eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod", "intdiv",
-           "neg", "abs", "like", "ilike", "not_like", "not_ilike", "upper", "lower",
-           "length", "substr"}
-
+from .util import STRICT_FUNCTIONS, coalesce, eq, names_of, null_safe_keys, substitute
 
 def _rejects_null(e: Expr, name: str) -> bool:
     """Is `e` not TRUE whenever column `name` is NULL?"""
@@ -44,7 +37,7 @@ def _rejects_null(e: Expr, name: str) -> bool:
             return any(_rejects_null(a, name) for a in e.args)
         if e.fn == "or":
             return all(_rejects_null(a, name) for a in e.args)
-        if e.fn in _STRICT:
+        if e.fn in STRICT_FUNCTIONS:
             return any(_rejects_null(a, name) for a in e.args)
     from ..expr import Cast
     if isinstance(e, Cast):

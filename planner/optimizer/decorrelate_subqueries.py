@@ -20,7 +20,9 @@ reads names it does not produce. This rule removes every subquery:
   EnforceSingleRow(q); the subquery expression becomes q's column.
 - a correlated scalar subquery must be a scalar aggregate: it is grouped by
   its correlation columns and left joined on them; a count over no rows
-  becomes 0 (coalesce) instead of the join's NULL. When the correlation is
+  becomes 0 (coalesce) instead of the join's NULL: the expressions above
+  the aggregate are computed above the join when they read a count or are
+  not NULL for NULL aggregates (coalesce). When the correlation is
   not a set of equalities (`n2.i > n1.i`, an OR), the aggregate is computed
   per distinct outer value instead (correlated_domain.py).
 
@@ -37,14 +39,15 @@ import dataclasses
 
 from ...errors import NotSupportedError
 from ... import datatypes as dt
-from ..expr import (AggCall, Call, Case, Column, Exists, Expr, InSubquery, Literal,
+from ..expr import (AggCall, Call, Case, Cast, Column, Exists, Expr, InSubquery, Literal,
                     ScalarSubquery, SUBQUERY_TYPES, columns_of, conjoin, conjuncts)
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,
                        LogicalPlan, Project, Sort)
 from ..tree import expressions, map_expressions, transform_up, walk
 from .outer_domain import join_outer_domains, materialize_domains
 from .pull_correlated_conjuncts import equality_inner_side, pull_correlated_conjuncts
-from .util import coalesce, eq, names_of, produced_names, referenced_names, substitute
+from .util import (coalesce, eq, names_of, null_when_null, produced_names, referenced_names,
+                   substitute)
 
 
 def decorrelate_subqueries(plan: LogicalPlan, ctx) -> LogicalPlan:
@@ -255,20 +258,20 @@ class _Outer:
             return result
         cond = conjoin(preds)
         result: Expr = Column(value.name, value.dtype, True)
-        count_names = {n for n, a in zip(agg.agg_names, agg.aggs)
-                       if a.fn in ("count", "count_star")}
-        if count_names:
-            # Compute the value above the join so a count over no rows is 0.
-            for p in projects:
-                result = substitute(result, dict(zip(p.names, p.exprs)))
-            if columns_of(result) & count_names:
-                result = substitute(result, {n: coalesce(Column(n, a.dtype, True), 0)
-                                             for n, a in zip(agg.agg_names, agg.aggs)
-                                             if n in count_names})
-                while isinstance(right, Project):
-                    right = right.input
-            else:
-                result = Column(value.name, value.dtype, True)
+        above = result
+        for p in projects:
+            above = substitute(above, dict(zip(p.names, p.exprs)))
+        counts = {n for n, a in zip(agg.agg_names, agg.aggs) if a.fn in ("count", "count_star")}
+        if columns_of(above) & counts or not null_when_null(above, set(agg.agg_names) - counts):
+            # Compute the value above the join, from the aggregates: where no
+            # row matched they are NULL there and a count is 0, as over no
+            # rows (`coalesce(max(x), -1)` is -1 then, not the join's NULL).
+            result = substitute(above, {n: coalesce(Column(n, a.dtype, True), 0)
+                                        for n, a in zip(agg.agg_names, agg.aggs) if n in counts})
+            if result.dtype != value.dtype:
+                result = Cast(result, value.dtype)
+            while isinstance(right, Project):
+                right = right.input
         self._check_condition(cond, right)
         self.plan = Join(self.plan, right, "left", cond)
         return result

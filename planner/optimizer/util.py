@@ -24,7 +24,8 @@ VOLATILE_FUNCTIONS = frozenset({"random", "rand", "uuid", "gen_random_uuid",
 
 __all__ = ["produced_names", "referenced_names", "free_names", "substitute",
            "is_deterministic", "eq", "coalesce", "conjuncts", "conjoin",
-           "columns_of", "expr_columns", "schema_signature", "null_safe_keys"]
+           "columns_of", "expr_columns", "schema_signature", "null_safe_keys", "null_when_null",
+           "STRICT_FUNCTIONS"]
 
 
 def produced_names(plan: LogicalPlan) -> set[str]:
@@ -89,6 +90,25 @@ def eq(a: Expr, b: Expr) -> Expr:
 
 def coalesce(e: Expr, value) -> Expr:
     return Call("coalesce", (e, Literal(value, e.dtype)), e.dtype)
+
+
+# functions whose value is NULL whenever one of their arguments is NULL
+STRICT_FUNCTIONS = frozenset({
+    "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod", "intdiv",
+    "neg", "abs", "like", "ilike", "not_like", "not_ilike", "upper", "lower",
+    "length", "substr"})
+
+
+def null_when_null(e: Expr, names: set[str]) -> bool:
+    """Is `e` NULL whenever the columns `names` are all NULL? (A column of
+    them, or a strict function or cast of such an expression.)"""
+    if isinstance(e, Column):
+        return e.name in names
+    if isinstance(e, Cast):
+        return null_when_null(e.arg, names)
+    if isinstance(e, Call) and e.fn in STRICT_FUNCTIONS:
+        return any(null_when_null(a, names) for a in e.args)
+    return False
 
 
 def null_safe_keys(e: Expr) -> list[Expr] | None:
