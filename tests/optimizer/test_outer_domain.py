@@ -114,6 +114,21 @@ def test_three_levels(h):
     _check(h, plan)
 
 
+def test_two_places_of_the_middle_query_read_the_outer_one(h):
+    # WHERE EXISTS (SELECT 1 FROM (SELECT * FROM lineitem l WHERE EXISTS (SELECT 1 FROM
+    #   supplier s WHERE s.s_suppkey = l.l_suppkey AND s.s_custkey = o.o_custkey)) x
+    #   WHERE EXISTS (SELECT 1 FROM lineitem l2 WHERE l2.l_orderkey = x.l_orderkey
+    #                 AND l2.l_qty < o.o_total))
+    # the derived table's correlation is pulled up through the semi join above it
+    o, l, s, l2 = _orders(h), _lineitem(h), _supp(h), _lineitem(h, "l2")
+    low = L.Filter(s, h.and_(h.eq(h.col(s, "s_suppkey"), h.col(l, "l_suppkey")),
+                             h.eq(h.col(s, "s_custkey"), h.col(o, "o_custkey"))))
+    high = L.Filter(l2, h.and_(h.eq(h.col(l2, "l_orderkey"), h.col(l, "l_orderkey")),
+                               h.call("lt", h.col(l2, "l_qty"), h.col(o, "o_total"))))
+    middle = L.Filter(L.Filter(l, E.Exists(low)), E.Exists(high))
+    _check(h, L.Filter(o, E.Exists(middle)))
+
+
 def test_one_level_plans_are_left_as_they_were(h):
     o, l = _orders(h), _lineitem(h)
     corr = h.eq(h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
