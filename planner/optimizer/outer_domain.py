@@ -23,11 +23,18 @@ rewrites each middle node M holding such a subquery (a Filter or Project):
 subquery plans too), so the inner subquery is correlated with its enclosing
 query only and is decorrelated as usual. The middle query is then correlated
 with the outer one only by the equalities on the domain keys, which the
-usual rules pull up (through Projects, inner Joins, and Aggregates, whose
-group keys they join) and turn into the outer join's condition. The keys
-make the equality null-safe: an outer row whose value is NULL gets the
-middle query evaluated with NULL (a NOT IN over an empty set is true, a
-count over no rows 0).
+usual rules pull up (through Projects, inner Joins, the left side of semi,
+anti and left joins, and Aggregates, whose group keys they join) and turn
+into the outer join's condition. The keys make the equality null-safe: an
+outer row whose value is NULL gets the middle query evaluated with NULL (a
+NOT IN over an empty set is true, a count over no rows 0). The price: the
+middle node's input is crossed with D, so it is computed once per value.
+
+D is computed from the outer node's input (a Filter's, filtered by its
+conjuncts without subqueries), whose column names must not look produced
+inside the subquery while it is decorrelated (the rules tell outer columns
+by name); so a DomainRef leaf stands for D until the outer node's
+subqueries are joined to it, then `materialize_domains` puts D in its place.
 
 Where the correlation cannot be pulled up (under a LIMIT, a window, an outer
 join's inner side, a set operation, an EXISTS over an aggregate without
