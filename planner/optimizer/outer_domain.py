@@ -19,16 +19,18 @@ rewrites each middle node M holding such a subquery (a Filter or Project):
           D = Distinct(Project(d1's input: grp AS g, coalesce(grp, '') AS g_key,
                                             is_null(grp) AS g_null))
 
-`g` replaces d1.grp in the expressions of M that need it (inside their
-subquery plans too), so the inner subquery is correlated with its enclosing
-query only and is decorrelated as usual. The middle query is then correlated
+`g` replaces d1.grp in the expressions of M (inside their subquery plans
+too), so the inner subquery is correlated with its enclosing query only and
+is decorrelated as usual; the other outer columns M reads come from D too,
+so that an equality of M with the outer query joins D to the input on it. The middle query is then correlated
 with the outer one only by the equalities on the domain keys, which the
 usual rules pull up (through Projects, inner Joins, the left side of semi,
 anti and left joins, and Aggregates, whose group keys they join) and turn
 into the outer join's condition. The keys make the equality null-safe: an
 outer row whose value is NULL gets the middle query evaluated with NULL (a
 NOT IN over an empty set is true, a count over no rows 0). The price: the
-middle node's input is crossed with D, so it is computed once per value.
+middle node's input is joined with D (crossed, unless M equates an outer
+column with one of its own), so it is computed once per value.
 
 D is computed from the outer node's input (a Filter's, filtered by its
 conjuncts without subqueries), whose column names must not look produced
@@ -144,22 +146,23 @@ def deep_free_names(plan: LogicalPlan) -> set[str]:
     return read - made
 
 
-def _outer_names_needed(e: Expr, outer: dict) -> set[str]:
-    """The outer columns expression `e` of a middle node must have as its own
-    columns: empty unless a subquery in `e` reads an outer column (or is an
-    IN whose left side does); then every outer column `e` reads."""
-    deep: set[str] = set()
-    needs = False
+def _needs_domain(e: Expr, outer: dict) -> bool:
+    """Does a subquery in expression `e` of a middle node read an outer
+    column (or is it an IN whose left side does)?"""
     for s in _subqueries(e):
-        free = deep_free_names(s.plan)
-        deep |= free
-        if free & outer.keys():
-            needs = True
+        if deep_free_names(s.plan) & outer.keys():
+            return True
         if isinstance(s, InSubquery) and columns_of(s.arg) & outer.keys():
-            needs = True
-    if not needs:
-        return set()
-    return (columns_of(e) | deep) & outer.keys()
+            return True
+    return False
+
+
+def _outer_names_read(e: Expr, outer: dict) -> set[str]:
+    """The outer columns `e` reads, itself or in a subquery at any depth."""
+    names = columns_of(e)
+    for s in _subqueries(e):
+        names |= deep_free_names(s.plan)
+    return names & outer.keys()
 
 
 # --- the rewrite ---------------------------------------------------------------------
@@ -172,10 +175,13 @@ def _join_domain_at(m: LogicalPlan, outer: dict, source: LogicalPlan, made: list
         exprs = list(m.exprs)
     else:
         return m        # subqueries elsewhere are refused by decorrelate_subqueries
-    needed = [_outer_names_needed(e, outer) for e in exprs]
-    names = sorted(set().union(*needed))
-    if not names:
+    if not any(_needs_domain(e, outer) for e in exprs):
         return m
+    # every outer column the node reads comes from the domain: an equality
+    # with the outer query (o_custkey = c.c_custkey) then joins the domain
+    # to the input on it instead of crossing them
+    needed = [_outer_names_read(e, outer) for e in exprs]
+    names = sorted(set().union(*needed))
     domain, mapping, corr = _domain(names, outer, source, ctx)
     made.append(domain)
     exprs = [substitute_deep(e, mapping) if n else e for e, n in zip(exprs, needed)]
