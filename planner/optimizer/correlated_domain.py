@@ -11,27 +11,22 @@ computed once per distinct value of the outer columns it reads (the "domain"):
             Distinct(Project(Scan(n1), k AS d.k, i AS d.i))
             Scan(n2)
 
-The outer side joins the per-domain aggregates on plain equalities, which
-never match a NULL outer value; that is right only when the correlation is
-never true for a NULL outer value, so the rewrite is refused (None) unless
-every outer column is null-rejected by the correlated conjuncts. A used by
-decorrelate_subqueries; the expressions above the aggregate are computed
-above the join, so a count over no rows is 0.
+The outer side joins the per-domain aggregates on equalities. An outer
+column whose NULL makes the correlation never true (`n1.i` above) is its
+own join key: a NULL outer value matches no aggregate, as it matches no
+row. Any other column (read under an OR, a coalesce, or the domain keys of
+a query two levels up, outer_domain.py) joins on its null-safe keys
+(util.null_safe_keys), so a NULL outer value finds the aggregate computed
+for NULL. Used by decorrelate_subqueries; the expressions above the
+aggregate are computed above the join, so a count over no rows is 0.
 """
 
 from __future__ import annotations
 
-from ... import datatypes as dt
 from ..expr import Call, Column, Expr, columns_of, conjoin
 from ..logical import Aggregate, Distinct, Join, LogicalPlan, Project
 from .pull_correlated_conjuncts import pull_correlated_conjuncts
-from .util import coalesce, eq, names_of, substitute
-
-# functions that are NULL (or not true) whenever any argument is NULL
-_STRICT = {"eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod", "intdiv",
-           "neg", "abs", "like", "ilike", "not_like", "not_ilike", "upper", "lower",
-           "length", "substr"}
-
+from .util import STRICT_FUNCTIONS, coalesce, eq, names_of, null_safe_keys, substitute
 
 def _rejects_null(e: Expr, name: str) -> bool:
     """Is `e` not TRUE whenever column `name` is NULL?"""
@@ -42,7 +37,7 @@ def _rejects_null(e: Expr, name: str) -> bool:
             return any(_rejects_null(a, name) for a in e.args)
         if e.fn == "or":
             return all(_rejects_null(a, name) for a in e.args)
-        if e.fn in _STRICT:
+        if e.fn in STRICT_FUNCTIONS:
             return any(_rejects_null(a, name) for a in e.args)
     from ..expr import Cast
     if isinstance(e, Cast):
@@ -64,18 +59,28 @@ def join_scalar_over_domain(outer: LogicalPlan, sub: LogicalPlan, projects: list
     fields = {f.name: f for f in outer.schema}
     if not outer_cols or any(c not in fields for c in outer_cols):
         return None                      # correlated two levels up
-    if not all(_rejects_null(cond, c) for c in outer_cols):
-        return None
     dnames = [ctx.fresh_name("domain") for _ in outer_cols]
-    domain = Distinct(Project(outer, tuple(fields[c].column() for c in outer_cols),
-                              tuple(dnames)))
     mapping = {c: Column(d, fields[c].dtype, True) for c, d in zip(outer_cols, dnames)}
+    # the join keys: a column the correlation rejects NULLs of is its own
+    # key; any other gets null-safe keys, so a NULL finds its aggregate
+    keys: list[Expr] = []
+    for c in outer_cols:
+        col = fields[c].column()
+        if _rejects_null(cond, c):
+            keys.append(col)
+            continue
+        more = null_safe_keys(col)
+        if more is None:
+            return None
+        keys.extend(more)
+    knames = [ctx.fresh_name("domain_key") for _ in keys]
+    domain = Distinct(Project(outer, tuple(fields[c].column() for c in outer_cols) + tuple(keys),
+                              tuple(dnames + knames)))
     joined = Join(domain, inp, "inner", substitute(cond, mapping))
-    gnames = tuple(ctx.fresh_name("domain_key") for _ in outer_cols)
-    grouped = Aggregate(joined, tuple(mapping[c] for c in outer_cols), gnames,
-                        agg.aggs, agg.agg_names)
-    on = conjoin([eq(fields[c].column(), Column(g, fields[c].dtype, True))
-                  for c, g in zip(outer_cols, gnames)])
+    gnames = tuple(ctx.fresh_name("domain_key") for _ in keys)
+    grouped = Aggregate(joined, tuple(Column(k, e.dtype, True) for k, e in zip(knames, keys)),
+                        gnames, agg.aggs, agg.agg_names)
+    on = conjoin([eq(k, Column(g, k.dtype, True)) for k, g in zip(keys, gnames)])
     value = sub.schema[0]
     result: Expr = Column(value.name, value.dtype, True)
     for p in projects:

@@ -20,12 +20,17 @@ reads names it does not produce. This rule removes every subquery:
   EnforceSingleRow(q); the subquery expression becomes q's column.
 - a correlated scalar subquery must be a scalar aggregate: it is grouped by
   its correlation columns and left joined on them; a count over no rows
-  becomes 0 (coalesce) instead of the join's NULL. When the correlation is
+  becomes 0 (coalesce) instead of the join's NULL: the expressions above
+  the aggregate are computed above the join when they read a count or are
+  not NULL for NULL aggregates (coalesce). When the correlation is
   not a set of equalities (`n2.i > n1.i`, an OR), the aggregate is computed
   per distinct outer value instead (correlated_domain.py).
 
 Subqueries in other places (under OR, in join conditions, in an aggregate)
-raise NotSupportedError. Nested subqueries are decorrelated inside out.
+raise NotSupportedError. Nested subqueries are decorrelated inside out; a
+subquery that reads a column of a query two or more levels up is first made
+to read a column of its own enclosing query: that query is evaluated per
+distinct value of the column, joined in as a domain (outer_domain.py).
 """
 
 from __future__ import annotations
@@ -34,13 +39,15 @@ import dataclasses
 
 from ...errors import NotSupportedError
 from ... import datatypes as dt
-from ..expr import (AggCall, Call, Case, Column, Exists, Expr, InSubquery, Literal,
+from ..expr import (AggCall, Call, Case, Cast, Column, Exists, Expr, InSubquery, Literal,
                     ScalarSubquery, SUBQUERY_TYPES, columns_of, conjoin, conjuncts)
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join,
                        LogicalPlan, Project, Sort)
 from ..tree import expressions, map_expressions, transform_up, walk
+from .outer_domain import join_outer_domains, materialize_domains
 from .pull_correlated_conjuncts import equality_inner_side, pull_correlated_conjuncts
-from .util import coalesce, eq, names_of, produced_names, referenced_names, substitute
+from .util import (coalesce, eq, names_of, null_when_null, produced_names, referenced_names,
+                   substitute)
 
 
 def decorrelate_subqueries(plan: LogicalPlan, ctx) -> LogicalPlan:
@@ -73,11 +80,17 @@ def _decorrelate_inner_plans(node, ctx):
 def _rewrite_node(node, ctx):
     if not _node_has_subquery(node):
         return node
+    if isinstance(node, (Filter, Project)):
+        # a subquery reading a column of this node's input from two or more
+        # levels down is first made to read a domain column (outer_domain.py)
+        node, domains = join_outer_domains(node, ctx)
+        node = _decorrelate_inner_plans(node, ctx)
+        if isinstance(node, Filter):
+            out = _rewrite_filter(node, ctx)
+        else:
+            out = _rewrite_project(node, ctx)
+        return materialize_domains(out, domains)
     node = _decorrelate_inner_plans(node, ctx)
-    if isinstance(node, Filter):
-        return _rewrite_filter(node, ctx)
-    if isinstance(node, Project):
-        return _rewrite_project(node, ctx)
     raise NotSupportedError(
         f"subqueries are not supported in {type(node).__name__} expressions "
         "(only in WHERE, HAVING and the SELECT list)")
@@ -245,20 +258,20 @@ class _Outer:
             return result
         cond = conjoin(preds)
         result: Expr = Column(value.name, value.dtype, True)
-        count_names = {n for n, a in zip(agg.agg_names, agg.aggs)
-                       if a.fn in ("count", "count_star")}
-        if count_names:
-            # Compute the value above the join so a count over no rows is 0.
-            for p in projects:
-                result = substitute(result, dict(zip(p.names, p.exprs)))
-            if columns_of(result) & count_names:
-                result = substitute(result, {n: coalesce(Column(n, a.dtype, True), 0)
-                                             for n, a in zip(agg.agg_names, agg.aggs)
-                                             if n in count_names})
-                while isinstance(right, Project):
-                    right = right.input
-            else:
-                result = Column(value.name, value.dtype, True)
+        above = result
+        for p in projects:
+            above = substitute(above, dict(zip(p.names, p.exprs)))
+        counts = {n for n, a in zip(agg.agg_names, agg.aggs) if a.fn in ("count", "count_star")}
+        if columns_of(above) & counts or not null_when_null(above, set(agg.agg_names) - counts):
+            # Compute the value above the join, from the aggregates: where no
+            # row matched they are NULL there and a count is 0, as over no
+            # rows (`coalesce(max(x), -1)` is -1 then, not the join's NULL).
+            result = substitute(above, {n: coalesce(Column(n, a.dtype, True), 0)
+                                        for n, a in zip(agg.agg_names, agg.aggs) if n in counts})
+            if result.dtype != value.dtype:
+                result = Cast(result, value.dtype)
+            while isinstance(right, Project):
+                right = right.input
         self._check_condition(cond, right)
         self.plan = Join(self.plan, right, "left", cond)
         return result

@@ -3,9 +3,9 @@ subquery rewrites need.
 
 `pull_correlated_conjuncts(plan, local, mode, ctx)` removes from a subquery
 plan the conjuncts that read outer columns (names not in `local`), passing
-the inner columns they read up through Projects, inner Joins, Sort and
-Distinct, and through an Aggregate when they are equalities (the inner side
-joins the group keys). It returns the rewritten plan and those conjuncts.
+the inner columns they read up through Projects, inner Joins, the left side
+of semi, anti and left joins, Sort and Distinct, and through an Aggregate
+when they are equalities (the inner side joins the group keys). It returns the rewritten plan and those conjuncts.
 
 Why a module of its own: decorrelate_subqueries.py uses it for every
 subquery, and correlated_domain.py (which decorrelate_subqueries calls for a
@@ -53,6 +53,13 @@ def pull_correlated_conjuncts(node: LogicalPlan, local: set[str], mode: str,
         for c in conjuncts(node.condition):
             (preds if is_correlated(c) else keep).append(c)
         return Join(left, right, "inner", conjoin(keep)), preds
+    if (isinstance(node, Join) and node.kind in _LEFT_ROWS_JOINS
+            and not (referenced_names(node.right) - local)
+            and not (columns_of(node.condition) - local if node.condition else set())):
+        # each left row's fate does not depend on the other left rows, so a
+        # filter on the left side commutes with the join
+        left, preds = pull_correlated_conjuncts(node.left, local, mode, ctx)
+        return dataclasses.replace(node, left=left), preds
     if isinstance(node, (Sort, Distinct)):
         inp, preds = pull_correlated_conjuncts(node.input, local, mode, ctx)
         if (isinstance(node, Distinct) and mode == "scalar"
@@ -66,6 +73,12 @@ def pull_correlated_conjuncts(node: LogicalPlan, local: set[str], mode: str,
     raise NotSupportedError(
         f"a correlated subquery with outer references below {type(node).__name__} "
         "is not supported")
+
+
+# joins that keep or drop each left row by itself: semi and anti joins (made
+# by decorrelating a subquery of the subquery) and left joins (SQL's, and
+# the marker joins of EXISTS / IN in a select list)
+_LEFT_ROWS_JOINS = ("semi", "anti", "null_aware_anti", "left")
 
 
 def _pass_through(node: Project, inp: LogicalPlan, preds: list[Expr]) -> Project:

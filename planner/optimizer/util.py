@@ -6,7 +6,11 @@ Nothing here rewrites a plan on its own; the rules do.
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
 from typing import Iterable
+
+import pyarrow as pa
 
 from ... import datatypes as dt
 from ..expr import (AggCall, Call, Cast, Column, Expr, Literal, WindowCall,
@@ -20,7 +24,8 @@ VOLATILE_FUNCTIONS = frozenset({"random", "rand", "uuid", "gen_random_uuid",
 
 __all__ = ["produced_names", "referenced_names", "free_names", "substitute",
            "is_deterministic", "eq", "coalesce", "conjuncts", "conjoin",
-           "columns_of", "expr_columns", "schema_signature"]
+           "columns_of", "expr_columns", "schema_signature", "null_safe_keys", "null_when_null",
+           "STRICT_FUNCTIONS"]
 
 
 def produced_names(plan: LogicalPlan) -> set[str]:
@@ -85,6 +90,63 @@ def eq(a: Expr, b: Expr) -> Expr:
 
 def coalesce(e: Expr, value) -> Expr:
     return Call("coalesce", (e, Literal(value, e.dtype)), e.dtype)
+
+
+# functions whose value is NULL whenever one of their arguments is NULL
+STRICT_FUNCTIONS = frozenset({
+    "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod", "intdiv",
+    "neg", "abs", "like", "ilike", "not_like", "not_ilike", "upper", "lower",
+    "length", "substr"})
+
+
+def null_when_null(e: Expr, names: set[str]) -> bool:
+    """Is `e` NULL whenever the columns `names` are all NULL? (A column of
+    them, or a strict function or cast of such an expression.)"""
+    if isinstance(e, Column):
+        return e.name in names
+    if isinstance(e, Cast):
+        return null_when_null(e.arg, names)
+    if isinstance(e, Call) and e.fn in STRICT_FUNCTIONS:
+        return any(null_when_null(a, names) for a in e.args)
+    return False
+
+
+def null_safe_keys(e: Expr) -> list[Expr] | None:
+    """Expressions of `e` that are never NULL and all equal for two values of
+    `e` exactly when those are not distinct (NULL matches NULL), for a join
+    on plain equalities: [coalesce(e, a zero of its type), is_null(e)]; None
+    for a type without such a zero (a list, a struct)."""
+    isnull = Call("is_null", (e,), dt.BOOL)
+    if pa.types.is_null(e.dtype):
+        return [isnull]
+    zero = _zero(e.dtype)
+    if zero is None:
+        return None
+    return [Call("coalesce", (e, Literal(zero, e.dtype)), e.dtype), isnull]
+
+
+def _zero(t: pa.DataType):
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return 0
+    if pa.types.is_decimal(t):
+        return Decimal(0)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return ""
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return b""
+    if pa.types.is_boolean(t):
+        return False
+    if pa.types.is_date(t):
+        return datetime.date(1970, 1, 1)
+    if pa.types.is_timestamp(t):
+        return datetime.datetime(1970, 1, 1)
+    if pa.types.is_time(t):
+        return datetime.time(0)
+    if pa.types.is_duration(t):
+        return datetime.timedelta(0)
+    if t == dt.INTERVAL:
+        return (0, 0, 0)
+    return None
 
 
 def schema_signature(plan: LogicalPlan) -> tuple:

@@ -228,9 +228,12 @@ def _join(plan, outer):
                 out.append(l)
         return out
     if plan.kind == "null_aware_anti":
+        # x NOT IN (the right rows the correlation conjuncts after the first,
+        # `x = column`, hold for): a NULL correlation value just fails to match
+        first, *rest = E.conjuncts(plan.condition)
         for l in left:
-            results = [match(l, r) for r in right]
-            if all(x is False for x in results):
+            rows = [r for r in right if all(ev(c, {**l, **r}) is True for c in rest)]
+            if all(ev(first, {**l, **r}) is False for r in rows):
                 out.append(l)
         return out
     matched_r = set()

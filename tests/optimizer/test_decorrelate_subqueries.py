@@ -139,6 +139,21 @@ def test_correlated_count_is_zero_not_null(h):
     assert got[5] == 0          # order 5 has no lineitems: 0, not NULL
 
 
+def test_correlated_value_over_no_rows_is_computed_above_the_join(h):
+    # (select coalesce(max(l_qty), -1) from l where l.ok = o.ok): -1 for order 5
+    o, l = _orders(h), _lineitem(h)
+    corr = h.eq(h.col(l, "l_orderkey"), h.col(o, "o_orderkey"))
+    agg = L.Aggregate(L.Filter(l, corr), (), (), (E.AggCall("max", (h.col(l, "l_qty"),), I),),
+                      ("mx",))
+    val = L.Project(agg, (h.call("coalesce", E.Column("mx", I), h.lit(-1, I), t=I),), ("v",))
+    plan = L.Project(o, (h.col(o, "o_orderkey"), E.ScalarSubquery(val, I)), ("k", "v"))
+    out = _rule(plan)
+    assert _no_subqueries(out)
+    got = dict(h.run(out))
+    assert got == dict(h.run(plan))
+    assert got[5] == -1         # order 5 has no lineitems: coalesce(NULL, -1), not NULL
+
+
 def test_nested_q20_shape(h):
     # o in (select l_orderkey from l where l_suppkey in (select ...) and
     #        l_qty > (select avg(l2.qty) from l2 where l2.sk = l.sk))
