@@ -323,8 +323,10 @@ class ClusterScheduler:
                 if w.local_roots and any(_under(p, r) or p == w.worker_id
                                          for p in paths for r in w.local_roots)}
 
-    def assign(self, worker_id: str, free_slots: int, now: float) -> list[Launch]:
-        """Up to `free_slots` tasks for this worker to start now.
+    def assign(self, worker_id: str, free_slots: int, now: float,
+               fenced: frozenset | set = frozenset()) -> list[Launch]:
+        """Up to `free_slots` tasks for this worker to start now, none of a
+        query in `fenced` (a stop for it is on its way to this worker).
 
         Fair sharing: each slot goes to the query running the fewest tasks
         across the cluster for its weight (`share_weight` of its priority;
@@ -337,6 +339,7 @@ class ClusterScheduler:
         jobs = [job for job in self.jobs.values() if not job.done]
         for job in jobs:
             self._refresh(job, now)
+        jobs = [job for job in jobs if job.query_id not in fenced]
         running = Counter(q for other in self.workers.values() for q, _, _ in other.running)
         out: list[Launch] = []
         while len(out) < free_slots and jobs:

@@ -114,6 +114,11 @@ class Coordinator(rpc.CoordinatorServicer):
         self.resuming: set[str] = set()                        # requests being answered
         self.resumable: dict[str, float] = {}                  # query id -> outputs kept until
         self._stops: dict[str, set[str]] = {}                  # worker -> queries to stop
+        # worker -> stops answered but maybe not carried out yet: the worker
+        # has when its next heartbeat comes (it handles an answer before it
+        # beats again); until then it gets no task of those queries, or a
+        # late stop would cancel a RESUMEd query's new tasks
+        self._stops_sent: dict[str, set[str]] = {}
         self._lost_at: dict[str, float] = {}                   # lost worker -> since when
         self._next_compaction = 0.0
         self.token = resolve_token(token)
@@ -185,6 +190,7 @@ class Coordinator(rpc.CoordinatorServicer):
                 for wid in lost:
                     self._drops.pop(wid, None)      # told what to drop when it returns
                     self._stops.pop(wid, None)
+                    self._stops_sent.pop(wid, None)
                     log.warning("worker %s lost: no heartbeat for %g s; its tasks rerun "
                                 "elsewhere", wid, self.scheduler.heartbeat_timeout)
                 self._tidy(now)
@@ -268,6 +274,7 @@ class Coordinator(rpc.CoordinatorServicer):
                      request.slots, f", pid {request.pid}" if request.pid else "")
             self._drops.pop(wid, None)      # its held outputs were just reconciled
             self._stops.pop(wid, None)
+            self._stops_sent.pop(wid, None)
             self.cond.notify_all()
         return pb.RegisterWorkerResponse(
             worker_id=wid, heartbeat_interval=self.heartbeat_interval,
@@ -284,6 +291,8 @@ class Coordinator(rpc.CoordinatorServicer):
         deadline = time.monotonic() + wait
         with self.cond:
             now = time.monotonic()
+            if self._stops_sent.pop(wid, None):     # the last answer was carried out
+                self.cond.notify_all()              # a waiting PollTasks may launch now
             self._worker(wid, context, request.instance)
             self.scheduler.heartbeat(wid, now)
             if request.lists_tasks:
@@ -299,6 +308,7 @@ class Coordinator(rpc.CoordinatorServicer):
                 self.cond.wait(left)
             drops = self._drops.pop(wid, set())
             stops = self._stops.pop(wid, set()) - drops
+            self._stops_sent[wid] = drops | stops
         return pb.HeartbeatResponse(drop_queries=sorted(drops), stop_queries=sorted(stops))
 
     def LeaveCluster(self, request, context):
@@ -320,7 +330,10 @@ class Coordinator(rpc.CoordinatorServicer):
             while True:
                 now = time.monotonic()
                 self.scheduler.heartbeat(request.worker_id, now)
-                launches = self.scheduler.assign(request.worker_id, max(0, request.free_slots), now)
+                fenced = (self._stops.get(request.worker_id, set())
+                          | self._stops_sent.get(request.worker_id, set()))
+                launches = self.scheduler.assign(request.worker_id, max(0, request.free_slots),
+                                                 now, fenced)
                 if launches or now >= deadline or not context.is_active():
                     break
                 self.cond.wait(min(0.1, deadline - now))

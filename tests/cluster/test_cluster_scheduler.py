@@ -410,3 +410,16 @@ def test_a_higher_priority_query_gets_more_of_the_slots(dag_and_roots):
     even.submit("low", dag, now=0.0)
     even.submit("high", dag, now=1.0)
     assert [x.query_id for x in even.assign("w1", 4, 1.0)] == ["low", "high", "low", "high"]
+
+
+def test_a_fenced_query_gets_no_task_on_that_worker(dag_and_roots):
+    # a worker that has not yet carried out a stop of a query gets none of
+    # its tasks (a RESUMEd query's new tasks would be cancelled by it)
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "grpc+tcp://h:1", slots=4)
+    cs.submit("q1", dag, now=0.0)
+    cs.submit("q2", dag, now=0.0)
+    got = cs.assign("w1", 4, 0.0, fenced={"q1"})
+    assert got and {x.query_id for x in got} == {"q2"}
+    assert {x.query_id for x in cs.assign("w1", 4, 0.0)} == {"q1"}
