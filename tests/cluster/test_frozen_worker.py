@@ -55,10 +55,10 @@ def test_consumers_of_a_frozen_worker_fail_over(frozen_setup):
     excluded = threading.Event()         # the victim never gets tasks again
     orig_assign, orig_finished = sched.assign, sched.task_finished
 
-    def assign(worker_id, free_slots, now):
+    def assign(worker_id, free_slots, now, *args):
         if gate_closed.is_set() or (excluded.is_set() and worker_id == victim):
             return []
-        return orig_assign(worker_id, free_slots, now)
+        return orig_assign(worker_id, free_slots, now, *args)
 
     def task_finished(worker_id, query_id, task, ok, now, **kw):
         job = sched.jobs.get(query_id)
