@@ -214,7 +214,7 @@ class Worker:
                 self.stub.LeaveCluster(         # after the heartbeat timeout
                     pb.LeaveClusterRequest(worker_id=self.worker_id, instance=self.instance),
                     metadata=self.md,
-                    timeout=2)
+                    timeout=5)                  # bounded; a busy coordinator may be slow
             except grpc.RpcError:
                 pass
         try:

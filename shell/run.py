@@ -125,6 +125,9 @@ class QueryRunner:
         # landing inside join() can leave the thread looking finished
         cancelling_since = None
         next_draw = start + QUIET_SECONDS
+        # the progress drawing is inside the try too: on a loaded machine the
+        # status call takes long enough for Ctrl-C to land in it, which then
+        # escaped as a bare "interrupted" and left the query running
         while not done.is_set():
             try:
                 time.sleep(POLL_SECONDS)
@@ -133,17 +136,17 @@ class QueryRunner:
                     if now - cancelling_since > CANCEL_GRACE:
                         raise KeyboardInterrupt
                     self._cancel()        # the query may not have been running yet
+                now = time.perf_counter()
+                if not done.is_set() and now >= next_draw:
+                    self._ask_status(progress)
+                    self._draw(progress.line(now - start, cancelling_since is not None))
+                    next_draw = now + REFRESH_SECONDS
             except KeyboardInterrupt:
                 if cancelling_since is not None:
                     raise Abandoned() from None
                 cancelling_since = time.perf_counter()
                 self.interrupted = True
                 self._cancel()
-            now = time.perf_counter()
-            if not done.is_set() and now >= next_draw:
-                self._ask_status(progress)
-                self._draw(progress.line(now - start, cancelling_since is not None))
-                next_draw = now + REFRESH_SECONDS
 
     def _ask_status(self, progress: _Progress) -> None:
         """A cluster connection reports no progress through the hook; its

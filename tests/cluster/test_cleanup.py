@@ -137,8 +137,11 @@ def test_a_worker_wipes_stale_files_and_refuses_tasks_of_dropped_queries(tmp_pat
         assert "cannot decode the stage plan" in status.error_message
         wid = worker.worker_id
         worker.stop()                          # says goodbye
-        with coord.cond:
-            assert coord.scheduler.workers[wid].state == "left"
+
+        def left():
+            with coord.cond:
+                return coord.scheduler.workers[wid].state == "left"
+        wait_for(left, 10, "the worker's goodbye")   # a loaded machine may be slow
     finally:
         worker.stop()
         coord.stop()
