@@ -16,6 +16,7 @@ Needs the optional extra: `pip install "quiver-sql[ray]"`.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -40,8 +41,8 @@ class _CoordinatorActor:
         import ray
         from .coordinator import Coordinator
         host = ray.util.get_node_ip_address()
-        state = tempfile.mkdtemp(prefix="quiver-ray-coordinator-")
-        self.coordinator = Coordinator(host=host, port=0, state_dir=state, token=token)
+        self.state = tempfile.mkdtemp(prefix="quiver-ray-coordinator-")
+        self.coordinator = Coordinator(host=host, port=0, state_dir=self.state, token=token)
         self.address = self.coordinator.start()
 
     def address_of(self) -> str:
@@ -49,6 +50,7 @@ class _CoordinatorActor:
 
     def stop(self) -> None:
         self.coordinator.stop()
+        shutil.rmtree(self.state, ignore_errors=True)   # the connection's own temp state
 
 
 class _WorkerActor:

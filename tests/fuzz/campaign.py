@@ -17,8 +17,10 @@ circuits), so each one needs a look before it is called a bug.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -44,7 +46,9 @@ def main(argv=None) -> int:
     done = set()
     if args.resume and os.path.exists(summary):
         done = {json.loads(line)["seed"] for line in open(summary)}
-    data = make_test_data(tempfile.mkdtemp(prefix="quiver-fuzz-campaign-"))
+    scratch = tempfile.mkdtemp(prefix="quiver-fuzz-campaign-")
+    atexit.register(shutil.rmtree, scratch, True)      # the test data goes when it ends
+    data = make_test_data(scratch)
     chunks = (args.queries + args.chunk - 1) // args.chunk
     totals = {"ok": 0, "skip": 0, "fail": 0, "data_error": 0, "memory_limit": 0}
     for i in range(chunks):
