@@ -72,19 +72,13 @@ def _whole_intdiv(a, b, out: pa.DataType):
     quotient is exact: Arrow divides with enough scale digits for it (the
     divisor's precision cut to the digits its values use), then the
     fraction is dropped."""
-    if isinstance(b, pa.Scalar):
-        b = pa.array([b.as_py()], b.type)
-        digits = len(str(abs(int(b[0].as_py())))) if b[0].is_valid else 1
-    else:
-        biggest = pc.max(pc.abs(b)).as_py()
-        digits = len(str(int(biggest))) if biggest is not None else 1
+    biggest = (pc.abs(b) if isinstance(b, pa.Scalar) else pc.max(pc.abs(b))).as_py()
+    digits = len(str(int(biggest))) if biggest is not None else 1
     if digits > 37:
         raise DataError("// by a divisor of more than 37 digits is not supported")
-    wa = pa.decimal256(out.precision if isinstance(a, pa.Scalar) else a.type.precision, 0)
-    a = arrow_call(pc.cast, a, wa)
-    b = arrow_call(pc.cast, b, pa.decimal256(max(digits, 1), 0))
-    q = pc.divide(a, b) if len(b) != 1 else pc.divide(a, b[0])
-    q = pc.round(q, ndigits=0, round_mode="towards_zero")
+    a = arrow_call(pc.cast, a, pa.decimal256(a.type.precision, 0))
+    b = arrow_call(pc.cast, b, pa.decimal256(digits, 0))
+    q = pc.round(pc.divide(a, b), ndigits=0, round_mode="towards_zero")
     return pc.cast(q, out)
 
 

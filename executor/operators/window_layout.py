@@ -147,7 +147,7 @@ def _range_bound(lay: Layout, offset, lower: bool) -> np.ndarray:
     w = key_as_float(arr)
     if not key.ascending:
         w = -w
-    target = range_targets(arr, offset, key.ascending)
+    target = range_targets(arr, w, offset, key.ascending)
     isnull = np.zeros(lay.n, dtype=bool) if not arr.null_count else \
         arr.is_null().to_numpy(zero_copy_only=False)
     nulls_before = np.concatenate(([0], np.cumsum(isnull)))

@@ -34,13 +34,11 @@ def key_as_float(arr: pa.Array) -> np.ndarray:
     return pc.fill_null(arr.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
 
 
-def range_targets(arr: pa.Array, offset, ascending: bool) -> np.ndarray:
-    """Each row's bound in window units (negated for a DESC key, like the
-    key itself): key + offset, where offset is a signed number (negative
-    PRECEDING) or a signed (months, days, nanos) interval."""
+def range_targets(arr: pa.Array, w: np.ndarray, offset, ascending: bool) -> np.ndarray:
+    """Each row's bound in window units: `w` is the key as key_as_float,
+    negated for a DESC key; offset a signed number (negative PRECEDING) or a
+    signed (months, days, nanos) interval, applied to the key `arr`."""
     if not isinstance(offset, tuple):
-        w = key_as_float(arr)
-        w = w if ascending else -w
         return w + float(offset)
     months, days, nanos = offset
     if not ascending:            # PRECEDING on a DESC key means larger keys
