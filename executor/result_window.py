@@ -22,8 +22,10 @@ cursor (dbapi.py).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import threading
+import weakref
 from collections import deque
 
 import pyarrow as pa
@@ -81,6 +83,8 @@ class ResultWindow:
         self._refused = False                     # the pool said no since the last take
         self._spill_dir = spill_dir
         self._folder: str | None = None
+        self._cleared = False                     # clear() ran: nothing more is kept
+        self._remove_folder = None                # a weakref.finalize removing _folder
 
     # -- producers -------------------------------------------------------------
     def may_put(self, partition: int) -> bool:
@@ -100,8 +104,24 @@ class ResultWindow:
         refused = self._reservation is not None and not granted
         item = batch
         if refused:
-            item = self._write_run([batch])        # outside the lock: disk I/O
+            with self._lock:
+                folder = None if self._cleared else self._run_folder()
+            if folder is None:
+                return                              # the result was dropped meanwhile
+            try:
+                item = self._write_run([batch], folder)   # outside the lock: disk I/O
+            except OSError:
+                if self._cleared:                   # clear() removed the folder meanwhile
+                    return
+                raise
         with self._lock:
+            if self._cleared:
+                # a producer still running when the result was dropped keeps nothing
+                if isinstance(item, _SpilledRun):
+                    item.discard()
+                elif granted:
+                    self._reservation.shrink(n)
+                return
             self._buffers[partition].append(item)
             self.buffered += n
             self.buffered_rows += batch.num_rows
@@ -146,11 +166,11 @@ class ResultWindow:
                         group.append(item)
                         continue
                     if group:
-                        out.append(self._write_run(group))
+                        out.append(self._write_run(group, self._run_folder()))
                         group = []
                     out.append(item)
                 if group:
-                    out.append(self._write_run(group))
+                    out.append(self._write_run(group, self._run_folder()))
                 buf.extend(out)
                 size = sum(b.nbytes for b in held)
                 self._in_memory -= size
@@ -163,10 +183,19 @@ class ResultWindow:
                 self._reservation.record_spill(size)
             freed += size
 
-    def _write_run(self, batches: list[pa.RecordBatch]) -> _SpilledRun:
+    def _run_folder(self) -> str:
+        """The folder of spilled runs, made on first use (call under the lock).
+        A finalizer removes it should the process end with the result still
+        open (a cursor neither read to its end nor closed)."""
         if self._folder is None:
             self._folder = tempfile.mkdtemp(prefix="quiver-result-", dir=self._spill_dir)
-        fd, path = tempfile.mkstemp(suffix=".arrow", dir=self._folder)
+            self._remove_folder = weakref.finalize(
+                self, shutil.rmtree, self._folder, ignore_errors=True)
+        return self._folder
+
+    @staticmethod
+    def _write_run(batches: list[pa.RecordBatch], folder: str) -> _SpilledRun:
+        fd, path = tempfile.mkstemp(suffix=".arrow", dir=folder)
         os.close(fd)
         schema = batches[0].schema
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
@@ -227,9 +256,10 @@ class ResultWindow:
                 buf.clear()
             self.buffered = self.buffered_rows = 0
             self._in_memory = self._reserved = 0
-            folder, self._folder = self._folder, None
+            self._cleared = True
+            self._folder = None
+            remove, self._remove_folder = self._remove_folder, None
         if self._reservation is not None:
             self._reservation.free()
-        if folder is not None:
-            import shutil
-            shutil.rmtree(folder, ignore_errors=True)
+        if remove is not None:
+            remove()                                # removes the folder, once

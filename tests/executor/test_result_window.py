@@ -71,3 +71,34 @@ def test_clear_removes_unread_spill_files(tmp_path):
     assert _files(tmp_path)
     w.clear()
     assert not _files(tmp_path) and res.size == 0
+
+
+def test_a_batch_put_after_clear_leaves_no_folder_behind(tmp_path):
+    """A producer still running when the client dropped the result must not
+    make the spill folder again (empty quiver-result-* folders were left in
+    /tmp by loaded test runs)."""
+    one = _batch(0).nbytes
+    pool = MemoryPool(one + one // 2)
+    res = pool.reservation("ResultWindow")
+    w = ResultWindow(1, None, res, str(tmp_path))
+    w.put(0, _batch(0))
+    w.put(0, _batch(100))                        # refused: spilled, the folder exists
+    assert os.listdir(tmp_path)
+    w.clear()
+    assert os.listdir(tmp_path) == []
+    w.put(0, _batch(200))                        # refused again, after the clear
+    w.put(0, _batch(300))
+    assert os.listdir(tmp_path) == [] and res.size == 0
+
+
+def test_a_window_dropped_without_clear_removes_its_folder(tmp_path):
+    import gc
+    one = _batch(0).nbytes
+    pool = MemoryPool(one + one // 2)
+    w = ResultWindow(1, None, pool.reservation("ResultWindow"), str(tmp_path))
+    w.put(0, _batch(0))
+    w.put(0, _batch(100))
+    assert os.listdir(tmp_path)
+    del w
+    gc.collect()
+    assert os.listdir(tmp_path) == []
