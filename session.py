@@ -135,9 +135,9 @@ class Session:
         self.dialect = dialect
         self.physical = physical or PhysicalOptions()
         self.disabled_rules = frozenset(disabled_rules)
-        self.warehouse_is_temporary = not (warehouse or os.environ.get("QUIVER_WAREHOUSE"))
-        self.warehouse = warehouse or os.environ.get("QUIVER_WAREHOUSE") or os.path.join(
-            tempfile.gettempdir(), f"quiver-warehouse-{os.getpid()}")
+        self._warehouse = warehouse or os.environ.get("QUIVER_WAREHOUSE") or None
+        self.warehouse_is_temporary = self._warehouse is None
+        self._remove_warehouse = None   # finalizer of a temporary warehouse, once made
         self.runner = runner
         self.batch_size = batch_size
         from .executor.memory import parse_size
@@ -157,6 +157,24 @@ class Session:
         self.final_statement = True # execute() is running the last statement of its text
         self.last_memory: dict = {}  # the last query's memory report (ExecContext.memory_report)
         self.on_progress: Callable | None = None
+
+    @property
+    def warehouse(self) -> str:
+        """Where CREATE TABLE AS writes a table without LOCATION. An in-memory
+        session's is a temporary folder of its own, made on first use and
+        removed when the session closes or the process ends."""
+        if self._warehouse is None:
+            import shutil
+            import weakref
+            self._warehouse = tempfile.mkdtemp(prefix="quiver-warehouse-")
+            self._remove_warehouse = weakref.finalize(
+                self, shutil.rmtree, self._warehouse, ignore_errors=True)
+        return self._warehouse
+
+    def close(self) -> None:
+        """Remove the temporary warehouse (its tables go with the session)."""
+        if self._remove_warehouse is not None:
+            self._remove_warehouse()
 
     # -- entry -------------------------------------------------------------
     def execute(self, sql: str, params=None, stream: bool = False) -> Result:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import tempfile
 
@@ -155,12 +156,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     data_dir = make_test_data(tempfile.mkdtemp(prefix="quiver-slt-"))
     failures = []
-    for path in args.files:
-        if args.rewrite:
-            rewrite(path, data_dir, args.rewrite)
-            continue
-        for config in ([args.config] if args.config else MATRIX):
-            failures.extend(check_file(path, data_dir, config))
+    try:
+        for path in args.files:
+            if args.rewrite:
+                rewrite(path, data_dir, args.rewrite)
+                continue
+            for config in ([args.config] if args.config else MATRIX):
+                failures.extend(check_file(path, data_dir, config))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
     for f in failures:
         print(f)
     return 1 if failures else 0
