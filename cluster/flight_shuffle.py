@@ -34,6 +34,7 @@ import queue
 import re
 import shutil
 import threading
+import time
 import uuid
 from typing import Iterator
 
@@ -48,6 +49,14 @@ _QUERY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 DEFAULT_STALL_TIMEOUT = 10.0      # seconds a fetch may go without receiving a batch
 DEFAULT_FETCH_TIMEOUT = DEFAULT_STALL_TIMEOUT     # the old name of the same setting
+CONNECT_RETRY_SECONDS = 1.0       # how long a refused fetch connection is retried
+# each client its own subchannels, reconnecting within 2 s: gRPC otherwise
+# shares subchannels process-wide, and one left in backoff by an earlier
+# server on the same port refuses a new server's first call at once
+FLIGHT_CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1),
+                          ("grpc.initial_reconnect_backoff_ms", 200),
+                          ("grpc.min_reconnect_backoff_ms", 200),
+                          ("grpc.max_reconnect_backoff_ms", 2000)]
 BLOCKS = b"b:"                    # ticket prefix: stream checksummed blocks
 
 
@@ -211,7 +220,7 @@ class FlightClients:
             c = self._clients.get(address)
             if c is None:
                 kwargs = {"tls_root_certs": self.tls_root} if self.tls_root else {}
-                c = flight.connect(address, **kwargs)
+                c = flight.connect(address, generic_options=FLIGHT_CHANNEL_OPTIONS, **kwargs)
                 self._clients[address] = c
             return c
 
@@ -232,7 +241,7 @@ class FlightClients:
 
         def pump():
             try:
-                reader = self.get(address).do_get(flight.Ticket(ticket), self.options)
+                reader = self._open(address, ticket)
                 state["reader"] = reader
                 if state["closed"]:
                     reader.cancel()
@@ -265,6 +274,21 @@ class FlightClients:
                     reader.cancel()
                 except Exception:  # noqa: BLE001 - cancelling a finished stream
                     pass
+
+    def _open(self, address: str, ticket: bytes):
+        """do_get, retrying a refused connection for up to a second (at most
+        the stall timeout): a worker restarting on its old port may not listen
+        yet. A dead worker is still reported within that second."""
+        deadline = time.monotonic() + min(self.timeout, CONNECT_RETRY_SECONDS)
+        pause = 0.05
+        while True:
+            try:
+                return self.get(address).do_get(flight.Ticket(ticket), self.options)
+            except flight.FlightUnavailableError:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     def forget(self, address: str) -> None:
         with self._lock:
