@@ -29,6 +29,7 @@ import weakref
 from collections import deque
 
 import pyarrow as pa
+from .spill_reading import open_ipc_stream
 
 DEFAULT_WINDOW = 32 << 20      # bytes of unconsumed result a query may hold
 
@@ -43,8 +44,7 @@ class _SpilledRun:
 
     def next_batch(self) -> pa.RecordBatch | None:
         if self._reader is None:
-            self._source = pa.memory_map(self.path)
-            self._reader = pa.ipc.open_stream(self._source)
+            self._source, self._reader = open_ipc_stream(self.path)
         try:
             return self._reader.read_next_batch()
         except StopIteration:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Iterator, Protocol
 
 import pyarrow as pa
+from .spill_reading import read_ipc_stream
 
 
 class ShuffleStore(Protocol):
@@ -133,8 +134,7 @@ class MemoryShuffleStore:
         for batches, path in chunks:
             yield from batches
             if path is not None:
-                with pa.memory_map(path) as source:
-                    yield from pa.ipc.open_stream(source)
+                yield from read_ipc_stream(path)
 
     def drop_stage(self, stage_id):
         with self._lock:

@@ -110,6 +110,10 @@ class Int64Table:
         self.count = 0
         self.null_id = -1
 
+    @property
+    def nbytes(self) -> int:
+        return self.slot_keys.nbytes + self.slot_ids.nbytes
+
     def _grow(self) -> None:
         cap = len(self.slot_keys) * 2
         keys = np.zeros(cap, dtype=np.int64)
@@ -245,6 +249,11 @@ class BytesTable:
         self.arena = np.zeros(16 * slots, dtype=np.uint8)
         self.count = 0
         self.null_id = -1
+
+    @property
+    def nbytes(self) -> int:
+        return (self.slot_hash.nbytes + self.slot_ids.nbytes + self.key_offsets.nbytes
+                + self.arena.nbytes)
 
     def _grow(self, offsets: np.ndarray, row: int) -> None:
         if self.count >= len(self.slot_ids) // 2:

@@ -74,6 +74,12 @@ class KeyEncoder:
         self._seen_empty_key = False      # zero key columns: the one key ()
 
     @property
+    def nbytes(self) -> int:
+        """Bytes its hash tables hold (what an operator keeping it reserves)."""
+        return (sum(c.table.nbytes for c in self._columns)
+                + sum(t.nbytes for t in self._combiners))
+
+    @property
     def num_keys(self) -> int:
         if not self._columns:
             return int(self._seen_empty_key)

@@ -35,6 +35,7 @@ from ..kernels import join_index as ji
 from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
 from .aggregate_groups import GroupTable, eval_array, sliced
+from ..spill_reading import read_ipc_file
 
 FANOUT = 16
 MAX_LEVEL = 3
@@ -98,10 +99,7 @@ class AggSpill:
             self.res.record_spill(part.nbytes)
 
     def _read(self, p: int) -> Iterator[pa.RecordBatch]:
-        with pa.memory_map(self.paths[p]) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+        yield from read_ipc_file(self.paths[p])
 
     def merge(self) -> Iterator[pa.RecordBatch]:
         """Final values of every group, file by file; removes the files."""
@@ -168,10 +166,7 @@ class RowSpill:
             self.res.record_spill(part.nbytes)
 
     def _read(self, p: int) -> Iterator[pa.RecordBatch]:
-        with pa.memory_map(self.paths[p]) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+        yield from read_ipc_file(self.paths[p])
 
     def aggregate_rest(self, aggregate) -> Iterator[pa.RecordBatch]:
         """`aggregate(node, batches, ctx, level)` over each file in turn."""

@@ -123,6 +123,8 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
         encoder = KeyEncoder(types, null_equals_null=nen)
     held_batches, id_parts, null_parts = [], [], []
     held, base = 0, 0
+    # an empty table's fixed capacity is not reserved (as in aggregate_groups)
+    table_bytes = encoder.nbytes if keyed else 0
     # semi/anti joins without a condition only ask whether a key exists:
     # keep one build row per key (and one NULL-key row), so a skewed key costs one row
     distinct_only = keyed and node.condition is None and node.kind in (
@@ -150,27 +152,41 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
             id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
             if node.kind == "null_aware_anti":
                 null_parts.append(np.flatnonzero(null_key_mask(keys, b.num_rows)) + base)
+            # the key hash tables are held too (at 15M build rows, ~256 MB)
+            grown = encoder.nbytes - table_bytes
+            if grown > 0:
+                if not res.try_grow(grown):
+                    if spillable:
+                        raise BuildOverBudget(held_batches, it, held + grown)
+                    res.grow(grown)
+                table_bytes += grown
+                held += grown
         base += b.num_rows
+    n = base
+    num_keys = int(encoder.num_keys) if keyed else (1 if n else 0)
+    # one chunk of rows, one id array and the CSR index are made next, while
+    # the parts they come from are still held: reserve the copies first
+    copies = (sum(b.nbytes for b in held_batches) if len(held_batches) > 1 else 0)
+    index = 8 * (num_keys + 1) + 8 * n
+    extra = copies + (8 * n if len(id_parts) > 1 else 0)
+    if not res.try_grow(index + extra):
+        if spillable:
+            raise BuildOverBudget(held_batches, iter(()), held + index + extra)
+        res.grow(index + extra)
     if held_batches:
         batch = (held_batches[0] if len(held_batches) == 1
                  else pa.concat_batches(held_batches))
     else:
         batch = pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
-    n = batch.num_rows
+    del held_batches
     if keyed:
         ids = np.concatenate(id_parts) if id_parts else np.empty(0, np.int64)
-        num_keys = int(encoder.num_keys)
     else:
         ids = np.zeros(n, dtype=np.int64)
-        num_keys = 1 if n else 0
+    del id_parts
+    res.shrink(extra)                     # the parts are gone; their copies remain
     offsets, rows = ji.build_csr(ids, num_keys)
     null_rows = np.concatenate(null_parts) if null_parts else np.empty(0, np.int64)
-    index = offsets.nbytes + rows.nbytes
-    if not res.try_grow(index):
-        if spillable:
-            del offsets, rows, ids
-            raise BuildOverBudget(held_batches, iter(()), held + index)
-        res.grow(index)
     held += index
     return BuildSide(batch, ids, offsets, rows, encoder, types, null_rows, held)
 

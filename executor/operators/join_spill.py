@@ -35,6 +35,7 @@ from ..kernels import join_index as ji
 from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
 from . import join_build as jb
+from ..spill_reading import read_ipc_file
 
 FANOUT = 16
 MAX_LEVEL = 3
@@ -81,10 +82,7 @@ class _Spill:
     def read(self, p: int) -> Iterator[pa.RecordBatch]:
         if self.writers[p] is None:
             return
-        with pa.memory_map(self.paths[p]) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+        yield from read_ipc_file(self.paths[p])
 
 
 def _spill(side: _Spill, batches, exprs, types, salt, ctx, null_aware: bool = False,

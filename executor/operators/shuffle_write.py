@@ -31,6 +31,7 @@ from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
 from ..registry import implements
 from ..eval import evaluate
+from ..spill_reading import read_ipc_stream
 
 
 def _rename(batch: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
@@ -109,8 +110,7 @@ class _Buffers:
             sink, writer, path = self.files[p]
             writer.close()
             sink.close()
-            with pa.memory_map(path) as source:
-                yield from pa.ipc.open_stream(source)
+            yield from read_ipc_stream(path)
         yield from self.outputs[p]
 
     def close(self) -> None:

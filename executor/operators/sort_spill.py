@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from ...planner.expr import SortKey
 from ..kernels.sort_order import sort_indices
+from ..spill_reading import open_ipc_stream
 
 FANIN = 16                 # runs merged at once
 MIN_CHUNK_ROWS = 64        # smallest batch written to a run
@@ -152,9 +153,9 @@ class ExternalSort:
     # -- reading and merging ---------------------------------------------
 
     def _read(self, path: str) -> Iterator[pa.RecordBatch]:
-        source = pa.memory_map(path)
+        source, reader = open_ipc_stream(path)
         self._maps.append(source)
-        yield from pa.ipc.open_stream(source)
+        yield from reader
 
     def _merge(self, runs: Sequence[Iterator[pa.RecordBatch]]) -> Iterator:
         return merge_sorted(runs, self.key_columns, self.keys, self.ctx.check_cancelled)

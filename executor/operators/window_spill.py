@@ -23,6 +23,7 @@ from ..eval import evaluate
 from ..kernels import join_index as ji
 from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
+from ..spill_reading import read_ipc_file
 
 FANOUT = 16
 MAX_LEVEL = 3
@@ -67,10 +68,7 @@ class WindowSpill:
             self.res.record_spill(part.nbytes)
 
     def _read(self, p: int) -> Iterator[pa.RecordBatch]:
-        with pa.memory_map(self.paths[p]) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
-                yield reader.get_batch(i)
+        yield from read_ipc_file(self.paths[p])
 
     def parts(self) -> Iterator[Iterator[pa.RecordBatch]]:
         for w in self.writers:
