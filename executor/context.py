@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .memory import MemoryPool, Reservation, parse_size, process_pool
+from .memory import MemoryPool, Reservation, parse_size, process_pool, reservable
 
 DEFAULT_BATCH_SIZE = 64 * 1024
 _QUERY_KEYS = itertools.count(1)
@@ -128,10 +128,11 @@ class ExecContext:
 
     # -- memory ----------------------------------------------------------------
     def effective_limit(self) -> int:
-        """What this query may hold at most: its own limit capped by the pool's."""
+        """What this query's reservations may hold at most: the reservable
+        share (memory.RESERVABLE_SHARE) of its own limit capped by the pool's."""
         if self.memory_limit is None:
-            return self.pool.limit
-        return min(self.memory_limit, self.pool.limit)
+            return self.pool.reservable
+        return reservable(min(self.memory_limit, self.pool.limit))
 
     def reserve(self, owner: str, node: Any = None) -> Reservation:
         """A reservation for one operator of this query in the current stage."""

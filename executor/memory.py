@@ -39,6 +39,12 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
           "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
           "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*$")
+# Reservations may fill this share of a limit. The rest is for what no
+# reservation holds: batches passing through a pipeline one at a time, the
+# interpreter and its libraries (~300 MB with the kernels loaded), allocator
+# slack. A 2 GB limit then keeps the process near 2 GB of resident memory
+# (TPC-H SF10, Q21: 2.54 GiB peak RSS when operators could fill all 2 GB).
+RESERVABLE_SHARE = 0.8
 GROW_WAIT_SECONDS = 2.0       # how long a refused grow() waits for other holders to free
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*%\s*$")
 
@@ -97,6 +103,11 @@ def total_memory() -> int:
         except OSError:
             continue
     return ram
+
+
+def reservable(limit: int) -> int:
+    """The bytes reservations may hold under `limit` (RESERVABLE_SHARE of it)."""
+    return max(1, int(limit * RESERVABLE_SHARE))
 
 
 def default_limit() -> int:
@@ -184,13 +195,18 @@ class MemoryPool:
             return self.reserved < before
 
     # -- used by Reservation ---------------------------------------------------
+    @property
+    def reservable(self) -> int:
+        """What reservations may hold in all: RESERVABLE_SHARE of the limit."""
+        return reservable(self.limit)
+
     def _try_grow(self, res: "Reservation", n: int) -> bool:
         with self._lock:
-            if self.reserved + n > self.limit:
+            if self.reserved + n > reservable(self.limit):
                 return False
             q = self._queries.get(res.query_id) if res.query_id is not None else None
             if q is not None:
-                if q.limit is not None and q.reserved + n > q.limit:
+                if q.limit is not None and q.reserved + n > reservable(q.limit):
                     return False
                 q.reserved += n
                 q.peak = max(q.peak, q.reserved)
@@ -225,8 +241,8 @@ class MemoryPool:
     def _refusal(self, res: "Reservation", n: int) -> MemoryLimitExceeded:
         with self._lock:
             q = self._queries.get(res.query_id) if res.query_id is not None else None
-            if q is not None and q.limit is not None and q.reserved + n > q.limit \
-                    and q.limit <= self.limit:
+            if q is not None and q.limit is not None \
+                    and q.reserved + n > reservable(q.limit) and q.limit <= self.limit:
                 held = (f"the query holds {format_size(q.reserved)} of its memory_limit "
                         f"{format_size(q.limit)}")
             else:

@@ -6,8 +6,8 @@ import pytest
 
 import quiver
 from quiver.errors import MemoryLimitExceeded, SpillLimitExceeded
-from quiver.executor.memory import (MemoryPool, default_limit, parse_size, process_pool,
-                                    total_memory)
+from quiver.executor.memory import (RESERVABLE_SHARE, MemoryPool, default_limit, parse_size,
+                                    process_pool, reservable, total_memory)
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -29,8 +29,19 @@ def test_percent_and_default_are_shares_of_ram():
     assert MemoryPool().limit == default_limit()
 
 
-def test_grow_shrink_peak_and_free():
+def test_reservations_fill_four_fifths_of_a_limit():
+    """The last fifth is for batches in flight and the interpreter, which no
+    reservation counts: a limit is the process's, not the operators'."""
+    assert RESERVABLE_SHARE == 0.8 and reservable(1000) == 800
     pool = MemoryPool(1000)
+    r = pool.reservation("Sort")
+    assert r.try_grow(800) and not r.try_grow(1)
+    pool.register_query("q", limit=500)
+    assert not pool.reservation("Sort", "q").try_grow(401)
+
+
+def test_grow_shrink_peak_and_free():
+    pool = MemoryPool(1250)                  # 1000 bytes reservable
     a = pool.reservation("HashJoin")
     b = pool.reservation("Sort")
     assert a.try_grow(600) and pool.reserved == 600
@@ -50,7 +61,7 @@ def test_grow_shrink_peak_and_free():
 
 
 def test_refusal_names_operator_stage_and_bytes():
-    pool = MemoryPool("1KB")
+    pool = MemoryPool(1250)
     res = pool.reservation("HashJoin build", stage=3)
     res.grow(1000)
     with pytest.raises(MemoryLimitExceeded) as e:
@@ -63,7 +74,7 @@ def test_refusal_names_operator_stage_and_bytes():
 
 def test_query_limit_caps_below_the_pool_and_counts_spill():
     pool = MemoryPool("1MB")
-    q = pool.register_query("q1", limit=100, spill_limit=1000)
+    q = pool.register_query("q1", limit=125, spill_limit=1000)   # 100 bytes reservable
     r = pool.reservation("Aggregate", "q1")
     other = pool.reservation("Sort", "q2")
     assert r.try_grow(100) and not r.try_grow(1)
