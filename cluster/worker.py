@@ -55,7 +55,7 @@ import grpc
 
 from .. import errors
 from ..executor.context import ExecContext, Metrics
-from ..executor.memory import process_pool
+from ..executor.memory import process_pool, release_unused_memory
 from ..executor.registry import execute
 from ..planner.tree import walk
 from .chaos import Fault, FetchStalls, TaskFaults
@@ -378,7 +378,10 @@ class Worker:
     def _free_slot(self) -> None:
         with self._lock:
             self._running -= 1
+            idle = self._running == 0
             self._lock.notify_all()
+        if idle:
+            release_unused_memory()          # nothing runs: give freed pages back
 
     def report(self, status) -> bool:
         """Send a task's status, retrying with backoff; False if it never got

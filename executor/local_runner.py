@@ -28,6 +28,7 @@ import pyarrow as pa
 from ..errors import Error, ExecutionError, InternalError, QueryCancelled
 from ..planner.stages import StageDag
 from .context import ExecContext
+from .memory import release_unused_memory
 from .registry import execute
 from .result_window import DEFAULT_WINDOW, ResultWindow
 from .scheduler import StageScheduler, TaskId
@@ -163,6 +164,8 @@ class DagRun:
         self.sched.task_succeeded(task)
         for done in _finished_inputs(self.dag, self.sched, task.stage):
             self.ctx.shuffle.drop_stage(done)
+        if self.sched.stage_done(task.stage):
+            release_unused_memory()           # the stage's tables and buffers are gone
         self._report()
 
     def pump(self, block: bool = True) -> None:

@@ -110,6 +110,32 @@ def reservable(limit: int) -> int:
     return max(1, int(limit * RESERVABLE_SHARE))
 
 
+def release_unused_memory() -> None:
+    """Hand memory freed by finished work back to the system. Arrow's
+    allocator (mimalloc) and glibc's malloc (numpy's arrays) keep freed pages
+    for reuse, so a process would otherwise stay at the resident size of its
+    largest stage long after it (~200 MB between TPC-H queries at SF10)."""
+    import pyarrow as pa
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim():
+    global _TRIM
+    if _TRIM is False:
+        try:
+            import ctypes
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = None
+    return _TRIM
+
+
+_TRIM = False
+
+
 def default_limit() -> int:
     """The default pool limit: 80% of the machine's memory (DuckDB's default)."""
     return int(total_memory() * 0.8)

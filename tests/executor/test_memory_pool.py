@@ -110,3 +110,14 @@ def test_set_limit_and_concurrent_reservations():
 
 def test_process_pool_is_one_object():
     assert process_pool() is process_pool()
+
+
+def test_release_unused_memory_returns_and_keeps_data_intact():
+    import pyarrow as pa
+    from quiver.executor.memory import release_unused_memory
+    kept = pa.array(range(100_000))
+    big = pa.array(range(2_000_000))
+    del big
+    release_unused_memory()                  # callable any time, twice too
+    release_unused_memory()
+    assert kept[99_999].as_py() == 99_999
