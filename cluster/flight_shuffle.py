@@ -52,10 +52,11 @@ DEFAULT_FETCH_TIMEOUT = DEFAULT_STALL_TIMEOUT     # the old name of the same set
 CONNECT_RETRY_SECONDS = 1.0       # how long a refused fetch connection is retried
 # each client its own subchannels, reconnecting within 2 s: gRPC otherwise
 # shares subchannels process-wide, and one left in backoff by an earlier
-# server on the same port refuses a new server's first call at once
+# server on the same port refuses a new server's first call at once. (Not
+# grpc.min_reconnect_backoff_ms: it is also the connect timeout, and a short
+# one fails a merely slow producer; a frozen one is the stall timeout's job.)
 FLIGHT_CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1),
                           ("grpc.initial_reconnect_backoff_ms", 200),
-                          ("grpc.min_reconnect_backoff_ms", 200),
                           ("grpc.max_reconnect_backoff_ms", 2000)]
 BLOCKS = b"b:"                    # ticket prefix: stream checksummed blocks
 

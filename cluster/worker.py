@@ -290,6 +290,8 @@ class Worker:
         return max(0.0, now - ctx.progress_at) if ctx is not None else 0.0
 
     def _reregister(self) -> None:
+        if self._stop.is_set():
+            return      # a beat answered after our goodbye: leaving, not lost
         try:
             wid = self.register()
             print(f"worker re-registered as {wid} with coordinator {self.coordinator}",

@@ -103,7 +103,7 @@ def test_consumers_of_a_frozen_worker_fail_over(frozen_setup):
         attempts = job.attempts
         fetch_failures = [a for a in attempts if a.state == "failed"
                           and "fetch stall" in (a.error or "") and a.why == "fetch stall"]
-        assert fetch_failures, attempts
+        assert fetch_failures, [(a.state, a.error, a.why, a.worker) for a in attempts if a.state != "succeeded"]
         reruns = [a for a in attempts if a.attempt > 0 and a.state == "succeeded"
                   and (a.stage, a.partition) in held]
         assert reruns and all(a.worker != victim for a in reruns), attempts
