@@ -148,11 +148,19 @@ class Join(LogicalPlan):
         return join_schema(self.kind, self.left.schema, self.right.schema)
 
 
+# Physical plans only: a semi/anti join built on its *left* (kept) side, the
+# larger right side probing it (physical_planner chooses it by size).
+RIGHT_SEMI_KINDS = ("right_semi", "right_anti")
+
+
 def join_schema(kind: str, left: tuple[Field, ...], right: tuple[Field, ...]) -> tuple[Field, ...]:
-    """A join's output: left then right columns (semi/anti: left only); the
-    side an outer join may pad with NULLs becomes nullable."""
+    """A join's output: left then right columns (semi/anti: left only;
+    right_semi/right_anti: right only); the side an outer join may pad with
+    NULLs becomes nullable."""
     if kind in ("semi", "anti", "null_aware_anti"):
         return left
+    if kind in RIGHT_SEMI_KINDS:
+        return right
     if kind in ("right", "full"):
         left = tuple(Field(f.name, f.dtype, True) for f in left)
     if kind in ("left", "full"):
@@ -278,6 +286,6 @@ def fields_by_name(plan: LogicalPlan) -> dict[str, Field]:
 
 __all__ = [
     "Field", "LogicalPlan", "Scan", "Values", "EMPTY_ROW", "Filter", "Project", "Aggregate",
-    "Join", "JOIN_KINDS", "join_schema", "Sort", "Limit", "Distinct", "Union", "SetOp",
+    "Join", "JOIN_KINDS", "RIGHT_SEMI_KINDS", "join_schema", "Sort", "Limit", "Distinct", "Union", "SetOp",
     "Window", "EnforceSingleRow", "BoundQuery", "fields_by_name", "dt",
 ]

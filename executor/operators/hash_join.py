@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from ...errors import NotSupportedError
 from ...planner.expr import columns_of
-from ...planner.logical import JOIN_KINDS
+from ...planner.logical import JOIN_KINDS, RIGHT_SEMI_KINDS
 from ...planner.physical import HashJoinExec
 from .. import registry
 from ..kernels import join_index as ji
@@ -41,13 +41,13 @@ from . import join_spill
 from .join_broadcast_build import shared_build
 
 _PROBE_FLAGS = ("left", "full", "semi", "anti", "null_aware_anti")
-_BUILD_FLAGS = ("right", "full")
+_BUILD_FLAGS = ("right", "full", "right_semi", "right_anti")
 _PAIRS_OUT = ("inner", "left", "right", "full")
 
 
 @implements(HashJoinExec)
 def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
-    if node.kind not in JOIN_KINDS:
+    if node.kind not in JOIN_KINDS and node.kind not in RIGHT_SEMI_KINDS:
         raise NotSupportedError(f"join kind {node.kind!r} is not supported")
     if len(node.left_keys) != len(node.right_keys):
         raise NotSupportedError("hash join needs as many left keys as right keys")
@@ -139,7 +139,8 @@ class _Prober:
 
     def run(self, left_batches) -> Iterator[pa.RecordBatch]:
         kind, build = self.kind, self.build
-        skip_probe = build.num_rows == 0 and kind in ("inner", "semi", "right")
+        skip_probe = build.num_rows == 0 and kind in (
+            "inner", "semi", "right", "right_semi", "right_anti")
         if (kind == "null_aware_anti" and self.cond is None and self.keyed
                 and build.null_rows.size):
             skip_probe = True            # x NOT IN (..., NULL, ...) is never TRUE
@@ -247,16 +248,21 @@ class _Prober:
         yield from self._sliced(_rows_batch(arrays, self.out_schema, idx.size))
 
     def _unmatched_build(self) -> Iterator[pa.RecordBatch]:
+        """After the probe: a right/full join's unmatched build rows padded
+        with NULLs; a right_semi join's matched build rows, a right_anti
+        join's unmatched ones (build columns only)."""
         build = self.build
         if self.build_flags is not None:
             matched = self.build_flags
         else:
             matched = ji.build_rows_matched(build.ids, self.seen_ids)
-        idx = np.flatnonzero(~matched)
+        idx = np.flatnonzero(matched if self.kind == "right_semi" else ~matched)
+        pad = self.kind not in RIGHT_SEMI_KINDS
         for s in range(0, idx.size, self.batch_size):
             part = idx[s:s + self.batch_size]
-            arrays = ([pa.nulls(part.size, f.type) for f in self.left_schema]
-                      + build.batch.take(part).columns)
+            arrays = build.batch.take(part).columns
+            if pad:
+                arrays = [pa.nulls(part.size, f.type) for f in self.left_schema] + arrays
             yield _rows_batch(arrays, self.out_schema, part.size)
 
     def _sliced(self, batch: pa.RecordBatch) -> Iterator[pa.RecordBatch]:
