@@ -39,12 +39,14 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
           "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
           "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*$")
-# Reservations may fill this share of a limit. The rest is for what no
-# reservation holds: batches passing through a pipeline one at a time, the
-# interpreter and its libraries (~300 MB with the kernels loaded), allocator
-# slack. A 2 GB limit then keeps the process near 2 GB of resident memory
-# (TPC-H SF10, Q21: 2.54 GiB peak RSS when operators could fill all 2 GB).
+# What reservations may fill of a limit. A limit is the process's: it also
+# holds the interpreter and its libraries (PROCESS_FOOTPRINT: 270-340 MiB
+# measured with the kernels loaded), which operators cannot use, and batches
+# passing through pipelines one at a time, allocator slack and the like, which
+# no reservation counts (the other fifth). TPC-H SF10 Q21 under 2 GB: 2.54 GiB
+# peak RSS when operators could fill all 2 GB, 2.36-2.50 with four fifths.
 RESERVABLE_SHARE = 0.8
+PROCESS_FOOTPRINT = 384 << 20
 GROW_WAIT_SECONDS = 2.0       # how long a refused grow() waits for other holders to free
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*%\s*$")
 
@@ -106,8 +108,12 @@ def total_memory() -> int:
 
 
 def reservable(limit: int) -> int:
-    """The bytes reservations may hold under `limit` (RESERVABLE_SHARE of it)."""
-    return max(1, int(limit * RESERVABLE_SHARE))
+    """The bytes reservations may hold under `limit`: RESERVABLE_SHARE of
+    what the process's own footprint leaves. The footprint counts in full from
+    1.375 GiB up and fades out towards 1 GiB, so small limits (tests, the
+    verification matrix's 128 KB) keep four fifths."""
+    footprint = min(PROCESS_FOOTPRINT, max(0, limit - (1 << 30)))
+    return max(1, int((limit - footprint) * RESERVABLE_SHARE))
 
 
 def release_unused_memory() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 import quiver
 from quiver.errors import MemoryLimitExceeded, SpillLimitExceeded
-from quiver.executor.memory import (RESERVABLE_SHARE, MemoryPool, default_limit, parse_size,
+from quiver.executor.memory import (PROCESS_FOOTPRINT, RESERVABLE_SHARE, MemoryPool, default_limit, parse_size,
                                     process_pool, reservable, total_memory)
 
 
@@ -33,6 +33,9 @@ def test_reservations_fill_four_fifths_of_a_limit():
     """The last fifth is for batches in flight and the interpreter, which no
     reservation counts: a limit is the process's, not the operators'."""
     assert RESERVABLE_SHARE == 0.8 and reservable(1000) == 800
+    # from ~1.4 GiB up the process's own footprint is taken off first
+    assert reservable(2 << 30) == int(((2 << 30) - PROCESS_FOOTPRINT) * 0.8)
+    assert reservable(1 << 30) == int((1 << 30) * 0.8)
     pool = MemoryPool(1000)
     r = pool.reservation("Sort")
     assert r.try_grow(800) and not r.try_grow(1)
