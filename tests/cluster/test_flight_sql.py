@@ -19,6 +19,7 @@ adbc = pytest.importorskip("adbc_driver_flightsql.dbapi")
 import adbc_driver_flightsql as afs  # noqa: E402
 import adbc_driver_manager  # noqa: E402
 
+from quiver.cluster.lifeline import child_env  # noqa: E402
 from quiver.tpch.check import check_query  # noqa: E402
 from quiver.tpch.querylib import query_text  # noqa: E402
 
@@ -36,10 +37,11 @@ class _Server:
     def __init__(self, args: list[str], needle: str, tmp: str):
         env = dict(os.environ, QUIVER_TOKEN=TOKEN)
         env.pop("QUIVER_CONNECT", None)
+        # a lifeline: the server ends with this test process, even a killed one
         self.proc = subprocess.Popen([sys.executable, "-m", "quiver.cli", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     stdin=subprocess.DEVNULL, text=True, env=env, cwd=tmp,
-                                     start_new_session=True)
+                                     stdin=subprocess.PIPE, text=True, env=child_env(env),
+                                     cwd=tmp, start_new_session=True)
         self.uri = None
         lines: list[str] = []
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import quiver
+from quiver.cluster.lifeline import child_env
 from quiver.cluster.coordinator import Coordinator
 from quiver.cluster.worker import Worker
 
@@ -34,7 +35,7 @@ def test_connect_local_starts_and_stops_processes():
 def test_quiver_local_command_serves_until_sigterm(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "quiver.cli", "local", "--workers", "1",
                              "--slots", "1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+                            stdin=subprocess.PIPE, env=child_env(dict(os.environ)), text=True)
     try:
         line = proc.stdout.readline()          # bounded by the command's own start timeout
         assert "quiver://" in line, line

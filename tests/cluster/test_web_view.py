@@ -20,6 +20,7 @@ import urllib.request
 import pytest
 
 import quiver
+from quiver.cluster.lifeline import child_env
 
 TOKEN = "web-view-token"
 SLOW = ("SELECT o_orderstatus, count(*) AS n FROM orders a JOIN orders b USING (o_orderstatus) "
@@ -49,10 +50,12 @@ def _state(url: str) -> dict:
 def local_with_web(tmp_path):
     env = dict(os.environ)
     env.pop("QUIVER_CONNECT", None)
+    # a lifeline: the cluster ends with this test process, even a killed one
     proc = subprocess.Popen([sys.executable, "-m", "quiver.cli", "local", "--workers", "2",
                              "--slots", "2", "--web-port", "0", "--token", TOKEN],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env, cwd=tmp_path, start_new_session=True)
+                            stdin=subprocess.PIPE, env=child_env(env), cwd=tmp_path,
+                            start_new_session=True)
     found: dict[str, str] = {}
 
     def read():
