@@ -34,7 +34,8 @@ class TaskId:
 
 @dataclass
 class TaskState:
-    status: str = "pending"          # pending | running | done | failed
+    status: str = "pending"          # pending | running | done | failed (set only by
+                                     # StageScheduler's methods: it counts them per stage)
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
     worker: str | None = None
