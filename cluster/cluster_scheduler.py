@@ -117,6 +117,7 @@ class QueryJob:
         self.error: tuple[str, str] | None = None          # (error class, message)
         self.cancelled = False
         self._paths: dict[tuple[int, int], list[str]] = {}
+        self._scans: dict[int, list[P.ParquetScanExec]] = {}   # stage -> its scans
 
     @property
     def done(self) -> bool:
@@ -125,9 +126,12 @@ class QueryJob:
     def split_paths(self, stage_id: int, partition: int) -> list[str]:
         key = (stage_id, partition)
         if key not in self._paths:
+            if stage_id not in self._scans:            # walk the plan once per stage
+                self._scans[stage_id] = [n for n in walk(self.dag.stage(stage_id).root)
+                                         if isinstance(n, P.ParquetScanExec)]
             paths = []
-            for node in walk(self.dag.stage(stage_id).root):
-                if isinstance(node, P.ParquetScanExec) and partition < len(node.splits):
+            for node in self._scans[stage_id]:
+                if partition < len(node.splits):
                     paths.extend(s.host or s.path for s in node.splits[partition])
             self._paths[key] = paths
         return self._paths[key]
