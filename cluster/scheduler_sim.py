@@ -108,6 +108,7 @@ class Result:
     launches: Counter = field(default_factory=Counter)   # (query, stage, partition) -> n
     finishes: Counter = field(default_factory=Counter)
     queries_done: int = 0
+    exactly_once: bool | None = None     # every task launched and finished once (None: unchecked)
 
 
 def simulate(dag: StageDag, workers: int, slots: int, tasks: int, queries: int = 4,
@@ -185,9 +186,15 @@ def simulate(dag: StageDag, workers: int, slots: int, tasks: int, queries: int =
         if check:
             res.finishes[(launch.query_id, launch.task.stage, launch.task.partition)] += 1
         ask(w, now)
+    if res.launched % step:                           # the last, partial slice
+        res.slices.append((res.launched % step, res.sched_seconds - mark[0],
+                           res.calls - mark[1]))
     res.sim_seconds = now
     res.queries_done = sum(1 for j in jobs if j.done and j.error is None)
     res.complete = res.finished == total and res.queries_done == queries
+    if check:
+        res.exactly_once = (len(res.launches) == total and res.launches == res.finishes
+                            and set(res.launches.values()) == {1})
     return res
 
 
@@ -195,7 +202,9 @@ def report(res: Result, out=sys.stdout) -> None:
     print(f"{res.workers} workers x {res.slots} slots, {res.tasks} tasks in {res.queries} "
           f"queries: launched {res.launched}, finished {res.finished}, "
           f"queries done {res.queries_done}/{res.queries}, simulated {res.sim_seconds:.1f} s"
-          + ("" if res.complete else "  (INCOMPLETE: stopped at the budget)"), file=out)
+          + ("" if res.complete else "  (INCOMPLETE: stopped at the budget)")
+          + ("" if res.exactly_once is None else
+             f"; each task launched and finished exactly once: {res.exactly_once}"), file=out)
     print("  slice   tasks   sched s    calls   us/task", file=out)
     for i, (n, secs, calls) in enumerate(res.slices):
         print(f"  {i + 1:5d} {n:7d} {secs:9.3f} {calls:8d} {1e6 * secs / n:9.1f}", file=out)
