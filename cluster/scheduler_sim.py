@@ -19,8 +19,9 @@ paths). `--queries` such queries share the `--tasks` tasks and are
 submitted at once (fair sharing interleaves them).
 
 Printed: for each tenth of the tasks (in launch order), the scheduler's
-seconds, calls and microseconds per task launched in that slice (flat
-means the cost per task does not grow with the tasks done or waiting),
+seconds, calls and microseconds per task launched in that slice (wall and
+CPU; flat means the cost per task does not grow with the tasks done or
+waiting),
 then the total tasks scheduled per second of scheduler time. It checks that
 every task was launched and finished exactly once and every query completed.
 
@@ -103,7 +104,7 @@ class Result:
     cpu_seconds: float = 0.0                       # this process's CPU time in there
     calls: int = 0
     sim_seconds: float = 0.0
-    slices: list = field(default_factory=list)     # (tasks, seconds, calls) per slice
+    slices: list = field(default_factory=list)     # (tasks, seconds, calls, cpu s) per slice
     complete: bool = False
     launches: Counter = field(default_factory=Counter)   # (query, stage, partition) -> n
     finishes: Counter = field(default_factory=Counter)
@@ -136,7 +137,7 @@ def simulate(dag: StageDag, workers: int, slots: int, tasks: int, queries: int =
         seq += 1
         polling.add(w)
     step = max(1, total // slices)
-    mark = (0.0, 0)                                   # seconds, calls at the slice's start
+    mark = (0.0, 0, 0.0)                      # seconds, calls, cpu seconds at the slice's start
     now = 0.0
 
     def ask(w: str, now: float) -> None:
@@ -166,9 +167,9 @@ def simulate(dag: StageDag, workers: int, slots: int, tasks: int, queries: int =
 
     def end_slice() -> None:
         nonlocal mark
-        secs, calls = res.sched_seconds - mark[0], res.calls - mark[1]
-        res.slices.append((step, secs, calls))
-        mark = (res.sched_seconds, res.calls)
+        res.slices.append((step, res.sched_seconds - mark[0], res.calls - mark[1],
+                           res.cpu_seconds - mark[2]))
+        mark = (res.sched_seconds, res.calls, res.cpu_seconds)
 
     while events and res.sched_seconds < budget:
         now, _, kind, w, launch = heapq.heappop(events)
@@ -188,7 +189,7 @@ def simulate(dag: StageDag, workers: int, slots: int, tasks: int, queries: int =
         ask(w, now)
     if res.launched % step:                           # the last, partial slice
         res.slices.append((res.launched % step, res.sched_seconds - mark[0],
-                           res.calls - mark[1]))
+                           res.calls - mark[1], res.cpu_seconds - mark[2]))
     res.sim_seconds = now
     res.queries_done = sum(1 for j in jobs if j.done and j.error is None)
     res.complete = res.finished == total and res.queries_done == queries
@@ -205,9 +206,10 @@ def report(res: Result, out=sys.stdout) -> None:
           + ("" if res.complete else "  (INCOMPLETE: stopped at the budget)")
           + ("" if res.exactly_once is None else
              f"; each task launched and finished exactly once: {res.exactly_once}"), file=out)
-    print("  slice   tasks   sched s    calls   us/task", file=out)
-    for i, (n, secs, calls) in enumerate(res.slices):
-        print(f"  {i + 1:5d} {n:7d} {secs:9.3f} {calls:8d} {1e6 * secs / n:9.1f}", file=out)
+    print("  slice   tasks   sched s    calls   us/task   cpu us/task", file=out)
+    for i, (n, secs, calls, cpu) in enumerate(res.slices):
+        print(f"  {i + 1:5d} {n:7d} {secs:9.3f} {calls:8d} {1e6 * secs / n:9.1f} "
+              f"{1e6 * cpu / n:13.1f}", file=out)
     rate = res.launched / res.sched_seconds if res.sched_seconds else float("inf")
     print(f"  total: {res.sched_seconds:.2f} s in the scheduler, {res.calls} calls, "
           f"{rate:,.0f} tasks scheduled per second "

@@ -17,7 +17,7 @@ def test_a_small_simulation_runs_every_task_once(tmp_path):
                 for s in sim.widen(dag, n, 0.8).stages for p in range(s.tasks)}
     assert set(res.launches) == set(res.finishes) == expected
     assert set(res.launches.values()) == set(res.finishes.values()) == {1}
-    assert sum(n for n, _, _ in res.slices) == 2000
+    assert sum(n for n, _, _, _ in res.slices) == 2000
     out = io.StringIO()
     sim.report(res, out)
     assert "tasks scheduled per second" in out.getvalue()
