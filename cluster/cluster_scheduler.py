@@ -40,7 +40,7 @@ and frees the worker's running entry.
 from __future__ import annotations
 
 import os
-from collections import Counter, OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from ..executor.scheduler import StageScheduler, TaskId
@@ -48,6 +48,7 @@ from ..planner import physical as P
 from ..planner.stages import StageDag
 from ..planner.tree import walk
 from . import speculation
+from .sched_state import Current, Outputs, RunningSet
 
 # typed failure reasons (values of the proto enum FailureReason)
 USER_ERROR, FETCH_FAILED, CANCELLED, INTERNAL, BAD_PLAN, WORKER_LOST = 1, 2, 3, 4, 5, 6
@@ -106,14 +107,17 @@ class QueryJob:
         self.submitted = now
         self.priority = 0                # the session's priority (share_weight)
         self.served = 0                  # when it last got a slot (ClusterScheduler._served)
-        self.pending: list[tuple[TaskId, float]] = []     # ready, not yet launched
-        self.outputs: dict[tuple[int, int], str] = {}     # (stage, partition) -> worker id
+        self.pending: deque[tuple[TaskId, float]] = deque()   # ready, not yet launched
+        self.outputs: Outputs = Outputs()                 # (stage, partition) -> worker id
+        self.durations: dict[int, list[float]] = {}       # stage -> seconds of succeeded attempts
+        self._addresses: dict[int, tuple] = {}            # stage -> (version key, addresses)
         self.attempts: list[Attempt] = []
-        self.current: dict[tuple[int, int], Attempt] = {}  # running attempt per task
+        self.current: Current = Current()                  # running attempt per task
         self.backups: dict[tuple[int, int], Attempt] = {}  # speculative twin per task
         self.error: tuple[str, str] | None = None          # (error class, message)
         self.cancelled = False
         self._paths: dict[tuple[int, int], list[str]] = {}
+        self._scans: dict[int, list[P.ParquetScanExec]] = {}   # stage -> its scans
 
     @property
     def done(self) -> bool:
@@ -122,9 +126,12 @@ class QueryJob:
     def split_paths(self, stage_id: int, partition: int) -> list[str]:
         key = (stage_id, partition)
         if key not in self._paths:
+            if stage_id not in self._scans:            # walk the plan once per stage
+                self._scans[stage_id] = [n for n in walk(self.dag.stage(stage_id).root)
+                                         if isinstance(n, P.ParquetScanExec)]
             paths = []
-            for node in walk(self.dag.stage(stage_id).root):
-                if isinstance(node, P.ParquetScanExec) and partition < len(node.splits):
+            for node in self._scans[stage_id]:
+                if partition < len(node.splits):
                     paths.extend(s.host or s.path for s in node.splits[partition])
             self._paths[key] = paths
         return self._paths[key]
@@ -165,6 +172,9 @@ class ClusterScheduler:
         self.locality_wait = locality_wait
         self.max_attempts = max_attempts
         self.workers: dict[str, WorkerInfo] = {}
+        self._running = RunningSet.counter()   # query -> entries in the workers' running sets
+        self._rooted: dict[str, WorkerInfo] = {}   # workers with local roots (locality)
+        self._workers_version = 0              # bumped when a worker (re)registers
         self.jobs: dict[str, QueryJob] = {}
         self.finished: OrderedDict[str, QueryJob] = OrderedDict()    # retired jobs
         # with a shared exchange (cluster/exchange.py) outputs outlive their
@@ -177,12 +187,18 @@ class ClusterScheduler:
         old = self.workers.get(worker_id)
         if old is not None and old.state == "alive":
             self.worker_lost(worker_id, now)       # a restart: its old outputs are gone
+        if old is not None:
+            old.running.clear()                    # its entries no longer count as running
         w = WorkerInfo(worker_id, address, max(1, slots),
                        tuple(os.path.abspath(r) for r in local_roots), last_seen=now,
-                       memory_limit=max(0, memory_limit))
+                       running=RunningSet(self._running), memory_limit=max(0, memory_limit))
         if old is not None:
             w.tasks_completed, w.tasks_failed = old.tasks_completed, old.tasks_failed
         self.workers[worker_id] = w
+        self._workers_version += 1
+        self._rooted.pop(worker_id, None)
+        if w.local_roots:
+            self._rooted[worker_id] = w
         return w
 
     def heartbeat(self, worker_id: str, now: float) -> bool:
@@ -319,8 +335,8 @@ class ClusterScheduler:
         paths = job.split_paths(task.stage, task.partition)
         if not paths:
             return set()
-        return {w.worker_id for w in self.alive_workers()
-                if w.local_roots and any(_under(p, r) or p == w.worker_id
+        return {w.worker_id for w in self._rooted.values()
+                if w.state == "alive" and any(_under(p, r) or p == w.worker_id
                                          for p in paths for r in w.local_roots)}
 
     def assign(self, worker_id: str, free_slots: int, now: float,
@@ -340,7 +356,7 @@ class ClusterScheduler:
         for job in jobs:
             self._refresh(job, now)
         jobs = [job for job in jobs if job.query_id not in fenced]
-        running = Counter(q for other in self.workers.values() for q, _, _ in other.running)
+        running = {job.query_id: self._running[job.query_id] for job in jobs}
         out: list[Launch] = []
         while len(out) < free_slots and jobs:
             job = min(jobs, key=lambda j: (running[j.query_id] / share_weight(j.priority),
@@ -373,12 +389,7 @@ class ClusterScheduler:
     def _launch(self, job: QueryJob, w: WorkerInfo, task: TaskId, now: float,
                 backup: bool = False) -> Launch:
         stage = job.dag.stage(task.stage)
-        inputs = {}
-        for s in stage.inputs:
-            producer = job.dag.stage(s)
-            addresses = ([self.exchange_address] * producer.tasks if self.exchange_address else
-                         [self.workers[job.outputs[(s, t)]].address for t in range(producer.tasks)])
-            inputs[s] = (max(1, producer.root.partitioning.count), addresses)
+        inputs = {s: self._inputs(job, s) for s in stage.inputs}
         att = Attempt(task.stage, task.partition, task.attempt, w.worker_id, now)
         job.attempts.append(att)
         if backup:
@@ -388,6 +399,22 @@ class ClusterScheduler:
             job.sched.tasks[(task.stage, task.partition)].worker = w.worker_id
         w.running.add((job.query_id, task.stage, task.partition))
         return Launch(job.query_id, task, inputs)
+
+    def _inputs(self, job: QueryJob, s: int) -> tuple[int, list[str]]:
+        """(partitions, [address of each task's output]) of producer stage
+        `s`: built once while its outputs, the workers and the exchange stay
+        as they are, and shared by the launches of every consumer task (the
+        coordinator copies it into each assignment, nobody changes it)."""
+        key = (job.outputs.version[s], self._workers_version, self.exchange_address)
+        cached = job._addresses.get(s)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        producer = job.dag.stage(s)
+        addresses = ([self.exchange_address] * producer.tasks if self.exchange_address else
+                     [self.workers[job.outputs[(s, t)]].address for t in range(producer.tasks)])
+        value = (max(1, producer.root.partitioning.count), addresses)
+        job._addresses[s] = (key, value)
+        return value
 
     def pending_count(self) -> int:
         return sum(len(j.pending) for j in self.jobs.values() if not j.done)
@@ -418,12 +445,15 @@ class ClusterScheduler:
             att.ended = now
             att.state = ("succeeded" if ok else
                          "cancelled" if reason == CANCELLED or job.cancelled else "failed")
+            if ok:
+                job.durations.setdefault(att.stage, []).append(now - att.started)
             att.error = att.error or error or None
             att.why = att.why or why or ("query over" if not ok else "")
             return True
         if ok:
             del job.current[key]
             att.state, att.ended = "succeeded", now
+            job.durations.setdefault(att.stage, []).append(now - att.started)
             att.rows, att.bytes, att.seconds = rows, nbytes, seconds
             att.peak_memory, att.spilled = memory
             att.metrics = metrics or {}

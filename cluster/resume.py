@@ -19,6 +19,7 @@ import re
 import time
 
 from .. import errors
+from ..executor.scheduler import TaskId
 from ..planner import physical as P
 from ..planner.tree import walk
 from .cluster_scheduler import Attempt
@@ -68,7 +69,7 @@ def restore_outputs(sched, job, rows, now: float) -> int:
             w = sched.workers.get(wid)
             if w is None or w.state not in ("alive", "recovering"):
                 continue
-        st.status, st.worker = "done", wid
+        job.sched.task_succeeded(TaskId(stage, part, attempt), wid)   # keeps its counts
         st.attempts = max(st.attempts, attempt + 1)
         job.outputs[(stage, part)] = wid
         job.attempts.append(Attempt(stage, part, attempt, wid, now, ended=now,

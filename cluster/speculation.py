@@ -30,19 +30,27 @@ def backups(cs, job, w, free: int, now: float) -> list:
     out: list = []
     if free <= 0 or not cs.speculation:
         return out
+    # only an attempt running for min_seconds can be a straggler: look no
+    # further (no walk over the running, no median) while there is none
+    oldest = job.current.oldest()
+    if oldest is None or now - oldest < cs.speculation_min_seconds:
+        return out
+    old = sorted(((s, p), att) for (s, p), att in job.current.items()
+                 if now - att.started >= cs.speculation_min_seconds
+                 and att.worker != w.worker_id and (s, p) not in job.backups)
+    if not old:
+        return out
     waiting = {t.stage for t, _ in job.pending}
-    durations: dict[int, list[float]] = {}
-    for a in job.attempts:
-        if a.state == "succeeded" and a.ended is not None:
-            durations.setdefault(a.stage, []).append(a.ended - a.started)
-    for (s, p), att in sorted(job.current.items()):
+    medians: dict[int, float] = {}
+    for (s, p), att in old:
         if len(out) >= free:
             break
-        done = durations.get(s)
-        if (att.worker == w.worker_id or (s, p) in job.backups or s in waiting or not done
-                or 2 * len(done) < job.dag.stage(s).tasks):
+        done = job.durations.get(s)        # seconds of the stage's succeeded attempts
+        if s in waiting or not done or 2 * len(done) < job.dag.stage(s).tasks:
             continue
-        if now - att.started < max(cs.speculation_multiplier * statistics.median(done),
+        if s not in medians:
+            medians[s] = statistics.median(done)
+        if now - att.started < max(cs.speculation_multiplier * medians[s],
                                    cs.speculation_min_seconds):
             continue
         st = job.sched.tasks[(s, p)]

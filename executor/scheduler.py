@@ -13,6 +13,9 @@ the same events:
     sched.output_lost(stage_id)             # rerun the producer (lineage)
 
 A stage's tasks become ready when every stage it reads has completed.
+Counts of done tasks and the set of pending ones are kept per stage, so
+asking whether a stage is done or what is ready costs no walk over every
+task (the coordinator asks on each worker's poll).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ class TaskId:
 
 @dataclass
 class TaskState:
-    status: str = "pending"          # pending | running | done | failed
+    status: str = "pending"          # pending | running | done | failed (set only by
+                                     # StageScheduler's methods: it counts them per stage)
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
     worker: str | None = None
@@ -49,14 +53,28 @@ class StageScheduler:
             (s.id, p): TaskState() for s in dag.stages for p in range(s.tasks)}
         self.failed: str | None = None
         self.rows: int | None = None     # rows read so far, when the runner counts them
+        self._stages = {s.id: s for s in dag.stages}
+        self._done = dict.fromkeys(self._stages, 0)          # stage -> tasks done
+        self._pending = {s.id: set(range(s.tasks)) for s in dag.stages}
+
+    def _set(self, stage: int, partition: int, st: TaskState, status: str) -> None:
+        """Every status change goes through here (keeps the counts)."""
+        if st.status == "done":
+            self._done[stage] -= 1
+        elif st.status == "pending":
+            self._pending[stage].discard(partition)
+        st.status = status
+        if status == "done":
+            self._done[stage] += 1
+        elif status == "pending":
+            self._pending[stage].add(partition)
 
     # -- queries -------------------------------------------------------------
     def stage_done(self, stage_id: int) -> bool:
-        stage = self.dag.stage(stage_id)
-        return all(self.tasks[(stage_id, p)].status == "done" for p in range(stage.tasks))
+        return self._done[stage_id] == self._stages[stage_id].tasks
 
     def stage_ready(self, stage_id: int) -> bool:
-        return all(self.stage_done(i) for i in self.dag.stage(stage_id).inputs)
+        return all(self.stage_done(i) for i in self._stages[stage_id].inputs)
 
     @property
     def finished(self) -> bool:
@@ -68,26 +86,26 @@ class StageScheduler:
             return []
         out = []
         for stage in self.dag.stages:
-            if not self.stage_ready(stage.id):
+            pending = self._pending[stage.id]
+            if not pending or not self.stage_ready(stage.id):
                 continue
-            for p in range(stage.tasks):
+            for p in sorted(pending):
                 st = self.tasks[(stage.id, p)]
-                if st.status == "pending":
-                    st.status = "running"
-                    out.append(TaskId(stage.id, p, st.attempts))
-                    st.attempts += 1
+                self._set(stage.id, p, st, "running")
+                out.append(TaskId(stage.id, p, st.attempts))
+                st.attempts += 1
         return out
 
     def progress(self) -> tuple[int, int, int, int]:
         """(stages done, stages, tasks done, tasks)."""
         done_stages = sum(self.stage_done(s.id) for s in self.dag.stages)
-        done_tasks = sum(t.status == "done" for t in self.tasks.values())
+        done_tasks = sum(self._done.values())
         return done_stages, len(self.dag.stages), done_tasks, len(self.tasks)
 
     # -- events --------------------------------------------------------------
     def task_succeeded(self, task: TaskId, worker: str | None = None) -> None:
         st = self.tasks[(task.stage, task.partition)]
-        st.status = "done"
+        self._set(task.stage, task.partition, st, "done")
         st.worker = worker
 
     def task_failed(self, task: TaskId, error: str, retryable: bool = True,
@@ -100,15 +118,15 @@ class StageScheduler:
         st.failures += counts
         if (retryable and st.failures < self.max_attempts
                 and st.attempts < self.max_attempts + MAX_UNCOUNTED):
-            st.status = "pending"
+            self._set(task.stage, task.partition, st, "pending")
         else:
-            st.status = "failed"
+            self._set(task.stage, task.partition, st, "failed")
             self.failed = error
 
     def output_lost(self, stage_id: int, partitions: list[int] | None = None) -> None:
         """A producer's output is gone (its worker died): rerun those tasks."""
-        stage = self.dag.stage(stage_id)
+        stage = self._stages[stage_id]
         for p in (partitions if partitions is not None else range(stage.tasks)):
             st = self.tasks[(stage_id, p)]
             if st.status == "done":
-                st.status = "pending"
+                self._set(stage_id, p, st, "pending")
