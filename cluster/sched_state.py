@@ -68,7 +68,21 @@ class RunningSet(set):
             del self.counts[query_id]
 
 
-class Outputs(dict):
+class _WritesThroughSetitem(dict):
+    """A dict whose setdefault and update go through __setitem__ (dict's own
+    bypass it), so a subclass's bookkeeping there sees every write."""
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+
+class Outputs(_WritesThroughSetitem):
     """(stage, partition) -> worker id, counting changes per stage
     (`version`), so the address list a launch gets for a producer stage is
     built once per change instead of once per consumer task."""
@@ -94,14 +108,6 @@ class Outputs(dict):
         self.version[key[0]] += 1
         return key, value
 
-    def setdefault(self, key, default=None):
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def update(self, *args, **kwargs) -> None:
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
 
     def clear(self) -> None:
         for key in self:
@@ -109,7 +115,7 @@ class Outputs(dict):
         super().clear()
 
 
-class Current(dict):
+class Current(_WritesThroughSetitem):
     """(stage, partition) -> the running Attempt (anything with `started`),
     and `oldest()`: the earliest start among them (a heap, stale entries
     dropped when they reach the top)."""
@@ -123,14 +129,6 @@ class Current(dict):
         super().__setitem__(key, att)
         heapq.heappush(self._heap, (att.started, next(self._seq), key, att))
 
-    def setdefault(self, key, default=None):
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def update(self, *args, **kwargs) -> None:
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
 
     def clear(self) -> None:
         super().clear()

@@ -26,6 +26,7 @@ This module owns accounting only; it never spills anything itself.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -128,18 +129,14 @@ def release_unused_memory() -> None:
         trim(0)
 
 
+@functools.cache
 def _malloc_trim():
-    global _TRIM
-    if _TRIM is False:
-        try:
-            import ctypes
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = None
-    return _TRIM
-
-
-_TRIM = False
+    """glibc's malloc_trim, or None where there is none (musl, macOS)."""
+    try:
+        import ctypes
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def default_limit() -> int:
