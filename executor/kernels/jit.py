@@ -17,6 +17,7 @@ directly, as with plain numba.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 _lock = threading.RLock()
@@ -60,6 +61,16 @@ def njit(*args, **options):
     return wrap
 
 
+def cache_dir() -> str:
+    """Where compiled kernels are cached: the user's cache folder, not the
+    package's __pycache__. Files numba writes into an installed package are
+    unknown to pip, so uninstalling it left a `quiver/` folder of them in
+    site-packages that shadowed a later editable install (the README's two
+    quick-start commands, run in one venv, failed to import quiver)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "quiver", "numba")
+
+
 def _load_numba() -> None:
     """Import numba once, and teach its type inference that a Kernel global
     is its compiled dispatcher."""
@@ -67,7 +78,10 @@ def _load_numba() -> None:
     with _lock:
         if _numba_ready:
             return
+        import numba
         from numba.extending import typeof_impl
+        if not numba.config.CACHE_DIR:       # the user's NUMBA_CACHE_DIR wins
+            numba.config.CACHE_DIR = cache_dir()
 
         @typeof_impl.register(Kernel)
         def _typeof_kernel(val, c):
