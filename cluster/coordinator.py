@@ -439,7 +439,10 @@ class Coordinator(rpc.CoordinatorServicer):
         with self.cond:
             self._contexts[query_id] = ctx
             now = time.monotonic()
+            previous = self.scheduler.finished.get(query_id)
             job = self.scheduler.submit(query_id, dag, now, priority=priority)
+            if restore is not None:
+                job.sched.first_attempt = resume.first_attempt(previous, restore)
             if restore:
                 resume.restore_outputs(self.scheduler, job, restore, now)
             self.cond.notify_all()

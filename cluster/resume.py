@@ -70,12 +70,21 @@ def restore_outputs(sched, job, rows, now: float) -> int:
             if w is None or w.state not in ("alive", "recovering"):
                 continue
         job.sched.task_succeeded(TaskId(stage, part, attempt), wid)   # keeps its counts
-        st.attempts = max(st.attempts, attempt + 1)
         job.outputs[(stage, part)] = wid
         job.attempts.append(Attempt(stage, part, attempt, wid, now, ended=now,
                                     state="restored", rows=nrows, bytes=nbytes))
         n += 1
     return n
+
+
+def first_attempt(previous, rows) -> int:
+    """Where a resumed run's attempt numbers start: past every attempt of
+    the earlier run (`previous`, its retired job if still kept) and of the
+    restored outputs, so that no late report of that run matches one of
+    the new attempts."""
+    seen = [a.attempt for a in previous.attempts] if previous is not None else []
+    seen += [row[2] for row in rows]
+    return max(seen, default=-1) + 1
 
 
 def prepare_resume(coord, query_id: str):

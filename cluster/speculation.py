@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import statistics
 
-from ..executor.scheduler import TaskId
 
 DEFAULT_MULTIPLIER = 3.0
 DEFAULT_MIN_SECONDS = 5.0
@@ -53,9 +52,7 @@ def backups(cs, job, w, free: int, now: float) -> list:
         if now - att.started < max(cs.speculation_multiplier * medians[s],
                                    cs.speculation_min_seconds):
             continue
-        st = job.sched.tasks[(s, p)]
-        task = TaskId(s, p, st.attempts)
-        st.attempts += 1
+        task = job.sched.next_attempt(s, p)
         out.append(cs._launch(job, w, task, now, backup=True))
     return out
 

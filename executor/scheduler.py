@@ -52,6 +52,10 @@ class StageScheduler:
         self.tasks: dict[tuple[int, int], TaskState] = {
             (s.id, p): TaskState() for s in dag.stages for p in range(s.tasks)}
         self.failed: str | None = None
+        # attempt numbers start here: a resumed query's attempts must not
+        # reuse an earlier run's numbers, or that run's late reports (a
+        # stopped task saying "cancelled") would count as the new attempts'
+        self.first_attempt = 0
         self.rows: int | None = None     # rows read so far, when the runner counts them
         self._stages = {s.id: s for s in dag.stages}
         self._done = dict.fromkeys(self._stages, 0)          # stage -> tasks done
@@ -92,9 +96,14 @@ class StageScheduler:
             for p in sorted(pending):
                 st = self.tasks[(stage.id, p)]
                 self._set(stage.id, p, st, "running")
-                out.append(TaskId(stage.id, p, st.attempts))
-                st.attempts += 1
+                out.append(self.next_attempt(stage.id, p))
         return out
+
+    def next_attempt(self, stage_id: int, partition: int) -> TaskId:
+        """A new attempt of the task (counted against max_attempts)."""
+        st = self.tasks[(stage_id, partition)]
+        st.attempts += 1
+        return TaskId(stage_id, partition, self.first_attempt + st.attempts - 1)
 
     def progress(self) -> tuple[int, int, int, int]:
         """(stages done, stages, tasks done, tasks)."""

@@ -423,3 +423,43 @@ def test_a_fenced_query_gets_no_task_on_that_worker(dag_and_roots):
     got = cs.assign("w1", 4, 0.0, fenced={"q1"})
     assert got and {x.query_id for x in got} == {"q2"}
     assert {x.query_id for x in cs.assign("w1", 4, 0.0)} == {"q1"}
+
+
+def test_a_resumed_run_ignores_the_earlier_runs_late_reports(dag_and_roots):
+    """RESUME QUERY runs the query again under its id: a task of the
+    cancelled run that reports "cancelled" late must not end the new run's
+    attempt of the same task (seen as a QueryCancelled resume under load)."""
+    from quiver.cluster.resume import first_attempt
+    dag, _, _ = dag_and_roots
+    cs = CS.ClusterScheduler()
+    cs.add_worker("w1", "grpc+tcp://h:1", slots=8)
+    cs.submit("q", dag, 0.0)
+    old = cs.assign("w1", 8, 0.0)                        # the scans, attempt 0
+    cs.cancel("q")
+    cs.retire("q")
+    previous = cs.finished["q"]
+    job = cs.submit("q", dag, 1.0)
+    job.sched.first_attempt = first_attempt(previous, [])
+    new = cs.assign("w1", 8, 1.0)
+    assert {l.task.attempt for l in new} == {1}
+    for l in old:                                        # the old run's reports arrive
+        cs.task_finished("w1", "q", l.task, False, 2.0, reason=CS.CANCELLED)
+    assert not job.cancelled and job.error is None
+    assert all(job.current[(l.task.stage, l.task.partition)].attempt == 1 for l in new)
+    for l in new:
+        cs.task_finished("w1", "q", l.task, True, 3.0)
+    assert not job.done or job.error is None
+    log = run_all(cs, 3.0)
+    assert job.sched.finished and job.error is None and not job.cancelled
+    assert all(task.attempt >= 1 for _, _, task in log)
+
+
+def test_first_attempt_is_past_the_earlier_run_and_the_restored_outputs():
+    from types import SimpleNamespace
+
+    from quiver.cluster.resume import first_attempt
+    prev = SimpleNamespace(attempts=[SimpleNamespace(attempt=a) for a in (0, 3, 1)])
+    assert first_attempt(prev, [(0, 0, 5, "w", "w", 1, 1)]) == 6
+    assert first_attempt(prev, []) == 4
+    assert first_attempt(None, [(0, 0, 2, "w", "w", 1, 1)]) == 3
+    assert first_attempt(None, []) == 0
