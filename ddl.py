@@ -25,6 +25,7 @@ def run(session, st):
         S.CreateFunction: create_function,
         S.Drop: drop,
         S.ShowTables: show_tables,
+        S.ShowSchemas: show_schemas,
         S.Describe: describe,
         S.CreateTable: create_table,
         S.Insert: insert,
@@ -179,6 +180,14 @@ def show_tables(session, st):
         names = sorted(f"system.{n}" for n in (listing() if listing else ()))
     else:
         names = sorted(session.catalog.list())
+    table = pa.table({"name": pa.array(names, pa.string())})
+    return Result(table, table.num_rows, "SHOW")
+
+
+def show_schemas(session, st):
+    """main holds the user's tables; system (a cluster's coordinator only)
+    its system tables."""
+    names = ["main"] + (["system"] if hasattr(session.catalog, "system_tables") else [])
     table = pa.table({"name": pa.array(names, pa.string())})
     return Result(table, table.num_rows, "SHOW")
 

@@ -96,6 +96,8 @@ def bind_in_context(ctx: BindContext, ast: exp.Expression) -> S.Statement:
         return S.SetOption(name.strip().lower(), None)
     if isinstance(ast, exp.Command):
         words = f"{ast.this or ''} {ast.expression or ''}".split()
+        if [w.upper() for w in words] in (["SHOW", "SCHEMAS"], ["SHOW", "DATABASES"]):
+            return S.ShowSchemas()
         raise ctx.not_supported(f"statement {' '.join(words[:2]).upper()}", None)
     raise ctx.not_supported(f"statement {type(ast).__name__.upper()}", ast)
 

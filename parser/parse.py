@@ -32,8 +32,9 @@ DEFAULT_DIALECT = "duckdb"
 
 class _NoCommandFallbackWarning(logging.Filter):
     """sqlglot logs a warning when it falls back to an opaque Command
-    (`SHOW SCHEMAS`); the binder then refuses the statement with its own
-    message, so the warning would only be noise on the user's terminal."""
+    (`SHOW SCHEMAS`); the binder then reads the command or refuses it with
+    its own message, so the warning would only be noise on the user's
+    terminal."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "Falling back to parsing as a 'Command'" not in record.getMessage()

@@ -84,6 +84,11 @@ class ShowTables(Statement):
 
 
 @dataclass(frozen=True, slots=True)
+class ShowSchemas(Statement):
+    """SHOW SCHEMAS (or SHOW DATABASES): main, and system on a cluster."""
+
+
+@dataclass(frozen=True, slots=True)
 class Describe(Statement):
     name: str | None = None           # DESCRIBE table_or_view
     query: BoundQuery | None = None   # DESCRIBE SELECT ...
@@ -128,5 +133,5 @@ class Explain(Statement):
 
 
 __all__ = ["Statement", "Select", "ColumnDef", "CreateExternalTable",
-           "CreateTableAs", "CreateView", "Drop", "ShowTables", "Describe",
+           "CreateTableAs", "CreateView", "Drop", "ShowTables", "ShowSchemas", "Describe",
            "CreateTable", "Insert", "Copy", "Explain"]

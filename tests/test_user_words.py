@@ -55,10 +55,13 @@ def _cli(args, cwd):
                           text=True, timeout=120, env=env, cwd=str(cwd))
 
 
-def test_show_schemas_prints_no_sqlglot_warning(tmp_path):
+def test_show_schemas_lists_them_and_prints_no_sqlglot_warning(tmp_path):
     out = _cli(["sql", "-c", "SHOW SCHEMAS"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "main" in out.stdout and out.stderr.strip() == ""
+    out = _cli(["sql", "-c", "SHOW TRANSACTIONS"], tmp_path)
     assert out.returncode == 1
-    assert out.stderr.strip() == "NotSupportedError: statement SHOW SCHEMAS is not supported"
+    assert out.stderr.strip() == "NotSupportedError: statement SHOW TRANSACTIONS is not supported"
 
 
 def test_tpch_gen_onto_a_file_is_a_clear_error(tmp_path):

@@ -65,6 +65,8 @@ def test_no_worker_system_tables_answer_and_queries_fail_fast(tmp_path):
     try:
         with quiver.connect(f"quiver://{coord.address}") as con:
             assert con.execute("SELECT * FROM system.workers").fetchall() == []
+            assert con.execute("SHOW SCHEMAS").fetchall() == [("main",), ("system",)]
+            assert ("system.workers",) in con.execute("SHOW TABLES FROM system").fetchall()
             assert con.execute("SELECT count(*) FROM system.queries").fetchall()[0][0] >= 1
             assert con.execute("SELECT 6 * 7").fetchall() == [(42,)]
             con.register("t", pa.table({"x": [1, 2, 3]}))

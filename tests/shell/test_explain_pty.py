@@ -71,8 +71,8 @@ def test_parse_errors_speak_sql(shell):
     child.expect_exact("syntax error near 'SELEC': not a statement (did you mean SELECT?)",
                        timeout=20)
     child.expect(NEXT_PROMPT, timeout=20)
-    child.send("SHOW SCHEMAS;\r")
-    child.expect_exact("statement SHOW SCHEMAS is not supported", timeout=20)
+    child.send("SHOW TRANSACTIONS;\r")
+    child.expect_exact("statement SHOW TRANSACTIONS is not supported", timeout=20)
     out = child.before
     child.expect(NEXT_PROMPT, timeout=20)
     assert "sqlglot" not in plain(out) and "Falling back" not in plain(out)
