@@ -26,6 +26,7 @@ from .merge_projections import merge_projections
 from .push_down_filter import push_down_filter
 from .push_down_projection import push_down_projection
 from .push_down_semi_joins import push_down_semi_joins
+from .reduce_aggregates_by_join_keys import reduce_aggregates_by_join_keys
 from .reorder_joins import reorder_joins
 from .unwrap_cast_in_comparison import unwrap_cast_in_comparison
 from .util import schema_signature
@@ -38,6 +39,7 @@ RULES = (
     derive_filters_from_or,
     push_down_filter,
     push_down_semi_joins,
+    reduce_aggregates_by_join_keys,
     reorder_joins,
     push_down_projection,
     merge_projections,

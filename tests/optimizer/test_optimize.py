@@ -118,8 +118,9 @@ def test_q17_correlated_scalar(h):
     plan = L.Aggregate(L.Filter(cross(li, p), pred), (), (),
                        (E.AggCall("sum", (h.col(li, "l_qty"),), I),), ("total",))
     out = check(h, plan)
-    # the left join of the decorrelated subquery became inner: l_qty < v rejects NULLs
-    assert kinds(out) == ["inner", "inner"]
+    # the left join of the decorrelated subquery became inner: l_qty < v rejects NULLs;
+    # the subquery's aggregate reads only the lineitem rows of brand-1 parts (a semi join)
+    assert kinds(out) == ["inner", "inner", "semi"]
     assert h.run(plan)[0][0] is not None
 
 
