@@ -26,7 +26,9 @@ def data_dir(tmp_path_factory):
     (d / "nums").mkdir()
     pq.write_table(pa.table({"x": pa.array(range(10), pa.int64())}), d / "nums" / "part-0.parquet")
     pq.write_table(pa.table({"x": pa.array(range(10, 20), pa.int64())}), d / "nums" / "part-1.parquet")
-    pq.write_table(pa.table({"g": pa.array(range(20000), pa.int64())}), d / "big.parquet")
+    # the Ctrl-C tests cross-join it (1e10 pairs, minutes): cancelled or not, it cannot
+    # finish before the Ctrl-C lands, however slow the machine
+    pq.write_table(pa.table({"g": pa.array(range(100_000), pa.int64())}), d / "big.parquet")
     (d / "not_a_table").mkdir()
     (d / "notes.txt").write_text("ignored")
     return d
@@ -53,12 +55,16 @@ def shell(tmp_path, data_dir):
         child = pexpect.spawn(sys.executable, ["-m", "quiver.cli", "shell", "--data", str(data_dir)],
                               env=env, cwd=str(tmp_path), dimensions=(rows, cols),
                               encoding="utf-8", timeout=20)
+        child.logfile_read = open(tmp_path / f"pty-{len(started)}.log", "w")
         started.append(child)
         child.expect("quiver>")
         return child
 
     yield start
-    for child in started:
+    for i, child in enumerate(started):      # shown by pytest when the test failed
+        child.logfile_read.close()
+        print(f"--- what shell {i} wrote ---")
+        print((tmp_path / f"pty-{i}.log").read_text(errors="replace"))
         if child.isalive():
             child.terminate(force=True)
         child.close(force=True)
