@@ -28,6 +28,7 @@ from .push_down_projection import push_down_projection
 from .push_down_semi_joins import push_down_semi_joins
 from .reduce_aggregates_by_join_keys import reduce_aggregates_by_join_keys
 from .reorder_joins import reorder_joins
+from .split_distinct_aggregates import split_distinct_aggregates
 from .unwrap_cast_in_comparison import unwrap_cast_in_comparison
 from .util import schema_signature
 
@@ -40,6 +41,7 @@ RULES = (
     push_down_filter,
     push_down_semi_joins,
     reduce_aggregates_by_join_keys,
+    split_distinct_aggregates,
     reorder_joins,
     push_down_projection,
     merge_projections,

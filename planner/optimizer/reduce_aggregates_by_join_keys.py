@@ -43,7 +43,8 @@ def reduce_aggregates_by_join_keys(plan: LogicalPlan, ctx) -> LogicalPlan:
 
 
 def _reduce(node, ctx):
-    if not (isinstance(node, Join) and node.kind == "inner" and node.condition is not None):
+    if not (isinstance(node, Join) and node.kind == "inner" and node.condition is not None
+            and not node.null_equals_null):       # a NULL key must not match for groups to go
         return node
     left_names = {f.name for f in node.left.schema}
     for a, b in _column_equalities(node.condition):
