@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import os
+import signal
 import sys
 
 import pyarrow as pa
@@ -34,6 +35,15 @@ def data_dir(tmp_path_factory):
     return d
 
 
+def interruptible() -> None:
+    """preexec_fn for a child driven through a pty: Ctrl-C must reach it as
+    at a terminal. A process started in the background by a non-interactive
+    shell (`cmd &`, as a CI script or a loaded-run loop does) inherits SIGINT
+    ignored, and Python then never raises KeyboardInterrupt, so the child
+    would not see Ctrl-C however it handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli_env(tmp_path) -> dict:
     env = dict(os.environ)
     for key in ("COLUMNS", "LINES", "QUIVER_CONNECT"):
@@ -54,7 +64,7 @@ def shell(tmp_path, data_dir):
         env.update(env_extra or {})
         child = pexpect.spawn(sys.executable, ["-m", "quiver.cli", "shell", "--data", str(data_dir)],
                               env=env, cwd=str(tmp_path), dimensions=(rows, cols),
-                              encoding="utf-8", timeout=20)
+                              encoding="utf-8", timeout=20, preexec_fn=interruptible)
         child.logfile_read = open(tmp_path / f"pty-{len(started)}.log", "w")
         started.append(child)
         child.expect("quiver>")

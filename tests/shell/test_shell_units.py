@@ -4,6 +4,7 @@ completion, and the query runner (with small fake connections)."""
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 
 import pyarrow as pa
@@ -199,12 +200,16 @@ def test_ctrl_c_cancels_the_running_query():
             pass
 
     screen = Screen()
+    # A run started with `&` by a non-interactive shell inherits SIGINT
+    # ignored, and interrupt_main then does nothing: handle it as a terminal would.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.6, _thread.interrupt_main)    # Ctrl-C, as the terminal sends it
     timer.start()
     try:
         out = QueryRunner(FakeConnection(slow), progress_stream=screen).run("select slow")
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert isinstance(out.error, errors.QueryCancelled)
     assert "stage 1/3 · tasks 4/9 · 1,200 rows · " in screen.text
     assert screen.text.endswith("\r\x1b[2K")               # the progress line is gone

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,13 @@ def cli_env(tmp_path) -> dict:
            if k not in ("COLUMNS", "LINES", "QUIVER_CONNECT")}
     env.update(TERM="xterm", QUIVER_HISTORY=str(tmp_path / "history"))
     return env
+
+
+def interruptible() -> None:
+    """Ctrl-C reaches the pty child even when this run inherited SIGINT
+    ignored (started with `&`; see conftest.interruptible)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 PROBE = textwrap.dedent("""
     import sys
@@ -59,7 +67,7 @@ def test_progress_line_and_ctrl_c_on_a_terminal(tmp_path, data_dir):
         ["-m", "quiver.cli", "sql", "--data", str(data_dir), "-c",
          "select count(*) from big a cross join big b where a.g + b.g > 3"],
         env=cli_env(tmp_path), cwd=str(tmp_path), dimensions=(40, 120), encoding="utf-8",
-        timeout=30)
+        timeout=30, preexec_fn=interruptible)
     try:
         child.expect(r"(running|tasks \d+/\d+) · ", timeout=30)   # the live progress line
         child.sendintr()
@@ -83,7 +91,7 @@ def test_ctrl_c_in_the_shell_spares_its_local_cluster(tmp_path, data_dir):
     child = pexpect.spawn(sys.executable, ["-m", "quiver.cli", "shell", "--connect", "local[1]",
                                            "--data", str(data_dir)],
                           env=env, cwd=str(tmp_path), dimensions=(40, 120), encoding="utf-8",
-                          timeout=90)
+                          timeout=90, preexec_fn=interruptible)
     prompt = r"\x1b\[\?2004h[^\n]*?quiver>"
     try:
         child.expect(prompt, timeout=90)
