@@ -22,9 +22,11 @@ import numpy as np
 from .jit import njit
 
 from .hashing import fmix64, hash_bytes
+from .key_filter import KeyFilter
 
 _EMPTY_BOOL = np.zeros(0, dtype=np.bool_)
 _INITIAL_SLOTS = 1024
+_NO_FILTER = KeyFilter(np.iinfo(np.int64).min, np.iinfo(np.int64).max, np.zeros(0, dtype=np.uint64))
 
 
 # --- int64 keys -----------------------------------------------------------------
@@ -67,14 +69,25 @@ def _int_insert(words, valid, nulls_as_key, null_id, slot_keys, slot_ids, count,
 
 
 @njit(cache=True, nogil=True)
-def _int_lookup(words, valid, nulls_as_key, null_id, slot_keys, slot_ids, out):
+def _int_lookup(words, valid, nulls_as_key, null_id, slot_keys, slot_ids, lo, hi, bits, out):
+    """`lo`, `hi`, `bits`: the table's KeyFilter (lo > hi: no key; no bits:
+    range only), answering most misses without touching the slots."""
     mask = np.uint64(len(slot_keys) - 1)
     has_valid = len(valid) > 0
+    has_bits = len(bits) > 0
     for i in range(len(words)):
         if has_valid and not valid[i]:
             out[i] = null_id if nulls_as_key else -1
             continue
         k = words[i]
+        if k < lo or k > hi:
+            out[i] = -1
+            continue
+        if has_bits:
+            d = np.uint64(k - lo)
+            if (bits[d >> np.uint64(6)] >> (d & np.uint64(63))) & np.uint64(1) == 0:
+                out[i] = -1
+                continue
         s = fmix64(np.uint64(k)) & mask
         while True:
             sid = slot_ids[s]
@@ -109,6 +122,8 @@ class Int64Table:
         self.slot_ids = np.full(slots, -1, dtype=np.int64)
         self.count = 0
         self.null_id = -1
+        self._filter: KeyFilter | None = None      # of the keys as they are now
+        self._probes = 0                            # rows looked up since the last insert
 
     @property
     def nbytes(self) -> int:
@@ -127,6 +142,7 @@ class Int64Table:
         out = np.empty(n, dtype=np.int64)
         v = _EMPTY_BOOL if valid is None else valid
         start = 0
+        self._filter, self._probes = None, 0
         while True:
             stop, self.count, self.null_id = _int_insert(
                 words, v, nulls_as_key, self.null_id, self.slot_keys, self.slot_ids,
@@ -139,9 +155,24 @@ class Int64Table:
     def lookup(self, words: np.ndarray, valid: np.ndarray | None = None,
                nulls_as_key: bool = True) -> np.ndarray:
         out = np.empty(len(words), dtype=np.int64)
+        f = self._key_filter(len(words))
         _int_lookup(words, _EMPTY_BOOL if valid is None else valid, nulls_as_key,
-                    self.null_id, self.slot_keys, self.slot_ids, out)
+                    self.null_id, self.slot_keys, self.slot_ids, f.lo, f.hi, f.bits, out)
         return out
+
+    def _key_filter(self, rows: int) -> KeyFilter:
+        """The keys' filter, made once the rows looked up since the last
+        insert are half the slots, so a table that keeps growing between
+        small lookups does not pay a pass over its slots each time; until
+        then a filter of the full int64 range (it rejects nothing)."""
+        f = self._filter
+        if f is not None:
+            return f
+        self._probes += rows
+        if self._probes * 2 < len(self.slot_keys):
+            return _NO_FILTER
+        f = self._filter = KeyFilter.of_table(self.slot_keys, self.slot_ids, self.count)
+        return f
 
 
 # --- byte-string keys -------------------------------------------------------------

@@ -167,7 +167,9 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
     # one chunk of rows, one id array and the CSR index are made next, while
     # the parts they come from are still held: reserve the copies first
     copies = (sum(b.nbytes for b in held_batches) if len(held_batches) > 1 else 0)
-    index = 8 * (num_keys + 1) + 8 * n
+    # the CSR index, and the probe's key filter (hash_tables.Int64Table builds
+    # it on the first lookups: at most 64 bits per key)
+    index = 8 * (num_keys + 1) + 8 * n + (8 * num_keys if keyed else 0)
     extra = copies + (8 * n if len(id_parts) > 1 else 0)
     if not res.try_grow(index + extra):
         if spillable:
