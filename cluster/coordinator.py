@@ -680,6 +680,8 @@ class Coordinator(rpc.CoordinatorServicer):
 
     def _session(self, session_id: str, options: dict, runner) -> CoordinatorSession:
         kwargs = session_options(options)
+        # tasks run in many processes: a broadcast build is made in each
+        kwargs["physical"].one_process = False
         if "target_partitions" not in options:
             # the cluster's task slots, not this machine's CPUs, set how many
             # partitions a stage is cut into

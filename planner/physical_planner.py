@@ -39,6 +39,9 @@ class PhysicalOptions:
     target_partitions: int = field(default_factory=lambda: os.cpu_count() or 2)
     shuffle_partitions: int | None = None      # None: chosen from input sizes
     broadcast_rows: int = 200_000              # build sides up to this are broadcast
+    # the plan runs in one process (the embedded engine): a broadcast build is
+    # made once and shared by its tasks, so it is worth more (see _broadcasts)
+    one_process: bool = True
     join_strategy: str | None = None           # None, "broadcast" or "partitioned"
     split_bytes: int = 64 << 20                # scan bytes per task
     rows_per_shuffle_partition: int = 2_000_000
@@ -185,9 +188,7 @@ class PhysicalPlanner:
         strategy = self.options.join_strategy
         can_broadcast = kind in ("inner", "left", "semi", "anti", "null_aware_anti")
         if strategy is None:
-            strategy = ("broadcast" if can_broadcast
-                        and _estimate(node.right) <= self.options.broadcast_rows
-                        else "partitioned")
+            strategy = "broadcast" if can_broadcast and self._broadcasts(node) else "partitioned"
         if kind == "null_aware_anti":
             # NOT IN needs to see the whole build side (is it empty? has it a
             # NULL?) in every partition: hash-partitioning it would hide those
@@ -200,6 +201,22 @@ class PhysicalPlanner:
         lex = P.ExchangeExec(left, P.HashPartitioning(lkeys, n))
         rex = P.ExchangeExec(right, P.HashPartitioning(rkeys, n))
         return self._partitioned_join(node, lex, rex, lkeys, rkeys, residual)
+
+    def _broadcasts(self, node: L.Join) -> bool:
+        """Broadcast the build (right) side? Yes up to broadcast_rows. In one
+        process also when building it once, on one core, costs less than
+        hash-partitioning both sides across all of them: the build is shared
+        by the tasks, not copied, and a partitioned join would shuffle the
+        probe side, usually the largest table of the query (TPC-H Q18 at SF1
+        shuffled all 6M lineitem rows to meet 57 orders). A broadcast build
+        the memory pool refuses spills like a partitioned one."""
+        build = _estimate(node.right)
+        if build <= self.options.broadcast_rows:
+            return True
+        if not self.options.one_process:
+            return False
+        cores = max(1, self.options.target_partitions)
+        return build * (cores - 1) <= _estimate(node.left)
 
     def _partitioned_join(self, node: L.Join, left, right, lkeys, rkeys, residual):
         """A join whose sides are partitioned alike. A semi/anti join whose
