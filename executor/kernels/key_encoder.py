@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from .arrow_buffers import (decode, fixed_bytes_parts, is_bytes_type, is_wide_fixed_type,
                             key_words, string_parts, validity)
+from . import short_strings as ss
 from .hash_tables import BytesTable, Int64Table
 
 _MAX_CODE = (1 << 31) - 1
@@ -37,28 +38,92 @@ def _and_valid(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
 
 
 class _Column:
-    """One key column's table: Arrow values -> dense column codes."""
+    """One key column's table: Arrow values -> dense column codes.
+
+    String columns keep a second table beside their BytesTable: strings of
+    at most 7 bytes packed into int64 words (short_strings.py), word -> code.
+    Every short string the column has seen is in it, so a batch of short
+    strings (NULLs included) never touches the BytesTable except to give
+    new strings their code, in the order they first appear."""
 
     def __init__(self, dtype: pa.DataType) -> None:
         self.bytes_kind = is_bytes_type(dtype) or is_wide_fixed_type(dtype) or (
             pa.types.is_dictionary(dtype)
             and (is_bytes_type(dtype.value_type) or is_wide_fixed_type(dtype.value_type)))
         self.table = BytesTable() if self.bytes_kind else Int64Table()
+        self.short = Int64Table() if self.bytes_kind else None
+        self.short_codes = np.empty(0, dtype=np.int64)     # short table id -> code
 
-    def _parts(self, arr: pa.Array):
-        arr = decode(arr)
-        if not self.bytes_kind:
-            return (key_words(arr),)
-        if is_bytes_type(arr.type):
-            return string_parts(arr)
-        return fixed_bytes_parts(arr)
+    @property
+    def nbytes(self) -> int:
+        if self.short is None:
+            return self.table.nbytes
+        return self.table.nbytes + self.short.nbytes + self.short_codes.nbytes
 
     def codes(self, arr: pa.Array, valid: np.ndarray | None, nulls_as_key: bool,
               insert: bool) -> np.ndarray:
-        parts = self._parts(arr)
-        if insert:
-            return self.table.insert(*parts, valid=valid, nulls_as_key=nulls_as_key)
-        return self.table.lookup(*parts, valid=valid, nulls_as_key=nulls_as_key)
+        arr = decode(arr)
+        if not self.bytes_kind:
+            words = key_words(arr)
+            if insert:
+                return self.table.insert(words, valid=valid, nulls_as_key=nulls_as_key)
+            return self.table.lookup(words, valid=valid, nulls_as_key=nulls_as_key)
+        if not is_bytes_type(arr.type):
+            parts = fixed_bytes_parts(arr)
+            if insert:
+                return self.table.insert(*parts, valid=valid, nulls_as_key=nulls_as_key)
+            return self.table.lookup(*parts, valid=valid, nulls_as_key=nulls_as_key)
+        offsets, data = string_parts(arr)
+        short = np.diff(offsets) <= ss.MAX_SHORT
+        if short.all():
+            return self._short_codes(offsets, data, valid, nulls_as_key, insert)
+        if not insert:
+            return self.table.lookup(offsets, data, valid=valid, nulls_as_key=nulls_as_key)
+        codes = self.table.insert(offsets, data, valid=valid, nulls_as_key=nulls_as_key)
+        self._remember_short(offsets, data, valid, nulls_as_key, short, codes)
+        return codes
+
+    def _words(self, offsets, data, valid, nulls_as_key):
+        """Packed words, and the validity to hand the short table (NULL is a
+        word of its own when it is a key)."""
+        words = ss.pack(offsets, data, valid)
+        return words, (None if nulls_as_key else valid)
+
+    def _short_codes(self, offsets, data, valid, nulls_as_key, insert) -> np.ndarray:
+        words, word_valid = self._words(offsets, data, valid, nulls_as_key)
+        if not insert:
+            ids = self.short.lookup(words, valid=word_valid, nulls_as_key=False)
+            return self._codes_of(ids)
+        known = self.short.count
+        ids = self.short.insert(words, valid=word_valid, nulls_as_key=False)
+        if self.short.count > known:
+            rows = ss.first_rows(ids, known, self.short.count - known)
+            sub_offsets, sub_data = ss.gather(offsets, data, rows)
+            new = self.table.insert(sub_offsets, sub_data,
+                                    valid=None if valid is None else valid[rows],
+                                    nulls_as_key=True)
+            self.short_codes = np.concatenate([self.short_codes, new])
+        return self._codes_of(ids)
+
+    def _codes_of(self, ids: np.ndarray) -> np.ndarray:
+        if not len(self.short_codes):
+            return np.full(len(ids), -1, dtype=np.int64)
+        return np.where(ids >= 0, self.short_codes[ids], -1)
+
+    def _remember_short(self, offsets, data, valid, nulls_as_key, short, codes) -> None:
+        """After a BytesTable insert of a batch holding long strings: enter
+        its short strings (and NULL) in the short table too."""
+        rows = np.flatnonzero(short if (valid is None or nulls_as_key) else short & valid)
+        if not len(rows):
+            return
+        sub_offsets, sub_data = ss.gather(offsets, data, rows)
+        sub_valid = None if valid is None else valid[rows]
+        words, word_valid = self._words(sub_offsets, sub_data, sub_valid, nulls_as_key)
+        known = self.short.count
+        ids = self.short.insert(words, valid=word_valid, nulls_as_key=False)
+        if self.short.count > known:
+            first = ss.first_rows(ids, known, self.short.count - known)
+            self.short_codes = np.concatenate([self.short_codes, codes[rows[first]]])
 
 
 class KeyEncoder:
@@ -76,7 +141,7 @@ class KeyEncoder:
     @property
     def nbytes(self) -> int:
         """Bytes its hash tables hold (what an operator keeping it reserves)."""
-        return (sum(c.table.nbytes for c in self._columns)
+        return (sum(c.nbytes for c in self._columns)
                 + sum(t.nbytes for t in self._combiners))
 
     @property
