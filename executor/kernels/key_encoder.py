@@ -108,7 +108,7 @@ class _Column:
     def _codes_of(self, ids: np.ndarray) -> np.ndarray:
         if not len(self.short_codes):
             return np.full(len(ids), -1, dtype=np.int64)
-        return np.where(ids >= 0, self.short_codes[ids], -1)
+        return ss.codes_of(ids, self.short_codes)
 
     def _remember_short(self, offsets, data, valid, nulls_as_key, short, codes) -> None:
         """After a BytesTable insert of a batch holding long strings: enter

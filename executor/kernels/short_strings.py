@@ -81,3 +81,17 @@ def gather(offsets: np.ndarray, data: np.ndarray, rows: np.ndarray) -> tuple[np.
     new_data = np.empty(int(lengths.sum()), dtype=np.uint8)
     _gather(offsets, data, rows, new_offsets, new_data)
     return new_offsets, new_data
+
+
+@njit(cache=True, nogil=True)
+def _codes_of(ids, codes, out):
+    for i in range(len(ids)):
+        j = ids[i]
+        out[i] = codes[j] if j >= 0 else -1
+
+
+def codes_of(ids: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """codes[id] per row, -1 where the id is -1."""
+    out = np.empty(len(ids), dtype=np.int64)
+    _codes_of(ids, codes, out)
+    return out
