@@ -204,8 +204,9 @@ class PhysicalPlanner:
 
     def _broadcasts(self, node: L.Join) -> bool:
         """Broadcast the build (right) side? Yes up to broadcast_rows. In one
-        process also when building it once, on one core, costs less than
-        hash-partitioning both sides across all of them: the build is shared
+        process also when the probe side is at least `cores` times larger,
+        so that building once on one core costs less than hash-partitioning
+        both sides across all of them: the build is shared
         by the tasks, not copied, and a partitioned join would shuffle the
         probe side, usually the largest table of the query (TPC-H Q18 at SF1
         shuffled all 6M lineitem rows to meet 57 orders). A broadcast build
@@ -215,8 +216,10 @@ class PhysicalPlanner:
             return True
         if not self.options.one_process:
             return False
+        # only where the probe side clearly dominates: a partitioned build is
+        # also split over tasks that run a few at a time (less memory at once)
         cores = max(1, self.options.target_partitions)
-        return build * (cores - 1) <= _estimate(node.left)
+        return build * cores <= _estimate(node.left)
 
     def _partitioned_join(self, node: L.Join, left, right, lkeys, rkeys, residual):
         """A join whose sides are partitioned alike. A semi/anti join whose
