@@ -55,3 +55,27 @@ def test_through_a_project_that_keeps_the_columns():
     semi = L.Join(proj, S, "semi", eq(col(O, 0), col(S, 0)))
     out = push_down_semi_joins(semi, None)
     assert out == L.Project(L.Join(O, S, "semi", semi.condition), proj.exprs, proj.names)
+
+
+def _sized(name, rows, *cols):
+    class Sized:
+        num_rows = rows
+        schema = pa.schema([])
+    return L.Scan(name, Sized(), tuple(L.Field(f"{c}#{name}", dt.INT64) for c in cols), cols)
+
+
+def test_stays_above_a_filtering_join_when_its_subquery_is_as_large():
+    # TPC-H Q21's shape: EXISTS over a table as large as the rows it would
+    # filter, above a join with a filtered dimension that keeps few of them
+    fact = _sized("l", 1_000_000, "orderkey", "suppkey")
+    dim = _sized("n", 1000, "suppkey", "flag")
+    dim_filtered = L.Filter(dim, eq(col(dim, 1), Column(dim.fields[1].name, dt.INT64)))
+    sub = _sized("l2", 1_000_000, "orderkey")
+    inner = L.Join(fact, dim_filtered, "inner", eq(col(fact, 1), col(dim, 0)))
+    semi = L.Join(inner, sub, "semi", eq(col(fact, 0), col(sub, 0)))
+    assert push_down_semi_joins(semi, None) == semi
+    # a small subquery side still goes down onto the rows it filters
+    small = _sized("s", 100, "orderkey")
+    semi = L.Join(inner, small, "semi", eq(col(fact, 0), col(small, 0)))
+    assert push_down_semi_joins(semi, None) == L.Join(
+        L.Join(fact, small, "semi", semi.condition), dim_filtered, "inner", inner.condition)
