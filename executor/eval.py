@@ -16,7 +16,10 @@ rows the left side does not decide.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import functools
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +29,8 @@ import pyarrow.compute as pc
 
 from ..errors import DataError, InternalError, NotSupportedError
 from .. import datatypes as dt
-from ..planner.expr import Call, Case, Cast, Column, Expr, InList, Literal, PythonCall
+from ..planner.expr import (VOLATILE_FUNCTIONS, Call, Case, Cast, Column, Expr, InList, Literal,
+                            PythonCall)
 from .functions import lookup, python_udf
 from .functions.cast import cast_array
 from .functions.registry import as_array
@@ -42,6 +46,32 @@ def evaluate(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
     """An Array of batch.num_rows values of type expr.dtype."""
     out = _eval(expr, batch)
     return _finish(out, expr.dtype, batch.num_rows)
+
+
+_shared = threading.local()
+
+
+@contextlib.contextmanager
+def shared_subexpressions():
+    """Within it, a deterministic call evaluated twice over the same batch
+    (by several expressions of one operator) is computed once: TPC-H Q1
+    sums l_extendedprice * (1 - l_discount) alone and times (1 + l_tax).
+    Results are kept with their batch, so a CASE branch's sub-batch never
+    sees another batch's values; all are dropped on leaving."""
+    previous = getattr(_shared, "memo", None)
+    _shared.memo = {}
+    try:
+        yield
+    finally:
+        _shared.memo = previous
+
+
+@functools.lru_cache(maxsize=4096)
+def _shareable(expr: Call) -> bool:
+    from ..planner.tree import walk
+    return not any(isinstance(e, (Call, PythonCall)) and
+                   (isinstance(e, PythonCall) or e.fn in VOLATILE_FUNCTIONS)
+                   for e in walk(expr))
 
 
 def filter_batch(batch: pa.RecordBatch, predicate: Expr | None) -> pa.RecordBatch:
@@ -92,7 +122,18 @@ def _eval(expr: Expr, batch: pa.RecordBatch) -> Datum:
     if t is Literal:
         return literal_scalar(expr)
     if t is Call:
-        return _call(expr, batch)
+        memo = getattr(_shared, "memo", None)
+        try:
+            if memo is None or not _shareable(expr):
+                return _call(expr, batch)
+            hit = memo.get(expr)
+        except TypeError:              # a value in the tree that does not hash
+            return _call(expr, batch)
+        if hit is not None and hit[0] is batch:
+            return hit[1]
+        out = _call(expr, batch)
+        memo[expr] = (batch, out)      # the batch is held: its id is not reused
+        return out
     if t is Cast:
         return _cast(expr, batch)
     if t is Case:

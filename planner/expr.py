@@ -27,6 +27,11 @@ import pyarrow as pa
 
 from .. import datatypes as dt
 
+# Functions whose value changes from call to call: never moved, folded or
+# shared between expressions.
+VOLATILE_FUNCTIONS = frozenset({"random", "rand", "uuid", "gen_random_uuid",
+                                "now", "current_timestamp"})
+
 
 class Expr:
     """Base of all expression nodes."""

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from ...planner.aggregate_state import state_fields
 from ...planner.expr import Expr
 from ...planner.physical import HashAggregateExec
-from ..eval import evaluate
+from ..eval import evaluate, shared_subexpressions
 from ..kernels.grouped_agg import first_row_of_new_ids
 from ..kernels.key_encoder import KeyEncoder
 from .aggregate_accumulators import make_accumulator
@@ -107,12 +107,13 @@ class GroupTable:
             for acc, states in zip(self.accs, _state_columns(node, batch)):
                 acc.merge(ids, n, states)
             return
-        for agg, acc in zip(node.aggs, self.accs):
-            if getattr(acc, "wants_all_args", False):      # aggregate_collect.py
-                arg = [eval_array(a, batch) for a in agg.args]
-            else:
-                arg = eval_array(agg.args[0], batch) if agg.args else None
-            acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
+        with shared_subexpressions():
+            for agg, acc in zip(node.aggs, self.accs):
+                if getattr(acc, "wants_all_args", False):      # aggregate_collect.py
+                    arg = [eval_array(a, batch) for a in agg.args]
+                else:
+                    arg = eval_array(agg.args[0], batch) if agg.args else None
+                acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
 
     def nbytes(self) -> int:
         return self.key_bytes + _nbytes(self.encoder) + sum(_nbytes(a) for a in self.accs)

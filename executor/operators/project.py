@@ -15,12 +15,13 @@ from .values import rows_only_batch, to_type
 
 @implements(ProjectExec)
 def project_exec(node: ProjectExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
-    from ..eval import evaluate
+    from ..eval import evaluate, shared_subexpressions
     names = list(node.names)
     for batch in execute(node.input, partition, ctx):
         ctx.check_cancelled()
         if not node.exprs:
             yield rows_only_batch(batch.num_rows)
             continue
-        arrays = [to_type(evaluate(e, batch), e.dtype) for e in node.exprs]
+        with shared_subexpressions():
+            arrays = [to_type(evaluate(e, batch), e.dtype) for e in node.exprs]
         yield pa.RecordBatch.from_arrays(arrays, names=names)

@@ -13,14 +13,10 @@ from typing import Iterable
 import pyarrow as pa
 
 from ... import datatypes as dt
-from ..expr import (AggCall, Call, Cast, Column, Expr, Literal, WindowCall,
-                    columns_of, conjoin, conjuncts)
+from ..expr import (VOLATILE_FUNCTIONS, AggCall, Call, Cast, Column, Expr, Literal,  # noqa: F401
+                    WindowCall, columns_of, conjoin, conjuncts)
 from ..logical import LogicalPlan
 from ..tree import expressions, transform_up, walk
-
-# Functions whose value changes from call to call: never moved or folded.
-VOLATILE_FUNCTIONS = frozenset({"random", "rand", "uuid", "gen_random_uuid",
-                                "now", "current_timestamp"})
 
 __all__ = ["produced_names", "referenced_names", "free_names", "substitute",
            "is_deterministic", "eq", "coalesce", "conjuncts", "conjoin",
