@@ -38,7 +38,12 @@ def shared_build(node, ctx):
     task then joins its probe rows part by part). The reservation lives as
     long as the query (ctx.close frees it)."""
     with _CACHE_LOCK:
-        cache = ctx.__dict__.setdefault(_CACHE_ATTR, {})
+        cache = ctx.__dict__.get(_CACHE_ATTR)
+        if cache is None:
+            cache = ctx.__dict__[_CACHE_ATTR] = {}
+            # the builds go when the query ends, even while something still
+            # holds its context (a cursor's result): their reservations do
+            ctx.add_cleanup(cache.clear)
         entry = cache.get(id(node))
         if entry is None or entry.node is not node:
             entry = cache[id(node)] = _Entry(node)
