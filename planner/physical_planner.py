@@ -204,13 +204,13 @@ class PhysicalPlanner:
 
     def _broadcasts(self, node: L.Join) -> bool:
         """Broadcast the build (right) side? Yes up to broadcast_rows. In one
-        process also when the probe side is at least `cores` times larger,
-        so that building once on one core costs less than hash-partitioning
-        both sides across all of them: the build is shared
-        by the tasks, not copied, and a partitioned join would shuffle the
-        probe side, usually the largest table of the query (TPC-H Q18 at SF1
-        shuffled all 6M lineitem rows to meet 57 orders). A broadcast build
-        the memory pool refuses spills like a partitioned one."""
+        process also when the probe side is at least `cores` times larger:
+        building once on one core then costs less than hash-partitioning
+        both sides across all of them. The build is shared by the tasks, not
+        copied, while a partitioned join shuffles the probe side, usually the
+        largest table (TPC-H Q18 at SF1 shuffled all 6M lineitem rows to meet
+        57 orders). A broadcast build the pool refuses spills like a
+        partitioned one."""
         build = _estimate(node.right)
         if build <= self.options.broadcast_rows:
             return True

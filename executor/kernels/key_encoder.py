@@ -37,6 +37,12 @@ def _and_valid(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     return a & b
 
 
+def _short_words(offsets, data, valid, nulls_as_key):
+    """Packed words, and the validity to hand the short table (NULL is a
+    word of its own when it is a key)."""
+    return ss.pack(offsets, data, valid), (None if nulls_as_key else valid)
+
+
 class _Column:
     """One key column's table: Arrow values -> dense column codes.
 
@@ -83,17 +89,11 @@ class _Column:
         self._remember_short(offsets, data, valid, nulls_as_key, short, codes)
         return codes
 
-    def _words(self, offsets, data, valid, nulls_as_key):
-        """Packed words, and the validity to hand the short table (NULL is a
-        word of its own when it is a key)."""
-        words = ss.pack(offsets, data, valid)
-        return words, (None if nulls_as_key else valid)
-
     def _short_codes(self, offsets, data, valid, nulls_as_key, insert) -> np.ndarray:
-        words, word_valid = self._words(offsets, data, valid, nulls_as_key)
+        words, word_valid = _short_words(offsets, data, valid, nulls_as_key)
         if not insert:
             ids = self.short.lookup(words, valid=word_valid, nulls_as_key=False)
-            return self._codes_of(ids)
+            return ss.codes_of(ids, self.short_codes)
         known = self.short.count
         ids = self.short.insert(words, valid=word_valid, nulls_as_key=False)
         if self.short.count > known:
@@ -103,11 +103,6 @@ class _Column:
                                     valid=None if valid is None else valid[rows],
                                     nulls_as_key=True)
             self.short_codes = np.concatenate([self.short_codes, new])
-        return self._codes_of(ids)
-
-    def _codes_of(self, ids: np.ndarray) -> np.ndarray:
-        if not len(self.short_codes):
-            return np.full(len(ids), -1, dtype=np.int64)
         return ss.codes_of(ids, self.short_codes)
 
     def _remember_short(self, offsets, data, valid, nulls_as_key, short, codes) -> None:
@@ -118,7 +113,7 @@ class _Column:
             return
         sub_offsets, sub_data = ss.gather(offsets, data, rows)
         sub_valid = None if valid is None else valid[rows]
-        words, word_valid = self._words(sub_offsets, sub_data, sub_valid, nulls_as_key)
+        words, word_valid = _short_words(sub_offsets, sub_data, sub_valid, nulls_as_key)
         known = self.short.count
         ids = self.short.insert(words, valid=word_valid, nulls_as_key=False)
         if self.short.count > known:

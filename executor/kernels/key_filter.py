@@ -81,11 +81,3 @@ class KeyFilter:
         bits = np.zeros((span + 63) // 64, dtype=np.uint64)
         _set_bits(slot_keys, slot_ids, np.int64(lo), bits)
         return cls(lo, hi, bits)
-
-    def may_contain(self, words: np.ndarray) -> np.ndarray:
-        """bool per word: False where the word is surely not a key (tests)."""
-        out = (words >= self.lo) & (words <= self.hi)
-        if len(self.bits) and out.any():
-            d = (words[out] - self.lo).astype(np.uint64)
-            out[out] = ((self.bits[d >> np.uint64(6)] >> (d & np.uint64(63))) & np.uint64(1)) == 1
-        return out

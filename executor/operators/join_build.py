@@ -167,9 +167,11 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
     # one chunk of rows, one id array and the CSR index are made next, while
     # the parts they come from are still held: reserve the copies first
     copies = (sum(b.nbytes for b in held_batches) if len(held_batches) > 1 else 0)
-    # the CSR index, and the probe's key filter (hash_tables.Int64Table builds
-    # it on the first lookups: at most 64 bits per key)
-    index = 8 * (num_keys + 1) + 8 * n + (8 * num_keys if keyed else 0)
+    # the CSR index, and the probe's key filters (hash_tables.Int64Table makes
+    # one per table on the first lookups, at most 64 bits per key: the key
+    # encoder has a table per column and one per column after the first)
+    filters = 8 * num_keys * (2 * len(types) - 1) if keyed else 0
+    index = 8 * (num_keys + 1) + 8 * n + filters
     extra = copies + (8 * n if len(id_parts) > 1 else 0)
     if not res.try_grow(index + extra):
         if spillable:

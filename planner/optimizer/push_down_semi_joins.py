@@ -50,14 +50,14 @@ def _push(node):
     for side in sides:
         child = getattr(target, side)
         if reads <= {f.name for f in child.schema}:
-            if target.kind == "inner" and _keeps_the_join_smaller(node, target, side):
+            if target.kind == "inner" and _better_above(node, target, side):
                 return node
             moved = dataclasses.replace(node, left=child)
             return dataclasses.replace(target, **{side: moved})
     return node
 
 
-def _keeps_the_join_smaller(node: Join, target: Join, side: str) -> bool:
+def _better_above(node: Join, target: Join, side: str) -> bool:
     """Stay above an inner join whose other input is filtered when the
     semi/anti join's own input (the subquery side, which it builds or
     probes in full) is at least as large as the rows it would filter down

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from quiver.executor.kernels.hash_tables import Int64Table
-from quiver.executor.kernels.key_filter import KeyFilter
 
 
 def _expected(keys: np.ndarray, probes: np.ndarray) -> np.ndarray:
@@ -73,11 +72,3 @@ def test_an_insert_after_lookups_makes_a_new_filter():
     t.insert(np.array([4000, -7], dtype=np.int64))
     got = t.lookup(np.array([4000, -7, 999, 1000] * 1000, dtype=np.int64))
     assert got[:4].tolist() == [1000, 1001, 999, -1]
-
-
-def test_may_contain_agrees_with_the_table():
-    keys = np.arange(0, 10_000, 3, dtype=np.int64)
-    t = _table(keys)
-    f = KeyFilter.of_table(t.slot_keys, t.slot_ids, t.count)
-    probes = np.arange(-100, 10_100, dtype=np.int64)
-    assert np.array_equal(f.may_contain(probes), np.isin(probes, keys))
