@@ -8,6 +8,7 @@ runner; DDL against the catalog; EXPLAIN as text. The DB-API connection
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -243,8 +244,20 @@ class Session:
         from .planner.optimizer import OptimizerContext, optimize
         ctx = OptimizerContext(evaluate_scalar=evaluate_scalar)
         logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
-        physical = PhysicalPlanner(self.physical, evaluate=evaluate).plan(logical)
+        options = self.physical
+        if options.memory_bytes is None:
+            options = dataclasses.replace(options, memory_bytes=self.query_memory_bytes())
+        physical = PhysicalPlanner(options, evaluate=evaluate).plan(logical)
         return logical, physical, build_stages(physical)
+
+    def query_memory_bytes(self) -> int:
+        """What a query of this session may reserve: the reservable share of
+        its memory_limit, capped by this process's pool (ExecContext.effective_limit)."""
+        from .executor.memory import process_pool, reservable
+        pool = process_pool()
+        if self.memory_limit is None:
+            return pool.reservable
+        return reservable(min(self.memory_limit, pool.limit))
 
     def _context(self, metrics=None):
         from .executor.context import ExecContext

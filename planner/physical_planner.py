@@ -20,6 +20,8 @@ import math
 import os
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from ..errors import NotSupportedError, OperationalError
 from .. import datatypes as dt
 from . import logical as L
@@ -43,6 +45,10 @@ class PhysicalOptions:
     # made once and shared by its tasks, so it is worth more (see _broadcasts)
     one_process: bool = True
     join_strategy: str | None = None           # None, "broadcast" or "partitioned"
+    # what the query may hold (bytes; the session sets it from its memory
+    # limit): a build side past broadcast_rows is broadcast only while its
+    # estimated size in memory is at most half of it; None: no such cap
+    memory_bytes: int | None = None
     split_bytes: int = 64 << 20                # scan bytes per task
     rows_per_shuffle_partition: int = 2_000_000
     # a join estimated (from known table sizes) to produce or compare more
@@ -52,6 +58,30 @@ class PhysicalOptions:
 
 def _estimate(plan: L.LogicalPlan) -> float:
     return float(estimate_rows(plan))
+
+
+# A shared broadcast build holds about 3.5x its columns' bytes (the batches,
+# the key encoding, the hash table: TPC-H Q3's 21.8M orders rows of 24 bytes
+# held 1.7 GiB at SF30); it is broadcast only while that is at most half of
+# what the query may hold, so the probe side's pipeline and buffers fit too.
+BUILD_MEMORY_FACTOR = 3.5
+STRING_BYTES = 24          # a guess for a string value's bytes (offset + data)
+
+
+def estimate_bytes(plan: L.LogicalPlan) -> float:
+    """Estimated bytes of a plan's output: rows times the row's width
+    (fixed-width types by their width, strings STRING_BYTES, others 16)."""
+    width = 0
+    for f in plan.schema:
+        t = f.dtype
+        if dt.is_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            width += STRING_BYTES
+            continue
+        try:
+            width += max(t.bit_width // 8, 1)
+        except ValueError:          # not fixed-width: lists, structs, ...
+            width += 16
+    return _estimate(plan) * max(width, 1)
 
 
 def _scans(plan: L.LogicalPlan):
@@ -215,6 +245,12 @@ class PhysicalPlanner:
         if build <= self.options.broadcast_rows:
             return True
         if not self.options.one_process:
+            return False
+        memory = self.options.memory_bytes
+        if memory is not None and estimate_bytes(node.right) * BUILD_MEMORY_FACTOR > memory / 2:
+            # a broadcast build the pool refuses spills once, but then every
+            # probe task re-reads all of it (TPC-H Q3 at SF30 under 4GB: 119
+            # tasks x 4.1 GiB, 255 s); partitioned, each task reads its share
             return False
         # only where the probe side clearly dominates: a partitioned build is
         # also split over tasks that run a few at a time (less memory at once)

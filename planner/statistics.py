@@ -5,7 +5,10 @@ from its source's `num_rows` (a storage Dataset or a pyarrow Table both have
 it) and every filter conjunct multiplies by a fixed selectivity:
 
     equality with a constant 0.1, range 0.3, LIKE 0.25, IN list 0.1 per value,
-    IS NULL 0.1, <> 0.9, anything else 0.5; OR / NOT combine these.
+    IS NULL 0.1, <> 0.9, anything else 0.5; OR / NOT combine these. A scan's
+    ranges on an integer or date column against constants (`d < DATE
+    '1995-03-15'`, both ends of a BETWEEN) keep instead the share of the
+    column's Parquet min..max they cover, as if values were uniform.
 
 Joins on equalities give |L| |R| / max(ndv) of their keys, with distinct
 counts bounded by Parquet min/max statistics and by the other key's table
@@ -94,9 +97,7 @@ def estimate_rows(plan: LogicalPlan) -> float:
     if isinstance(plan, Scan):
         n = source_rows(plan.source)
         n = DEFAULT_ROWS if n is None else n
-        for f in plan.filters:
-            n *= selectivity(f)
-        return max(n, 1.0)
+        return max(n * scan_selectivity(plan), 1.0)
     if isinstance(plan, Values):
         return float(len(plan.rows))
     if isinstance(plan, Filter):
@@ -220,19 +221,91 @@ def column_origin(plan: LogicalPlan, name: str | None):
     return None
 
 
-_SPANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # source -> {column: span}
+def scan_selectivity(scan: Scan) -> float:
+    """Share of a scan's rows its filters keep: range conjuncts on one
+    integer or date column with known min/max together keep the covered
+    share of that span; every other conjunct its fixed guess."""
+    out = 1.0
+    bounds: dict[str, list] = {}      # source column -> [lowest, highest] kept
+    names = {f.name: col for f, col in zip(scan.fields, scan.columns)}
+    for f in scan.filters:
+        for c in conjuncts(f):
+            bound = _range_bound(c, names)
+            if bound is None or _value_range(scan.source, bound[0]) is None:
+                out *= selectivity(c)
+                continue
+            column, lo, hi = bound
+            kept = bounds.setdefault(column, [None, None])
+            if lo is not None:
+                kept[0] = lo if kept[0] is None else max(kept[0], lo)
+            if hi is not None:
+                kept[1] = hi if kept[1] is None else min(kept[1], hi)
+    for column, (lo, hi) in bounds.items():
+        vmin, vmax = _value_range(scan.source, column)
+        span = vmax - vmin + 1
+        lo = vmin if lo is None else max(lo, vmin)
+        hi = vmax if hi is None else min(hi, vmax)
+        out *= min(1.0, max(hi - lo + 1, 1) / span)
+    return out
+
+
+_FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+
+
+def _range_bound(pred: Expr, names: dict) -> tuple | None:
+    """(source column, lowest kept, highest kept) of `column <op> constant`
+    on an integer or date column, as integers (dates as ordinals); else None."""
+    from .expr import Column
+    if not (isinstance(pred, Call) and pred.fn in _RANGE and len(pred.args) == 2):
+        return None
+    a, b = pred.args
+    fn = pred.fn
+    if isinstance(a, Literal) and isinstance(b, Column):
+        a, b, fn = b, a, _FLIPPED[fn]
+    if not (isinstance(a, Column) and isinstance(b, Literal)) or a.name not in names:
+        return None
+    v = _ordinal(b.value)
+    if v is None:
+        return None
+    if fn == "lt":
+        return names[a.name], None, v - 1
+    if fn == "le":
+        return names[a.name], None, v
+    if fn == "gt":
+        return names[a.name], v + 1, None
+    return names[a.name], v, None
+
+
+def _ordinal(value) -> int | None:
+    if isinstance(value, datetime.datetime):
+        return None
+    if isinstance(value, datetime.date):
+        return value.toordinal()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+_RANGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # source -> {column: range}
 
 
 def _value_span(source, column: str) -> float | None:
-    """max - min + 1 over all files, for integer and date columns; computed
-    once per (source, column) and forgotten with the source."""
+    """max - min + 1 over all files, for integer and date columns."""
+    r = _value_range(source, column)
+    return None if r is None else float(r[1] - r[0] + 1)
+
+
+def _value_range(source, column: str) -> tuple[int, int] | None:
+    """(min, max) over all files of an integer or date column (dates as
+    ordinals), from Parquet statistics; computed once per (source, column)
+    and forgotten with the source."""
     try:
-        cached = _SPANS.setdefault(source, {})
+        cached = _RANGES.setdefault(source, {})
     except TypeError:            # not weak-referenceable: no cache
         cached = {}
     if column in cached:
         return cached[column]
-    span = None
+    found = None
     files = getattr(source, "files", None)
     if files:
         try:
@@ -244,11 +317,10 @@ def _value_span(source, column: str) -> float | None:
                     break
                 lo = st.min if lo is None else min(lo, st.min)
                 hi = st.max if hi is None else max(hi, st.max)
-            if isinstance(lo, datetime.date) and isinstance(hi, datetime.date):
-                lo, hi = lo.toordinal(), hi.toordinal()
-            if isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool):
-                span = float(hi - lo + 1)
+            lo, hi = _ordinal(lo), _ordinal(hi)
+            if lo is not None and hi is not None and hi >= lo:
+                found = (lo, hi)
         except Exception:  # noqa: BLE001 - statistics are best effort
-            span = None
-    cached[column] = span
-    return span
+            found = None
+    cached[column] = found
+    return found
