@@ -168,9 +168,9 @@ class ExecContext:
         with self._res_lock:
             items = list(self._reservations)
         for _node, res in items:
-            s = stages[res.stage]
-            s[0] += res.peak          # an upper bound: tasks of a stage may not overlap
-            s[1] += res.spilled
+            stages[res.stage][1] += res.spilled
+        for k, peak in self.pool.stage_peaks(q).items():
+            stages[k][0] = peak
         return {"peak": q.peak, "spilled": q.spilled,
                 "stages": {k: tuple(v) for k, v in stages.items()}}
 

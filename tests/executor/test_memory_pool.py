@@ -92,6 +92,24 @@ def test_query_limit_caps_below_the_pool_and_counts_spill():
     assert pool.release_query("q1") is q and pool.query("q1") is None
 
 
+def test_stage_peak_is_what_its_reservations_held_at_once():
+    # tasks of a stage that take turns do not add up (EXPLAIN ANALYZE's
+    # per-stage peak_mem); tasks that overlap do
+    pool = MemoryPool("1MB")
+    q = pool.register_query("q1")
+    for _ in range(3):                       # stage 1: three tasks one after another
+        r = pool.reservation("HashJoin", "q1", stage=1)
+        assert r.try_grow(1000)
+        r.free()
+    a, b = (pool.reservation("Sort", "q1", stage=2) for _ in range(2))
+    assert a.try_grow(300) and b.try_grow(500)     # stage 2: two at once
+    a.shrink(300)
+    assert b.try_grow(100)
+    assert pool.stage_peaks(q) == {1: 1000, 2: 800}
+    b.free()
+    assert q.peak == 1000
+
+
 def test_set_limit_and_concurrent_reservations():
     pool = MemoryPool(10)
     pool.set_limit("1KB")
