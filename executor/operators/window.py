@@ -14,11 +14,13 @@ aggregates other than count/sum/avg/min/max/bool_and/bool_or/first.
 
 Memory: the input rows are reserved from the memory pool; refused, they are
 split by the calls' shared PARTITION BY keys into files computed one by one
-(window_spill.py).
+(window_spill.py), or, when the calls have no PARTITION BY, spilled whole and
+computed in a streaming pass in window order (window_stream.py).
 """
 
 from __future__ import annotations
 
+from itertools import chain as _chain
 from typing import Iterator
 
 import pyarrow as pa
@@ -91,6 +93,8 @@ def window_exec(node: WindowExec, partition: int, ctx) -> Iterator[pa.RecordBatc
 
 def _window(node: WindowExec, batches, ctx, level: int) -> Iterator[pa.RecordBatch]:
     from . import window_spill as ws
+    from . import window_stream
+    batches = iter(batches)             # the streaming path takes the rest of it
     res = ctx.reserve("Window", node)
     held, spill = [], None
     try:
@@ -102,6 +106,10 @@ def _window(node: WindowExec, batches, ctx, level: int) -> Iterator[pa.RecordBat
                 spill.write(b)
             elif res.try_grow(b.nbytes):
                 held.append(b)
+            elif not ws.shared_partition_keys(node) and window_stream.streams(node):
+                yield from window_stream.stream_window(node, held, _chain([b], batches),
+                                                       ctx, res)
+                return
             elif level >= ws.MAX_LEVEL or not ws.shared_partition_keys(node):
                 res.grow(b.nbytes)          # cannot split further: MemoryLimitExceeded
                 held.append(b)              # ... or granted after reclaiming and waiting

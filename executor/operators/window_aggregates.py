@@ -93,6 +93,11 @@ def _sums(call, lay: Layout, x: pa.Array, fs, fe):
 def sum_(call, lay: Layout, args, frame):
     fs, fe = frame()
     s, n_valid = _sums(call, lay, args[0], fs, fe)
+    return sum_array(s, n_valid)
+
+
+def sum_array(s, n_valid: np.ndarray) -> pa.Array:
+    """The SUM column from _sums' result: NULL where a frame has no value."""
     has = n_valid > 0
     if s[0] == "decimal":
         _, lo, hi, scale = s
@@ -104,6 +109,11 @@ def sum_(call, lay: Layout, args, frame):
 def avg(call, lay: Layout, args, frame):
     fs, fe = frame()
     s, n_valid = _sums(call, lay, args[0], fs, fe)
+    return mean_array(s, n_valid)
+
+
+def mean_array(s, n_valid: np.ndarray) -> pa.Array:
+    """The AVG column from _sums' result and the frames' value counts."""
     has = n_valid > 0
     if s[0] == "decimal":
         _, lo, hi, scale = s

@@ -67,9 +67,13 @@ def ntile(call, lay: Layout, args, frame):
     k, valid = _int_arg(args[0], lay.n)
     if np.any(valid & (k <= 0)):
         raise DataError("argument of ntile must be greater than zero")
+    return ntile_buckets(k, valid, np.arange(lay.n) - lay.pb, lay.pe - lay.pb)
+
+
+def ntile_buckets(k: np.ndarray, valid: np.ndarray, pos: np.ndarray,
+                  size: np.ndarray | int) -> pa.Array:
+    """ntile(k) of the row at 0-based position `pos` of a partition of `size` rows."""
     k = np.where(valid, k, 1)
-    size = lay.pe - lay.pb
-    pos = np.arange(lay.n) - lay.pb
     q, r = size // k, size % k
     big = r * (q + 1)                    # rows in the first r buckets of q+1 rows
     bucket = np.where(pos < big, pos // (q + 1),

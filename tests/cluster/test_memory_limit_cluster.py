@@ -61,7 +61,9 @@ def test_set_memory_limit_travels_and_a_runaway_query_leaves_workers_alive(clust
     with _connect(coord, data) as con:
         con.execute("SET memory_limit = '64KB'")
         with pytest.raises(MemoryLimitExceeded, match=r"Window in stage \d+ asked for \d+ bytes"):
-            con.execute("SELECT k, sum(v) OVER (ORDER BY v, k) FROM t").fetchall()
+            # no PARTITION BY, and a frame to UNBOUNDED FOLLOWING that does not stream
+            con.execute("SELECT k, sum(v) OVER (ORDER BY v, k ROWS BETWEEN CURRENT ROW "
+                        "AND UNBOUNDED FOLLOWING) FROM t").fetchall()
         assert con.execute("SELECT count(*) FROM t").fetchall() == [(N,)]
         con.execute("RESET memory_limit")
         got = con.execute("SELECT max(s) FROM (SELECT sum(v) OVER (ORDER BY v, k) AS s FROM t)")

@@ -120,8 +120,10 @@ def test_same_answers_without_a_limit(data):
 def test_runaway_query_fails_and_the_connection_lives_on(data):
     with _connect(data, memory_limit="64KB") as con:
         with pytest.raises(MemoryLimitExceeded) as e:
-            # one window partition (no PARTITION BY) of 20 000 rows cannot be split
-            con.execute("SELECT k, sum(v) OVER (ORDER BY v, k) FROM fact").fetchall()
+            # one window partition (no PARTITION BY) of 20 000 rows cannot be split,
+            # and a frame from CURRENT ROW to UNBOUNDED FOLLOWING does not stream
+            con.execute("SELECT k, sum(v) OVER (ORDER BY v, k ROWS BETWEEN CURRENT ROW "
+                        "AND UNBOUNDED FOLLOWING) FROM fact").fetchall()
         msg = str(e.value)
         assert "Window in stage" in msg and "bytes" in msg and "memory_limit 64.0 KiB" in msg
         assert isinstance(e.value, quiver.OperationalError)
