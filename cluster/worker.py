@@ -12,6 +12,10 @@ Heartbeats are long polls: the coordinator answers as soon as a query is to
 be dropped (finished, failed or cancelled), and the worker then sets that
 query's cancel flag (its running tasks stop at their next batch), deletes
 its files, and refuses tasks of it that arrive later (reported CANCELLED).
+A broadcast join's build side is built once per query and stage on this
+worker and shared by its tasks (`builds`, keyed as cluster/task_builds.py
+says); it is freed when the query is dropped or stopped, not when the task
+that built it ends.
 Each beat lists the tasks the worker holds (from assignment until their
 report is acknowledged), so the coordinator can rerun a task whose
 assignment or report was lost. A report is retried with backoff for up
@@ -55,8 +59,9 @@ import grpc
 
 from .. import errors
 from ..executor.context import ExecContext, Metrics
-from ..executor.memory import process_pool, release_unused_memory
+from ..executor.memory import format_size, process_pool, release_unused_memory
 from ..executor.registry import execute
+from ..executor.shared_builds import SharedBuilds
 from ..planner.tree import walk
 from .chaos import Fault, FetchStalls, TaskFaults
 from .exchange import EXCHANGE_ADDRESS, ExchangeFiles, held_outputs
@@ -68,6 +73,7 @@ from .proto import quiver_pb2 as pb
 from .proto import quiver_pb2_grpc as rpc
 from .security import channel, grpc_error, metadata, resolve_token
 from .tables_wire import table_from_bytes
+from .task_builds import build_key
 
 log = logging.getLogger("quiver.worker")
 
@@ -87,8 +93,16 @@ FETCH_WHY = {"checksum": "checksum mismatch", "stalled": "fetch stall",
 @dataclass
 class TaskContext(ExecContext):
     """An ExecContext that notes when its task last made progress (every
-    operator calls check_cancelled once per batch)."""
+    operator calls check_cancelled once per batch), and names a shared
+    build by its place in the stage (cluster/task_builds.py), so the tasks
+    of a stage on this worker share one in the worker's `builds`."""
     progress_at: float = field(default_factory=time.monotonic)
+    stage_root: object = None
+    stage_id: int = 0
+    inputs: dict = field(default_factory=dict)   # stage id -> (partitions, addresses)
+
+    def build_key(self, node) -> tuple:
+        return build_key(self.stage_root, node, self.stage_id, self.inputs)
 
     def check_cancelled(self) -> None:
         self.progress_at = time.monotonic()
@@ -143,6 +157,7 @@ class Worker:
         self._dropped: OrderedDict[str, None] = OrderedDict()
         self._held: set[tuple[str, int, int, int]] = set()   # assigned, report not acked
         self._contexts: dict[tuple[str, int, int, int], TaskContext] = {}   # running tasks
+        self.builds = SharedBuilds()   # broadcast builds, shared by a query's tasks here
         self._stop = threading.Event()
         self.chaos = chaos
         self._offline_until = 0.0              # chaos: disconnected until (monotonic)
@@ -185,6 +200,7 @@ class Worker:
             events, self._cancel = list(self._cancel.values()), {}
         for ev in events:
             ev.set()
+        self.builds.drop_all()        # the coordinator may not name their queries again
 
     def start(self, timeout: float = 10.0) -> str:
         wid = self.register(timeout)
@@ -208,6 +224,7 @@ class Worker:
             self._lock.notify_all()
         for ev in events:
             ev.set()
+        self.builds.drop_all()
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self.worker_id is not None:
             try:                              # its tasks rerun elsewhere now, not
@@ -308,6 +325,7 @@ class Worker:
                 self._dropped.popitem(last=False)
         if ev is not None:
             ev.set()
+        self._drop_builds(query_id)
         self.files.drop_query(query_id)
 
     def _stop_query(self, query_id: str) -> None:
@@ -316,6 +334,16 @@ class Worker:
             ev = self._cancel.pop(query_id, None)
         if ev is not None:
             ev.set()
+        self._drop_builds(query_id)    # a resumed query's tasks build again
+
+    def _drop_builds(self, query_id: str) -> None:
+        """Free the query's shared broadcast builds (their tasks are told to
+        stop first, so none is left waiting for one)."""
+        done = self.builds.drop_query(query_id)
+        if done.built:
+            log.info("query %s: freed %d shared broadcast build(s), used by %d task(s); "
+                     "the memory pool holds %d bytes (%s)", query_id, done.built, done.uses,
+                     process_pool().reserved, format_size(process_pool().reserved))
 
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
@@ -441,7 +469,9 @@ class Worker:
         ctx = TaskContext(shuffle=store, cancelled=cancelled,
                           spill_dir=os.path.join(self.data_dir, "spill"),
                           memory_tables=memory, memory_limit=task.memory_limit or None,
-                          spill_limit=task.spill_limit or None, query_key=task.query_id)
+                          spill_limit=task.spill_limit or None, query_key=task.query_id,
+                          builds=self.builds, stage_root=stage.root, stage_id=task.stage_id,
+                          inputs=inputs)
         ctx.set_task(task.stage_id, task.partition)
         key = _key(task)
         with self._lock:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .memory import MemoryPool, Reservation, parse_size, process_pool, reservable
+from .shared_builds import SharedBuilds
 
 DEFAULT_BATCH_SIZE = 64 * 1024
 _QUERY_KEYS = itertools.count(1)
@@ -67,7 +68,8 @@ class Metrics:
 
 def _free_all(reservations: list) -> None:
     for _node, res in reservations:
-        res.free()
+        if not getattr(res, "freed_by_owner", False):
+            res.free()
 
 
 def _run_cleanups(cleanups: list) -> None:
@@ -93,6 +95,7 @@ class ExecContext:
     spill_limit: int | str | None = None    # bytes the query may spill (None: no cap)
     pool: MemoryPool | None = None           # None: this process's pool
     query_key: Any = None                    # the pool's id for this query
+    builds: SharedBuilds | None = None       # None: one of its own, dropped by close()
 
     def __post_init__(self) -> None:
         if self.memory_limit is None and self.memory_budget is not None:
@@ -112,6 +115,9 @@ class ExecContext:
         self._res_lock = threading.Lock()
         self._reservations: list[tuple[Any, Reservation]] = []
         self._cleanups: list = []          # e.g. removing a shared spill folder
+        if self.builds is None:
+            self.builds = SharedBuilds()
+            self._cleanups.append(self.builds.drop_all)
         # a context dropped without close() still gives its memory back
         self._finalizer = weakref.finalize(self, _release, self.pool, self.query_key,
                                            self._reservations, self._cleanups)
@@ -140,6 +146,22 @@ class ExecContext:
         with self._res_lock:
             self._reservations.append((node, res))
         return res
+
+    def reserve_shared(self, owner: str, node: Any = None) -> Reservation:
+        """A reservation for a value shared with other tasks of the query
+        (executor/shared_builds.py): reported with this context's (memory
+        report, metrics) but freed by the value's owner, not by close()."""
+        res = self.pool.reservation(owner, self.query_key, self.stage)
+        res.freed_by_owner = True           # _free_all leaves it alone
+        with self._res_lock:
+            self._reservations.append((node, res))
+        return res
+
+    def build_key(self, node: Any) -> Any:
+        """What names `node`'s shared build in `builds`, the same for every
+        task of the query: here the node itself (the tasks of a query share
+        one plan in this process), compared by identity."""
+        return _Same(node)
 
     def add_cleanup(self, fn) -> None:
         """Run `fn()` when the query ends (close), e.g. to remove spill files
@@ -191,6 +213,21 @@ class ExecContext:
         if self.cancelled.is_set():
             from ..errors import QueryCancelled
             raise QueryCancelled("query cancelled")
+
+
+class _Same:
+    """A plan node as a dict key by identity (plan nodes compare by value),
+    keeping it alive so its id is not reused while the key is held."""
+    __slots__ = ("node",)
+
+    def __init__(self, node: Any):
+        self.node = node
+
+    def __hash__(self) -> int:
+        return id(self.node)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.node is self.node
 
 
 def _release(pool: MemoryPool, key: Any, reservations: list, cleanups: list) -> None:

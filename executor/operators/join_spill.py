@@ -17,7 +17,7 @@ waiting for other tasks, or it is MemoryLimitExceeded. The files are removed whe
 
 A broadcast join whose build side is refused becomes a partitioned one:
 `SpilledBuild` writes the build side once per query (shared by the tasks,
-removed when the query ends) and each task splits its own probe rows the
+removed when the query ends: join_broadcast_build.py) and each task splits its own probe rows the
 same way (`broadcast_join`).
 
 Not here: the join itself (hash_join.py calls back into it per pair).
@@ -138,19 +138,26 @@ def grace_join(node, over: jb.BuildOverBudget, left_batches, ctx, level: int, re
 
 class SpilledBuild:
     """A broadcast join's build side on disk, split into FANOUT files, shared
-    by the query's tasks in this process; removed when the query ends."""
+    by the query's tasks in this process; its owner calls remove() when the
+    query ends (a failed spill removes its files itself)."""
 
     def __init__(self, node, over: jb.BuildOverBudget, ctx, res):
         self.node = node
         self.types = jb.key_types(node)
         self.salt = 0x5EED
         self.folder = tempfile.mkdtemp(prefix="quiver-bcast-", dir=ctx.spill_dir)
-        ctx.add_cleanup(lambda: shutil.rmtree(self.folder, ignore_errors=True))
-        self.right = _Spill(self.folder, "right", jb.arrow_schema(node.right.schema), res)
-        held, over.held = over.held, []
-        res.resize(0)
-        _spill(self.right, _chain(held, over.rest), node.right_keys, self.types, self.salt,
-               ctx, node.kind == "null_aware_anti")
+        try:
+            self.right = _Spill(self.folder, "right", jb.arrow_schema(node.right.schema), res)
+            held, over.held = over.held, []
+            res.resize(0)
+            _spill(self.right, _chain(held, over.rest), node.right_keys, self.types,
+                   self.salt, ctx, node.kind == "null_aware_anti")
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def broadcast_join(spilled: SpilledBuild, left_batches, ctx, res,

@@ -42,8 +42,9 @@ How each call streams (`_kind`):
            a second emits it.
 
 RANGE frames to CURRENT ROW and cume_dist need whole peer groups: a buffer's
-last peer group waits for the next chunk, so a peer group is held whole
-(reserved; one larger than memory fails with MemoryLimitExceeded).
+last peer group waits for the next chunk, so a peer group is held whole, as
+are as many rows as a frame's or lag/lead's offset (reserved: more than
+memory holds fails with MemoryLimitExceeded naming "Window (streaming)").
 
 Not streamed (`streams` is False and WindowExec fails with
 MemoryLimitExceeded as before): a PARTITION BY, DISTINCT, RANGE frames with

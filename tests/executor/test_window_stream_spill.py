@@ -184,3 +184,11 @@ def test_what_streams():
     assert _kind(call("sum", WindowFrame("range", -5, 0))) is None
     assert _kind(call("sum", WindowFrame("rows", 0, None))) is None
     assert _kind(call("nth_value", args=(x, Literal(2, pa.int64())))) is None
+
+
+def test_a_peer_group_larger_than_memory_is_the_documented_error(data):
+    # RANGE to CURRENT ROW holds a whole peer group: ORDER BY b has ~43 000 ties
+    with _connect(data, memory_limit=LIMIT, batch_size=512) as con:
+        with pytest.raises(MemoryLimitExceeded, match=r"Window \(streaming\) in stage \d+"):
+            con.execute("SELECT id, sum(v) OVER (ORDER BY b) FROM t").fetchall()
+        assert con.execute("SELECT count(*) FROM t").fetchall() == [(N,)]
