@@ -104,6 +104,10 @@ class QueryCancelled(OperationalError):
     """The query was cancelled by the user."""
 
 
+class QueryTimedOut(QueryCancelled):
+    """The query ran longer than its statement_timeout and was stopped."""
+
+
 class MemoryLimitExceeded(OperationalError):
     """A reservation from the memory pool was refused even after spilling;
     the message names the operator, the stage when known, and the bytes asked."""
@@ -118,5 +122,5 @@ __all__ = [
     "OperationalError", "IntegrityError", "InternalError", "ProgrammingError",
     "NotSupportedError", "ParseError", "BindError", "PlanError",
     "ExecutionError", "QueryCancelled", "PositionedError", "MemoryLimitExceeded",
-    "SpillLimitExceeded",
+    "SpillLimitExceeded", "QueryTimedOut",
 ]

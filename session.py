@@ -48,7 +48,7 @@ class QueryRecord:
 
 
 SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_window",
-                   "user", "priority")
+                   "user", "priority", "statement_timeout")
 MEMORY_OPTIONS = ("memory_limit", "memory_budget", "spill_limit")   # bytes or '4GB'; budget = limit
 PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
                     "join_strategy", "split_bytes", "max_join_rows")
@@ -130,7 +130,7 @@ class Session:
                  memory_budget: int | str | None = None, spill_dir: str | None = None,
                  memory_limit: int | str | None = None, spill_limit: int | str | None = None,
                  result_window: int | None = None, user: str | None = None,
-                 priority: int = 0):
+                 priority: int = 0, statement_timeout: float | str | None = None):
         from .storage.catalog import Catalog
         self.catalog = catalog if catalog is not None else Catalog()
         self.dialect = dialect
@@ -151,6 +151,9 @@ class Session:
         self.result_window = result_window      # bytes of unread result a streamed query holds
         self.user = parse_user(user) if user is not None else default_user()
         self.priority = parse_priority(priority)   # higher is admitted and served first
+        from .executor.deadline import parse_duration
+        # seconds a query may run before it is stopped (None: no limit)
+        self.statement_timeout = parse_duration(statement_timeout)
         self.queries: list[QueryRecord] = []
         self._lock = threading.Lock()
         self._next_query = 1
@@ -219,7 +222,8 @@ class Session:
             return Result(None, -1, "SET")
         return ddl.run(self, st)
 
-    SETTINGS = ("memory_limit", "memory_budget", "spill_limit", "batch_size", "priority")
+    SETTINGS = ("memory_limit", "memory_budget", "spill_limit", "batch_size", "priority",
+                "statement_timeout")
 
     def set_option(self, name: str, value) -> None:
         """SET name = value / RESET name (value None)."""
@@ -235,6 +239,9 @@ class Session:
             self.batch_size = value
         elif name == "priority":
             self.priority = 0 if value is None else parse_priority(value)
+        elif name == "statement_timeout":
+            from .executor.deadline import parse_duration
+            self.statement_timeout = parse_duration(value)
         else:
             raise errors.ProgrammingError(
                 f"unknown setting {name!r}: Quiver has {', '.join(self.SETTINGS)}")
@@ -268,6 +275,8 @@ class Session:
         if self.batch_size:
             ctx.batch_size = self.batch_size
         ctx.options.setdefault("scan_counters", ReadCounters())
+        from .executor.deadline import arm
+        arm(ctx, self.statement_timeout)
         return ctx
 
     def _close_context(self, ctx, record: QueryRecord) -> None:

@@ -60,6 +60,7 @@ from .. import errors
 from ..executor.local_runner import run_dag
 from ..planner.tree import walk
 from ..executor.context import ExecContext
+from ..executor.deadline import cancelled_error
 from ..session import Session, result_table
 from .flight_shuffle import make_ticket
 
@@ -210,7 +211,7 @@ class ClusterRunner:
                             f"`quiver worker --coordinator {coord.address}`")
                     coord.cond.wait(0.2)
             if job.cancelled or ctx.cancelled.is_set() or self.cancelled.is_set():
-                raise errors.QueryCancelled("query cancelled")
+                raise cancelled_error(ctx)
             if job.error is not None:
                 raise error_from(*job.error)
             final = dag.final

@@ -673,7 +673,8 @@ class Coordinator(rpc.CoordinatorServicer):
             resp.options_json = json.dumps({"memory_limit": session.memory_limit,
                                             "spill_limit": session.spill_limit,
                                             "batch_size": session.batch_size,
-                                            "priority": session.priority})
+                                            "priority": session.priority,
+                                            "statement_timeout": session.statement_timeout})
         log.info("query %s finished in %.2f s%s", record.query_id, record.seconds,
                  f", {rows} rows" if rows >= 0 else "")
         return resp

@@ -211,8 +211,8 @@ class ExecContext:
 
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():
-            from ..errors import QueryCancelled
-            raise QueryCancelled("query cancelled")
+            from .deadline import cancelled_error
+            raise cancelled_error(self)
 
 
 class _Same:

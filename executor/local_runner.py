@@ -28,6 +28,7 @@ import pyarrow as pa
 from ..errors import Error, ExecutionError, InternalError, QueryCancelled
 from ..planner.stages import StageDag
 from .context import ExecContext
+from .deadline import cancelled_error
 from .memory import release_unused_memory
 from .registry import execute
 from .result_window import DEFAULT_WINDOW, ResultWindow
@@ -154,6 +155,8 @@ class DagRun:
         final = self._finals.pop(fut, None)
         exc = fut.exception()
         if exc is not None:
+            if isinstance(exc, QueryCancelled):
+                exc = cancelled_error(self.ctx)   # a time limit's cancel says so
             self.ctx.cancelled.set()          # stop the query's other tasks
             self.sched.task_failed(task, str(exc), retryable=False)
             self.close()
@@ -196,7 +199,7 @@ class DagRun:
             raise QueryCancelled("query cancelled")
         if self.ctx.cancelled.is_set():
             self.close()
-            raise QueryCancelled("query cancelled")
+            raise cancelled_error(self.ctx)
 
     def pending_rows(self) -> int | None:
         """Rows produced but not yet taken, once the query has finished."""
