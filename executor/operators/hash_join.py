@@ -58,9 +58,15 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
         build = shared_build(node, ctx)
         if isinstance(build, join_spill.SpilledBuild):
             res = ctx.reserve("HashJoin probe (spilled broadcast)", node)
+            probers: dict[int, _Prober] = {}       # one per build part in memory
+
+            def probe(part, side, rows):
+                if part not in probers:
+                    probers[part] = _Prober(node, side, ctx)
+                return probers[part].run((rows,))
             try:
                 yield from join_spill.broadcast_join(
-                    build, left, ctx, res, lambda r, l, lev: _join(node, r, l, ctx, lev))
+                    build, left, ctx, res, lambda r, l, lev: _join(node, r, l, ctx, lev), probe)
             finally:
                 res.free()
             return

@@ -129,6 +129,54 @@ def test_build_over_budget_spills(kind, tmp_path):
     assert list(tmp_path.iterdir()) == []          # spill files removed
 
 
+@pytest.mark.parametrize("kind", ["inner", "left", "semi", "anti", "null_aware_anti"])
+@pytest.mark.parametrize("budget,in_memory", [(40_000, "some"), (2_000, "none")])
+def test_refused_broadcast_keeps_the_parts_that_fit(kind, budget, in_memory, tmp_path,
+                                                     monkeypatch):
+    # a broadcast build the pool refuses is spilled in FANOUT parts; those
+    # that fit in half the budget are built back in memory once and probed
+    # at once by every task, the others are joined part by part from disk
+    from quiver.executor.operators import join_spill
+    loaded = []
+    real = join_spill.SpilledBuild._load_parts
+
+    def spy(self, ctx, res, cap):
+        parts = real(self, ctx, res, cap)
+        loaded.append((len(parts), sum(r > 0 for r in self.right.rows), res.size, cap))
+        return parts
+    monkeypatch.setattr(join_spill.SpilledBuild, "_load_parts", spy)
+    rng = np.random.default_rng(11)
+    n = 3000
+    lt = pa.table({"a": pa.array(rng.integers(0, 2000, n), pa.int64(), mask=rng.random(n) < 0.05),
+                   "x": pa.array(rng.integers(0, 4, n), pa.int64())})
+    rt = pa.table({"b": pa.array(rng.integers(0, 2000, n), pa.int64()),
+                   "y": pa.array(rng.integers(0, 4, n), pa.int64())})
+    left, right = H.leaf(lt, 4, chunk=256), H.leaf(rt, chunk=256)
+    # NOT IN spills only without a residual condition
+    cond = None if kind == "null_aware_anti" else H.call("le", H.col("x", left), H.col("y", right))
+    node = HashJoinExec(left, right, kind, (H.col("a", left),), (H.col("b", right),),
+                        cond, "broadcast")
+    ctx = ExecContext(batch_size=500, memory_budget=budget, spill_dir=str(tmp_path))
+    got = H.run_join(node, ctx)
+    [(kept, parts, held, cap)] = loaded                 # spilled and loaded once
+    assert held <= cap
+    if in_memory == "some":
+        assert 0 < kept < parts
+    else:
+        assert kept == 0
+    on = "l.a = r.b AND l.x <= r.y"
+    if kind == "null_aware_anti":
+        sql = "SELECT * FROM l WHERE l.a NOT IN (SELECT r.b FROM r)"
+    elif kind in ("semi", "anti"):
+        neg = "NOT " if kind == "anti" else ""
+        sql = f"SELECT * FROM l WHERE {neg}EXISTS (SELECT 1 FROM r WHERE {on})"
+    else:
+        sql = f"SELECT l.*, r.* FROM l {kind.upper()} JOIN r ON {on}"
+    assert H.rows(got) == H.rows(H.duck(sql, l=lt, r=rt))
+    ctx.close()
+    assert list(tmp_path.iterdir()) == []          # spill files removed with the query
+
+
 def test_skewed_key_over_budget_is_a_clear_error(tmp_path):
     t = pa.table({"a": pa.array(np.zeros(4000), pa.int64())})
     left, right = H.leaf(t, chunk=500), H.leaf(t.rename_columns(["b"]), chunk=500)
