@@ -17,8 +17,11 @@ lives elsewhere, and a later task whose input names the new location gets
 a build of its own instead of one made from the old attempt's files. Stage
 outputs are deterministic (the coordinator reruns a lost producer and
 expects the same rows), so the two builds hold the same rows; keying on
-the locations makes that an assumption the cache does not rely on. The
-query id is the cache's other key half (the worker drops it with the query).
+the locations makes that an assumption the cache does not rely on. With a
+shared exchange every location reads the same (cluster/exchange.py) and a
+rerun producer rewrites its own path: there the build rests on that
+determinism, as every consumer of a rerun producer does. The query id is
+the cache's other key half (the worker drops it with the query).
 """
 
 from __future__ import annotations
