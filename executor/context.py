@@ -115,6 +115,7 @@ class ExecContext:
         self._res_lock = threading.Lock()
         self._reservations: list[tuple[Any, Reservation]] = []
         self._cleanups: list = []          # e.g. removing a shared spill folder
+        self._spillers: list = []          # what add_spiller gave the pool
         if self.builds is None:
             self.builds = SharedBuilds()
             self._cleanups.append(self.builds.drop_all)
@@ -179,7 +180,14 @@ class ExecContext:
 
     def add_spiller(self, fn) -> None:
         """`fn(n)` spills up to n bytes of a buffer when an operator of this
-        query would otherwise fail (MemoryPool.reclaim)."""
+        query would otherwise fail (MemoryPool.reclaim). It is forgotten when
+        this context closes: a worker's query outlives its tasks' contexts,
+        and a spiller kept by the pool keeps its finished task's buffers."""
+        with self._res_lock:
+            if not self._spillers:
+                pool, key, mine = self.pool, self.query_key, self._spillers
+                self._cleanups.append(lambda: pool.remove_spillers(key, mine))
+            self._spillers.append(fn)
         self.pool.add_spiller(self.query_key, fn)
 
     def memory_report(self) -> dict:

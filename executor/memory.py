@@ -221,6 +221,13 @@ class MemoryPool:
             if q is not None:
                 q.spillers.append(fn)
 
+    def remove_spillers(self, query_id, fns: list) -> None:
+        """Forget spillers given to add_spiller (their buffers are gone)."""
+        with self._lock:
+            q = self._queries.get(query_id)
+            if q is not None:
+                q.spillers = [f for f in q.spillers if f not in fns]
+
     def reclaim(self, query_id, n: int) -> bool:
         """Ask the query's buffers to spill; True if any memory came free."""
         with self._lock:

@@ -110,6 +110,24 @@ def test_stage_peak_is_what_its_reservations_held_at_once():
     assert q.peak == 1000
 
 
+def test_a_tasks_spillers_go_with_its_context():
+    # a worker's tasks of one query share the pool's entry for it, which
+    # outlives each task: a finished task's spiller (and the buffers it
+    # holds) must not stay in it
+    from quiver.executor.context import ExecContext
+    pool = MemoryPool("1MB")
+    first = ExecContext(pool=pool, query_key="q")
+    second = ExecContext(pool=pool, query_key="q")
+    calls = []
+    first.add_spiller(lambda n: calls.append(("first", n)))
+    second.add_spiller(lambda n: calls.append(("second", n)))
+    first.close()
+    pool.reclaim("q", 10)
+    assert calls == [("second", 10)]
+    second.close()
+    assert pool.query("q") is None
+
+
 def test_set_limit_and_concurrent_reservations():
     pool = MemoryPool(10)
     pool.set_limit("1KB")
