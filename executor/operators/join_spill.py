@@ -18,7 +18,7 @@ waiting for other tasks, or it is MemoryLimitExceeded. The files are removed whe
 A broadcast join whose build side is refused becomes a hybrid hash join:
 `SpilledBuild` writes the build side once per query (shared by the tasks,
 removed when the query ends: join_broadcast_build.py), then builds as many
-of its parts back in memory as fit in half the query's memory. Each task
+of its parts back in memory as fit in half of what the query has free. Each task
 splits its own probe rows the same way (`broadcast_join`): rows of a part
 in memory are joined at once, the others are spilled and joined part by
 part. Without the parts in memory every task re-read and re-built the whole
@@ -172,7 +172,10 @@ class SpilledBuild:
             res.resize(0)
             _spill(self.right, _chain(held, over.rest), node.right_keys, self.types,
                    self.salt, ctx, node.kind == "null_aware_anti")
-            self.resident = self._load_parts(ctx, res, ctx.effective_limit() // 2)
+            # half of what the query has free now: the rest is for the parts
+            # each task builds from disk, and for the probe side's pipeline
+            free = ctx.effective_limit() - ctx.query_memory.reserved
+            self.resident = self._load_parts(ctx, res, max(0, free) // 2)
         except BaseException:
             self.remove()
             raise

@@ -119,14 +119,17 @@ def test_build_over_budget_spills(kind, tmp_path):
     # a budget far below the build side (~60 kB): two rounds of spilling
     ctx = ExecContext(batch_size=500, memory_budget=3_000, spill_dir=str(tmp_path))
     got = H.run_join(node, ctx)
-    on = "l.a = r.b AND l.s = r.t AND l.x <= r.y"
-    if kind in ("semi", "anti"):
-        neg = "NOT " if kind == "anti" else ""
-        sql = f"SELECT * FROM l WHERE {neg}EXISTS (SELECT 1 FROM r WHERE {on})"
-    else:
-        sql = f"SELECT l.*, r.* FROM l {kind.upper()} JOIN r ON {on}"
+    sql = _oracle_sql(kind, "l.a = r.b AND l.s = r.t AND l.x <= r.y")
     assert H.rows(got) == H.rows(H.duck(sql, l=lt, r=rt))
     assert list(tmp_path.iterdir()) == []          # spill files removed
+
+
+def _oracle_sql(kind: str, on: str) -> str:
+    """DuckDB's SQL for a join of l and r of this kind."""
+    if kind in ("semi", "anti"):
+        neg = "NOT " if kind == "anti" else ""
+        return f"SELECT * FROM l WHERE {neg}EXISTS (SELECT 1 FROM r WHERE {on})"
+    return f"SELECT l.*, r.* FROM l {kind.upper()} JOIN r ON {on}"
 
 
 @pytest.mark.parametrize("kind", ["inner", "left", "semi", "anti", "null_aware_anti"])
@@ -164,14 +167,8 @@ def test_refused_broadcast_keeps_the_parts_that_fit(kind, budget, in_memory, tmp
         assert 0 < kept < parts
     else:
         assert kept == 0
-    on = "l.a = r.b AND l.x <= r.y"
-    if kind == "null_aware_anti":
-        sql = "SELECT * FROM l WHERE l.a NOT IN (SELECT r.b FROM r)"
-    elif kind in ("semi", "anti"):
-        neg = "NOT " if kind == "anti" else ""
-        sql = f"SELECT * FROM l WHERE {neg}EXISTS (SELECT 1 FROM r WHERE {on})"
-    else:
-        sql = f"SELECT l.*, r.* FROM l {kind.upper()} JOIN r ON {on}"
+    sql = ("SELECT * FROM l WHERE l.a NOT IN (SELECT r.b FROM r)" if kind == "null_aware_anti"
+           else _oracle_sql(kind, "l.a = r.b AND l.x <= r.y"))
     assert H.rows(got) == H.rows(H.duck(sql, l=lt, r=rt))
     ctx.close()
     assert list(tmp_path.iterdir()) == []          # spill files removed with the query
