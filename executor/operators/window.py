@@ -31,23 +31,7 @@ from ..registry import execute, implements
 from .values import to_type
 from .window_aggregates import AGGREGATES
 from .window_functions import FUNCTIONS
-from .window_layout import build_layout, frame_bounds
-
-
-def _spec_key(call) -> tuple:
-    key = (call.partition_by, call.order_by)
-    try:
-        hash(key)
-    except TypeError:             # an unhashable literal: give it its own sort
-        return (id(call),)
-    return key
-
-
-def _group_calls(exprs) -> dict:
-    groups: dict = {}
-    for j, call in enumerate(exprs):
-        groups.setdefault(_spec_key(call), []).append(j)
-    return groups
+from .window_layout import build_layout, frame_bounds, group_calls
 
 
 def _function(call):
@@ -64,7 +48,7 @@ def compute_window(node: WindowExec, batch: pa.RecordBatch) -> list[pa.Array]:
     from ..eval import evaluate
     n = batch.num_rows
     results: list = [None] * len(node.exprs)
-    for idxs in _group_calls(node.exprs).values():
+    for idxs in group_calls(node.exprs).values():
         first = node.exprs[idxs[0]]
         lay = build_layout([evaluate(e, batch) for e in first.partition_by],
                            [evaluate(k.expr, batch) for k in first.order_by],

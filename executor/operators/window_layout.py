@@ -157,3 +157,21 @@ def _range_bound(lay: Layout, offset, lower: bool) -> np.ndarray:
     if arr.null_count:           # a NULL key's frame is its peer group (the NULLs)
         bound = np.where(isnull, lay.peer_b if lower else lay.peer_e, bound)
     return bound
+
+
+def _spec_key(call) -> tuple:
+    key = (call.partition_by, call.order_by)
+    try:
+        hash(key)
+    except TypeError:             # an unhashable literal: give it its own sort
+        return (id(call),)
+    return key
+
+
+def group_calls(exprs) -> dict:
+    """{(PARTITION BY, ORDER BY): [positions of the calls with it]}: the
+    calls that one sort serves."""
+    groups: dict = {}
+    for j, call in enumerate(exprs):
+        groups.setdefault(_spec_key(call), []).append(j)
+    return groups

@@ -72,7 +72,7 @@ from .sort_spill import ExternalSort, sort_table
 from .values import to_type
 from .window_aggregates import AGGREGATES, _sums, _valid, mean_array, sum_array
 from .window_functions import FUNCTIONS, _int_arg, _ints, _pick, ntile_buckets
-from .window_layout import build_layout, frame_bounds
+from .window_layout import build_layout, frame_bounds, group_calls
 
 RID = "__rid"
 RANKS = {"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"}
@@ -153,13 +153,12 @@ def stream_window(node, held: list, rest, ctx, res) -> Iterator[pa.RecordBatch]:
     """The WindowExec's output, spilling its input: `held` the batches `res`
     holds (their reservation is released once they are on disk), `rest` the
     rest of the input."""
-    from .window import _group_calls
     folder = tempfile.mkdtemp(prefix="quiver-window-stream-", dir=ctx.spill_dir)
     buffer_res = ctx.reserve("Window (streaming)", node)
     try:
         path = os.path.join(folder, "input.arrow")
         total = _spill_input(node, held, rest, path, ctx, res)
-        groups = sorted(_group_calls(node.exprs).values(),
+        groups = sorted(group_calls(node.exprs).values(),
                         key=lambda idxs: bool(node.exprs[idxs[0]].order_by))
         for i, idxs in enumerate(groups):
             source = _Sorted(path, node.exprs[idxs[0]].order_by, ctx, res)
