@@ -95,6 +95,23 @@ class MemoryShuffleStore:
         if old is not None:
             res.shrink(sum(b.nbytes for b in old[0]))
 
+    def adopt(self, stage_id: int, task: int, partition: int, path: str) -> None:
+        """Take a producer task's output for one partition that is already an
+        Arrow IPC stream file (a shuffle write's spill): moved into the
+        store's folder instead of read back and written again."""
+        if self._ctx is None:
+            self.write(stage_id, task, partition, read_ipc_stream(path))
+            return
+        self._reservation(stage_id)            # drop_stage frees and removes as usual
+        target = self._spill_path(stage_id, partition, task)
+        os.replace(path, target)
+        with self._lock:
+            old = self._data[stage_id][partition].get(task)
+            self._data[stage_id][partition][task] = ([], target)
+            res = self._res.get(stage_id)
+        if old is not None and old[0]:
+            res.shrink(sum(b.nbytes for b in old[0]))
+
     def spill(self, n: int) -> None:
         """Move held outputs to disk until about `n` bytes are freed."""
         freed = 0

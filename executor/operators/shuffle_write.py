@@ -13,7 +13,9 @@ Equal keys always land in the same partition, in every task and process.
 
 Memory: the buffered output is reserved from the memory pool; once the pool
 refuses, the buffers go to one Arrow IPC file per output partition in the
-spill folder and the store is handed the file's batches, then the buffer's.
+spill folder. The embedded store adopts such a file whole (the buffer's
+rest appended to it), so spilled output is written once; other stores are
+handed the file's batches, then the buffer's.
 """
 
 from __future__ import annotations
@@ -104,6 +106,24 @@ class _Buffers:
         self.files[p][1].write_batch(batch)
         self.res.record_spill(batch.nbytes)
 
+    def spilled_file(self, p: int) -> str | None:
+        """Partition p as one closed IPC stream file, when part of it was
+        spilled: the batches still held are appended first. None: all of it
+        is in memory."""
+        with self.lock:
+            if self.files[p] is None:
+                return None
+            self.done = True
+            for b in self.outputs[p]:
+                self._write(p, b)
+            self.res.shrink(sum(b.nbytes for b in self.outputs[p]))
+            self.outputs[p] = []
+            sink, writer, path = self.files[p]
+            writer.close()
+            sink.close()
+            self.files[p] = None
+            return path
+
     def batches(self, p: int):
         self.done = True
         if self.files[p] is not None:
@@ -141,7 +161,13 @@ def shuffle_write(node: ShuffleWriteExec, partition: int, ctx):
                 if part is not None:
                     nbytes += part.nbytes
                     out.add(p, part)
+        adopt = getattr(ctx.shuffle, "adopt", None)
         for p in range(count):
+            path = out.spilled_file(p) if adopt is not None else None
+            if path is not None:
+                # the embedded store keeps the file (no second copy on disk)
+                adopt(node.stage_id, partition, p, path)
+                continue
             held = sum(b.nbytes for b in out.outputs[p])
             ctx.shuffle.write(node.stage_id, partition, p, out.batches(p))
             out.outputs[p] = []

@@ -114,3 +114,24 @@ def test_read_renames_to_node_fields_and_keeps_big_batches():
     out = read(3, (Field("x#1", pa.int64()),), 1, "hash", 0, ctx)
     assert [b.num_rows for b in out] == [2, 500]
     assert all(b.schema.names == ["x#1"] for b in out)
+
+
+def test_a_spilled_shuffle_write_is_written_to_disk_once(tmp_path):
+    # under a tiny limit the shuffle write spills its buffers; the embedded
+    # store adopts those files instead of reading them back and writing a
+    # second copy, and the rows come back whole
+    t = make_table(6000, seed=4)
+    ctx = ExecContext(batch_size=64, memory_limit="16KB", spill_dir=str(tmp_path))
+    store = ctx.shuffle = MemoryShuffleStore(ctx)
+    src = source(t, 3)
+    write_all(ShuffleWriteExec(src, 5, HashPartitioning((Column("k", pa.int64()),), 4)), 3, ctx)
+    entries = [e for part in store._data[5].values() for e in part.values()]
+    adopted = [path for held, path in entries if path is not None and not held]
+    assert adopted                                       # whole partitions on disk, adopted
+    got = [b for p in range(4) for b in read(5, src.fields, 4, "hash", p, ctx)]
+    assert sorted(pa.Table.from_batches(got).to_pylist(), key=lambda r: r["v"]) == t.to_pylist()
+    spilled = ctx.memory_report()["spilled"]
+    assert 0 < spilled <= t.nbytes * 1.2                 # once, not twice
+    store.drop_stage(5)
+    ctx.close()
+    assert list(tmp_path.iterdir()) == []
