@@ -252,8 +252,10 @@ class Session:
         ctx = OptimizerContext(evaluate_scalar=evaluate_scalar)
         logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
         options = self.physical
-        if options.memory_bytes is None:
-            options = dataclasses.replace(options, memory_bytes=self.query_memory_bytes())
+        memory = self.query_memory_bytes()
+        if options.memory_bytes is not None:
+            memory = min(memory, options.memory_bytes)
+        options = dataclasses.replace(options, memory_bytes=memory)
         physical = PhysicalPlanner(options, evaluate=evaluate).plan(logical)
         return logical, physical, build_stages(physical)
 

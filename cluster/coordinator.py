@@ -62,6 +62,7 @@ import grpc
 import pyarrow as pa
 
 from .. import errors
+from ..executor.memory import reservable
 from ..executor.scheduler import TaskId
 from .. import datatypes as dt
 from ..planner import physical as P
@@ -683,13 +684,19 @@ class Coordinator(rpc.CoordinatorServicer):
         kwargs = session_options(options)
         # tasks run in many processes: a broadcast build is made in each
         kwargs["physical"].one_process = False
-        if "target_partitions" not in options:
+        with self.cond:
+            workers = self.scheduler.alive_workers()
+            slots = sum(w.slots for w in workers)
+            limits = [w.memory_limit for w in workers if w.memory_limit > 0]
+        # a broadcast build goes to, and is built once in, every worker, and
+        # must fit in the smallest worker's pool
+        kwargs["physical"].processes = max(1, len(workers))
+        if limits:
+            kwargs["physical"].memory_bytes = reservable(min(limits))
+        if "target_partitions" not in options and slots:
             # the cluster's task slots, not this machine's CPUs, set how many
             # partitions a stage is cut into
-            with self.cond:
-                slots = sum(w.slots for w in self.scheduler.alive_workers())
-            if slots:
-                kwargs["physical"].target_partitions = slots
+            kwargs["physical"].target_partitions = slots
         catalog = SystemCatalog(self.catalog_for(session_id), self._system)
         kwargs.setdefault("warehouse", os.path.join(self.state_dir, "warehouse"))
         return CoordinatorSession(catalog=catalog, runner=runner, **kwargs)

@@ -44,10 +44,14 @@ class PhysicalOptions:
     # the plan runs in one process (the embedded engine): a broadcast build is
     # made once and shared by its tasks, so it is worth more (see _broadcasts)
     one_process: bool = True
+    # processes a broadcast build side is sent to and built in (a cluster's
+    # workers; the coordinator sets it)
+    processes: int = 1
     join_strategy: str | None = None           # None, "broadcast" or "partitioned"
-    # what the query may hold (bytes; the session sets it from its memory
-    # limit): a build side past broadcast_rows is broadcast only while its
-    # estimated size in memory is at most half of it; None: no such cap
+    # what the query may hold (bytes; the session caps it by its memory
+    # limit, a coordinator by its workers' pools): a build side past
+    # broadcast_rows is broadcast only while its estimated size in memory is
+    # at most half of it; None: no such cap
     memory_bytes: int | None = None
     split_bytes: int = 64 << 20                # scan bytes per task
     rows_per_shuffle_partition: int = 2_000_000
@@ -233,29 +237,35 @@ class PhysicalPlanner:
         return self._partitioned_join(node, lex, rex, lkeys, rkeys, residual)
 
     def _broadcasts(self, node: L.Join) -> bool:
-        """Broadcast the build (right) side? Yes up to broadcast_rows. In one
-        process also when the probe side is at least `cores` times larger:
-        building once on one core then costs less than hash-partitioning
-        both sides across all of them. The build is shared by the tasks, not
-        copied, while a partitioned join shuffles the probe side, usually the
-        largest table (TPC-H Q18 at SF1 shuffled all 6M lineitem rows to meet
-        57 orders). A broadcast build the pool refuses spills like a
+        """Broadcast the build (right) side? Yes up to broadcast_rows. Past
+        it, when the probe side is at least `copies` times larger, where
+        copies is the number of processes that receive and build it (at
+        least 2): in one process the build is made once and shared by the
+        tasks, and against `cores` tasks (target_partitions) building once
+        on one core costs less than hash-partitioning both sides; on a
+        cluster each worker builds it once for its tasks (cluster/
+        task_builds.py). A partitioned join shuffles the probe side, usually
+        the largest table (TPC-H Q18 at SF1 shuffled all 6M lineitem rows to
+        meet 57 orders; at SF1 on local[2] joins took ~2x the embedded
+        engine's time). Never when the build would not fit in half of what
+        a query may hold. A broadcast build the pool refuses spills like a
         partitioned one."""
         build = _estimate(node.right)
         if build <= self.options.broadcast_rows:
             return True
-        if not self.options.one_process:
-            return False
         memory = self.options.memory_bytes
         if memory is not None and estimate_bytes(node.right) * BUILD_MEMORY_FACTOR > memory / 2:
             # a broadcast build the pool refuses spills once, but then every
             # probe task re-reads all of it (TPC-H Q3 at SF30 under 4GB: 119
             # tasks x 4.1 GiB, 255 s); partitioned, each task reads its share
             return False
-        # only where the probe side clearly dominates: a partitioned build is
-        # also split over tasks that run a few at a time (less memory at once)
-        cores = max(1, self.options.target_partitions)
-        return build * cores <= _estimate(node.left)
+        if self.options.one_process:
+            # only where the probe side clearly dominates: a partitioned build is
+            # also split over tasks that run a few at a time (less memory at once)
+            copies = max(1, self.options.target_partitions)
+        else:
+            copies = max(2, self.options.processes)
+        return build * copies <= _estimate(node.left)
 
     def _partitioned_join(self, node: L.Join, left, right, lkeys, rkeys, residual):
         """A join whose sides are partitioned alike. A semi/anti join whose
