@@ -17,6 +17,7 @@ from typing import Any
 
 from .memory import MemoryPool, Reservation, parse_size, process_pool, reservable
 from .shared_builds import SharedBuilds
+from .spill_root import default_spill_dir
 
 DEFAULT_BATCH_SIZE = 64 * 1024
 _QUERY_KEYS = itertools.count(1)
@@ -105,6 +106,8 @@ class ExecContext:
         self.memory_budget = self.memory_limit
         if self.spill_dir is not None:
             os.makedirs(self.spill_dir, exist_ok=True)
+        else:                             # this process's (a killed one's is swept)
+            self.spill_dir = default_spill_dir()
         if self.pool is None:
             self.pool = process_pool()
         if self.query_key is None:
