@@ -69,7 +69,7 @@ class Metrics:
 
 def _free_all(reservations: list) -> None:
     for _node, res in reservations:
-        if not getattr(res, "freed_by_owner", False):
+        if not res.freed_by_owner:
             res.free()
 
 

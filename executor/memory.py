@@ -312,6 +312,7 @@ class Reservation:
 
     def __init__(self, pool: MemoryPool, owner: str, query_id=None, stage=None):
         self.pool, self.owner, self.query_id, self.stage = pool, owner, query_id, stage
+        self.freed_by_owner = False    # a shared value's: its owner frees it, not close()
         self._size = 0
         self.peak = 0
         self.spilled = 0

@@ -21,7 +21,6 @@ module imports back.
 
 from __future__ import annotations
 
-from ...errors import QueryCancelled
 from .. import registry
 from . import join_build as jb
 from . import join_spill
@@ -33,12 +32,8 @@ def shared_build(node, ctx):
     BuildSide, or a join_spill.SpilledBuild when the pool refused it (each
     task then joins its probe rows part by part). Its reservation lives as
     long as the query's entry in ctx.builds."""
-    try:
-        return ctx.builds.get(ctx.query_key, ctx.build_key(node),
-                              lambda: _build(node, ctx), ctx.cancelled)
-    except QueryCancelled:
-        ctx.check_cancelled()         # the context's own error (a timeout names its limit)
-        raise
+    return ctx.builds.get(ctx.query_key, ctx.build_key(node),
+                          lambda: _build(node, ctx), ctx.cancelled)
 
 
 def _build(node, ctx):
