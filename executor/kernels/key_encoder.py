@@ -126,12 +126,26 @@ class KeyEncoder:
     incrementally across batches (numba open-addressing hash tables over
     int64 codes and over string bytes)."""
 
-    def __init__(self, types: list[pa.DataType], null_equals_null: bool = True) -> None:
+    def __init__(self, types: list[pa.DataType], null_equals_null: bool = True,
+                 grow_guard=None) -> None:
+        """`grow_guard(nbytes)`, when given, is called before any of its
+        tables allocates a larger array (hash_tables.py); it may raise."""
         self.types = list(types)
         self.null_equals_null = null_equals_null
         self._columns = [_Column(t) for t in self.types]
         self._combiners = [Int64Table() for _ in self.types[1:]]
         self._seen_empty_key = False      # zero key columns: the one key ()
+        if grow_guard is not None:
+            for table in self._tables():
+                table.grow_guard = grow_guard
+
+    def _tables(self) -> list:
+        tables = list(self._combiners)
+        for c in self._columns:
+            tables.append(c.table)
+            if c.short is not None:
+                tables.append(c.short)
+        return tables
 
     @property
     def nbytes(self) -> int:

@@ -99,6 +99,14 @@ class BuildSide:
         return self.offsets.shape[0] - 1
 
 
+class _GrowthRefused(Exception):
+    """The pool refused a key table's next size (raised from its grow guard)."""
+
+    def __init__(self, nbytes: int):
+        super().__init__(nbytes)
+        self.nbytes = nbytes
+
+
 class BuildOverBudget(Exception):
     """The pool refused the build side while it was read: `held` are the
     batches read so far, `rest` the rest of the same input (a spilling join
@@ -116,15 +124,27 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
     schema = arrow_schema(node.right.schema)
     keyed = bool(node.right_keys)
     types = key_types(node) if keyed else []
+    held_batches, id_parts, null_parts = [], [], []
+    held, base, table_bytes = 0, 0, 0
+
+    def reserve_growth(nbytes: int) -> None:
+        """A key table is about to allocate `nbytes` more (its old arrays
+        are freed after the insert: see the reconciliation below)."""
+        nonlocal held, table_bytes
+        if not res.try_grow(nbytes):
+            if spillable:
+                raise _GrowthRefused(nbytes)
+            res.grow(nbytes)              # cannot spill: MemoryLimitExceeded
+        held += nbytes
+        table_bytes += nbytes
+
     encoder = None
     if keyed:
         from ..kernels.key_encoder import KeyEncoder
         nen = node.null_equals_null and node.kind != "null_aware_anti"
-        encoder = KeyEncoder(types, null_equals_null=nen)
-    held_batches, id_parts, null_parts = [], [], []
-    held, base = 0, 0
-    # an empty table's fixed capacity is not reserved (as in aggregate_groups)
-    table_bytes = encoder.nbytes if keyed else 0
+        encoder = KeyEncoder(types, null_equals_null=nen, grow_guard=reserve_growth)
+        # an empty table's fixed capacity is not reserved (as in aggregate_groups)
+        table_bytes = encoder.nbytes
     # semi/anti joins without a condition only ask whether a key exists:
     # keep one build row per key (and one NULL-key row), so a skewed key costs one row
     distinct_only = keyed and node.condition is None and node.kind in (
@@ -149,18 +169,24 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
         held += need
         if keyed:
             keys = key_arrays(node.right_keys, b, types)
-            id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
+            try:
+                id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
+            except _GrowthRefused as e:
+                raise BuildOverBudget(held_batches, it, held + e.nbytes) from None
             if node.kind == "null_aware_anti":
                 null_parts.append(np.flatnonzero(null_key_mask(keys, b.num_rows)) + base)
-            # the key hash tables are held too (at 15M build rows, ~256 MB)
+            # the key hash tables are held too (at 15M build rows, ~256 MB):
+            # growth was reserved before it happened; the arrays it replaced
+            # are gone now (a negative change), small growths are counted here
             grown = encoder.nbytes - table_bytes
-            if grown > 0:
-                if not res.try_grow(grown):
-                    if spillable:
-                        raise BuildOverBudget(held_batches, it, held + grown)
-                    res.grow(grown)
-                table_bytes += grown
-                held += grown
+            if grown < 0:
+                res.shrink(-grown)
+            elif grown > 0 and not res.try_grow(grown):
+                if spillable:
+                    raise BuildOverBudget(held_batches, it, held + grown)
+                res.grow(grown)
+            table_bytes += grown
+            held += grown
         base += b.num_rows
     n = base
     num_keys = int(encoder.num_keys) if keyed else (1 if n else 0)
