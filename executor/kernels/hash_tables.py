@@ -120,6 +120,18 @@ def _int_rehash(old_keys, old_ids, new_keys, new_ids):
         new_ids[s] = old_ids[j]
 
 
+def _doubling_bound(slots: int, keys: int, bytes_per_slot: int) -> int:
+    """Bytes allocated beyond the current arrays while a table of `slots`
+    slots (kept at most half full) doubles until it holds `keys` keys: at
+    the last doubling the new arrays and the ones they replace coexist."""
+    if keys <= slots // 2:
+        return 0
+    cap = slots
+    while keys > cap // 2:
+        cap *= 2
+    return bytes_per_slot * (cap + cap // 2 - slots)
+
+
 class Int64Table:
     """int64 word -> dense id."""
 
@@ -144,6 +156,11 @@ class Int64Table:
         ids = np.full(cap, -1, dtype=np.int64)
         _int_rehash(self.slot_keys, self.slot_ids, keys, ids)
         self.slot_keys, self.slot_ids = keys, ids
+
+    def growth_bound(self, new_keys: int) -> int:
+        """The most bytes an insert adding `new_keys` keys allocates beyond
+        what the table holds now (the last doubling's old and new arrays)."""
+        return _doubling_bound(len(self.slot_keys), self.count + new_keys, 16)
 
     def insert(self, words: np.ndarray, valid: np.ndarray | None = None,
                nulls_as_key: bool = True) -> np.ndarray:
@@ -320,6 +337,18 @@ class BytesTable:
             grown = np.zeros(size, dtype=np.uint8)
             grown[:len(self.arena)] = self.arena
             self.arena = grown
+
+    def growth_bound(self, new_keys: int) -> int:
+        """The most bytes an insert adding `new_keys` keys allocates beyond
+        what the table holds now; new keys' bytes are taken to be as long
+        as the keys' so far on average (at least 16)."""
+        keys = self.count + new_keys
+        used = int(self.key_offsets[self.count])
+        per_key = max(16, used // max(1, self.count))
+        arena = max(0, used + per_key * new_keys - len(self.arena))
+        return (_doubling_bound(len(self.slot_ids), keys, 16)
+                + _doubling_bound(2 * (len(self.key_offsets) - 1), keys, 8)
+                + (2 * arena + len(self.arena) if arena else 0))
 
     def insert(self, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None = None,
                nulls_as_key: bool = True) -> np.ndarray:

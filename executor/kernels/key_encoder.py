@@ -153,6 +153,13 @@ class KeyEncoder:
         return (sum(c.nbytes for c in self._columns)
                 + sum(t.nbytes for t in self._combiners))
 
+    def growth_bound(self, rows: int) -> int:
+        """The most bytes encoding `rows` more rows may allocate beyond what
+        the tables hold now (every row a new key), for reserving first."""
+        short_codes = sum(c.short_codes.nbytes + 8 * rows
+                          for c in self._columns if c.short is not None)
+        return sum(t.growth_bound(rows) for t in self._tables()) + short_codes
+
     @property
     def num_keys(self) -> int:
         if not self._columns:

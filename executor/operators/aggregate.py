@@ -15,7 +15,9 @@ every mode emits exactly one row, even for an empty input (count 0, the
 rest NULL), so a final phase over partial rows stays right.
 
 Memory: the groups' state (key values, hash tables, accumulators) is
-reserved from the memory pool after every batch (ctx.reserve). Refused, a
+reserved from the memory pool after every batch (ctx.reserve), and before
+a batch what its new keys could make the hash tables allocate (a doubling
+of a large table is otherwise twice its size, uncounted, for a moment). Refused, a
 'partial' aggregate simply emits what it has and starts afresh (the final
 phase merges); a 'single' or 'final' aggregate whose aggregates all have a
 partial form writes its state rows to hash-partitioned Arrow IPC files and
@@ -72,6 +74,18 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
             ctx.check_cancelled()
             if batch.num_rows == 0:
                 continue
+            # the key tables' next size is reserved before they allocate it;
+            # refused, the groups so far are emitted or spilled first
+            if (table.n and (mode == "partial" or spillable)
+                    and not res.try_resize(table.held() + table.growth_bound(batch.num_rows))):
+                if mode == "partial":
+                    yield from sliced(table.batch(node.schema, True), ctx.batch_size)
+                else:
+                    if spill is None:
+                        spill = aggregate_spill.AggSpill(node, ctx, level=0, reservation=res)
+                    spill.write(table)
+                table = GroupTable(node, mode)
+                res.resize(table.held())
             table.add(batch)
             if res.try_resize(table.held()):
                 continue

@@ -118,6 +118,10 @@ class GroupTable:
     def nbytes(self) -> int:
         return self.key_bytes + _nbytes(self.encoder) + sum(_nbytes(a) for a in self.accs)
 
+    def growth_bound(self, rows: int) -> int:
+        """The most bytes the key tables may allocate adding `rows` rows."""
+        return self.encoder.growth_bound(rows) if self.encoder is not None else 0
+
     def held(self) -> int:
         """Bytes the groups hold beyond an empty table: what is reserved."""
         return max(0, self.nbytes() - self.base)

@@ -80,3 +80,28 @@ def test_key_encoder_refusal_surfaces_to_the_caller():
     enc = KeyEncoder([pa.int64()], grow_guard=_Budget(64 << 10))
     with pytest.raises(_Refused):
         enc.encode([pa.array(np.arange(200_000))])
+
+
+def test_growth_bound_covers_what_an_insert_allocates():
+    """growth_bound(rows) bounds the bytes the tables hold at any moment of
+    an insert of `rows` new keys beyond what they held before (a doubling's
+    old and new arrays together), and is 0 while the keys fit."""
+    for types, make in (
+            ([pa.int64()], lambda lo, n: [pa.array(np.arange(lo, lo + n))]),
+            ([pa.string(), pa.int32()], lambda lo, n: [
+                pa.array([f"k{i}" * (1 + i % 9) for i in range(lo, lo + n)]),
+                pa.array(np.arange(lo, lo + n) % 13, pa.int32())])):
+        holder = {}
+        budget = _Budget(1 << 40, held=lambda: holder["enc"].nbytes)
+        enc = holder["enc"] = KeyEncoder(types, grow_guard=budget)
+        lo = 0
+        for n in (10, 500, 5_000, 40_000):
+            bound = enc.growth_bound(n)
+            start, budget.asks = enc.nbytes, []
+            enc.encode(make(lo, n))
+            lo += n
+            peak = max([held + ask for ask, held in budget.asks] + [enc.nbytes])
+            assert peak - start <= bound
+    t = Int64Table()
+    assert t.growth_bound(100) == 0      # 1024 slots hold 512 keys
+    assert t.growth_bound(600) > 0
