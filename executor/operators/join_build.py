@@ -121,7 +121,9 @@ def without_frames(over: BuildOverBudget) -> BuildOverBudget:
     """`over` without its traceback. Its frames hold build_side's locals (the
     key encoder's hash tables, the id arrays: ~1 GB for TPC-H Q9 at SF30),
     which the pool no longer counts once the spill starts; memray showed
-    them alive through a whole grace join."""
+    them alive through a whole grace join. The exception it was raised
+    from (a key table's refused growth) holds the same frames."""
+    over.__context__ = over.__cause__ = None
     return over.with_traceback(None)
 
 
