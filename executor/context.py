@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 import threading
 import time
 import weakref
@@ -219,6 +220,13 @@ class ExecContext:
                     self.metrics.record_memory(node, res.peak, res.spilled)
         self._finalizer()
         return report
+
+    def spill_folder(self, prefix: str) -> str:
+        """A new folder under spill_dir for an operator's spill files; the
+        query's spill limit measures it."""
+        folder = tempfile.mkdtemp(prefix=prefix, dir=self.spill_dir)
+        self.pool.add_spill_folder(self.query_key, folder)
+        return folder
 
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():

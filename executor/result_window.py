@@ -189,6 +189,9 @@ class ResultWindow:
         open (a cursor neither read to its end nor closed)."""
         if self._folder is None:
             self._folder = tempfile.mkdtemp(prefix="quiver-result-", dir=self._spill_dir)
+            res = self._reservation
+            if res is not None:           # the query's spill limit measures it
+                res.pool.add_spill_folder(res.query_id, self._folder)
             self._remove_folder = weakref.finalize(
                 self, shutil.rmtree, self._folder, ignore_errors=True)
         return self._folder

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from collections import defaultdict
 from typing import Iterator, Protocol
@@ -61,7 +60,7 @@ class MemoryShuffleStore:
     def _spill_path(self, stage_id: int, partition: int, task: int) -> str:
         with self._lock:
             if self._folder is None:
-                self._folder = tempfile.mkdtemp(prefix="quiver-shuffle-", dir=self._ctx.spill_dir)
+                self._folder = self._ctx.spill_folder("quiver-shuffle-")
                 folder = self._folder
                 self._ctx.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
         return os.path.join(self._folder, f"s{stage_id}-p{partition}-t{task}.arrow")

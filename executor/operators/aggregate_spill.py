@@ -24,7 +24,6 @@ again every group is finished by exactly one aggregation.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from typing import Iterator
 
 import pyarrow as pa
@@ -69,7 +68,7 @@ class AggSpill:
             node.input, "partial", node.group_exprs, node.group_names,
             node.aggs, node.agg_names).schema]
         self.salt = 0xA66 + 104729 * (level + 1)
-        self.folder = tempfile.mkdtemp(prefix="quiver-agg-", dir=ctx.spill_dir)
+        self.folder = ctx.spill_folder("quiver-agg-")
         self.paths = [f"{self.folder}/state-{i}.arrow" for i in range(FANOUT)]
         self.writers: list = [None] * FANOUT
         self.rows = [0] * FANOUT
@@ -146,7 +145,7 @@ class RowSpill:
     def __init__(self, node: HashAggregateExec, ctx, level: int, reservation) -> None:
         self.node, self.ctx, self.level, self.res = node, ctx, level, reservation
         self.salt = 0xD157 + 15485863 * (level + 1)
-        self.folder = tempfile.mkdtemp(prefix="quiver-aggrows-", dir=ctx.spill_dir)
+        self.folder = ctx.spill_folder("quiver-aggrows-")
         self.paths = [f"{self.folder}/rows-{i}.arrow" for i in range(FANOUT)]
         self.writers: list = [None] * FANOUT
         self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])

@@ -30,7 +30,6 @@ Not here: the join itself (hash_join.py calls back into it per pair).
 from __future__ import annotations
 
 import shutil
-import tempfile
 from typing import Callable, Iterator
 
 import pyarrow as pa
@@ -137,7 +136,7 @@ def grace_join(node, over: jb.BuildOverBudget, left_batches, ctx, level: int, re
     types = jb.key_types(node)
     salt = 0x5EED + 7919 * level
     null_aware = node.kind == "null_aware_anti"
-    folder = tempfile.mkdtemp(prefix="quiver-join-", dir=ctx.spill_dir)
+    folder = ctx.spill_folder("quiver-join-")
     try:
         right = _Spill(folder, "right", jb.arrow_schema(node.right.schema), res)
         left = _Spill(folder, "left", jb.arrow_schema(node.left.schema), res)
@@ -165,7 +164,7 @@ class SpilledBuild:
         self.node = node
         self.types = jb.key_types(node)
         self.salt = 0x5EED
-        self.folder = tempfile.mkdtemp(prefix="quiver-bcast-", dir=ctx.spill_dir)
+        self.folder = ctx.spill_folder("quiver-bcast-")
         try:
             self.right = _Spill(self.folder, "right", jb.arrow_schema(node.right.schema), res)
             held, over.held = over.held, []
@@ -215,7 +214,7 @@ def broadcast_join(spilled: SpilledBuild, left_batches, ctx, res, join: Callable
     if spilled.right.saw_null_key:        # NOT IN a list holding NULL
         return
     resident = spilled.resident
-    folder = tempfile.mkdtemp(prefix="quiver-probe-", dir=ctx.spill_dir)
+    folder = ctx.spill_folder("quiver-probe-")
     try:
         left = _Spill(folder, "left", jb.arrow_schema(node.left.schema), res)
         for b, keys in _keyed(left, left_batches, node.left_keys, spilled.types, ctx,

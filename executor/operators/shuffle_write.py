@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 
 import pyarrow as pa
@@ -98,7 +97,7 @@ class _Buffers:
 
     def _write(self, p: int, batch: pa.RecordBatch) -> None:
         if self.folder is None:
-            self.folder = tempfile.mkdtemp(prefix="quiver-shufw-", dir=self.ctx.spill_dir)
+            self.folder = self.ctx.spill_folder("quiver-shufw-")
         if self.files[p] is None:
             path = os.path.join(self.folder, f"part-{p}.arrows")
             sink = pa.OSFile(path, "wb")

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -109,7 +108,7 @@ class ExternalSort:
         self.key_columns = list(key_columns)
         self.ctx = ctx
         self.reservation = reservation        # counts the bytes spilled
-        self.folder = tempfile.mkdtemp(prefix="quiver-sort-", dir=ctx.spill_dir)
+        self.folder = ctx.spill_folder("quiver-sort-")
         self.runs: list[str] = []                # paths, in input order
         self._maps: list = []                    # open memory maps
         self._count = 0

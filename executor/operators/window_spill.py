@@ -14,7 +14,6 @@ Not here: the window functions (window.py and its helpers).
 from __future__ import annotations
 
 import shutil
-import tempfile
 from typing import Iterator
 
 import pyarrow as pa
@@ -48,7 +47,7 @@ class WindowSpill:
         self.keys = shared_partition_keys(node)
         self.salt = 0x3A11 + 49979687 * (level + 1)
         self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])
-        self.folder = tempfile.mkdtemp(prefix="quiver-window-", dir=ctx.spill_dir)
+        self.folder = ctx.spill_folder("quiver-window-")
         self.paths = [f"{self.folder}/rows-{i}.arrow" for i in range(FANOUT)]
         self.writers: list = [None] * FANOUT
 

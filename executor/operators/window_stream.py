@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -153,7 +152,7 @@ def stream_window(node, held: list, rest, ctx, res) -> Iterator[pa.RecordBatch]:
     """The WindowExec's output, spilling its input: `held` the batches `res`
     holds (their reservation is released once they are on disk), `rest` the
     rest of the input."""
-    folder = tempfile.mkdtemp(prefix="quiver-window-stream-", dir=ctx.spill_dir)
+    folder = ctx.spill_folder("quiver-window-stream-")
     buffer_res = ctx.reserve("Window (streaming)", node)
     try:
         path = os.path.join(folder, "input.arrow")

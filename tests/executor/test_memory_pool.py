@@ -92,6 +92,39 @@ def test_query_limit_caps_below_the_pool_and_counts_spill():
     assert pool.release_query("q1") is q and pool.query("q1") is None
 
 
+def test_spill_limit_holds_the_files_on_disk_not_all_bytes_ever_written(tmp_path):
+    # a grace join removes each level's files: what was written and is gone
+    # does not count against the spill limit; files still on disk do
+    pool = MemoryPool("1MB")
+    q = pool.register_query("q1", spill_limit=1000)
+    r = pool.reservation("HashJoin build", "q1")
+    folder = tmp_path / "quiver-join-1"
+    folder.mkdir()
+    pool.add_spill_folder("q1", str(folder))
+    (folder / "a.arrow").write_bytes(b"x" * 800)
+    r.record_spill(800)
+    (folder / "a.arrow").unlink()                 # that level is done
+    (folder / "b.arrow").write_bytes(b"x" * 800)
+    r.record_spill(800)                           # 1600 written, 800 on disk: fine
+    assert q.spilled == 1600 and q.on_disk == 800
+    (folder / "c.arrow").write_bytes(b"x" * 400)
+    with pytest.raises(SpillLimitExceeded, match=r"1\.2 KiB of spill files on disk"):
+        r.record_spill(400)                       # 1200 on disk at once
+    r.free()
+    pool.release_query("q1")
+
+
+def test_spill_limit_without_folders_counts_bytes_written():
+    pool = MemoryPool("1MB")
+    pool.register_query("q1", spill_limit=1000)
+    r = pool.reservation("Sort", "q1")
+    r.record_spill(900)
+    with pytest.raises(SpillLimitExceeded, match="over the query's spill limit"):
+        r.record_spill(200)
+    r.free()
+    pool.release_query("q1")
+
+
 def test_stage_peak_is_what_its_reservations_held_at_once():
     # tasks of a stage that take turns do not add up (EXPLAIN ANALYZE's
     # per-stage peak_mem); tasks that overlap do

@@ -189,12 +189,13 @@ def test_error_while_reading_input_removes_files(tmp_path):
 
 def test_default_spill_dir_is_temporary_and_removed(monkeypatch, tmp_path):
     made = []
-    real = sort_spill.tempfile.mkdtemp
+    import quiver.executor.context as context_mod
+    real = context_mod.tempfile.mkdtemp
 
     def spy(*a, **kw):
         made.append(real(*a, **kw))
         return made[-1]
-    monkeypatch.setattr(sort_spill.tempfile, "mkdtemp", spy)
+    monkeypatch.setattr(context_mod.tempfile, "mkdtemp", spy)
     t = _data(600, 16)
     node = SortExec(T.leaf(t), (SortKey(T.col("s", t)),), None)
     got = T.run(node, ctx=ExecContext(batch_size=50, memory_budget=BUDGET))
