@@ -68,6 +68,9 @@ class _Column:
 
     def codes(self, arr: pa.Array, valid: np.ndarray | None, nulls_as_key: bool,
               insert: bool) -> np.ndarray:
+        if (self.bytes_kind and pa.types.is_dictionary(arr.type) and valid is None
+                and arr.null_count == 0 and arr.dictionary.null_count == 0):
+            return self._dictionary_codes(arr, nulls_as_key, insert)
         arr = decode(arr)
         if not self.bytes_kind:
             words = key_words(arr)
@@ -88,6 +91,27 @@ class _Column:
         codes = self.table.insert(offsets, data, valid=valid, nulls_as_key=nulls_as_key)
         self._remember_short(offsets, data, valid, nulls_as_key, short, codes)
         return codes
+
+    def _dictionary_codes(self, arr: pa.DictionaryArray, nulls_as_key: bool,
+                          insert: bool) -> np.ndarray:
+        """Codes of a dictionary array without NULLs: its distinct values are
+        coded once, the rows by their indices (a Parquet dictionary column:
+        TPC-H Q1's two flags hashed 2 values per batch instead of 6M rows).
+        Inserting, only values some row uses enter the table, so every new
+        id has a row (GroupTable keeps each new group's first row)."""
+        indices = arr.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        size = len(arr.dictionary)
+        if insert:
+            used = np.flatnonzero(np.bincount(indices, minlength=size))
+            values = arr.dictionary.take(pa.array(used))
+        else:
+            used, values = None, arr.dictionary
+        coded = self.codes(values, None, nulls_as_key, insert)
+        if used is None:
+            return coded[indices]
+        by_index = np.full(size, -1, dtype=np.int64)
+        by_index[used] = coded
+        return by_index[indices]
 
     def _short_codes(self, offsets, data, valid, nulls_as_key, insert) -> np.ndarray:
         words, word_valid = _short_words(offsets, data, valid, nulls_as_key)

@@ -39,7 +39,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ...planner.aggregate_state import has_partial_form
-from ...planner.physical import HashAggregateExec
+from ...planner.expr import Column
+from ...planner.physical import HashAggregateExec, ParquetScanExec
 from .. import registry
 from ..registry import implements
 from . import aggregate_spill
@@ -55,7 +56,22 @@ def hash_aggregate(node: HashAggregateExec, partition: int, ctx):
     mode = node.mode
     if mode not in ("single", "partial", "final"):
         raise ValueError(f"unknown aggregate mode {mode!r}")
-    yield from aggregate_batches(node, registry.execute(node.input, partition, ctx), ctx, 0)
+    yield from aggregate_batches(node, _input(node, partition, ctx), ctx, 0)
+
+
+def _input(node: HashAggregateExec, partition: int, ctx):
+    """The input rows; read straight from Parquet, string group keys that
+    are dictionary-encoded in the file stay so (GroupTable codes them by
+    dictionary). Not for the grace path, which writes rows to IPC files."""
+    scan = node.input
+    if (isinstance(scan, ParquetScanExec) and scan.file_format == "parquet"
+            and node.mode in ("partial", "single") and can_spill(node)):
+        keys = frozenset(e.name for e in node.group_exprs
+                         if isinstance(e, Column) and pa.types.is_string(e.dtype))
+        if keys:
+            from .scan import parquet_scan
+            return parquet_scan(scan, partition, ctx, keep_dictionary=keys)
+    return registry.execute(scan, partition, ctx)
 
 
 def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):

@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...planner.aggregate_state import state_fields
-from ...planner.expr import Expr
+from ...planner.expr import Column, Expr
 from ...planner.physical import HashAggregateExec
 from ..eval import evaluate, shared_subexpressions
+from ..kernels.arrow_buffers import decode
 from ..kernels.grouped_agg import first_row_of_new_ids
 from ..kernels.key_encoder import KeyEncoder
 from .aggregate_accumulators import make_accumulator
@@ -51,6 +52,19 @@ def _state_columns(node: HashAggregateExec, batch: pa.RecordBatch) -> list[list[
             out.append([batch.column(pos + i) for i in range(len(fields))])
         pos += len(fields)
     return out
+
+
+def _key_array(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
+    """A group key's values; a string column the scan kept as a dictionary
+    stays one (the key encoder codes it by its dictionary)."""
+    if isinstance(expr, Column) and pa.types.is_string(expr.dtype):
+        i = batch.schema.get_field_index(expr.name)
+        if i >= 0:
+            col = batch.column(i)
+            t = col.type
+            if pa.types.is_dictionary(t) and t.value_type == expr.dtype:
+                return col
+    return eval_array(expr, batch)
 
 
 def _conform(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
@@ -91,13 +105,13 @@ class GroupTable:
     def add(self, batch: pa.RecordBatch) -> None:
         node = self.node
         if self.encoder is not None:
-            keys = [eval_array(e, batch) for e in node.group_exprs]
+            keys = [_key_array(e, batch) for e in node.group_exprs]
             before = self.encoder.num_keys
             ids = self.encoder.encode(keys)
             self.n = n = self.encoder.num_keys
             if n > before:
                 take = pa.array(first_row_of_new_ids(ids, before, n))
-                chunk = [k.take(take) for k in keys]
+                chunk = [decode(k.take(take)) for k in keys]
                 self.key_chunks.append(chunk)
                 self.key_bytes += sum(c.nbytes for c in chunk)
         else:

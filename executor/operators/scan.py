@@ -54,17 +54,25 @@ def _rename(batch: pa.RecordBatch, positions: list[int], out_schema: pa.Schema) 
     return pa.RecordBatch.from_arrays(arrays, schema=out_schema)
 
 
-def _decode(batch: pa.RecordBatch, out_schema: pa.Schema) -> pa.RecordBatch:
-    """Dictionary columns (kept by the read for filtering) as their plain type."""
+def _decode(batch: pa.RecordBatch, out_schema: pa.Schema,
+            keep: frozenset = frozenset()) -> pa.RecordBatch:
+    """Dictionary columns (kept by the read for filtering) as their plain
+    type, except those named in `keep` (hash_aggregate's group keys)."""
     if batch.schema.equals(out_schema):
         return batch
-    arrays = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c
-              for c in batch.columns]
+    arrays = [c.dictionary_decode() if pa.types.is_dictionary(c.type) and name not in keep
+              else c for name, c in zip(batch.schema.names, batch.columns)]
+    if keep:
+        return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
     return pa.RecordBatch.from_arrays(arrays, schema=out_schema)
 
 
 @implements(ParquetScanExec)
-def parquet_scan(node: ParquetScanExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
+def parquet_scan(node: ParquetScanExec, partition: int, ctx,
+                 keep_dictionary: frozenset = frozenset()) -> Iterator[pa.RecordBatch]:
+    """The rows of one partition. Columns named in `keep_dictionary` that
+    the read gives as dictionaries stay dictionaries (for a consumer that
+    knows them: hash_aggregate's group keys); all others come plain."""
     splits = node.splits[partition] if partition < len(node.splits) else ()
     source_cols = list(dict.fromkeys(node.columns))
     first_field = {}
@@ -91,7 +99,7 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx) -> Iterator[pa.Reco
             if conjuncts is not None:
                 out = conjuncts.apply(out)
             if out.num_rows:
-                yield _decode(out, out_schema)
+                yield _decode(out, out_schema, keep_dictionary)
 
 
 def _text_scan(node, splits, source_cols, read_schema, positions, out_schema, conjuncts, ctx):
