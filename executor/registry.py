@@ -26,17 +26,18 @@ def implements(node_type: type) -> Callable:
     return register
 
 
-def execute(node, partition: int, ctx) -> Iterator[pa.RecordBatch]:
+def execute(node, partition: int, ctx, **options) -> Iterator[pa.RecordBatch]:
     """Run partition `partition` of `node`, yielding record batches whose
-    column names are the node's schema names."""
+    column names are the node's schema names. `options` go to the operator
+    (one that takes them: parquet_scan's keep_dictionary)."""
     try:
         op = _OPERATORS[type(node)]
     except KeyError:
         raise NotSupportedError(f"no operator for {type(node).__name__}") from None
     if ctx.metrics is None:
-        yield from op(node, partition, ctx)
+        yield from op(node, partition, ctx, **options)
         return
-    it = op(node, partition, ctx)
+    it = op(node, partition, ctx, **options)
     while True:
         t0 = time.perf_counter()
         try:

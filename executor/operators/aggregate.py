@@ -69,8 +69,7 @@ def _input(node: HashAggregateExec, partition: int, ctx):
         keys = frozenset(e.name for e in node.group_exprs
                          if isinstance(e, Column) and pa.types.is_string(e.dtype))
         if keys:
-            from .scan import parquet_scan
-            return parquet_scan(scan, partition, ctx, keep_dictionary=keys)
+            return registry.execute(scan, partition, ctx, keep_dictionary=keys)
     return registry.execute(scan, partition, ctx)
 
 
