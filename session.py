@@ -23,6 +23,7 @@ from . import ddl, errors
 from .executor.result import Result
 from .planner.physical_planner import PhysicalOptions, PhysicalPlanner
 from .planner.stages import StageDag, build_stages
+from .planner.runtime_filters import add_runtime_filters
 
 
 @dataclass
@@ -51,7 +52,7 @@ SESSION_OPTIONS = ("dialect", "warehouse", "batch_size", "spill_dir", "result_wi
                    "user", "priority", "statement_timeout")
 MEMORY_OPTIONS = ("memory_limit", "memory_budget", "spill_limit")   # bytes or '4GB'; budget = limit
 PHYSICAL_OPTIONS = ("target_partitions", "shuffle_partitions", "broadcast_rows",
-                    "join_strategy", "split_bytes", "max_join_rows")
+                    "join_strategy", "split_bytes", "max_join_rows", "runtime_filter_rows")
 
 
 def session_options(options: dict) -> dict:
@@ -257,7 +258,8 @@ class Session:
             memory = min(memory, options.memory_bytes)
         options = dataclasses.replace(options, memory_bytes=memory)
         physical = PhysicalPlanner(options, evaluate=evaluate).plan(logical)
-        return logical, physical, build_stages(physical)
+        dag = add_runtime_filters(build_stages(physical), options.runtime_filter_rows)
+        return logical, physical, dag
 
     def query_memory_bytes(self) -> int:
         """What a query of this session may reserve: the reservable share of

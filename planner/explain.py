@@ -114,6 +114,10 @@ def describe_node(node: Any) -> str:
                          for a, b in zip(node.left_keys, node.right_keys))
         cond = f" filter={format_expr(node.condition)}" if node.condition is not None else ""
         return f"HashJoinExec: {node.kind} {node.mode} on [{keys}]{cond}"
+    if isinstance(node, P.RuntimeFilterExec):
+        keys = ", ".join(f"{format_expr(a)} = {format_expr(b)}"
+                         for a, b in zip(node.left_keys, node.right_keys))
+        return f"RuntimeFilterExec: keys in build [{keys}] up to {node.max_build_rows} rows"
     if isinstance(node, (L.Sort, P.SortExec)):
         fetch = f" fetch={node.fetch}" if getattr(node, "fetch", None) is not None else ""
         return f"{name}: {', '.join(format_sort_key(k) for k in node.keys)}{fetch}"

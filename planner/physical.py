@@ -176,6 +176,27 @@ class HashJoinExec(ExecNode):
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimeFilterExec(ExecNode):
+    """The rows of `left` whose key (left_keys) is among the keys of `right`
+    (right_keys), a finished stage read whole: a partitioned join's build
+    side filtering its probe side before the probe side is shuffled
+    (planner/runtime_filters.py). When `right` has more than max_build_rows
+    rows, or the memory pool refuses its keys, `left` passes as it is (the
+    join still gives the answer). NULL keys never pass."""
+    left: ExecNode
+    right: ExecNode
+    left_keys: tuple[Expr, ...]
+    right_keys: tuple[Expr, ...]
+    max_build_rows: int
+    _children: ClassVar = ("left", "right")
+    _expressions: ClassVar = ("left_keys", "right_keys")
+
+    @property
+    def schema(self):
+        return self.left.schema
+
+
+@dataclass(frozen=True, slots=True)
 class SortExec(ExecNode):
     """Sort each partition; `fetch` keeps only the first rows (top-N)."""
     input: ExecNode

@@ -58,6 +58,9 @@ class PhysicalOptions:
     # a join estimated (from known table sizes) to produce or compare more
     # rows than this is refused instead of run; None: no limit
     max_join_rows: float | None = 1e11
+    # a partitioned join's build side of at most this many rows filters its
+    # probe side before the shuffle (planner/runtime_filters.py); 0: never
+    runtime_filter_rows: int = 2_000_000
 
 
 def _estimate(plan: L.LogicalPlan) -> float:

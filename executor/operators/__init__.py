@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (imported to register their operators)
     aggregate, enforce_single_row, filter, hash_join, limit, memory_scan,
-    project, scan, shuffle_read, shuffle_write, sort, union, unnest, values, window,
+    project, runtime_filter, scan, shuffle_read, shuffle_write, sort, union, unnest, values,
+    window,
 )
