@@ -109,3 +109,22 @@ def test_tiny_memory_limit(data):
     sql = QUERIES["exists"][0]
     got, _ = _quiver(data, sql, memory_limit="64KB", batch_size=512)
     assert got == _duck(data, sql)
+
+
+def test_a_filter_that_keeps_almost_everything_stops(data, monkeypatch):
+    from quiver.executor.operators import runtime_filter as rf
+    monkeypatch.setattr(rf, "TRIAL_ROWS", 1000)
+    made = []
+    real = rf._KeyFilter.__init__
+
+    def spy(self, encoder):
+        real(self, encoder)
+        made.append(self)
+    monkeypatch.setattr(rf._KeyFilter, "__init__", spy)
+    # every fact row's k2 (0..3) is among the build's: the filter keeps all it tries
+    sql = "SELECT f.k2, count(*) FROM fact f JOIN dim d ON f.k2 = d.k2 GROUP BY f.k2"
+    got, plan = _quiver(data, sql)
+    assert "RuntimeFilterExec" in plan
+    assert got == _duck(data, sql)
+    assert made and all(f.useless for f in made)
+    assert all(f.seen < 30_000 for f in made)     # it stopped trying early
