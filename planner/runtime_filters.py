@@ -79,6 +79,10 @@ def _filter_for(join, consumer_id: int, stages: dict, filtered: set,
         return None
     # the consumer reads the probe stage under its own column names (by position)
     names = {f.name: p.name for f, p in zip(probe_read.fields, produced)}
+    built = {f.name for f in build_read.fields}
+    if (any(k.name not in names for k in join.left_keys)
+            or any(k.name not in built for k in join.right_keys)):
+        return None
     left_keys = tuple(dataclasses.replace(k, name=names[k.name]) for k in join.left_keys)
     build = P.ShuffleReadExec(build_id, build_read.fields, build_read.num_partitions, "all",
                               build_read.producer_tasks)
