@@ -322,8 +322,11 @@ class MemoryPool:
                 return
             folders, written = list(q.spill_folders), q.spilled
         on_disk = folder_bytes(folders) if folders else written
+        gone = {f for f in folders if not os.path.isdir(f)}
         with self._lock:
             q.on_disk, q.measured_at = on_disk, written
+            if gone:                      # removed by their operators: stop looking
+                q.spill_folders = [f for f in q.spill_folders if f not in gone]
         if on_disk > limit:
             raise SpillLimitExceeded(
                 f"{res.where()} has {format_size(on_disk)} of spill files on disk "
