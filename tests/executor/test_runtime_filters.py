@@ -128,3 +128,34 @@ def test_a_filter_that_keeps_almost_everything_stops(data, monkeypatch):
     assert got == _duck(data, sql)
     assert made and all(f.useless for f in made)
     assert all(f.seen < 30_000 for f in made)     # it stopped trying early
+
+
+@pytest.mark.parametrize("spread", [1, 10**12])
+def test_dense_keys_use_a_bitmap_sparse_ones_a_hash_set(tmp_path, spread, monkeypatch):
+    from quiver.executor.operators import runtime_filter as rf
+    made = []
+    real = rf._KeyFilter.__init__
+
+    def spy(self, match):
+        real(self, match)
+        made.append(match)
+    monkeypatch.setattr(rf._KeyFilter, "__init__", spy)
+    rng = np.random.default_rng(4)
+    for name, keys in (("p", rng.integers(0, 5000, 20_000)), ("b", np.arange(0, 5000, 9))):
+        os.makedirs(tmp_path / name)
+        for i, part in enumerate(np.array_split(keys, 3)):
+            t = pa.table({"k": pa.array(part * spread, pa.int64()),
+                          "v": pa.array(np.arange(len(part)))})
+            pq.write_table(t, str(tmp_path / name / f"x{i}.parquet"))
+    sql = "SELECT count(*), sum(p.v) FROM p JOIN b ON p.k = b.k"
+    with quiver.connect(join_strategy="partitioned", target_partitions=3,
+                        shuffle_partitions=3) as con:
+        for name in ("p", "b"):
+            con.execute(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION '{tmp_path}/{name}'")
+        got = con.execute(sql).fetchall()
+    duck = duckdb.connect()
+    want = duck.execute(sql.replace("FROM p JOIN b", f"FROM read_parquet('{tmp_path}/p/*.parquet') p "
+                                    f"JOIN read_parquet('{tmp_path}/b/*.parquet') b")).fetchall()
+    assert got == want
+    assert made
+    assert all(isinstance(m, rf._Bitmap) == (spread == 1) for m in made)
