@@ -81,3 +81,54 @@ class KeyFilter:
         bits = np.zeros((span + 63) // 64, dtype=np.uint64)
         _set_bits(slot_keys, slot_ids, np.int64(lo), bits)
         return cls(lo, hi, bits)
+
+    @classmethod
+    def of_values(cls, values: np.ndarray, max_bits: int = _MAX_BITS) -> "KeyFilter | None":
+        """The filter of int64 `values` with a bitmap of their range, or
+        None when the range spans more than `max_bits` (a runtime filter:
+        operators/runtime_filter.py)."""
+        if not len(values):
+            return cls(1, 0, _NO_BITS)
+        lo, hi = int(values.min()), int(values.max())
+        span = hi - lo + 1
+        if span > max_bits:
+            return None
+        bits = np.zeros((span + 63) // 64, dtype=np.uint64)
+        _set_value_bits(values, np.int64(lo), bits)
+        return cls(lo, hi, bits)
+
+    def contains(self, values: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """True where the value's bit is set (False for NULLs, where `valid`
+        is False); with no bitmap, where it lies in the range."""
+        out = np.empty(len(values), dtype=np.bool_)
+        _contains(values, _NO_VALID if valid is None else valid, np.int64(self.lo),
+                  np.int64(self.hi), self.bits, out)
+        return out
+
+
+_NO_VALID = np.zeros(0, dtype=np.bool_)
+
+
+@njit(cache=True, nogil=True)
+def _set_value_bits(values, lo, bits):
+    for i in range(len(values)):
+        d = np.uint64(values[i] - lo)
+        bits[d >> np.uint64(6)] |= np.uint64(1) << (d & np.uint64(63))
+
+
+@njit(cache=True, nogil=True)
+def _contains(values, valid, lo, hi, bits, out):
+    has_valid = len(valid) > 0
+    has_bits = len(bits) > 0
+    for i in range(len(values)):
+        if has_valid and not valid[i]:
+            out[i] = False
+            continue
+        k = values[i]
+        if k < lo or k > hi:
+            out[i] = False
+        elif has_bits:
+            d = np.uint64(k - lo)
+            out[i] = ((bits[d >> np.uint64(6)] >> (d & np.uint64(63))) & np.uint64(1)) == 1
+        else:
+            out[i] = True

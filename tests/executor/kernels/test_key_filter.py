@@ -72,3 +72,17 @@ def test_an_insert_after_lookups_makes_a_new_filter():
     t.insert(np.array([4000, -7], dtype=np.int64))
     got = t.lookup(np.array([4000, -7, 999, 1000] * 1000, dtype=np.int64))
     assert got[:4].tolist() == [1000, 1001, 999, -1]
+
+
+def test_of_values_and_contains():
+    import numpy as np
+    from quiver.executor.kernels.key_filter import KeyFilter
+    values = np.array([5, 9, 5, 1000, -3], dtype=np.int64)
+    f = KeyFilter.of_values(values)
+    probe = np.array([5, 6, 9, 1000, -3, -4, 1001, 0], dtype=np.int64)
+    assert f.contains(probe).tolist() == [True, False, True, True, True, False, False, False]
+    valid = np.array([True, True, False, True, True, True, True, True])
+    assert f.contains(probe, valid).tolist() == [True, False, False, True, True, False, False, False]
+    assert KeyFilter.of_values(np.array([0, 10**12], dtype=np.int64), max_bits=1 << 20) is None
+    empty = KeyFilter.of_values(np.empty(0, dtype=np.int64))
+    assert not empty.contains(probe).any()
