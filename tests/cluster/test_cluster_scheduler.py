@@ -24,8 +24,9 @@ def dag_and_roots(tmp_path_factory):
         for i in range(2):
             pq.write_table(pa.table({"k": list(range(i * 50, i * 50 + 50)), "v": [1] * 50}),
                            str(root / t / f"f{i}.parquet"))
+    # no runtime filter: these tests need the probe scan's stage to have no inputs
     s = Session(physical=PhysicalOptions(target_partitions=2, shuffle_partitions=3,
-                                         join_strategy="partitioned"))
+                                         join_strategy="partitioned", runtime_filter_rows=0))
     s.execute(f"CREATE EXTERNAL TABLE ta STORED AS PARQUET LOCATION '{root}/a'")
     s.execute(f"CREATE EXTERNAL TABLE tb STORED AS PARQUET LOCATION '{root}/b'")
     [st] = bind("SELECT count(*) FROM ta JOIN tb ON ta.k = tb.k", s.catalog)

@@ -73,6 +73,7 @@ NODES = [
                         ("sum#4", "cnt#5")),
     P.HashJoinExec(SCAN, MEM, "left", (A,), (A,), CALL, "broadcast", True),
     P.HashJoinExec(SCAN, VALUES, "inner", (), (), None),
+    P.RuntimeFilterExec(SCAN, P.ShuffleReadExec(1, (F_A,), 4, "all", 2), (A,), (A,), 2_000_000),
     P.SortExec(SCAN, (SORT, E.SortKey(S_)), 10),
     P.LimitExec(SCAN, None, 5),
     P.WindowExec(READ, (WIN,), ("w#6",)),
