@@ -139,17 +139,20 @@ def _malloc_trim():
         return None
 
 
-def folder_bytes(folders: list[str]) -> int:
-    """Bytes of the files under `folders` (missing ones count 0)."""
-    total = 0
+def folder_bytes(folders: list[str]) -> tuple[int, set[str]]:
+    """Bytes of the files under `folders`, and the folders that are gone."""
+    total, gone = 0, set()
     for folder in folders:
+        if not os.path.isdir(folder):
+            gone.add(folder)
+            continue
         for root, _dirs, files in os.walk(folder):
             for name in files:
                 try:
                     total += os.stat(os.path.join(root, name)).st_size
                 except OSError:           # removed while we looked
                     pass
-    return total
+    return total, gone
 
 
 def default_limit() -> int:
@@ -321,8 +324,7 @@ class MemoryPool:
             if limit is None or q.on_disk + (q.spilled - q.measured_at) <= limit:
                 return
             folders, written = list(q.spill_folders), q.spilled
-        on_disk = folder_bytes(folders) if folders else written
-        gone = {f for f in folders if not os.path.isdir(f)}
+        on_disk, gone = folder_bytes(folders) if folders else (written, set())
         with self._lock:
             q.on_disk, q.measured_at = on_disk, written
             if gone:                      # removed by their operators: stop looking

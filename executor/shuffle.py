@@ -88,10 +88,15 @@ class MemoryShuffleStore:
             if writer is not None:
                 writer.close()
                 sink.close()
+        self._put(stage_id, partition, task, held, path, res)
+
+    def _put(self, stage_id, partition, task, held, path, res) -> None:
+        """Keep a task's output (batches held, and/or a file); an output it
+        replaces (a rerun) gives its reservation back."""
         with self._lock:
             old = self._data[stage_id][partition].get(task)
             self._data[stage_id][partition][task] = (held, path)
-        if old is not None:
+        if old is not None and old[0]:
             res.shrink(sum(b.nbytes for b in old[0]))
 
     def adopt(self, stage_id: int, task: int, partition: int, path: str) -> None:
@@ -101,15 +106,10 @@ class MemoryShuffleStore:
         if self._ctx is None:
             self.write(stage_id, task, partition, read_ipc_stream(path))
             return
-        self._reservation(stage_id)            # drop_stage frees and removes as usual
+        res = self._reservation(stage_id)      # drop_stage frees and removes as usual
         target = self._spill_path(stage_id, partition, task)
         os.replace(path, target)
-        with self._lock:
-            old = self._data[stage_id][partition].get(task)
-            self._data[stage_id][partition][task] = ([], target)
-            res = self._res.get(stage_id)
-        if old is not None and old[0]:
-            res.shrink(sum(b.nbytes for b in old[0]))
+        self._put(stage_id, partition, task, [], target, res)
 
     def spill(self, n: int) -> None:
         """Move held outputs to disk until about `n` bytes are freed."""

@@ -81,40 +81,41 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
         yield from _grace_aggregate(node, batches, ctx, level)
         return
     spillable = can_spill(node)
+    # refused, a partial aggregate emits its groups (the final phase merges
+    # early flushes) and a spillable one writes them out; others cannot
+    evictable = mode == "partial" or spillable
     res = ctx.reserve(f"HashAggregate ({mode})", node)
     table = GroupTable(node, mode)
     spill = None
+
+    def evict():
+        nonlocal table, spill
+        if mode == "partial":
+            yield from sliced(table.batch(node.schema, True), ctx.batch_size)
+        else:
+            if spill is None:
+                spill = aggregate_spill.AggSpill(node, ctx, level=0, reservation=res)
+            spill.write(table)
+        table = GroupTable(node, mode)
+        res.resize(table.held())
+
     try:
         for batch in batches:
             ctx.check_cancelled()
             if batch.num_rows == 0:
                 continue
-            # the key tables' next size is reserved before they allocate it;
-            # refused, the groups so far are emitted or spilled first
-            if (table.n and (mode == "partial" or spillable)
-                    and not res.try_resize(table.held() + table.growth_bound(batch.num_rows))):
-                if mode == "partial":
-                    yield from sliced(table.batch(node.schema, True), ctx.batch_size)
-                else:
-                    if spill is None:
-                        spill = aggregate_spill.AggSpill(node, ctx, level=0, reservation=res)
-                    spill.write(table)
-                table = GroupTable(node, mode)
-                res.resize(table.held())
+            # the key tables' next size is reserved before they allocate it
+            if (evictable and table.n and not res.try_resize(
+                    table.held() + table.growth_bound(batch.num_rows))):
+                yield from evict()
             table.add(batch)
             if res.try_resize(table.held()):
                 continue
-            if mode == "partial":            # the final phase merges early flushes
-                yield from sliced(table.batch(node.schema, True), ctx.batch_size)
-            elif spillable:
-                if spill is None:
-                    spill = aggregate_spill.AggSpill(node, ctx, level=0, reservation=res)
-                spill.write(table)
+            if evictable:
+                yield from evict()
             else:
                 res.resize(table.held())   # nothing to spill: MemoryLimitExceeded,
-                continue                   # or granted after reclaiming and waiting
-            table = GroupTable(node, mode)
-            res.resize(table.held())
+                                           # or granted after reclaiming and waiting
         if spill is None:
             yield from sliced(table.batch(node.schema, mode == "partial"), ctx.batch_size)
             return

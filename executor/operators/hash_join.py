@@ -82,20 +82,14 @@ def _join(node, right_batches, left_batches, ctx, level: int) -> Iterator[pa.Rec
     join) when the memory pool refuses the build side."""
     res = ctx.reserve("HashJoin build", node)
     try:
-        over = None
-        try:
-            # the last level builds in memory: res.grow reclaims and waits
-            # before it refuses with MemoryLimitExceeded
-            build = jb.build_side(node, right_batches, ctx, res,
-                                  spillable=(join_spill.can_spill(node)
-                                             and level < join_spill.MAX_LEVEL))
-        except jb.BuildOverBudget as refused:
-            over = jb.without_frames(refused)
-        if over is not None:
-            # outside the except block: a handled exception keeps its
-            # traceback, and with it build_side's half-built key tables
+        # the last level builds in memory: res.grow reclaims and waits
+        # before it refuses with MemoryLimitExceeded
+        build = jb.build_side(node, right_batches, ctx, res,
+                              spillable=(join_spill.can_spill(node)
+                                         and level < join_spill.MAX_LEVEL))
+        if isinstance(build, jb.BuildOverBudget):
             yield from join_spill.grace_join(
-                node, over, left_batches, ctx, level, res,
+                node, build, left_batches, ctx, level, res,
                 lambda r, l, lev: _join(node, r, l, ctx, lev))
             return
         yield from _Prober(node, build, ctx).run(left_batches)

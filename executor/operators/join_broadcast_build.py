@@ -53,14 +53,9 @@ def _build(node, ctx):
 
     try:
         right = registry.execute(node.right, 0, ctx)
-        over = None
-        try:
-            value = jb.build_side(node, right, ctx, res,
-                                  spillable=join_spill.can_spill(node))
-        except jb.BuildOverBudget as refused:
-            over = jb.without_frames(refused)
-        if over is not None:          # outside the except block (hash_join._join says why)
-            value = spilled = join_spill.SpilledBuild(node, over, ctx, res)
+        value = jb.build_side(node, right, ctx, res, spillable=join_spill.can_spill(node))
+        if isinstance(value, jb.BuildOverBudget):
+            value = spilled = join_spill.SpilledBuild(node, value, ctx, res)
     except BaseException:
         release()
         raise

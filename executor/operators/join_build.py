@@ -8,8 +8,8 @@ in join_broadcast_build.py.
 
 Memory: the build rows and their index are reserved from the memory pool
 (`ctx.reserve`, one reservation per build, held until the probe ends).
-Refused, a join that can spill gets BuildOverBudget; one that cannot (a
-keyless nested loop, NOT IN with a residual condition) MemoryLimitExceeded.
+Refused, a join that can spill gets a BuildOverBudget back; one that cannot
+(a keyless nested loop, NOT IN with a residual condition) MemoryLimitExceeded.
 
 Not here: probing and the join kinds (hash_join.py), spilling a build side
 the pool refuses (join_spill.py).
@@ -107,30 +107,24 @@ class _GrowthRefused(Exception):
         self.nbytes = nbytes
 
 
-class BuildOverBudget(Exception):
-    """The pool refused the build side while it was read: `held` are the
-    batches read so far, `rest` the rest of the same input (a spilling join
-    writes both out, see join_spill.py)."""
-
-    def __init__(self, held: list, rest, nbytes: int):
-        super().__init__(f"hash join build side over budget ({nbytes} bytes)")
-        self.held, self.rest, self.nbytes = held, rest, nbytes
-
-
-def without_frames(over: BuildOverBudget) -> BuildOverBudget:
-    """`over` without its traceback. Its frames hold build_side's locals (the
-    key encoder's hash tables, the id arrays: ~1 GB for TPC-H Q9 at SF30),
-    which the pool no longer counts once the spill starts; memray showed
-    them alive through a whole grace join. The exception it was raised
-    from (a key table's refused growth) holds the same frames."""
-    over.__context__ = over.__cause__ = None
-    return over.with_traceback(None)
+@dataclass
+class BuildOverBudget:
+    """What build_side returns when the pool refused the build side while it
+    was read: `held` are the batches read so far, `rest` the rest of the same
+    input (a spilling join writes both out, see join_spill.py), `nbytes`
+    what was asked for. Returned, not raised: a raised exception's traceback
+    keeps build_side's frame (its key tables and id arrays, ~1 GB for TPC-H
+    Q9 at SF30 under 1GB) alive, unreserved, for as long as the caller holds
+    it: memray showed them alive through a whole grace join."""
+    held: list
+    rest: object
+    nbytes: int
 
 
-def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
+def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide | BuildOverBudget:
     """Read the right input (`batches`, an iterator) whole and index it,
-    holding it in the reservation `res`. Refused: BuildOverBudget if
-    `spillable`, else MemoryLimitExceeded."""
+    holding it in the reservation `res`. Refused: a BuildOverBudget is
+    returned if `spillable`, else MemoryLimitExceeded is raised."""
     schema = arrow_schema(node.right.schema)
     keyed = bool(node.right_keys)
     types = key_types(node) if keyed else []
@@ -173,16 +167,19 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
         need = b.nbytes + 8 * b.num_rows
         if not res.try_grow(need):
             if spillable:
-                raise BuildOverBudget(held_batches + [b], it, held + need)
+                return BuildOverBudget(held_batches + [b], it, held + need)
             res.grow(need)                # cannot spill: MemoryLimitExceeded
         held_batches.append(b)
         held += need
         if keyed:
             keys = key_arrays(node.right_keys, b, types)
+            refused = 0
             try:
                 id_parts.append(np.asarray(encoder.encode(keys), dtype=np.int64))
             except _GrowthRefused as e:
-                raise BuildOverBudget(held_batches, it, held + e.nbytes) from None
+                refused = e.nbytes
+            if refused:
+                return BuildOverBudget(held_batches, it, held + refused)
             if node.kind == "null_aware_anti":
                 null_parts.append(np.flatnonzero(null_key_mask(keys, b.num_rows)) + base)
             # the key hash tables are held too (at 15M build rows, ~256 MB):
@@ -193,7 +190,7 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
                 res.shrink(-grown)
             elif grown > 0 and not res.try_grow(grown):
                 if spillable:
-                    raise BuildOverBudget(held_batches, it, held + grown)
+                    return BuildOverBudget(held_batches, it, held + grown)
                 res.grow(grown)
             table_bytes += grown
             held += grown
@@ -211,7 +208,7 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide:
     extra = copies + (8 * n if len(id_parts) > 1 else 0)
     if not res.try_grow(index + extra):
         if spillable:
-            raise BuildOverBudget(held_batches, iter(()), held + index + extra)
+            return BuildOverBudget(held_batches, iter(()), held + index + extra)
         res.grow(index + extra)
     if held_batches:
         batch = (held_batches[0] if len(held_batches) == 1

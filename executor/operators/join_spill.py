@@ -189,9 +189,8 @@ class SpilledBuild:
             if self.right.rows[p] == 0:
                 continue
             before = res.size
-            try:
-                side = jb.build_side(self.node, self.right.read(p), ctx, res, spillable=True)
-            except jb.BuildOverBudget:
+            side = jb.build_side(self.node, self.right.read(p), ctx, res, spillable=True)
+            if isinstance(side, jb.BuildOverBudget):
                 res.resize(before)
                 break
             if res.size > cap:

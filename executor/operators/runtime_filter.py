@@ -20,8 +20,10 @@ import pyarrow as pa
 from ...planner.physical import RuntimeFilterExec
 from .. import registry
 from ..registry import implements
+from ..kernels.arrow_buffers import key_words, validity
+from ..kernels.hash_tables import Int64Table
 from ..kernels.key_filter import KeyFilter
-from .aggregate_groups import eval_array
+from .join_build import key_arrays
 
 
 class _GiveUp(Exception):
@@ -65,8 +67,8 @@ class _Bitmap:
         self.column, self.keys = column, keys
 
     def __call__(self, keys: list) -> np.ndarray:
-        values, valid = _int_values(keys[self.column])
-        return self.keys.contains(values, valid)
+        arr = keys[self.column]
+        return self.keys.contains(key_words(arr), validity(arr))
 
 
 def _int_column(types) -> int | None:
@@ -75,19 +77,6 @@ def _int_column(types) -> int | None:
         if pa.types.is_integer(t) or pa.types.is_date32(t):
             return i
     return None
-
-
-def _int_values(arr) -> tuple[np.ndarray, np.ndarray | None]:
-    """int64 values (NULLs as 0) and validity (None: no NULLs)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_date32(arr.type):
-        arr = arr.view(pa.int32())
-    valid = None
-    if arr.null_count:
-        valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-        arr = arr.fill_null(0)
-    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64), valid
 
 
 # a bitmap may span at most this many values per build key (at least 2^20,
@@ -100,11 +89,12 @@ BITMAP_MAX_BITS = 1 << 29
 def runtime_filter(node: RuntimeFilterExec, partition: int, ctx):
     keys = ctx.builds.get(ctx.query_key, ctx.build_key(node),
                           lambda: _build(node, ctx), ctx.cancelled)
+    types = [k.dtype for k in node.right_keys]
     for batch in registry.execute(node.left, partition, ctx):
         if keys is None or keys.useless or batch.num_rows == 0:
             yield batch
             continue
-        keep = keys.keep([eval_array(k, batch) for k in node.left_keys])
+        keep = keys.keep(key_arrays(node.left_keys, batch, types))
         if keep.all():
             yield batch
         elif keep.any():
@@ -140,16 +130,16 @@ def _build_batches(node: RuntimeFilterExec, ctx):
 
 def _int_match(node: RuntimeFilterExec, ctx, res, column: int):
     """A bitmap over one integer key column when its range is dense enough,
-    else a hash set of that column's values."""
-    parts, held = [], 0
+    else a hash set (Int64Table) of that column's values."""
+    expr, parts, held = node.right_keys[column], [], 0
     for batch in _build_batches(node, ctx):
-        values, valid = _int_values(eval_array(node.right_keys[column], batch))
-        if valid is not None:
-            values = values[valid]
-        held += values.nbytes
+        arr = key_arrays([expr], batch, [expr.dtype])[0]
+        words, valid = key_words(arr), validity(arr)
+        words = words[valid] if valid is not None else words.copy()
+        held += words.nbytes
         if not res.try_resize(held):
             raise _GiveUp()
-        parts.append(values)
+        parts.append(words)
     values = np.concatenate(parts) if parts else np.empty(0, np.int64)
     del parts
     bits = min(BITMAP_MAX_BITS, max(1 << 20, BITMAP_BITS_PER_KEY * len(values)))
@@ -159,34 +149,34 @@ def _int_match(node: RuntimeFilterExec, ctx, res, column: int):
     if found is not None:
         res.resize(found.nbytes)
         return _Bitmap(column, found)
-    encoder = _guarded_encoder([pa.int64()], res)
-    encoder.encode([pa.array(values)])
+    table = Int64Table()
+    table.grow_guard = _reserve_or_give_up(res)
+    table.insert(values, nulls_as_key=False)
     del values
-    if not res.try_resize(encoder.nbytes):
+    if not res.try_resize(table.nbytes):
         raise _GiveUp()
 
     def match(keys: list) -> np.ndarray:
-        values, valid = _int_values(keys[column])
-        mask = np.asarray(encoder.lookup([pa.array(values)])) >= 0
-        return mask if valid is None else mask & valid
+        arr = keys[column]
+        return table.lookup(key_words(arr), validity(arr), nulls_as_key=False) >= 0
     return match
 
 
 def _hash_match(node: RuntimeFilterExec, ctx, res, types):
     """A hash set of the build's key tuples (no integer key column)."""
-    encoder = _guarded_encoder(types, res)
+    from ..kernels.key_encoder import KeyEncoder
+    encoder = KeyEncoder(types, null_equals_null=False, grow_guard=_reserve_or_give_up(res))
     for batch in _build_batches(node, ctx):
-        encoder.encode([eval_array(k, batch) for k in node.right_keys])
+        encoder.encode(key_arrays(node.right_keys, batch, types))
         # growth was reserved before it happened; what it replaced is gone
         if not res.try_resize(encoder.nbytes):
             raise _GiveUp()
     return lambda keys: np.asarray(encoder.lookup(keys)) >= 0
 
 
-def _guarded_encoder(types, res):
-    from ..kernels.key_encoder import KeyEncoder
-
+def _reserve_or_give_up(res):
+    """A hash table's grow guard: reserve its next size, or give the filter up."""
     def reserve_growth(nbytes: int) -> None:
         if not res.try_grow(nbytes):
             raise _GiveUp()
-    return KeyEncoder(types, null_equals_null=False, grow_guard=reserve_growth)
+    return reserve_growth
