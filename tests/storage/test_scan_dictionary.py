@@ -128,3 +128,25 @@ def test_sql_over_dictionary_strings_matches_pyarrow(tmp_path):
     expected = list(zip(want["mode"].to_pylist(), want["k_count"].to_pylist(),
                         want["k_sum"].to_pylist()))
     assert [tuple(r) for r in rows] == expected and len(expected) == 3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_anded_and_narrowed_masks_keep_the_rows_all_conjuncts_keep(seed):
+    # conjuncts keeping ~90%, ~40% and ~10% of rows, with NULLs, in every
+    # order: the result is the rows where every conjunct is TRUE
+    import itertools
+    import random
+    rng = random.Random(seed)
+    n = 5000
+    x = [None if rng.random() < 0.05 else rng.randrange(100) for _ in range(n)]
+    y = [rng.randrange(100) for _ in range(n)]
+    batch = pa.RecordBatch.from_arrays([pa.array(x, pa.int64()), pa.array(y, pa.int64())],
+                                       names=["x", "y"])
+    cx, cy = Column("x", dt.INT64), Column("y", dt.INT64)
+    conj = [Call("ge", (cx, Literal(10, dt.INT64)), dt.BOOL),
+            Call("lt", (cy, Literal(40, dt.INT64)), dt.BOOL),
+            Call("lt", (cx, Literal(20, dt.INT64)), dt.BOOL)]
+    want = [(a, b) for a, b in zip(x, y) if a is not None and 10 <= a < 20 and b < 40]
+    for order in itertools.permutations(conj):
+        out = ScanFilter(list(order)).apply(batch)
+        assert list(zip(out.column(0).to_pylist(), out.column(1).to_pylist())) == want
