@@ -380,13 +380,13 @@ def read_split(
         as_dict = dictionary_columns(meta, kept, strings) if strings else []
         if as_dict:
             pf = stack.enter_context(_open_file(source, protocol, meta, as_dict))
-        read_rows = _read_batch_rows(meta, kept, to_read, batch_size)
-        batches = pf.iter_batches(batch_size=read_rows, row_groups=kept,
-                                  columns=to_read, use_threads=False)
-        if as_dict:     # dictionary reads end a batch at each row group
-            batches = _coalesce(batches, max(1, batch_size // 2))
-        if read_rows > batch_size:
-            batches = _sliced(batches, batch_size)
+        if _read_whole_groups(meta, kept, to_read, batch_size):
+            batches = _sliced(_whole_groups(pf, kept, to_read), batch_size)
+        else:
+            batches = pf.iter_batches(batch_size=batch_size, row_groups=kept,
+                                      columns=to_read, use_threads=False)
+            if as_dict:     # dictionary reads end a batch at each row group
+                batches = _coalesce(batches, max(1, batch_size // 2))
         for batch in batches:
             n = batch.num_rows
             if counters is not None:
@@ -420,23 +420,26 @@ def read_split(
 _WHOLE_GROUP_BYTES = 64 << 20
 
 
-def _read_batch_rows(meta: pq.FileMetaData, groups: list[int], columns: list[str],
-                     batch_size: int) -> int:
-    """How many rows pyarrow should decode at a time. Batches that do not
-    line up with row groups cost pyarrow up to 2x the decode time (a 64K
+def _read_whole_groups(meta: pq.FileMetaData, groups: list[int], columns: list[str],
+                       batch_size: int) -> bool:
+    """Whether to decode row groups whole (then slice them). Batches that do
+    not line up with row groups cost pyarrow up to 2x the decode time (a 64K
     read of SF10 lineitem's l_partkey: 1.49 s; whole 115K-row groups:
-    0.65 s), so row groups of moderate size are read whole."""
-    rows = max(meta.row_group(g).num_rows for g in groups)
-    if rows <= batch_size:
-        return batch_size
+    0.65 s), and dictionary reads end a batch at each group boundary, so
+    row groups larger than a batch but of moderate size are read whole."""
+    if max(meta.row_group(g).num_rows for g in groups) <= batch_size:
+        return False
     wanted = set(columns)
     leaves = [i for i in range(meta.num_columns)
               if meta.schema.column(i).path.split(".")[0] in wanted]
+    return all(sum(meta.row_group(g).column(i).total_uncompressed_size for i in leaves)
+               <= _WHOLE_GROUP_BYTES for g in groups)
+
+
+def _whole_groups(pf: pq.ParquetFile, groups: list[int],
+                  columns: list[str]) -> Iterator[pa.RecordBatch]:
     for g in groups:
-        rg = meta.row_group(g)
-        if sum(rg.column(i).total_uncompressed_size for i in leaves) > _WHOLE_GROUP_BYTES:
-            return batch_size
-    return rows
+        yield from pf.read_row_group(g, columns=columns, use_threads=False).to_batches()
 
 
 def _sliced(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:

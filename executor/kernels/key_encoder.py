@@ -24,6 +24,7 @@ import pyarrow as pa
 from .arrow_buffers import (decode, fixed_bytes_parts, is_bytes_type, is_wide_fixed_type,
                             key_words, string_parts, validity)
 from . import short_strings as ss
+from .dictionary_indices import map_indices, used_values
 from .hash_tables import BytesTable, Int64Table
 
 _MAX_CODE = (1 << 31) - 1
@@ -99,19 +100,19 @@ class _Column:
         TPC-H Q1's two flags hashed 2 values per batch instead of 6M rows).
         Inserting, only values some row uses enter the table, so every new
         id has a row (GroupTable keeps each new group's first row)."""
-        indices = arr.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        indices = arr.indices.to_numpy(zero_copy_only=False)
         size = len(arr.dictionary)
         if insert:
-            used = np.flatnonzero(np.bincount(indices, minlength=size))
+            used = np.flatnonzero(used_values(indices, size))
             values = arr.dictionary.take(pa.array(used))
         else:
             used, values = None, arr.dictionary
         coded = self.codes(values, None, nulls_as_key, insert)
         if used is None:
-            return coded[indices]
+            return map_indices(indices, coded)
         by_index = np.full(size, -1, dtype=np.int64)
         by_index[used] = coded
-        return by_index[indices]
+        return map_indices(indices, by_index)
 
     def _short_codes(self, offsets, data, valid, nulls_as_key, insert) -> np.ndarray:
         words, word_valid = _short_words(offsets, data, valid, nulls_as_key)

@@ -26,19 +26,29 @@ def test_whole_groups_are_sliced_to_the_batch_size(tmp_path):
     t = _write(tmp_path / "f.parquet")
     ds = open_dataset(str(tmp_path))
     meta = pq.read_metadata(tmp_path / "f.parquet")
-    assert parquet._read_batch_rows(meta, [0, 1, 2, 3], ["a", "c"], 128) == 300
-    assert parquet._read_batch_rows(meta, [0], ["a"], 512) == 512
+    assert parquet._read_whole_groups(meta, [0, 1, 2, 3], ["a", "c"], 128)
+    assert not parquet._read_whole_groups(meta, [0], ["a"], 512)
     batches = [b for s in ds.splits() for b in read_split(s, ["a", "s", "c"], ds.schema,
                                                           batch_size=128)]
     assert max(b.num_rows for b in batches) <= 128
     assert pa.Table.from_batches(batches).equals(t)
+    # a low-cardinality string read as a dictionary, whole groups of uneven size
+    pq.write_table(t, tmp_path / "f.parquet", row_group_size=170)
+    ds = open_dataset(str(tmp_path))
+    batches = [b for s in ds.splits() for b in read_split(s, ["s", "a"], ds.schema,
+                                                          batch_size=128, keep_dictionary=True)]
+    assert pa.types.is_dictionary(batches[0].schema.field("s").type)
+    assert max(b.num_rows for b in batches) <= 128
+    assert pa.Table.from_batches(batches).column("a").equals(t.column("a"))
+    assert sum((b.column(0).cast(pa.string()).to_pylist() for b in batches), []) == \
+        t.column("s").to_pylist()
 
 
 def test_large_groups_are_read_in_batches(tmp_path, monkeypatch):
     _write(tmp_path / "f.parquet")
     meta = pq.read_metadata(tmp_path / "f.parquet")
     monkeypatch.setattr(parquet, "_WHOLE_GROUP_BYTES", 100)
-    assert parquet._read_batch_rows(meta, [0, 1], ["c"], 128) == 128
+    assert not parquet._read_whole_groups(meta, [0, 1], ["c"], 128)
 
 
 def test_footer_is_reparsed_when_the_file_changes(tmp_path):
