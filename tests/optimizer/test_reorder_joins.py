@@ -86,3 +86,57 @@ def test_estimates(h):
     assert estimate_rows(j) == 6000
     assert estimate_rows(L.Join(li, o, "semi", j.condition)) == 3000
     assert estimate_rows(L.Join(c, n, "inner", None)) == 150 * 25
+
+
+def _snowflake(h, rows=False):
+    """lineitem -> orders -> customer (filtered) -> nation (filtered): the
+    filtered customers only reach lineitem through orders."""
+    kw = {}
+    if rows:
+        kw = dict(c=[dict(c_custkey=i, c_nationkey=i % 5, c_seg=i % 4) for i in range(40)],
+                  o=[dict(o_orderkey=i, o_custkey=(i * 7) % 40) for i in range(200)],
+                  li=[dict(l_orderkey=(i * 3) % 200, l_qty=i) for i in range(800)],
+                  n=[dict(n_nationkey=i, n_region=i % 2) for i in range(5)])
+    c = h.scan("customer", {"c_custkey": I, "c_nationkey": I, "c_seg": I}, num_rows=150,
+               rows=kw.get("c"))
+    o = h.scan("orders", {"o_orderkey": I, "o_custkey": I}, num_rows=1500, rows=kw.get("o"))
+    li = h.scan("lineitem", {"l_orderkey": I, "l_qty": I}, num_rows=6000, rows=kw.get("li"))
+    n = h.scan("nation", {"n_nationkey": I, "n_region": I}, num_rows=25, rows=kw.get("n"))
+    cf = L.Filter(c, h.eq(h.col(c, "c_seg"), h.lit(1, I)))
+    nf = L.Filter(n, h.eq(h.col(n, "n_region"), h.lit(0, I)))
+    conds = h.and_(h.eq(h.col(c, "c_custkey"), h.col(o, "o_custkey")),
+                   h.eq(h.col(li, "l_orderkey"), h.col(o, "o_orderkey")),
+                   h.eq(h.col(c, "c_nationkey"), h.col(n, "n_nationkey")))
+    plan = L.Join(L.Join(L.Join(li, o, "inner", None), cf, "inner", None), nf, "inner", conds)
+    return plan, li, o, cf, nf
+
+
+def test_a_filtered_branch_is_joined_on_the_build_side_first(h):
+    plan, li, o, cf, nf = _snowflake(h)
+    out = rule(plan)
+    top = out.input if isinstance(out, L.Project) else out
+    assert out.schema == plan.schema
+    # lineitem probes one build side: orders joined with (customer joined with nation)
+    assert top.left == li
+    build = top.right
+    assert isinstance(build, L.Join) and build.left == o
+    assert isinstance(build.right, L.Join)
+    assert {build.right.left, build.right.right} == {cf, nf}
+    assert top.condition == h.eq(h.col(li, "l_orderkey"), h.col(o, "o_orderkey"))
+    assert rule(out) == out
+
+
+def test_an_unfiltered_dimension_stays_left_deep(h):
+    c, o, li, n = tables(h)
+    plan = L.Join(L.Join(li, o, "inner", None), c, "inner",
+                  h.and_(h.eq(h.col(c, "c_custkey"), h.col(o, "o_custkey")),
+                         h.eq(h.col(li, "l_orderkey"), h.col(o, "o_orderkey"))))
+    top = rule(plan)
+    top = top.input if isinstance(top, L.Project) else top
+    assert top.right == c and top.left.left == li and top.left.right == o
+
+
+def test_branch_plan_gives_the_same_rows(h):
+    plan, *_ = _snowflake(h, rows=True)
+    out = rule(plan)
+    assert out != plan and h.same_rows(plan, out) and h.run(plan)
