@@ -28,14 +28,14 @@ _NO_BITS = np.zeros(0, dtype=np.uint64)
 
 
 @njit(cache=True, nogil=True)
-def _key_range(slot_keys, slot_ids):
+def _key_range(slots):
     lo = np.int64(0)
     hi = np.int64(-1)
     first = True
-    for j in range(len(slot_ids)):
-        if slot_ids[j] < 0:
+    for j in range(slots.shape[0]):
+        if slots[j, 1] == 0:
             continue
-        k = slot_keys[j]
+        k = slots[j, 0]
         if first:
             lo = k
             hi = k
@@ -48,11 +48,11 @@ def _key_range(slot_keys, slot_ids):
 
 
 @njit(cache=True, nogil=True)
-def _set_bits(slot_keys, slot_ids, lo, bits):
-    for j in range(len(slot_ids)):
-        if slot_ids[j] < 0:
+def _set_bits(slots, lo, bits):
+    for j in range(slots.shape[0]):
+        if slots[j, 1] == 0:
             continue
-        d = np.uint64(slot_keys[j] - lo)
+        d = np.uint64(slots[j, 0] - lo)
         bits[d >> np.uint64(6)] |= np.uint64(1) << (d & np.uint64(63))
 
 
@@ -70,8 +70,9 @@ class KeyFilter:
         return self.bits.nbytes
 
     @classmethod
-    def of_table(cls, slot_keys: np.ndarray, slot_ids: np.ndarray, count: int) -> "KeyFilter":
-        lo, hi = _key_range(slot_keys, slot_ids)
+    def of_table(cls, slots: np.ndarray, count: int) -> "KeyFilter":
+        """Of an Int64Table's (key, id + 1) slots, 0 ids for empty ones."""
+        lo, hi = _key_range(slots)
         lo, hi = int(lo), int(hi)
         if lo > hi:
             return cls(1, 0, _NO_BITS)
@@ -79,7 +80,7 @@ class KeyFilter:
         if span > min(_MAX_BITS, _BITS_PER_KEY * max(count, 1)):
             return cls(lo, hi, _NO_BITS)
         bits = np.zeros((span + 63) // 64, dtype=np.uint64)
-        _set_bits(slot_keys, slot_ids, np.int64(lo), bits)
+        _set_bits(slots, np.int64(lo), bits)
         return cls(lo, hi, bits)
 
     @classmethod
