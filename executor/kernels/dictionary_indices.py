@@ -4,6 +4,9 @@ index, cost TPC-H Q1 ~18% of its time for two 3-value flag columns):
 
     used_values(indices, size) -> bool per dictionary value, True if a row uses it
     map_indices(indices, by_index) -> int64 by_index[indices[i]] per row
+    first_uses(indices, size) -> int64 per dictionary value, the first row using it or -1
+    mixed_radix(a, b, size_b) -> int64 a[i] * size_b + b[i] per row (the
+        combination of two dictionary columns as one index)
 """
 
 from __future__ import annotations
@@ -27,3 +30,19 @@ def map_indices(indices, by_index):
     for i in range(len(indices)):
         out[i] = by_index[indices[i]]
     return out
+
+
+@njit(cache=True, nogil=True)
+def mixed_radix(a, b, size_b):
+    out = np.empty(len(a), dtype=np.int64)
+    for i in range(len(a)):
+        out[i] = np.int64(a[i]) * size_b + np.int64(b[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def first_uses(indices, size):
+    first = np.full(size, -1, dtype=np.int64)
+    for i in range(len(indices) - 1, -1, -1):
+        first[indices[i]] = i
+    return first

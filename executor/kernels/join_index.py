@@ -53,6 +53,25 @@ def build_csr(ids, num_keys):
 
 
 @njit(cache=True, nogil=True)
+def unique_pairs(probe_ids, rows):
+    """(probe_idx, build_idx) of every match when each key has exactly one
+    build row (`rows` of a CSR whose offsets are 0..num_keys): one pass
+    instead of match_counts, pair_starts and fill_pairs. Probe order."""
+    n = probe_ids.shape[0]
+    num_keys = rows.shape[0]
+    probe_idx = np.empty(n, dtype=np.int64)
+    build_idx = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        k = probe_ids[i]
+        if 0 <= k < num_keys:
+            probe_idx[m] = i
+            build_idx[m] = rows[k]
+            m += 1
+    return probe_idx[:m], build_idx[:m]
+
+
+@njit(cache=True, nogil=True)
 def match_counts(probe_ids, offsets):
     """int64 number of build rows each probe row matches."""
     n = probe_ids.shape[0]

@@ -24,10 +24,13 @@ import pyarrow as pa
 from .arrow_buffers import (decode, fixed_bytes_parts, is_bytes_type, is_wide_fixed_type,
                             key_words, string_parts, validity)
 from . import short_strings as ss
-from .dictionary_indices import map_indices, used_values
+from .dictionary_indices import first_uses, map_indices, mixed_radix, used_values
 from .hash_tables import BytesTable, Int64Table
 
 _MAX_CODE = (1 << 31) - 1
+# several dictionary key columns whose dictionaries combine to at most this
+# many value tuples are coded as one mixed-radix index (_combined_dictionaries)
+_MAX_COMBINED = 1 << 16
 
 
 def _and_valid(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -146,6 +149,18 @@ class _Column:
             self.short_codes = np.concatenate([self.short_codes, codes[rows[first]]])
 
 
+def _small_dictionaries(arrays: list[pa.Array]) -> bool:
+    total = 1
+    for a in arrays:
+        if not (pa.types.is_dictionary(a.type) and a.null_count == 0
+                and a.dictionary.null_count == 0):
+            return False
+        total *= max(len(a.dictionary), 1)
+        if total > _MAX_COMBINED:
+            return False
+    return True
+
+
 class KeyEncoder:
     """Maps tuples of key values to dense int64 ids 0..num_keys-1,
     incrementally across batches (numba open-addressing hash tables over
@@ -210,6 +225,8 @@ class KeyEncoder:
         if not arrays:
             raise ValueError("KeyEncoder with no key columns needs a row count; "
                              "use encode_rows")
+        if len(arrays) > 1 and _small_dictionaries(arrays):
+            return self._combined_dictionaries(arrays, insert)
         n = len(arrays[0])
         valids = [validity(a) for a in arrays]
         if self.null_equals_null:
@@ -235,6 +252,35 @@ class KeyEncoder:
                 ids = comb.lookup(packed, valid=ok, nulls_as_key=False)
         assert len(ids) == n
         return ids
+
+    def _combined_dictionaries(self, arrays: list[pa.DictionaryArray], insert: bool) -> np.ndarray:
+        """Ids of rows whose keys are all dictionary arrays without NULLs and
+        with few value tuples: each row's tuple of indices becomes one
+        mixed-radix index, the tuples some row uses are encoded once, in the
+        order of their first row (as plain key rows: the tables and ids are
+        those of the row-by-row path),
+        and rows take their tuple's id. TPC-H Q1's two flags: one pass over
+        the rows instead of per-column codes, packing and a combiner table."""
+        combo = arrays[0].indices.to_numpy(zero_copy_only=False)
+        for a in arrays[1:]:
+            combo = mixed_radix(combo, a.indices.to_numpy(zero_copy_only=False),
+                                len(a.dictionary))
+        total = 1
+        for a in arrays:
+            total *= len(a.dictionary)
+        first = first_uses(combo, total)
+        used = np.flatnonzero(first >= 0)
+        used = used[np.argsort(first[used], kind="stable")]   # new keys in row order
+        digits, rest = [], used
+        for a in reversed(arrays):
+            size = len(a.dictionary)
+            digits.append(rest % size)
+            rest = rest // size
+        keys = [a.dictionary.take(pa.array(d)) for a, d in zip(arrays, reversed(digits))]
+        ids = self._run(keys, insert)
+        by_combo = np.full(total, -1, dtype=np.int64)
+        by_combo[used] = ids
+        return map_indices(combo, by_combo)
 
     def encode_rows(self, num_rows: int) -> np.ndarray:
         """Zero key columns: every row has the one (empty) key, id 0."""

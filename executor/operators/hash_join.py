@@ -125,6 +125,7 @@ class _Prober:
         self.out_schema = jb.arrow_schema(node.schema)
         self.left_schema = jb.arrow_schema(node.left.schema)
         self.keyed = bool(node.left_keys)
+        self._unique: bool | None = None       # one build row per key? (decided once)
         cond = node.condition
         self.cond = cond
         if cond is not None:
@@ -200,10 +201,23 @@ class _Prober:
     # --- pieces ------------------------------------------------------------
 
     def _pairs(self, ids, offsets, rows):
+        if offsets is self.build.offsets and self._unique_build():
+            p, b = ji.unique_pairs(ids, rows)
+            for s in range(0, len(p), self.batch_size):
+                yield p[s:s + self.batch_size], b[s:s + self.batch_size]
+            return
         starts = ji.pair_starts(ji.match_counts(ids, offsets))
         total = int(starts[-1])
         for s in range(0, total, self.batch_size):
             yield ji.fill_pairs(ids, offsets, rows, starts, s, s + self.batch_size)
+
+    def _unique_build(self) -> bool:
+        """Whether every build key has exactly one row (a primary key)."""
+        if self._unique is None:
+            offsets = self.build.offsets
+            self._unique = bool(len(self.build.rows) == len(offsets) - 1 and np.array_equal(
+                offsets, np.arange(len(offsets), dtype=offsets.dtype)))
+        return self._unique
 
     def _candidates(self, lb, ids, offsets, rows, flags) -> Iterator[pa.RecordBatch]:
         """Apply the residual condition to candidate pairs; emit survivors for

@@ -51,3 +51,41 @@ def test_dictionary_with_nulls_takes_the_plain_path():
     assert enc.encode([d]).tolist() == [0, 1, 2, 0]
     join = KeyEncoder([pa.string()], null_equals_null=False)
     assert join.encode([d]).tolist() == [0, -1, 1, 0]
+
+
+def test_combined_dictionaries_match_the_row_by_row_ids(monkeypatch):
+    # three dictionary key columns (strings and integers), batches mixing
+    # coded, sliced and plain arrays, lookups of unseen tuples, both NULL modes
+    import quiver.executor.kernels.key_encoder as ke
+    rng = np.random.default_rng(7)
+    for limit in (ke._MAX_COMBINED, 4):          # 4: too small, the plain path
+        monkeypatch.setattr(ke, "_MAX_COMBINED", limit)
+        for nen in (True, False):
+            plain = KeyEncoder([pa.string(), pa.int64(), pa.string()], null_equals_null=nen)
+            coded = KeyEncoder([pa.string(), pa.int64(), pa.string()], null_equals_null=nen)
+            for step in range(6):
+                n = 500
+                a = [["x", "y", "z"][i] for i in rng.integers(0, 3, n)]
+                b = [int(v) for v in rng.integers(10, 14, n)]
+                c = [["p", "q"][i] for i in rng.integers(0, 2, n)]
+                cols = [_dict(a, ["z", "y", "x"]),
+                        pa.DictionaryArray.from_arrays(
+                            pa.array([[13, 12, 11, 10].index(v) for v in b], pa.int8()),
+                            pa.array([13, 12, 11, 10], pa.int64())),
+                        _dict(c, ["p", "q", "unused"])]
+                if step == 3:
+                    cols = [col.slice(100, 250) for col in cols]
+                    a, b, c = a[100:350], b[100:350], c[100:350]
+                if step == 4:                       # a plain batch in between
+                    cols = [pa.array(a), pa.array(b), pa.array(c)]
+                want = plain.encode([pa.array(a), pa.array(b), pa.array(c)])
+                assert np.array_equal(coded.encode(cols), want)
+                assert plain.num_keys == coded.num_keys
+            probe = [_dict(["x", "x"], ["x", "w"]),
+                     pa.DictionaryArray.from_arrays(pa.array([0, 0], pa.int32()),
+                                                    pa.array([10], pa.int64())),
+                     _dict(["p", "q"], ["q", "p"])]
+            want = plain.lookup([pa.array(["x", "x"]), pa.array([10, 10]), pa.array(["p", "q"])])
+            assert np.array_equal(coded.lookup(probe), want) and (want >= 0).all()
+            unseen = [_dict(["w"], ["w"]), pa.array([10]), pa.array(["p"])]
+            assert coded.lookup([unseen[0], unseen[1], unseen[2]]).tolist() == [-1]

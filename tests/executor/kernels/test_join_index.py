@@ -102,3 +102,17 @@ def test_remix_spreads_one_shuffle_partition():
     assert (np.diff(sub) > 0).all()                 # every sub-partition gets rows
     assert ji.remix(same, 1).tolist() == ji.remix(same.copy(), 1).tolist()
     assert ji.remix(same, 1).tolist() != ji.remix(same, 2).tolist()
+
+
+def test_unique_pairs_equal_the_general_pairs_on_a_primary_key_build():
+    rng = np.random.default_rng(3)
+    num_keys = 50
+    build_ids = rng.permutation(num_keys).astype(np.int64)     # one row per key
+    offsets, rows = ji.build_csr(build_ids, num_keys)
+    assert np.array_equal(offsets, np.arange(num_keys + 1))
+    probe = rng.integers(-1, num_keys + 5, 1000).astype(np.int64)   # misses and -1
+    starts = ji.pair_starts(ji.match_counts(probe, offsets))
+    want_p, want_b = ji.fill_pairs(probe, offsets, rows, starts, 0, int(starts[-1]))
+    got_p, got_b = ji.unique_pairs(probe, rows)
+    assert np.array_equal(got_p, want_p) and np.array_equal(got_b, want_b)
+    assert len(got_p) == int(((probe >= 0) & (probe < num_keys)).sum())
