@@ -152,6 +152,19 @@ class MemoryShuffleStore:
             if path is not None:
                 yield from read_ipc_stream(path)
 
+    def partition_rows(self, stage_id: int, partition: int) -> int:
+        """Rows of a stage's output for one partition (a file's are counted
+        from its batch headers, memory-mapped: the data is not read)."""
+        with self._lock:
+            tasks = list(self._data.get(stage_id, {}).get(partition, {}).values())
+        total = 0
+        for batches, path in tasks:
+            total += sum(b.num_rows for b in batches)
+            if path is not None:
+                with pa.memory_map(path) as source:
+                    total += sum(b.num_rows for b in pa.ipc.open_stream(source))
+        return total
+
     def drop_stage(self, stage_id):
         with self._lock:
             parts = self._data.pop(stage_id, {})

@@ -1,0 +1,87 @@
+"""A partitioned inner join builds on its left input when, at run time, the
+shuffle store says that partition of the left input is the smaller one; the
+rows and their column order are those of the unswapped join."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import quiver.executor.operators  # noqa: F401
+from quiver.executor import registry
+from quiver.executor.context import ExecContext
+from quiver.executor.operators import hash_join as hj
+from quiver.executor.shuffle import MemoryShuffleStore
+from quiver.planner.expr import Column
+from quiver.planner.logical import Field
+from quiver.planner.physical import HashJoinExec, ShuffleReadExec
+
+
+def _fields(t: pa.Table):
+    return tuple(Field(f.name, f.type) for f in t.schema)
+
+
+def _setup(tmp_path, spill_left: bool):
+    rng = np.random.default_rng(5)
+    small = pa.table({"a": pa.array(rng.integers(0, 300, 200), pa.int64()),
+                      "x": pa.array([f"s{i}" for i in range(200)])})
+    big = pa.table({"b": pa.array(rng.integers(0, 300, 3000), pa.int64()),
+                    "y": pa.array(np.arange(3000), pa.int64())})
+    store = MemoryShuffleStore()
+    store.write(1, 0, 0, small.to_batches(max_chunksize=64))
+    if spill_left:          # a producer's output that went to disk: rows counted from the file
+        path = str(tmp_path / "out.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_stream(sink, small.schema) as w:
+            for b in small.to_batches(max_chunksize=50):
+                w.write_batch(b)
+        store._data[1][0][1] = ([], path)
+        small = pa.concat_tables([small, small])
+    store.write(2, 0, 0, big.to_batches(max_chunksize=64))
+    left = ShuffleReadExec(1, _fields(small), 1, "hash")
+    right = ShuffleReadExec(2, _fields(big), 1, "hash")
+    node = HashJoinExec(left, right, "inner", (Column("a", pa.int64()),),
+                        (Column("b", pa.int64()),))
+    return node, store, small, big
+
+
+def _run(node, store):
+    ctx = ExecContext(shuffle=store, batch_size=128)
+    out = list(registry.execute(node, 0, ctx))
+    return pa.Table.from_batches(out) if out else None
+
+
+@pytest.mark.parametrize("spill_left", [False, True])
+def test_smaller_left_partition_is_built_and_columns_keep_their_order(tmp_path, monkeypatch,
+                                                                      spill_left):
+    node, store, small, big = _setup(tmp_path, spill_left)
+    assert store.partition_rows(1, 0) == small.num_rows
+    assert hj._build_on_left(node, 0, ExecContext(shuffle=store))
+    built = []
+    real_join = hj._join
+    monkeypatch.setattr(hj, "_join", lambda n, r, l, ctx, level, report_as=None:
+                        (built.append(n.right.stage_id), real_join(n, r, l, ctx, level,
+                                                                   report_as))[1])
+    swapped = _run(node, store)
+    assert built == [1]                          # the left input (stage 1) was built
+    monkeypatch.setattr(hj, "_SWAP_BELOW", 0.0)
+    plain = _run(node, store)
+    assert built == [1, 2]
+    assert swapped.schema.names == ["a", "x", "b", "y"] == plain.schema.names
+    key = [("a", "ascending"), ("x", "ascending"), ("y", "ascending")]
+    assert swapped.sort_by(key).equals(plain.sort_by(key))
+    want = sum(int((big.column("b").to_numpy() == a).sum())
+               for a in small.column("a").to_numpy())
+    assert swapped.num_rows == want > 0
+
+
+def test_only_plain_inner_joins_are_mirrored(tmp_path):
+    node, store, _, _ = _setup(tmp_path, False)
+    ctx = ExecContext(shuffle=store)
+    from dataclasses import replace
+    assert not hj._build_on_left(replace(node, kind="left"), 0, ctx)
+    assert not hj._build_on_left(replace(node, condition=Column("z", pa.bool_())), 0, ctx)
+    assert not hj._build_on_left(replace(node, left=node.right, right=node.left,
+                                         left_keys=node.right_keys,
+                                         right_keys=node.left_keys), 0, ctx)
+    assert not hj._build_on_left(node, 0, ExecContext(shuffle=object()))
