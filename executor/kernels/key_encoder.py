@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .arrow_buffers import (decode, fixed_bytes_parts, is_bytes_type, is_wide_fixed_type,
-                            key_words, string_parts, validity)
+from .arrow_buffers import (decimal_words, decode, fixed_bytes_parts, is_bytes_type,
+                            is_wide_fixed_type, key_words, string_parts, validity)
 from . import short_strings as ss
 from .dictionary_indices import first_uses, map_indices, mixed_radix, used_values
 from .hash_tables import BytesTable, Int64Table
@@ -57,9 +57,14 @@ class _Column:
     new strings their code, in the order they first appear."""
 
     def __init__(self, dtype: pa.DataType) -> None:
-        self.bytes_kind = is_bytes_type(dtype) or is_wide_fixed_type(dtype) or (
-            pa.types.is_dictionary(dtype)
-            and (is_bytes_type(dtype.value_type) or is_wide_fixed_type(dtype.value_type)))
+        value_type = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
+        # a DECIMAL of at most 18 digits is its low 64-bit word (the high word
+        # is its sign): an Int64Table, not 16-byte strings (TPC-H Q10's
+        # c_acctbal group key: 0.41 -> ~0.05 s for 1.15M rows)
+        self.narrow_decimal = (pa.types.is_decimal128(value_type)
+                               and value_type.precision <= 18)
+        self.bytes_kind = not self.narrow_decimal and (
+            is_bytes_type(value_type) or is_wide_fixed_type(value_type))
         self.table = BytesTable() if self.bytes_kind else Int64Table()
         self.short = Int64Table() if self.bytes_kind else None
         self.short_codes = np.empty(0, dtype=np.int64)     # short table id -> code
@@ -77,7 +82,8 @@ class _Column:
             return self._dictionary_codes(arr, nulls_as_key, insert)
         arr = decode(arr)
         if not self.bytes_kind:
-            words = key_words(arr)
+            words = (np.ascontiguousarray(decimal_words(arr)[0].view(np.int64))
+                     if self.narrow_decimal else key_words(arr))
             if insert:
                 return self.table.insert(words, valid=valid, nulls_as_key=nulls_as_key)
             return self.table.lookup(words, valid=valid, nulls_as_key=nulls_as_key)

@@ -111,3 +111,28 @@ def test_empty_batches():
     assert enc.encode_rows(0).tolist() == [] and KeyEncoder([]).num_keys == 0
     e0 = KeyEncoder([])
     assert e0.encode_rows(3).tolist() == [0, 0, 0] and e0.num_keys == 1
+
+
+def test_narrow_decimals_are_keyed_by_their_low_word():
+    from decimal import Decimal
+    import numpy as np
+    import pyarrow as pa
+    from quiver.executor.kernels.key_encoder import KeyEncoder
+    vals = [Decimal("1.50"), Decimal("-1.50"), None, Decimal("0.00"), Decimal("1.50"),
+            Decimal("-9999999999999.99"), Decimal("9999999999999.99"), None, Decimal("-1.50")]
+    for t in (pa.decimal128(15, 2), pa.decimal128(18, 2), pa.decimal128(20, 2)):
+        enc = KeyEncoder([t], null_equals_null=True)
+        assert enc._columns[0].narrow_decimal == (t.precision <= 18)
+        arr = pa.array(vals, t)
+        ids = enc.encode([arr]).tolist()
+        assert ids == [0, 1, 2, 3, 0, 4, 5, 2, 1]
+        assert enc.encode([arr.slice(3)]).tolist() == ids[3:]
+        probe = pa.array([Decimal("-1.50"), Decimal("2.00"), None], t)
+        assert enc.lookup([probe]).tolist() == [1, -1, 2]
+        joined = KeyEncoder([t], null_equals_null=False)
+        assert joined.encode([arr]).tolist() == [0, 1, -1, 2, 0, 3, 4, -1, 1]
+    dict_arr = pa.DictionaryArray.from_arrays(pa.array([1, 0, 1], pa.int32()),
+                                              pa.array(vals[:2], pa.decimal128(15, 2)))
+    enc = KeyEncoder([dict_arr.type])
+    assert enc.encode([dict_arr]).tolist() == [0, 1, 0]
+    assert np.array_equal(enc.lookup([pa.array(vals[:2], pa.decimal128(15, 2))]), [1, 0])
