@@ -166,13 +166,21 @@ class Avg(Accumulator):
     def __init__(self, arg_type: pa.DataType):
         self.sum = Sum(arg_type)
         self.count = Count()
+        self.owns_sum = True
+
+    def share_sum(self, other: Sum) -> None:
+        """Read the sums of a sum() over the same values (make_accumulators)
+        instead of adding them up a second time."""
+        self.sum, self.owns_sum = other, False
 
     def update(self, ids, n, arg, mask):
-        self.sum.update(ids, n, arg, mask)
+        if self.owns_sum:
+            self.sum.update(ids, n, arg, mask)
         self.count.update(ids, n, arg, mask)
 
     def merge(self, ids, n, states):
-        self.sum.update(ids, n, states[0], None)
+        if self.owns_sum:
+            self.sum.update(ids, n, states[0], None)
         self.count.merge(ids, n, states[1:])
 
     def state(self, n):
@@ -460,6 +468,23 @@ class Distinct(Accumulator):
 
     def result(self, n):
         return self.inner.result(n)
+
+
+def make_accumulators(aggs) -> list[Accumulator]:
+    """One accumulator per aggregate, where an avg() shares the Sum of a
+    sum() over the same argument and filter (TPC-H Q1 sums l_quantity and
+    l_extendedprice twice otherwise)."""
+    accs = [make_accumulator(a) for a in aggs]
+    sums: dict = {}
+    for agg, acc in zip(aggs, accs):
+        if type(acc) is Sum:
+            sums.setdefault((agg.args, agg.filter), acc)
+    for agg, acc in zip(aggs, accs):
+        if type(acc) is Avg:
+            shared = sums.get((agg.args, agg.filter))
+            if shared is not None and shared.state_type == acc.sum.state_type:
+                acc.share_sum(shared)
+    return accs
 
 
 def make_accumulator(agg: AggCall) -> Accumulator:

@@ -23,7 +23,7 @@ from ..eval import evaluate, shared_subexpressions
 from ..kernels.arrow_buffers import decode
 from ..kernels.grouped_agg import first_row_of_new_ids
 from ..kernels.key_encoder import KeyEncoder
-from .aggregate_accumulators import make_accumulator
+from .aggregate_accumulators import make_accumulators
 
 
 def eval_array(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
@@ -73,8 +73,13 @@ def _conform(arr: pa.Array, dtype: pa.DataType) -> pa.Array:
     return arr if arr.type == dtype else arr.cast(dtype)
 
 
-def _nbytes(obj, depth: int = 0) -> int:
-    """Bytes held by numpy/Arrow arrays reachable from an accumulator or table."""
+def _nbytes(obj, depth: int = 0, seen: set | None = None) -> int:
+    """Bytes held by numpy/Arrow arrays reachable from an accumulator or
+    table, each counted once (an avg's Sum may be a sum()'s)."""
+    if seen is not None:
+        if id(obj) in seen:
+            return 0
+        seen.add(id(obj))
     if isinstance(obj, np.ndarray):
         return obj.nbytes
     if isinstance(obj, (pa.Array, pa.ChunkedArray)):
@@ -82,9 +87,9 @@ def _nbytes(obj, depth: int = 0) -> int:
     if depth > 3:
         return 0
     if isinstance(obj, (list, tuple)):
-        return sum(_nbytes(x, depth + 1) for x in obj)
+        return sum(_nbytes(x, depth + 1, seen) for x in obj)
     if hasattr(obj, "__dict__"):
-        return sum(_nbytes(x, depth + 1) for x in vars(obj).values())
+        return sum(_nbytes(x, depth + 1, seen) for x in vars(obj).values())
     return 0
 
 
@@ -96,7 +101,7 @@ class GroupTable:
         self.node, self.mode = node, mode
         self.key_types = [e.dtype for e in node.group_exprs]
         self.encoder = KeyEncoder(self.key_types) if self.key_types else None
-        self.accs = [make_accumulator(a) for a in node.aggs]
+        self.accs = make_accumulators(node.aggs)
         self.key_chunks: list[list[pa.Array]] = []
         self.key_bytes = 0
         self.n = 0 if self.key_types else 1
@@ -130,7 +135,9 @@ class GroupTable:
                 acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
 
     def nbytes(self) -> int:
-        return self.key_bytes + _nbytes(self.encoder) + sum(_nbytes(a) for a in self.accs)
+        seen: set = set()
+        return (self.key_bytes + (self.encoder.nbytes if self.encoder is not None else 0)
+                + sum(_nbytes(a, 0, seen) for a in self.accs))
 
     def growth_bound(self, rows: int) -> int:
         """The most bytes the key tables may allocate adding `rows` rows."""

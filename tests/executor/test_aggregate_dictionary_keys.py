@@ -68,6 +68,12 @@ def test_the_dictionary_path_is_taken(data, monkeypatch):
         calls.append(1)
         return real(self, *a, **kw)
     monkeypatch.setattr(key_encoder._Column, "_dictionary_codes", spy)
+    combined = key_encoder.KeyEncoder._combined_dictionaries      # several dictionary keys
+
+    def spy_combined(self, *a, **kw):
+        calls.append(2)
+        return combined(self, *a, **kw)
+    monkeypatch.setattr(key_encoder.KeyEncoder, "_combined_dictionaries", spy_combined)
     with quiver.connect() as con:
         con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
         con.execute(QUERIES[0]).fetchall()
