@@ -207,18 +207,22 @@ class Int64Table:
 
 @njit(cache=True, nogil=True)
 def _same_bytes(arena, a_start, a_end, data, b_start, b_end):
-    if a_end - a_start != b_end - b_start:
+    """Equal byte strings? Called after the hashes matched, so nearly always
+    equal: every byte is compared without an early exit (a loop LLVM turns
+    into vector instructions)."""
+    n = a_end - a_start
+    if n != b_end - b_start:
         return False
-    for k in range(a_end - a_start):
-        if arena[a_start + k] != data[b_start + k]:
-            return False
-    return True
+    diff = np.uint8(0)
+    for k in range(n):
+        diff |= arena[a_start + k] ^ data[b_start + k]
+    return diff == 0
 
 
 @njit(cache=True, nogil=True)
-def _bytes_insert(offsets, data, hashes, valid, nulls_as_key, null_id, slot_hash,
-                  slot_ids, key_offsets, arena, count, max_count, out, start):
-    mask = np.uint64(len(slot_ids) - 1)
+def _bytes_insert(offsets, data, hashes, valid, nulls_as_key, null_id, slots,
+                  key_offsets, arena, count, max_count, out, start):
+    mask = np.uint64(slots.shape[0] - 1)
     has_valid = len(valid) > 0
     n = len(hashes)
     for i in range(start, n):
@@ -237,10 +241,10 @@ def _bytes_insert(offsets, data, hashes, valid, nulls_as_key, null_id, slot_hash
         h = hashes[i]
         b0 = offsets[i]
         b1 = offsets[i + 1]
-        s = h & mask
+        s = np.uint64(h) & mask
         while True:
-            sid = slot_ids[s]
-            if sid < 0:
+            sid = slots[s, 1]
+            if sid == 0:
                 used = key_offsets[count]
                 if (count >= max_count or count + 1 >= len(key_offsets)
                         or used + (b1 - b0) > len(arena)):
@@ -248,62 +252,74 @@ def _bytes_insert(offsets, data, hashes, valid, nulls_as_key, null_id, slot_hash
                 for k in range(b1 - b0):
                     arena[used + k] = data[b0 + k]
                 key_offsets[count + 1] = used + (b1 - b0)
-                slot_hash[s] = h
-                slot_ids[s] = count
+                slots[s, 0] = h
+                slots[s, 1] = count + 1
                 out[i] = count
                 count += 1
                 break
-            if slot_hash[s] == h and _same_bytes(arena, key_offsets[sid],
-                                                 key_offsets[sid + 1], data, b0, b1):
-                out[i] = sid
+            if slots[s, 0] == h and _same_bytes(arena, key_offsets[sid - 1],
+                                                key_offsets[sid], data, b0, b1):
+                out[i] = sid - 1
                 break
             s = (s + np.uint64(1)) & mask
     return n, count, null_id
 
 
 @njit(cache=True, nogil=True)
-def _bytes_lookup(offsets, data, hashes, valid, nulls_as_key, null_id, slot_hash,
-                  slot_ids, key_offsets, arena, out):
-    mask = np.uint64(len(slot_ids) - 1)
+def _bytes_lookup(offsets, data, hashes, valid, nulls_as_key, null_id, slots,
+                  key_offsets, arena, out):
+    mask = np.uint64(slots.shape[0] - 1)
     has_valid = len(valid) > 0
     for i in range(len(hashes)):
         if has_valid and not valid[i]:
             out[i] = null_id if nulls_as_key else -1
             continue
         h = hashes[i]
-        s = h & mask
+        s = np.uint64(h) & mask
         while True:
-            sid = slot_ids[s]
-            if sid < 0:
+            sid = slots[s, 1]
+            if sid == 0:
                 out[i] = -1
                 break
-            if slot_hash[s] == h and _same_bytes(arena, key_offsets[sid], key_offsets[sid + 1],
-                                                 data, offsets[i], offsets[i + 1]):
-                out[i] = sid
+            if slots[s, 0] == h and _same_bytes(arena, key_offsets[sid - 1], key_offsets[sid],
+                                                data, offsets[i], offsets[i + 1]):
+                out[i] = sid - 1
                 break
             s = (s + np.uint64(1)) & mask
 
 
 @njit(cache=True, nogil=True)
-def _bytes_rehash(old_hash, old_ids, new_hash, new_ids):
-    mask = np.uint64(len(new_ids) - 1)
-    for j in range(len(old_ids)):
-        if old_ids[j] < 0:
+def _bytes_rehash(old, new):
+    mask = np.uint64(new.shape[0] - 1)
+    for j in range(old.shape[0]):
+        if old[j, 1] == 0:
             continue
-        h = old_hash[j]
-        s = h & mask
-        while new_ids[s] >= 0:
+        h = old[j, 0]
+        s = np.uint64(h) & mask
+        while new[s, 1] != 0:
             s = (s + np.uint64(1)) & mask
-        new_hash[s] = h
-        new_ids[s] = old_ids[j]
+        new[s, 0] = h
+        new[s, 1] = old[j, 1]
+
+
+def _arena_bound(size: int, need: int) -> int:
+    """Bytes an arena of `size` allocates beyond itself while growing (as
+    BytesTable._grow does) until it holds `need` bytes: at the last growth
+    the new array and the one it replaces are alive together."""
+    start, previous, current = size, size, size
+    while need > current:
+        previous, current = current, max(2 * current, need + 1024)
+    if current == start:
+        return 0
+    return current + (previous - start)
 
 
 class BytesTable:
-    """byte string -> dense id."""
+    """byte string -> dense id. A slot is a (hash, id + 1) pair of int64s, 0
+    in the second for an empty slot (one cache line a probe, as Int64Table)."""
 
     def __init__(self, slots: int = _INITIAL_SLOTS) -> None:
-        self.slot_hash = np.zeros(slots, dtype=np.uint64)
-        self.slot_ids = np.full(slots, -1, dtype=np.int64)
+        self.slots = np.zeros((slots, 2), dtype=np.int64)
         self.key_offsets = np.zeros(slots // 2 + 1, dtype=np.int64)
         self.arena = np.zeros(16 * slots, dtype=np.uint8)
         self.count = 0
@@ -312,19 +328,17 @@ class BytesTable:
 
     @property
     def nbytes(self) -> int:
-        return (self.slot_hash.nbytes + self.slot_ids.nbytes + self.key_offsets.nbytes
-                + self.arena.nbytes)
+        return self.slots.nbytes + self.key_offsets.nbytes + self.arena.nbytes
 
     def _grow(self, offsets: np.ndarray, row: int) -> None:
         guard = self.grow_guard
-        if self.count >= len(self.slot_ids) // 2:
-            cap = len(self.slot_ids) * 2
+        if self.count >= len(self.slots) // 2:
+            cap = len(self.slots) * 2
             if guard is not None:
                 guard(16 * cap)
-            hashes = np.zeros(cap, dtype=np.uint64)
-            ids = np.full(cap, -1, dtype=np.int64)
-            _bytes_rehash(self.slot_hash, self.slot_ids, hashes, ids)
-            self.slot_hash, self.slot_ids = hashes, ids
+            grown = np.zeros((cap, 2), dtype=np.int64)
+            _bytes_rehash(self.slots, grown)
+            self.slots = grown
         if self.count + 1 >= len(self.key_offsets):
             if guard is not None:
                 guard(16 * len(self.key_offsets))
@@ -342,28 +356,27 @@ class BytesTable:
 
     def growth_bound(self, new_keys: int) -> int:
         """The most bytes an insert adding `new_keys` keys allocates beyond
-        what the table holds now; new keys' bytes are taken to be as long
-        as the keys' so far on average (at least 16)."""
+        what the table holds now; new keys' bytes are taken to be at most
+        twice as long as the keys' so far on average (at least 16)."""
         keys = self.count + new_keys
         used = int(self.key_offsets[self.count])
-        per_key = max(16, used // max(1, self.count))
-        arena = max(0, used + per_key * new_keys - len(self.arena))
-        return (_doubling_bound(len(self.slot_ids), keys, 16)
+        per_key = max(16, 2 * used // max(1, self.count))
+        return (_doubling_bound(len(self.slots), keys, 16)
                 + _doubling_bound(2 * (len(self.key_offsets) - 1), keys, 8)
-                + (2 * arena + len(self.arena) if arena else 0))
+                + _arena_bound(len(self.arena), used + per_key * new_keys))
 
     def insert(self, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None = None,
                nulls_as_key: bool = True) -> np.ndarray:
         v = _EMPTY_BOOL if valid is None else valid
-        hashes = hash_bytes(offsets, data, v)
+        hashes = hash_bytes(offsets, data, v).view(np.int64)
         n = len(hashes)
         out = np.empty(n, dtype=np.int64)
         start = 0
         while True:
             stop, self.count, self.null_id = _bytes_insert(
-                offsets, data, hashes, v, nulls_as_key, self.null_id, self.slot_hash,
-                self.slot_ids, self.key_offsets, self.arena, self.count,
-                len(self.slot_ids) // 2, out, start)
+                offsets, data, hashes, v, nulls_as_key, self.null_id, self.slots,
+                self.key_offsets, self.arena, self.count,
+                len(self.slots) // 2, out, start)
             if stop >= n:
                 return out
             self._grow(offsets, stop)
@@ -372,8 +385,8 @@ class BytesTable:
     def lookup(self, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray | None = None,
                nulls_as_key: bool = True) -> np.ndarray:
         v = _EMPTY_BOOL if valid is None else valid
-        hashes = hash_bytes(offsets, data, v)
+        hashes = hash_bytes(offsets, data, v).view(np.int64)
         out = np.empty(len(hashes), dtype=np.int64)
-        _bytes_lookup(offsets, data, hashes, v, nulls_as_key, self.null_id, self.slot_hash,
-                      self.slot_ids, self.key_offsets, self.arena, out)
+        _bytes_lookup(offsets, data, hashes, v, nulls_as_key, self.null_id, self.slots,
+                      self.key_offsets, self.arena, out)
         return out

@@ -20,17 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .arrow_buffers import (decimal_words, decode, fixed_bytes_parts, is_bytes_type,
                             is_wide_fixed_type, key_words, string_parts, validity)
 from . import short_strings as ss
 from .dictionary_indices import first_uses, map_indices, mixed_radix, used_values
 from .hash_tables import BytesTable, Int64Table
+from .row_keys import row_key_parts, wants_row_keys
 
 _MAX_CODE = (1 << 31) - 1
 # several dictionary key columns whose dictionaries combine to at most this
 # many value tuples are coded as one mixed-radix index (_combined_dictionaries)
 _MAX_COMBINED = 1 << 16
+# row keys when a string column has more distinct values than this share of
+# _ROW_KEY_SAMPLE among the first rows an encoder sees (rows repeat a
+# customer a few times after joins: Q10 had ~25%; brands, types and nations
+# stay under 5%)
+_ROW_KEY_SAMPLE = 4096
+_ROW_KEY_DISTINCT = 0.1
 
 
 def _and_valid(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -180,12 +188,19 @@ class KeyEncoder:
         self.null_equals_null = null_equals_null
         self._columns = [_Column(t) for t in self.types]
         self._combiners = [Int64Table() for _ in self.types[1:]]
+        # several columns with strings of many distinct values: one byte
+        # string per row (row_keys.py), decided on the first rows seen
+        self._rows: BytesTable | None = None
+        self._undecided = wants_row_keys(self.types)
+        self._grow_guard = grow_guard
         self._seen_empty_key = False      # zero key columns: the one key ()
         if grow_guard is not None:
             for table in self._tables():
                 table.grow_guard = grow_guard
 
     def _tables(self) -> list:
+        if self._rows is not None:
+            return [self._rows]
         tables = list(self._combiners)
         for c in self._columns:
             tables.append(c.table)
@@ -197,7 +212,8 @@ class KeyEncoder:
     def nbytes(self) -> int:
         """Bytes its hash tables hold (what an operator keeping it reserves)."""
         return (sum(c.nbytes for c in self._columns)
-                + sum(t.nbytes for t in self._combiners))
+                + sum(t.nbytes for t in self._combiners)
+                + (self._rows.nbytes if self._rows is not None else 0))
 
     def growth_bound(self, rows: int) -> int:
         """The most bytes encoding `rows` more rows may allocate beyond what
@@ -208,6 +224,8 @@ class KeyEncoder:
 
     @property
     def num_keys(self) -> int:
+        if self._rows is not None:
+            return self._rows.count
         if not self._columns:
             return int(self._seen_empty_key)
         if self._combiners:
@@ -225,14 +243,23 @@ class KeyEncoder:
 
     def _run(self, arrays: list[pa.Array], insert: bool) -> np.ndarray:
         arrays = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays]
-        if len(arrays) != len(self._columns):
-            raise ValueError(f"KeyEncoder: expected {len(self._columns)} key arrays, "
+        if len(arrays) != len(self.types):
+            raise ValueError(f"KeyEncoder: expected {len(self.types)} key arrays, "
                              f"got {len(arrays)}")
         if not arrays:
             raise ValueError("KeyEncoder with no key columns needs a row count; "
                              "use encode_rows")
+        if self._undecided and len(arrays[0]):
+            self._decide(arrays)
         if len(arrays) > 1 and _small_dictionaries(arrays):
             return self._combined_dictionaries(arrays, insert)
+        if self._rows is not None:
+            offsets, data, valid = row_key_parts(arrays)
+            if self.null_equals_null:
+                valid = None                # a NULL is a value of its column
+            if insert:
+                return self._rows.insert(offsets, data, valid=valid, nulls_as_key=False)
+            return self._rows.lookup(offsets, data, valid=valid, nulls_as_key=False)
         n = len(arrays[0])
         valids = [validity(a) for a in arrays]
         if self.null_equals_null:
@@ -258,6 +285,27 @@ class KeyEncoder:
                 ids = comb.lookup(packed, valid=ok, nulls_as_key=False)
         assert len(ids) == n
         return ids
+
+    def _decide(self, arrays: list[pa.Array]) -> None:
+        """Row keys when a string column's first rows have many distinct
+        values (names, addresses: TPC-H Q10 1.7 -> 1.0 us a row); per-column tables
+        otherwise (few brands or types are small tables of short strings,
+        faster than hashing whole rows: Q16 would take 35% longer)."""
+        self._undecided = False
+        for arr in arrays:
+            t = arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
+            if not is_bytes_type(t):
+                continue
+            sample = arr.slice(0, _ROW_KEY_SAMPLE)
+            if pa.types.is_dictionary(sample.type):
+                sample = sample.dictionary_decode()
+            # a share of the full sample size, not of a short first batch
+            # (300 rows of 150 product types would look "mostly distinct")
+            if pc.count_distinct(sample).as_py() > _ROW_KEY_DISTINCT * _ROW_KEY_SAMPLE:
+                self._rows = BytesTable()
+                self._rows.grow_guard = self._grow_guard
+                self._columns, self._combiners = [], []
+                return
 
     def _combined_dictionaries(self, arrays: list[pa.DictionaryArray], insert: bool) -> np.ndarray:
         """Ids of rows whose keys are all dictionary arrays without NULLs and
