@@ -1,5 +1,7 @@
 """The operator for planner.physical.HashJoinExec: build a hash table on the
-right input (join_build.py), stream the left input's batches through it.
+right input (join_build.py), stream the left input's batches through it. A
+partitioned inner join without a residual condition builds on its left input
+instead when the shuffle store holds fewer of its rows (`_build_on_left`).
 
 Example: `SELECT ... FROM orders o LEFT JOIN lineitem l
 ON o.o_orderkey = l.l_orderkey AND l.l_quantity > o.o_qty`
