@@ -334,8 +334,11 @@ class FlightShuffleStore:
             raise FetchFailed("?", stage_id, "no location known for this stage")
         count, addresses = self.inputs[stage_id]
         parts = range(count) if partition is None else [partition]
+        # a hash partition's rows are unordered across producers: one fetch
+        # per worker; a whole output ('all') keeps the producers' order
+        groups = _runs(addresses) if partition is None else _by_address(addresses)
         for p in parts:
-            for address, tasks in _runs(addresses):
+            for address, tasks in groups:
                 if address == self.own:
                     for t in tasks:
                         try:
@@ -384,6 +387,15 @@ class FlightShuffleStore:
 
 
 _DONE = object()
+
+
+def _by_address(addresses: list[str]) -> list[tuple[str, list[int]]]:
+    """Producer tasks grouped by address, addresses in first-task order
+    (tasks alternate between workers: _runs would fetch each on its own)."""
+    out: dict[str, list[int]] = {}
+    for t, a in enumerate(addresses):
+        out.setdefault(a, []).append(t)
+    return list(out.items())
 
 
 def _runs(addresses: list[str]) -> list[tuple[str, list[int]]]:
