@@ -49,18 +49,21 @@ def _add_bytes_lengths(lengths, offsets, valid):
 
 
 @njit(cache=True, nogil=True)
+def _put_le(out, p, value, width):
+    """`value` as `width` little-endian bytes at out[p:]."""
+    v = np.uint64(value)
+    for k in range(width):
+        out[p + k] = np.uint8((v >> np.uint64(8 * k)) & np.uint64(255))
+
+
+@njit(cache=True, nogil=True)
 def _put_word(pos, out, words, valid):
     has_valid = len(valid) > 0
     for i in range(len(pos)):
         p = pos[i]
-        if has_valid and not valid[i]:
-            for k in range(9):
-                out[p + k] = 0
-        else:
-            out[p] = 1
-            w = np.uint64(words[i])
-            for k in range(8):
-                out[p + 1 + k] = np.uint8((w >> np.uint64(8 * k)) & np.uint64(255))
+        null = has_valid and not valid[i]
+        out[p] = 0 if null else 1
+        _put_le(out, p + 1, 0 if null else words[i], 8)
         pos[i] = p + 9
 
 
@@ -70,16 +73,15 @@ def _put_bytes(pos, out, offsets, data, valid):
     for i in range(len(pos)):
         p = pos[i]
         if has_valid and not valid[i]:
-            for k in range(5):
-                out[p + k] = 0
+            out[p] = 0
+            _put_le(out, p + 1, 0, 4)
             pos[i] = p + 5
             continue
         s = offsets[i]
         e = offsets[i + 1]
         length = e - s
         out[p] = 1
-        for k in range(4):
-            out[p + 1 + k] = np.uint8((length >> (8 * k)) & 255)
+        _put_le(out, p + 1, length, 4)
         q = p + 5
         for j in range(length):
             out[q + j] = data[s + j]
