@@ -4,8 +4,8 @@
 
 A conjunct is evaluated on the rows the earlier ones kept once they dropped
 half of them (before that, masks are ANDed and the batch filtered once), so
-a selective conjunct makes the others cheap. Order: conjuncts of one dictionary-encoded
-column first (the storage layer hands low-cardinality strings over as
+a selective conjunct makes the others cheap. Order: conjuncts of one
+dictionary-encoded column first (the storage layer hands low-cardinality strings over as
 dictionary arrays; such a conjunct is evaluated once per distinct value and
 spread to the rows through the indices), then the others in their given
 order. A conjunct that may raise on a row's value (division, CAST) is never

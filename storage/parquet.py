@@ -188,24 +188,28 @@ class ParquetFileInfo:
         """Stats of `column` in one row group (None if unknown). Decodes only
         that group's: a scan task checks its few groups of a file that may
         have hundreds, and decoding them all per task cost 13% of TPC-H Q6."""
+        key = (column, group)
         with self._lock:
             per_group = self._stats.get(column)
             if per_group is not None:
                 return per_group[group]
-            key = (column, group)
             if key in self._stats:
                 return self._stats[key]
-        num_rows = self.metadata.row_group(group).num_rows
-        part = self.partition_dict.get(column)
-        if part is not None:
-            result = partition_stats(part[1], part[0], num_rows)
-        else:
-            leaf = self._leaf(column)
-            result = None if leaf is None else _decode(
-                self.metadata.row_group(group).column(leaf[0]).statistics, num_rows, leaf[1])
+        result = self._decode_group(column, group)
         with self._lock:
             self._stats[key] = result
         return result
+
+    def _decode_group(self, column: str, group: int) -> ColumnStats | None:
+        num_rows = self.metadata.row_group(group).num_rows
+        part = self.partition_dict.get(column)
+        if part is not None:
+            return partition_stats(part[1], part[0], num_rows)
+        leaf = self._leaf(column)
+        if leaf is None:    # not in this file, or nested: no usable statistics
+            return None
+        return _decode(self.metadata.row_group(group).column(leaf[0]).statistics,
+                       num_rows, leaf[1])
 
     def _leaf(self, column: str) -> tuple[int, pa.DataType] | None:
         """(Parquet leaf column index, Arrow type) of a top-level primitive column."""
@@ -224,16 +228,9 @@ class ParquetFileInfo:
         return leaves.get(column)
 
     def _compute_stats(self, column: str) -> list[ColumnStats] | None:
-        rows = self.row_group_rows
-        part = self.partition_dict.get(column)
-        if part is not None:
-            return [partition_stats(part[1], part[0], n) for n in rows]
-        leaf = self._leaf(column)
-        if leaf is None:    # not in this file, or nested: no usable statistics
+        if column not in self.partition_dict and self._leaf(column) is None:
             return None
-        index, arrow_type = leaf
-        return [_decode(self.metadata.row_group(g).column(index).statistics, n, arrow_type)
-                for g, n in enumerate(rows)]
+        return [self._decode_group(column, g) for g in range(self.num_row_groups)]
 
     def file_stats(self, column: str) -> ColumnStats | None:
         per_group = self.column_stats(column)
@@ -303,7 +300,7 @@ def read_footer(protocol: str, storage_options: dict | None, path: str) -> pq.Fi
     """A file's Parquet metadata; ProgrammingError naming the file if it is not Parquet."""
     try:
         if protocol in LOCAL_PROTOCOLS:
-            return pq.read_metadata(path)
+            return local_footer(path)       # the scans read it again: parse it once
         fs = get_filesystem(protocol, storage_options)
         with fs.open(path, "rb", **_REMOTE_OPEN) as f:
             return pq.read_metadata(f)

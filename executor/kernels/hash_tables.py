@@ -106,16 +106,18 @@ def _int_lookup(words, valid, nulls_as_key, null_id, slots, lo, hi, bits, out):
 
 
 @njit(cache=True, nogil=True)
-def _int_rehash(old, new):
+def _rehash(old, new, mix):
+    """Move the (key or hash, id + 1) slots of `old` into `new`; `mix`: the
+    first word is a key to hash (Int64Table), else already a hash (BytesTable)."""
     mask = np.uint64(new.shape[0] - 1)
     for j in range(old.shape[0]):
         if old[j, 1] == 0:
             continue
-        k = old[j, 0]
-        s = fmix64(np.uint64(k)) & mask
+        w = old[j, 0]
+        s = (fmix64(np.uint64(w)) if mix else np.uint64(w)) & mask
         while new[s, 1] != 0:
             s = (s + np.uint64(1)) & mask
-        new[s, 0] = k
+        new[s, 0] = w
         new[s, 1] = old[j, 1]
 
 
@@ -156,7 +158,7 @@ class Int64Table:
         if self.grow_guard is not None:
             self.grow_guard(16 * cap)
         grown = np.zeros((cap, 2), dtype=np.int64)
-        _int_rehash(self.slots, grown)
+        _rehash(self.slots, grown, True)
         self.slots = grown
 
     def growth_bound(self, new_keys: int) -> int:
@@ -288,20 +290,6 @@ def _bytes_lookup(offsets, data, hashes, valid, nulls_as_key, null_id, slots,
             s = (s + np.uint64(1)) & mask
 
 
-@njit(cache=True, nogil=True)
-def _bytes_rehash(old, new):
-    mask = np.uint64(new.shape[0] - 1)
-    for j in range(old.shape[0]):
-        if old[j, 1] == 0:
-            continue
-        h = old[j, 0]
-        s = np.uint64(h) & mask
-        while new[s, 1] != 0:
-            s = (s + np.uint64(1)) & mask
-        new[s, 0] = h
-        new[s, 1] = old[j, 1]
-
-
 def _arena_bound(size: int, need: int) -> int:
     """Bytes an arena of `size` allocates beyond itself while growing (as
     BytesTable._grow does) until it holds `need` bytes: at the last growth
@@ -337,7 +325,7 @@ class BytesTable:
             if guard is not None:
                 guard(16 * cap)
             grown = np.zeros((cap, 2), dtype=np.int64)
-            _bytes_rehash(self.slots, grown)
+            _rehash(self.slots, grown, False)
             self.slots = grown
         if self.count + 1 >= len(self.key_offsets):
             if guard is not None:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from .arrow_buffers import (decimal_words, decode, fixed_bytes_parts, is_bytes_type,
                             is_wide_fixed_type, key_words, string_parts, validity)
 from . import short_strings as ss
-from .dictionary_indices import first_uses, map_indices, mixed_radix, used_values
+from .dictionary_indices import first_uses, map_indices, mixed_radix
 from .hash_tables import BytesTable, Int64Table
 from .row_keys import row_key_parts, wants_row_keys
 
@@ -115,12 +115,13 @@ class _Column:
         """Codes of a dictionary array without NULLs: its distinct values are
         coded once, the rows by their indices (a Parquet dictionary column:
         TPC-H Q1's two flags hashed 2 values per batch instead of 6M rows).
-        Inserting, only values some row uses enter the table, so every new
-        id has a row (GroupTable keeps each new group's first row)."""
+        Inserting, only values some row uses enter the table, in the order
+        of their first row, so every new id has a row (GroupTable keeps each
+        new group's first row) and ids are those of the plain path."""
         indices = arr.indices.to_numpy(zero_copy_only=False)
         size = len(arr.dictionary)
         if insert:
-            used = np.flatnonzero(used_values(indices, size))
+            used = _used_in_row_order(indices, size)
             values = arr.dictionary.take(pa.array(used))
         else:
             used, values = None, arr.dictionary
@@ -161,6 +162,13 @@ class _Column:
         if self.short.count > known:
             first = ss.first_rows(ids, known, self.short.count - known)
             self.short_codes = np.concatenate([self.short_codes, codes[rows[first]]])
+
+
+def _used_in_row_order(indices: np.ndarray, size: int) -> np.ndarray:
+    """The dictionary indices some row uses, in the order of their first row."""
+    first = first_uses(indices, size)
+    used = np.flatnonzero(first >= 0)
+    return used[np.argsort(first[used], kind="stable")]
 
 
 def _small_dictionaries(arrays: list[pa.Array]) -> bool:
@@ -288,9 +296,9 @@ class KeyEncoder:
 
     def _decide(self, arrays: list[pa.Array]) -> None:
         """Row keys when a string column's first rows have many distinct
-        values (names, addresses: TPC-H Q10 1.7 -> 1.0 us a row); per-column tables
-        otherwise (few brands or types are small tables of short strings,
-        faster than hashing whole rows: Q16 would take 35% longer)."""
+        values (names, addresses: TPC-H Q10 1.7 -> 1.0 us a row); per-column
+        tables otherwise (few brands or types are small tables of short
+        strings, faster than hashing whole rows: Q16 would take 35% longer)."""
         self._undecided = False
         for arr in arrays:
             t = arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type
@@ -307,14 +315,15 @@ class KeyEncoder:
                 self._columns, self._combiners = [], []
                 return
 
-    def _combined_dictionaries(self, arrays: list[pa.DictionaryArray], insert: bool) -> np.ndarray:
+    def _combined_dictionaries(self, arrays: list[pa.DictionaryArray],
+                               insert: bool) -> np.ndarray:
         """Ids of rows whose keys are all dictionary arrays without NULLs and
         with few value tuples: each row's tuple of indices becomes one
         mixed-radix index, the tuples some row uses are encoded once, in the
         order of their first row (as plain key rows: the tables and ids are
-        those of the row-by-row path),
-        and rows take their tuple's id. TPC-H Q1's two flags: one pass over
-        the rows instead of per-column codes, packing and a combiner table."""
+        those of the row-by-row path), and rows take their tuple's id. TPC-H
+        Q1's two flags: one pass over the rows instead of per-column codes,
+        packing and a combiner table."""
         combo = arrays[0].indices.to_numpy(zero_copy_only=False)
         for a in arrays[1:]:
             combo = mixed_radix(combo, a.indices.to_numpy(zero_copy_only=False),
@@ -322,9 +331,7 @@ class KeyEncoder:
         total = 1
         for a in arrays:
             total *= len(a.dictionary)
-        first = first_uses(combo, total)
-        used = np.flatnonzero(first >= 0)
-        used = used[np.argsort(first[used], kind="stable")]   # new keys in row order
+        used = _used_in_row_order(combo, total)
         digits, rest = [], used
         for a in reversed(arrays):
             size = len(a.dictionary)

@@ -71,7 +71,8 @@ class KeyFilter:
 
     @classmethod
     def of_table(cls, slots: np.ndarray, count: int) -> "KeyFilter":
-        """Of an Int64Table's (key, id + 1) slots, 0 ids for empty ones."""
+        """Of an Int64Table's (key, id + 1) slots, 0 ids for empty ones (read
+        in place by kernels: selecting the keys first would copy them all)."""
         lo, hi = _key_range(slots)
         lo, hi = int(lo), int(hi)
         if lo > hi:

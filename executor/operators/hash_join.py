@@ -106,9 +106,7 @@ def _build_on_left(node: HashJoinExec, partition: int, ctx) -> bool:
     rows = getattr(ctx.shuffle, "partition_rows", None)
     if rows is None:
         return False
-    left_rows, right_rows = rows(left.stage_id, partition), rows(right.stage_id, partition)
-    return (left_rows is not None and right_rows is not None
-            and left_rows < _SWAP_BELOW * right_rows)
+    return rows(left.stage_id, partition) < _SWAP_BELOW * rows(right.stage_id, partition)
 
 
 def _mirrored_join(node: HashJoinExec, left_batches, right_batches, ctx):
@@ -172,7 +170,9 @@ class _Prober:
         self.out_schema = jb.arrow_schema(node.schema)
         self.left_schema = jb.arrow_schema(node.left.schema)
         self.keyed = bool(node.left_keys)
-        self._unique: bool | None = None       # one build row per key? (decided once)
+        # one build row per key (a primary key)? The key ids are dense and
+        # each came from a row, so that is as many indexed rows as keys
+        self.unique_build = len(build.rows) == len(build.offsets) - 1
         cond = node.condition
         self.cond = cond
         if cond is not None:
@@ -248,7 +248,7 @@ class _Prober:
     # --- pieces ------------------------------------------------------------
 
     def _pairs(self, ids, offsets, rows):
-        if offsets is self.build.offsets and self._unique_build():
+        if offsets is self.build.offsets and self.unique_build:
             p, b = ji.unique_pairs(ids, rows)
             for s in range(0, len(p), self.batch_size):
                 yield p[s:s + self.batch_size], b[s:s + self.batch_size]
@@ -257,14 +257,6 @@ class _Prober:
         total = int(starts[-1])
         for s in range(0, total, self.batch_size):
             yield ji.fill_pairs(ids, offsets, rows, starts, s, s + self.batch_size)
-
-    def _unique_build(self) -> bool:
-        """Whether every build key has exactly one row (a primary key)."""
-        if self._unique is None:
-            offsets = self.build.offsets
-            self._unique = bool(len(self.build.rows) == len(offsets) - 1 and np.array_equal(
-                offsets, np.arange(len(offsets), dtype=offsets.dtype)))
-        return self._unique
 
     def _candidates(self, lb, ids, offsets, rows, flags) -> Iterator[pa.RecordBatch]:
         """Apply the residual condition to candidate pairs; emit survivors for

@@ -111,16 +111,24 @@ def test_tiny_memory_limit(data):
     assert got == _duck(data, sql)
 
 
-def test_a_filter_that_keeps_almost_everything_stops(data, monkeypatch):
+@pytest.fixture
+def made_filters(monkeypatch):
+    """The runtime filters made while the test runs (their _KeyFilter objects)."""
     from quiver.executor.operators import runtime_filter as rf
-    monkeypatch.setattr(rf, "TRIAL_ROWS", 1000)
     made = []
     real = rf._KeyFilter.__init__
 
-    def spy(self, encoder):
-        real(self, encoder)
+    def spy(self, match):
+        real(self, match)
         made.append(self)
     monkeypatch.setattr(rf._KeyFilter, "__init__", spy)
+    return made
+
+
+def test_a_filter_that_keeps_almost_everything_stops(data, monkeypatch, made_filters):
+    from quiver.executor.operators import runtime_filter as rf
+    monkeypatch.setattr(rf, "TRIAL_ROWS", 1000)
+    made = made_filters
     # every fact row's k2 (0..3) is among the build's: the filter keeps all it tries
     sql = "SELECT f.k2, count(*) FROM fact f JOIN dim d ON f.k2 = d.k2 GROUP BY f.k2"
     got, plan = _quiver(data, sql)
@@ -131,15 +139,8 @@ def test_a_filter_that_keeps_almost_everything_stops(data, monkeypatch):
 
 
 @pytest.mark.parametrize("spread", [1, 10**12])
-def test_dense_keys_use_a_bitmap_sparse_ones_a_hash_set(tmp_path, spread, monkeypatch):
+def test_dense_keys_use_a_bitmap_sparse_ones_a_hash_set(tmp_path, spread, made_filters):
     from quiver.executor.operators import runtime_filter as rf
-    made = []
-    real = rf._KeyFilter.__init__
-
-    def spy(self, match):
-        real(self, match)
-        made.append(match)
-    monkeypatch.setattr(rf._KeyFilter, "__init__", spy)
     rng = np.random.default_rng(4)
     for name, keys in (("p", rng.integers(0, 5000, 20_000)), ("b", np.arange(0, 5000, 9))):
         os.makedirs(tmp_path / name)
@@ -157,5 +158,5 @@ def test_dense_keys_use_a_bitmap_sparse_ones_a_hash_set(tmp_path, spread, monkey
     want = duck.execute(sql.replace("FROM p JOIN b", f"FROM read_parquet('{tmp_path}/p/*.parquet') p "
                                     f"JOIN read_parquet('{tmp_path}/b/*.parquet') b")).fetchall()
     assert got == want
-    assert made
-    assert all(isinstance(m, rf._Bitmap) == (spread == 1) for m in made)
+    assert made_filters
+    assert all(isinstance(f.match, rf._Bitmap) == (spread == 1) for f in made_filters)
