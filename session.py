@@ -250,7 +250,7 @@ class Session:
     def plan_query(self, bound, trace: list | None = None):
         from .executor.eval import evaluate, evaluate_scalar
         from .planner.optimizer import OptimizerContext, optimize
-        ctx = OptimizerContext(evaluate_scalar=evaluate_scalar)
+        ctx = OptimizerContext(evaluate_scalar=evaluate_scalar, evaluate=evaluate)
         logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
         options = self.physical
         memory = self.query_memory_bytes()

@@ -59,6 +59,10 @@ class Scan(LogicalPlan):
     fields: tuple[Field, ...]
     columns: tuple[str, ...]
     filters: tuple[Expr, ...] = ()
+    # (the conjuncts a sample was taken for, the share of its rows they
+    # kept): set by optimizer/sample_scan_filters.py, read by
+    # planner/statistics.py while the conjuncts still match the filters
+    filter_sample: tuple | None = None
     _expressions: ClassVar = ("filters",)
 
     @property

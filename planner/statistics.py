@@ -8,7 +8,9 @@ it) and every filter conjunct multiplies by a fixed selectivity:
     IS NULL 0.1, <> 0.9, anything else 0.5; OR / NOT combine these. A scan's
     ranges on an integer or date column against constants (`d < DATE
     '1995-03-15'`, both ends of a BETWEEN) keep instead the share of the
-    column's Parquet min..max they cover, as if values were uniform.
+    column's Parquet min..max they cover, as if values were uniform; the
+    other conjuncts of a scan, when the optimizer sampled the table
+    (optimizer/sample_scan_filters.py), the share of the sample they kept.
 
 Joins on equalities give |L| |R| / max(ndv) of their keys, with distinct
 counts bounded by Parquet min/max statistics and by the other key's table
@@ -224,15 +226,23 @@ def column_origin(plan: LogicalPlan, name: str | None):
 def scan_selectivity(scan: Scan) -> float:
     """Share of a scan's rows its filters keep: range conjuncts on one
     integer or date column with known min/max together keep the covered
-    share of that span; every other conjunct its fixed guess."""
+    share of that span; the other conjuncts the share they kept of a sample
+    of the table (Scan.filter_sample) when one was taken for them, else
+    each its fixed guess."""
     out = 1.0
     bounds: dict[str, list] = {}      # source column -> [lowest, highest] kept
     names = {f.name: col for f, col in zip(scan.fields, scan.columns)}
+    guessed = guessed_conjuncts(scan)
+    sample = scan.filter_sample
+    if guessed and sample is not None and sample[0] == tuple(guessed):
+        out = sample[1]
+        guessed = []
+    for c in guessed:
+        out *= selectivity(c)
     for f in scan.filters:
         for c in conjuncts(f):
             bound = _range_bound(c, names)
             if bound is None or _value_range(scan.source, bound[0]) is None:
-                out *= selectivity(c)
                 continue
             column, lo, hi = bound
             kept = bounds.setdefault(column, [None, None])
@@ -246,6 +256,19 @@ def scan_selectivity(scan: Scan) -> float:
         lo = vmin if lo is None else max(lo, vmin)
         hi = vmax if hi is None else min(hi, vmax)
         out *= min(1.0, max(hi - lo + 1, 1) / span)
+    return out
+
+
+def guessed_conjuncts(scan: Scan) -> list[Expr]:
+    """The scan's filter conjuncts that Parquet min/max statistics do not
+    estimate (all but ranges on an integer or date column with statistics)."""
+    names = {f.name: col for f, col in zip(scan.fields, scan.columns)}
+    out = []
+    for f in scan.filters:
+        for c in conjuncts(f):
+            bound = _range_bound(c, names)
+            if bound is None or _value_range(scan.source, bound[0]) is None:
+                out.append(c)
     return out
 
 

@@ -342,6 +342,7 @@ def read_split(
     row_group_filter: Callable[[RowGroupStats], bool] | None = None,
     counters: ReadCounters | None = None,
     keep_dictionary: bool = False,
+    first_rows_only: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Read `columns` (file or partition columns, in this order, named as in
     the dataset) of one storage.splits.Split, as batches typed by `schema`.
@@ -352,7 +353,10 @@ def read_split(
     Low-cardinality string columns are decoded from their Parquet
     dictionaries (cheap). With `keep_dictionary`, such a column stays a
     dictionary<int32, schema type> array (the batch schema says so) for the
-    caller to filter first and decode after; otherwise it comes out plain."""
+    caller to filter first and decode after; otherwise it comes out plain.
+
+    With `first_rows_only`, only the first batch of each row group is read
+    and decoded (a sample: storage/row_sample.py)."""
     out_schema = pa.schema([schema.field(c) for c in columns])
     parts = {n: (dt.from_wire(w), v) for n, w, v in split.partition_values}
     with contextlib.ExitStack() as stack:
@@ -377,7 +381,9 @@ def read_split(
         as_dict = dictionary_columns(meta, kept, strings) if strings else []
         if as_dict:
             pf = stack.enter_context(_open_file(source, protocol, meta, as_dict))
-        if _read_whole_groups(meta, kept, to_read, batch_size):
+        if first_rows_only:
+            batches = _first_batches(pf, kept, to_read, batch_size)
+        elif _read_whole_groups(meta, kept, to_read, batch_size):
             batches = _sliced(_whole_groups(pf, kept, to_read), batch_size)
         else:
             batches = pf.iter_batches(batch_size=batch_size, row_groups=kept,
@@ -437,6 +443,17 @@ def _whole_groups(pf: pq.ParquetFile, groups: list[int],
                   columns: list[str]) -> Iterator[pa.RecordBatch]:
     for g in groups:
         yield from pf.read_row_group(g, columns=columns, use_threads=False).to_batches()
+
+
+def _first_batches(pf: pq.ParquetFile, groups: list[int], columns: list[str],
+                   size: int) -> Iterator[pa.RecordBatch]:
+    """The first `size` rows of each group (pyarrow decodes only the pages
+    those rows are in)."""
+    for g in groups:
+        for batch in pf.iter_batches(batch_size=size, row_groups=[g], columns=columns,
+                                     use_threads=False):
+            yield batch
+            break
 
 
 def _sliced(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:

@@ -28,6 +28,7 @@ from .push_down_projection import push_down_projection
 from .push_down_semi_joins import push_down_semi_joins
 from .reduce_aggregates_by_join_keys import reduce_aggregates_by_join_keys
 from .reorder_joins import reorder_joins
+from .sample_scan_filters import sample_scan_filters
 from .split_distinct_aggregates import split_distinct_aggregates
 from .unwrap_cast_in_comparison import unwrap_cast_in_comparison
 from .util import schema_signature
@@ -39,6 +40,7 @@ RULES = (
     factor_or_predicates,
     derive_filters_from_or,
     push_down_filter,
+    sample_scan_filters,
     push_down_semi_joins,
     reduce_aggregates_by_join_keys,
     split_distinct_aggregates,

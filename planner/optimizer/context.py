@@ -18,6 +18,9 @@ from typing import Any, Callable
 class OptimizerContext:
     # evaluate_scalar(expr) -> Literal | pa.Scalar | python value; raises on error.
     evaluate_scalar: Callable[[Any], Any] | None = None
+    # evaluate(expr, batch) -> pa.Array: filters evaluated on sampled rows
+    # (sample_scan_filters); None: no sampling, estimates use fixed guesses.
+    evaluate: Callable[[Any, Any], Any] | None = None
     options: dict = field(default_factory=dict)
     _counter: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
