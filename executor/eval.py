@@ -31,11 +31,14 @@ from ..errors import DataError, InternalError, NotSupportedError
 from .. import datatypes as dt
 from ..planner.expr import (VOLATILE_FUNCTIONS, Call, Case, Cast, Column, Expr, InList, Literal,
                             PythonCall)
+from .decimal_fusion import fused_decimal, is_fusable
 from .functions import lookup, python_udf
 from .functions.cast import cast_array
 from .functions.registry import as_array
 
 Datum = pa.Array | pa.Scalar
+
+_DECIMAL_OPS = frozenset({"add", "sub", "mul"})
 
 # calls whose evaluation may raise on some row's value
 _MAY_RAISE_FNS = frozenset({"div", "intdiv", "mod", "make_date", "strptime",
@@ -192,6 +195,10 @@ def _call(expr: Call, batch: pa.RecordBatch) -> Datum:
         return _lazy_logic(expr, batch)
     if fn == "coalesce" and any(may_raise(a) for a in expr.args[1:]):
         return _lazy_coalesce(expr, batch)
+    if fn in _DECIMAL_OPS and is_fusable(expr):
+        out = fused_decimal(expr, batch, _eval, getattr(_shared, "memo", None))
+        if out is not None:
+            return out
     impl = lookup(fn)
     args = [_eval(a, batch) for a in expr.args]
     if args and all(isinstance(a, pa.Scalar) for a in args) and fn != "current_date":

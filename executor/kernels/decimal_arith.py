@@ -66,6 +66,16 @@ def _binop_unchecked(a, fa, b, fb, op, out):
 
 
 @njit(cache=True, nogil=True)
+def widen_to_words(values, out):
+    """out[i] = the decimal128 words (low, sign) of int64 values[i] (10x
+    numpy's two strided column writes)."""
+    for i in range(len(values)):
+        v = values[i]
+        out[i, 0] = v
+        out[i, 1] = v >> np.int64(63)
+
+
+@njit(cache=True, nogil=True)
 def _binop(a, fa, b, fb, op, out):
     """out[i] = (a[i]*fa) op (b[i]*fb) (add/sub) or a[i]*b[i] (mul), as
     decimal128 words; a or b of length 1 broadcasts. False on overflow."""
