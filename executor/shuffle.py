@@ -152,11 +152,14 @@ class MemoryShuffleStore:
             if path is not None:
                 yield from read_ipc_stream(path)
 
-    def partition_rows(self, stage_id: int, partition: int) -> int:
-        """Rows of a stage's output for one partition (a file's are counted
-        from its batch headers, memory-mapped: the data is not read)."""
+    def partition_rows(self, stage_id: int, partition: int | None) -> int:
+        """Rows of a stage's output for one partition, or all of them with
+        None (a file's are counted from its batch headers, memory-mapped:
+        the data is not read)."""
         with self._lock:
-            tasks = list(self._data.get(stage_id, {}).get(partition, {}).values())
+            parts = self._data.get(stage_id, {})
+            keys = list(parts) if partition is None else [partition]
+            tasks = [t for k in keys for t in parts.get(k, {}).values()]
         total = 0
         for batches, path in tasks:
             total += sum(b.num_rows for b in batches)

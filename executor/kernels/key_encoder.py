@@ -230,6 +230,31 @@ class KeyEncoder:
                           for c in self._columns if c.short is not None)
         return sum(t.growth_bound(rows) for t in self._tables()) + short_codes
 
+    def _final_table(self) -> Int64Table | None:
+        """The table that gives the final ids when it is an Int64Table
+        known now: the one column's (fixed-width keys) or the last
+        combiner's. None with string keys (their tables, or row keys
+        decided on the first rows) and with no key columns."""
+        if self._undecided or self._rows is not None or not self._columns:
+            return None
+        if self._combiners:
+            return self._combiners[-1]
+        table = self._columns[0].table
+        return table if isinstance(table, Int64Table) else None
+
+    def presize_bytes(self, keys: int) -> int:
+        """Bytes `presize(keys)` allocates (0: nothing to do)."""
+        table = self._final_table()
+        return 0 if table is None else table.presize_bytes(keys)
+
+    def presize(self, keys: int) -> None:
+        """Room for `keys` distinct keys in the table of the final ids, when
+        the caller knows how many rows are coming (at most that many keys).
+        The caller reserves presize_bytes(keys) first."""
+        table = self._final_table()
+        if table is not None:
+            table.presize(keys)
+
     @property
     def num_keys(self) -> int:
         if self._rows is not None:

@@ -77,9 +77,11 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
     elif node.mode == "partitioned":
         right = registry.execute(node.right, partition, ctx)
         if _build_on_left(node, partition, ctx):
-            yield from _mirrored_join(node, left, right, ctx)
+            yield from _mirrored_join(node, left, right, ctx,
+                                      jb.stored_rows(node.left, partition, ctx))
         else:
-            yield from _join(node, right, left, ctx, 0)
+            yield from _join(node, right, left, ctx, 0,
+                             expected_rows=jb.stored_rows(node.right, partition, ctx))
     else:
         raise NotSupportedError(f"hash join mode {node.mode!r} is not supported")
 
@@ -109,29 +111,33 @@ def _build_on_left(node: HashJoinExec, partition: int, ctx) -> bool:
     return rows(left.stage_id, partition) < _SWAP_BELOW * rows(right.stage_id, partition)
 
 
-def _mirrored_join(node: HashJoinExec, left_batches, right_batches, ctx):
+def _mirrored_join(node: HashJoinExec, left_batches, right_batches, ctx,
+                   expected_rows: int | None = None):
     """The inner join built on the left input, columns back in node order."""
     mirror = dataclasses.replace(node, left=node.right, right=node.left,
                                  left_keys=node.right_keys, right_keys=node.left_keys)
     schema = jb.arrow_schema(node.schema)
     first_left = len(node.right.schema)
-    for b in _join(mirror, left_batches, right_batches, ctx, 0, report_as=node):
+    for b in _join(mirror, left_batches, right_batches, ctx, 0, report_as=node,
+                   expected_rows=expected_rows):
         cols = b.columns
         yield pa.RecordBatch.from_arrays(cols[first_left:] + cols[:first_left], schema=schema)
 
 
 def _join(node, right_batches, left_batches, ctx, level: int,
-          report_as=None) -> Iterator[pa.RecordBatch]:
+          report_as=None, expected_rows: int | None = None) -> Iterator[pa.RecordBatch]:
     """Build on `right_batches`, probe with `left_batches`; spill (grace hash
     join) when the memory pool refuses the build side. Memory is reported
-    as `report_as`'s (the plan's node when `node` is its mirror)."""
+    as `report_as`'s (the plan's node when `node` is its mirror);
+    `expected_rows`: the build rows coming, when known (join_build.stored_rows)."""
     res = ctx.reserve("HashJoin build", report_as or node)
     try:
         # the last level builds in memory: res.grow reclaims and waits
         # before it refuses with MemoryLimitExceeded
         build = jb.build_side(node, right_batches, ctx, res,
                               spillable=(join_spill.can_spill(node)
-                                         and level < join_spill.MAX_LEVEL))
+                                         and level < join_spill.MAX_LEVEL),
+                              expected_rows=expected_rows)
         if isinstance(build, jb.BuildOverBudget):
             yield from join_spill.grace_join(
                 node, build, left_batches, ctx, level, res,

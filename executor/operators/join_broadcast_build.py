@@ -53,7 +53,8 @@ def _build(node, ctx):
 
     try:
         right = registry.execute(node.right, 0, ctx)
-        value = jb.build_side(node, right, ctx, res, spillable=join_spill.can_spill(node))
+        value = jb.build_side(node, right, ctx, res, spillable=join_spill.can_spill(node),
+                              expected_rows=jb.stored_rows(node.right, 0, ctx))
         if isinstance(value, jb.BuildOverBudget):
             value = spilled = join_spill.SpilledBuild(node, value, ctx, res)
     except BaseException:

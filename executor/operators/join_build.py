@@ -121,10 +121,24 @@ class BuildOverBudget:
     nbytes: int
 
 
-def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide | BuildOverBudget:
+def stored_rows(node, partition: int, ctx) -> int | None:
+    """The rows a join input will yield when it reads a stage output whose
+    store counts them (the embedded engine's: MemoryShuffleStore); None
+    otherwise (a pipeline, a worker's Flight store)."""
+    from ...planner.physical import ShuffleReadExec
+    rows = getattr(ctx.shuffle, "partition_rows", None)
+    if rows is None or not isinstance(node, ShuffleReadExec):
+        return None
+    return rows(node.stage_id, None if node.mode == "all" else partition)
+
+
+def build_side(node, batches, ctx, res, spillable: bool = False,
+               expected_rows: int | None = None) -> BuildSide | BuildOverBudget:
     """Read the right input (`batches`, an iterator) whole and index it,
     holding it in the reservation `res`. Refused: a BuildOverBudget is
-    returned if `spillable`, else MemoryLimitExceeded is raised."""
+    returned if `spillable`, else MemoryLimitExceeded is raised.
+    `expected_rows` (the rows coming, when the input's store knows) sizes
+    the key table once, if the pool grants it, instead of doubling."""
     schema = arrow_schema(node.right.schema)
     keyed = bool(node.right_keys)
     types = key_types(node) if keyed else []
@@ -149,6 +163,12 @@ def build_side(node, batches, ctx, res, spillable: bool = False) -> BuildSide | 
         encoder = KeyEncoder(types, null_equals_null=nen, grow_guard=reserve_growth)
         # an empty table's fixed capacity is not reserved (as in aggregate_groups)
         table_bytes = encoder.nbytes
+        need = encoder.presize_bytes(expected_rows) if expected_rows else 0
+        if need and res.try_grow(need):
+            encoder.presize(expected_rows)
+            res.shrink(need - (encoder.nbytes - table_bytes))   # the old arrays are gone
+            held += encoder.nbytes - table_bytes
+            table_bytes = encoder.nbytes
     # semi/anti joins without a condition only ask whether a key exists:
     # keep one build row per key (and one NULL-key row), so a skewed key costs one row
     distinct_only = keyed and node.condition is None and node.kind in (

@@ -59,9 +59,9 @@ def test_smaller_left_partition_is_built_and_columns_keep_their_order(tmp_path, 
     assert hj._build_on_left(node, 0, ExecContext(shuffle=store))
     built = []
     real_join = hj._join
-    monkeypatch.setattr(hj, "_join", lambda n, r, l, ctx, level, report_as=None:
+    monkeypatch.setattr(hj, "_join", lambda n, r, l, ctx, level, report_as=None, **kw:
                         (built.append(n.right.stage_id), real_join(n, r, l, ctx, level,
-                                                                   report_as))[1])
+                                                                   report_as, **kw))[1])
     swapped = _run(node, store)
     assert built == [1]                          # the left input (stage 1) was built
     monkeypatch.setattr(hj, "_SWAP_BELOW", 0.0)
