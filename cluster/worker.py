@@ -59,7 +59,8 @@ import grpc
 
 from .. import errors
 from ..executor.context import ExecContext, Metrics
-from ..executor.memory import format_size, process_pool, release_unused_memory
+from ..executor.memory import (format_size, note_work_started, process_pool,
+                               release_when_idle)
 from ..executor.registry import execute
 from ..executor.shared_builds import SharedBuilds
 from ..planner.tree import walk
@@ -378,6 +379,7 @@ class Worker:
         name = (f"task {task.query_id} stage {task.stage_id} partition {task.partition} "
                 f"attempt {task.attempt}")
         generation = self._generation
+        note_work_started()
         try:
             log.info("%s started", name)
             try:
@@ -411,7 +413,7 @@ class Worker:
             idle = self._running == 0
             self._lock.notify_all()
         if idle:
-            release_unused_memory()          # nothing runs: give freed pages back
+            release_when_idle()              # nothing runs for a moment: give freed pages back
 
     def report(self, status) -> bool:
         """Send a task's status, retrying with backoff; False if it never got

@@ -29,7 +29,7 @@ from ..errors import Error, ExecutionError, InternalError, QueryCancelled
 from ..planner.stages import StageDag
 from .context import ExecContext
 from .deadline import cancelled_error
-from .memory import release_unused_memory
+from .memory import note_work_started, release_unused_memory, release_when_idle
 from .registry import execute
 from .result_window import DEFAULT_WINDOW, ResultWindow
 from .scheduler import StageScheduler, TaskId
@@ -94,6 +94,7 @@ class DagRun:
         self.dag, self.ctx = dag, ctx
         self.pool = pool or shared_pool()
         self.sched = StageScheduler(dag, max_attempts=1)
+        note_work_started()
         if reservation is None:
             reservation = ctx.reserve("ResultWindow")
         # results waiting for the client hold at most a quarter of the query's
@@ -168,8 +169,19 @@ class DagRun:
         for done in _finished_inputs(self.dag, self.sched, task.stage):
             self.ctx.shuffle.drop_stage(done)
         if self.sched.stage_done(task.stage):
-            release_unused_memory()           # the stage's tables and buffers are gone
+            # the stage's tables and buffers are gone: their pages are given
+            # back between stages past half the limit, and once the process
+            # is idle after the query (the next query reuses them instead)
+            if task.stage == self.dag.final.id:
+                release_when_idle()
+            else:
+                release_unused_memory(self._retain_bytes())
         self._report()
+
+    def _retain_bytes(self) -> int:
+        """Resident bytes below which freed pages are kept between stages:
+        half of what the query may use."""
+        return self.ctx.effective_limit() // 2
 
     def pump(self, block: bool = True) -> None:
         """Advance the run: handle finished tasks, start ready ones, resume
