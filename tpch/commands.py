@@ -96,6 +96,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--memory-limit", default=None, metavar="SIZE",
                      help="memory limit for every engine, e.g. 4GB "
                           "(quiver.connect(memory_limit=...); default: none)")
+    run.add_argument("--query-timeout", type=float, default=None, metavar="SECONDS",
+                     help="seconds one execution of a query may take in an engine's own "
+                          "process (with --compare) before it is stopped and the query "
+                          "reported as timed out (default 3600)")
     run.add_argument("--answers", default=None, metavar="DIR",
                      help="reference answers folder for --check (holding sf<SF>/qNN.csv; "
                           "default the committed answers; make more with "
@@ -157,7 +161,7 @@ def _run(args) -> int:
                       compare=args.compare, memory_limit=args.memory_limit,
                       answers_root=Path(args.answers) if args.answers else None,
                       json_out=args.json_out, progress=not args.no_progress,
-                      engine=args.engine)
+                      engine=args.engine, query_timeout=args.query_timeout)
     except RunnerError as exc:
         print(f"quiver tpch run: {exc}", file=sys.stderr)
         return 2

@@ -68,7 +68,8 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
         check: bool = False, compare=None, json_out: str | None = None,
         progress: bool = True, *, warmup: int = 0, engine: str | EngineFactory = "quiver",
         answers_root: Path | None = None, out=None, err=None,
-        memory_limit: str | None = None, isolate: bool | None = None) -> RunResults:
+        memory_limit: str | None = None, isolate: bool | None = None,
+        query_timeout: float | None = None) -> RunResults:
     """Run TPC-H `queries` (numbers; default all 22) over the tables under
     `data_dir` and return the results; prints a progress bar on `err`
     (stderr) and the table on `out` (stdout; pass False for no table).
@@ -82,6 +83,9 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     `isolate` runs the main engine in its own process too (default: when
     comparing and `engine` is a name), so every engine's peak RSS is its own.
     `memory_limit` ("4GB") is given to every engine.
+    `query_timeout`: seconds one execution of a query may take in an
+    engine's own process before that process is stopped and the query
+    reported as timed out (default peers.DEFAULT_QUERY_TIMEOUT).
     `warmup` untimed runs of each query come before the timed ones (they
     take JIT compilation and cold caches out of the times).
     `check=True` compares every result with the committed answer for the
@@ -112,12 +116,16 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
                          target=connect_target, runs=runs, warmup=warmup, peers=peers,
                          memory_limit=None if memory_limit is None else str(memory_limit),
                          scale_factor=sf if sf is not None else detect_scale_factor(data_dir))
+    if query_timeout is not None and not query_timeout > 0:
+        raise RunnerError(f"query timeout must be positive, got {query_timeout}")
+    timeout = {} if query_timeout is None else {"query_timeout": float(query_timeout)}
     steps = len(numbers) * (runs + warmup) * (1 + len(peers))
     bar = ProgressBar(steps, enabled=progress, stream=err)
     drivers: list = []
     try:
         if isolate:
-            main = ProcessDriver(engine_name, data_dir, connect_target, memory_limit, answers_root)
+            main = ProcessDriver(engine_name, data_dir, connect_target, memory_limit, answers_root,
+                                 **timeout)
             _start(main)
         else:
             factory = (engine_factory(engine, connect_target, memory_limit)
@@ -125,7 +133,7 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
             main = InProcessDriver(engine_name, factory, tables, answers_root, bar)
         drivers.append(main)
         for name in peers:
-            peer = ProcessDriver(name, data_dir, None, memory_limit, answers_root)
+            peer = ProcessDriver(name, data_dir, None, memory_limit, answers_root, **timeout)
             _start(peer)
             drivers.append(peer)
         for n in numbers:
