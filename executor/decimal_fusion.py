@@ -23,14 +23,12 @@ and inside the longer product, is computed once.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import numpy as np
 import pyarrow as pa
 
 from ..planner.expr import Call
-from .kernels.arrow_buffers import bitmap_buffer, decimal_words, validity
-from .kernels.decimal_arith import widen_to_words
+from .kernels.arrow_buffers import bitmap_buffer
+from .kernels.decimal_arith import int64_operand, max_abs, widen_to_words
 
 _OPS = ("add", "sub", "mul")
 _SAFE = 9.0e18          # a bound below this is certainly exact in int64
@@ -122,19 +120,14 @@ def _leaf(datum, dtype: pa.DataType) -> _Value | None:
     if not pa.types.is_decimal128(datum.type) or datum.type.scale != dtype.scale:
         return None
     scale = datum.type.scale
-    if isinstance(datum, pa.Scalar):
-        if not datum.is_valid:
-            return None
-        unscaled = int(Decimal(datum.as_py()).scaleb(scale))
-        if not -(1 << 62) < unscaled < (1 << 62):
-            return None
-        return _Value(unscaled, scale, float(abs(unscaled)), None)
-    lo, hi = decimal_words(datum)
-    values = lo.view(np.int64)
-    if len(values) and datum.type.precision > 18 and not (hi == (values >> 63)).all():
+    got = int64_operand(datum, scale)
+    if got is None:
         return None
-    bound = float(max(abs(int(values.min())), abs(int(values.max())))) if len(values) else 0.0
-    return _Value(values, scale, bound, validity(datum))
+    values, valid = got
+    if isinstance(datum, pa.Scalar):
+        one = int(values[0])
+        return _Value(one, scale, float(abs(one)), None)
+    return _Value(values, scale, max_abs(values), valid)
 
 
 def _to_array(value: _Value, dtype: pa.DataType) -> pa.Array:

@@ -38,7 +38,7 @@ def _fits_int64(lo, hi):
     return True
 
 
-def _max_abs(x: np.ndarray) -> float:
+def max_abs(x: np.ndarray) -> float:
     """The largest |value| (numpy's vectorized min/max: 4x a scalar loop)."""
     if not len(x):
         return 0.0
@@ -106,9 +106,10 @@ def _binop(a, fa, b, fb, op, out):
     return True
 
 
-def _operand(v, scale: int):
-    """(int64 values, validity or None) of a decimal array or scalar; None
-    if it cannot take the fast path."""
+def int64_operand(v, scale: int):
+    """(int64 unscaled values, validity or None) of a decimal array, or of
+    a scalar as one value; None if they do not fit int64 (or a NULL
+    scalar). Used here and by executor/decimal_fusion.py."""
     if isinstance(v, pa.Scalar):
         if not v.is_valid:
             return None
@@ -140,15 +141,15 @@ def decimal_binop(fn: str, a, b, out: pa.DataType) -> pa.Array | None:
         if out.scale != max(sa, sb):
             return None
         fa, fb = 10 ** (out.scale - sa), 10 ** (out.scale - sb)
-    pa_ = _operand(a, sa)
-    pb_ = _operand(b, sb)
+    pa_ = int64_operand(a, sa)
+    pb_ = int64_operand(b, sb)
     if pa_ is None or pb_ is None:
         return None
     (xa, va), (xb, vb) = pa_, pb_
     n = len(xb) if isinstance(a, pa.Scalar) else len(xa)
     words = np.empty((n, 2), dtype=np.int64)
     if n:
-        ma, mb = _max_abs(xa), _max_abs(xb)
+        ma, mb = max_abs(xa), max_abs(xb)
         bound = ma * mb if op == 2 else ma * fa + mb * fb
         if bound < _SAFE:
             _binop_unchecked(xa, np.int64(fa), xb, np.int64(fb), op, words)
