@@ -57,11 +57,9 @@ def _sample_table(table: pa.Table, columns, schema, rows: int, groups: int):
 def _sample_parquet(dataset, columns, schema, rows: int, groups: int):
     from .parquet import read_split
     from .splits import Split
-    where = [(f, g) for f in dataset.files for g in range(f.num_row_groups)
-             if f.metadata.row_group(g).num_rows]
-    if not where:
+    chosen = _groups_spread(dataset.files, groups)
+    if not chosen:
         return None
-    chosen = [where[i] for i in _spread(len(where), groups)]
     per = max(1, rows // len(chosen))
     batches = []
     for f, g in chosen:
@@ -72,3 +70,22 @@ def _sample_parquet(dataset, columns, schema, rows: int, groups: int):
     if not batches:
         return None
     return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+
+
+def _groups_spread(files, k: int) -> list:
+    """Up to k (file, row group) pairs spread evenly over all the row groups
+    of `files`, found from each file's group count (a table of 100,000
+    files is not walked group by group at planning time); empty groups
+    are skipped."""
+    counts = [f.num_row_groups if f.num_rows else 0 for f in files]
+    total = sum(counts)
+    chosen, at, file_index = [], 0, 0
+    for i in _spread(total, k):
+        while at + counts[file_index] <= i:
+            at += counts[file_index]
+            file_index += 1
+        f = files[file_index]
+        g = i - at
+        if f.metadata.row_group(g).num_rows:
+            chosen.append((f, g))
+    return chosen

@@ -74,3 +74,31 @@ def test_remote_files_are_not_sampled(tmp_path):
         assert sample_rows(ds, ["i"], pa.schema([("i", pa.int64())])) is None
     finally:
         fs.rm("/sample-test", recursive=True)
+
+
+def test_groups_are_chosen_from_counts_not_walked():
+    """Choosing the sampled row groups reads one row group's metadata per
+    chosen group, however many files and groups the table has; empty files
+    are never chosen."""
+    from quiver.storage.row_sample import _groups_spread
+    opened = []
+
+    class Meta:
+        def __init__(self, name):
+            self.name = name
+
+        def row_group(self, g):
+            opened.append((self.name, g))
+            return type("RG", (), {"num_rows": 10})()
+
+    class File:
+        def __init__(self, i, groups):
+            self.num_row_groups, self.num_rows = groups, 10 * groups
+            self.metadata = Meta(i)
+
+    files = [File(i, 0 if i % 3 == 0 else 5) for i in range(30_000)]
+    chosen = _groups_spread(files, 4)
+    assert len(chosen) == 4 and len(opened) == 4
+    names = [f.metadata.name for f, _ in chosen]
+    assert all(n % 3 for n in names)                      # no empty file
+    assert names[0] < 7_500 and names[-1] > 22_500         # spread over the table
