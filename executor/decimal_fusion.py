@@ -28,10 +28,9 @@ import pyarrow as pa
 
 from ..planner.expr import Call
 from .kernels.arrow_buffers import bitmap_buffer
-from .kernels.decimal_arith import int64_operand, max_abs, widen_to_words
+from .kernels.decimal_arith import SAFE_BOUND, int64_operand, max_abs, widen_to_words
 
 _OPS = ("add", "sub", "mul")
-_SAFE = 9.0e18          # a bound below this is certainly exact in int64
 
 
 class _Value:
@@ -90,7 +89,7 @@ def _combine(fn: str, a: _Value, b: _Value, scale: int) -> _Value | None:
         if scale != a.scale + b.scale:
             return None
         bound = a.bound * b.bound
-        if bound >= _SAFE:
+        if bound >= SAFE_BOUND:
             return None
         values = a.values * b.values
     else:
@@ -98,13 +97,11 @@ def _combine(fn: str, a: _Value, b: _Value, scale: int) -> _Value | None:
             return None
         fa, fb = 10 ** (scale - a.scale), 10 ** (scale - b.scale)
         bound = a.bound * fa + b.bound * fb
-        if bound >= _SAFE:
+        if bound >= SAFE_BOUND:
             return None
         x = a.values * fa if fa != 1 else a.values
         y = b.values * fb if fb != 1 else b.values
         values = x + y if fn == "add" else x - y
-    if isinstance(values, np.ndarray) and values.dtype != np.int64:
-        values = values.astype(np.int64)
     return _Value(values, scale, bound, _both(a.valid, b.valid))
 
 

@@ -38,8 +38,6 @@ from .functions.registry import as_array
 
 Datum = pa.Array | pa.Scalar
 
-_DECIMAL_OPS = frozenset({"add", "sub", "mul"})
-
 # calls whose evaluation may raise on some row's value
 _MAY_RAISE_FNS = frozenset({"div", "intdiv", "mod", "make_date", "strptime",
                             "sqrt", "ln", "log10", "log2", "power"})
@@ -195,7 +193,7 @@ def _call(expr: Call, batch: pa.RecordBatch) -> Datum:
         return _lazy_logic(expr, batch)
     if fn == "coalesce" and any(may_raise(a) for a in expr.args[1:]):
         return _lazy_coalesce(expr, batch)
-    if fn in _DECIMAL_OPS and is_fusable(expr):
+    if is_fusable(expr):
         out = fused_decimal(expr, batch, _eval, getattr(_shared, "memo", None))
         if out is not None:
             return out

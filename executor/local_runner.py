@@ -175,13 +175,8 @@ class DagRun:
             if task.stage == self.dag.final.id:
                 release_when_idle()
             else:
-                release_unused_memory(self._retain_bytes())
+                release_unused_memory(self.ctx.effective_limit() // 2)
         self._report()
-
-    def _retain_bytes(self) -> int:
-        """Resident bytes below which freed pages are kept between stages:
-        half of what the query may use."""
-        return self.ctx.effective_limit() // 2
 
     def pump(self, block: bool = True) -> None:
         """Advance the run: handle finished tasks, start ready ones, resume

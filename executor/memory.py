@@ -125,26 +125,36 @@ def reservable(limit: int) -> int:
 IDLE_RELEASE_SECONDS = 1.0
 _idle_lock = threading.Lock()
 _idle_generation = 0
+_idle_timer: threading.Timer | None = None     # the one release waiting, if any
 
 
 def note_work_started() -> None:
     """A query (or a worker's task) starts: a release scheduled by
     release_when_idle is off."""
-    global _idle_generation
-    with _idle_lock:
-        _idle_generation += 1
+    _schedule(None)
 
 
 def release_when_idle(delay: float = IDLE_RELEASE_SECONDS) -> None:
     """release_unused_memory() in `delay` seconds, unless work starts
     before then (note_work_started)."""
-    global _idle_generation
+    _schedule(delay)
+
+
+def _schedule(delay: float | None) -> None:
+    """Call off the waiting release (its thread ends now: many short
+    queries leave no trail of sleeping timers) and, with `delay`, start
+    another. The generation settles a release already firing."""
+    global _idle_generation, _idle_timer
     with _idle_lock:
         _idle_generation += 1
-        generation = _idle_generation
-    timer = threading.Timer(delay, _release_if_idle, args=(generation,))
-    timer.daemon = True
-    timer.start()
+        if _idle_timer is not None:
+            _idle_timer.cancel()
+            _idle_timer = None
+        if delay is None:
+            return
+        _idle_timer = threading.Timer(delay, _release_if_idle, args=(_idle_generation,))
+        _idle_timer.daemon = True
+        _idle_timer.start()
 
 
 def _release_if_idle(generation: int) -> None:

@@ -229,27 +229,21 @@ def scan_selectivity(scan: Scan) -> float:
     share of that span; the other conjuncts the share they kept of a sample
     of the table (Scan.filter_sample) when one was taken for them, else
     each its fixed guess."""
-    out = 1.0
-    bounds: dict[str, list] = {}      # source column -> [lowest, highest] kept
-    names = {f.name: col for f, col in zip(scan.fields, scan.columns)}
-    guessed = guessed_conjuncts(scan)
+    guessed, ranges = _split_conjuncts(scan)
     sample = scan.filter_sample
     if guessed and sample is not None and sample[0] == tuple(guessed):
         out = sample[1]
-        guessed = []
-    for c in guessed:
-        out *= selectivity(c)
-    for f in scan.filters:
-        for c in conjuncts(f):
-            bound = _range_bound(c, names)
-            if bound is None or _value_range(scan.source, bound[0]) is None:
-                continue
-            column, lo, hi = bound
-            kept = bounds.setdefault(column, [None, None])
-            if lo is not None:
-                kept[0] = lo if kept[0] is None else max(kept[0], lo)
-            if hi is not None:
-                kept[1] = hi if kept[1] is None else min(kept[1], hi)
+    else:
+        out = 1.0
+        for c in guessed:
+            out *= selectivity(c)
+    bounds: dict[str, list] = {}      # source column -> [lowest, highest] kept
+    for column, lo, hi in ranges:
+        kept = bounds.setdefault(column, [None, None])
+        if lo is not None:
+            kept[0] = lo if kept[0] is None else max(kept[0], lo)
+        if hi is not None:
+            kept[1] = hi if kept[1] is None else min(kept[1], hi)
     for column, (lo, hi) in bounds.items():
         vmin, vmax = _value_range(scan.source, column)
         span = vmax - vmin + 1
@@ -262,14 +256,22 @@ def scan_selectivity(scan: Scan) -> float:
 def guessed_conjuncts(scan: Scan) -> list[Expr]:
     """The scan's filter conjuncts that Parquet min/max statistics do not
     estimate (all but ranges on an integer or date column with statistics)."""
+    return _split_conjuncts(scan)[0]
+
+
+def _split_conjuncts(scan: Scan) -> tuple[list[Expr], list[tuple]]:
+    """(conjuncts statistics do not estimate, (source column, lowest kept,
+    highest kept) of each range they do)."""
     names = {f.name: col for f, col in zip(scan.fields, scan.columns)}
-    out = []
+    guessed, ranges = [], []
     for f in scan.filters:
         for c in conjuncts(f):
             bound = _range_bound(c, names)
             if bound is None or _value_range(scan.source, bound[0]) is None:
-                out.append(c)
-    return out
+                guessed.append(c)
+            else:
+                ranges.append(bound)
+    return guessed, ranges
 
 
 _FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}

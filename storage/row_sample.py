@@ -61,9 +61,12 @@ def _sample_parquet(dataset, columns, schema, rows: int, groups: int):
     if not chosen:
         return None
     per = max(1, rows // len(chosen))
+    by_file: dict = {}
+    for f, g in chosen:                 # one open of each file, its groups together
+        by_file.setdefault(f.path, (f, []))[1].append(g)
     batches = []
-    for f, g in chosen:
-        split = Split(f.path, (g,), 0, 0, f.partition_values)
+    for f, groups_of_file in by_file.values():
+        split = Split(f.path, tuple(groups_of_file), 0, 0, f.partition_values)
         batches.extend(read_split(split, columns, schema, dataset.protocol,
                                   dataset.storage_options, per, first_rows_only=True))
     batches = [b for b in batches if b.num_rows]

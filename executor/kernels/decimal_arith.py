@@ -25,7 +25,7 @@ from .arrow_buffers import bitmap_buffer, decimal_words, validity
 
 _OPS = {"add": 0, "sub": 1, "mul": 2}
 # a float product/sum below this magnitude is certainly exact in int64
-_SAFE = 9.0e18
+SAFE_BOUND = 9.0e18
 
 
 @njit(cache=True, nogil=True)
@@ -86,19 +86,19 @@ def _binop(a, fa, b, fb, op, out):
         x = a[i * sa]
         y = b[i * sb]
         if op == 2:
-            if abs(float(x) * float(y)) >= _SAFE:
+            if abs(float(x) * float(y)) >= SAFE_BOUND:
                 return False
             r = x * y
         else:
             if fa != 1:
-                if abs(float(x) * float(fa)) >= _SAFE:
+                if abs(float(x) * float(fa)) >= SAFE_BOUND:
                     return False
                 x = x * fa
             if fb != 1:
-                if abs(float(y) * float(fb)) >= _SAFE:
+                if abs(float(y) * float(fb)) >= SAFE_BOUND:
                     return False
                 y = y * fb
-            if abs(float(x)) + abs(float(y)) >= _SAFE:
+            if abs(float(x)) + abs(float(y)) >= SAFE_BOUND:
                 return False
             r = x + y if op == 0 else x - y
         out[i, 0] = r
@@ -151,7 +151,7 @@ def decimal_binop(fn: str, a, b, out: pa.DataType) -> pa.Array | None:
     if n:
         ma, mb = max_abs(xa), max_abs(xb)
         bound = ma * mb if op == 2 else ma * fa + mb * fb
-        if bound < _SAFE:
+        if bound < SAFE_BOUND:
             _binop_unchecked(xa, np.int64(fa), xb, np.int64(fb), op, words)
         elif not _binop(xa, np.int64(fa), xb, np.int64(fb), op, words):
             return None

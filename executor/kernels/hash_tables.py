@@ -127,10 +127,17 @@ def _doubling_bound(slots: int, keys: int, bytes_per_slot: int) -> int:
     the last doubling the new arrays and the ones they replace coexist."""
     if keys <= slots // 2:
         return 0
+    cap = _capacity(slots, keys)
+    return bytes_per_slot * (cap + cap // 2 - slots)
+
+
+def _capacity(slots: int, keys: int) -> int:
+    """Slots a table of `slots` slots doubles to before it holds `keys` keys
+    (tables are kept at most half full)."""
     cap = slots
     while keys > cap // 2:
         cap *= 2
-    return bytes_per_slot * (cap + cap // 2 - slots)
+    return cap
 
 
 class Int64Table:
@@ -157,6 +164,9 @@ class Int64Table:
         cap = len(self.slots) * 2
         if self.grow_guard is not None:
             self.grow_guard(16 * cap)
+        self._resize(cap)
+
+    def _resize(self, cap: int) -> None:
         grown = np.zeros((cap, 2), dtype=np.int64)
         _rehash(self.slots, grown, True)
         self.slots = grown
@@ -168,12 +178,8 @@ class Int64Table:
 
     def presize_bytes(self, keys: int) -> int:
         """Bytes of the slots `presize(keys)` allocates (0: big enough now)."""
-        cap = len(self.slots)
-        if keys <= cap // 2:
-            return 0
-        while keys > cap // 2:
-            cap *= 2
-        return 16 * cap
+        cap = _capacity(len(self.slots), keys)
+        return 0 if cap == len(self.slots) else 16 * cap
 
     def presize(self, keys: int) -> None:
         """Make room for `keys` keys at once: inserting them then never
@@ -181,11 +187,9 @@ class Int64Table:
         a pass of cache misses over the table so far; TPC-H SF10 spent 5% of
         its time in rehashes). The caller reserves presize_bytes first; the
         grow guard is not asked."""
-        need = self.presize_bytes(keys)
-        if need:
-            grown = np.zeros((need // 16, 2), dtype=np.int64)
-            _rehash(self.slots, grown, True)
-            self.slots = grown
+        cap = _capacity(len(self.slots), keys)
+        if cap != len(self.slots):
+            self._resize(cap)
 
     def insert(self, words: np.ndarray, valid: np.ndarray | None = None,
                nulls_as_key: bool = True) -> np.ndarray:

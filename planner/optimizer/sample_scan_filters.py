@@ -97,12 +97,8 @@ def _measure(source, predicate, types: dict, evaluate) -> float | None:
         batch = sample_rows(source, list(types), pa.schema(list(types.items())))
         if batch is None or not batch.num_rows:
             return None
-        mask = evaluate(predicate, batch)
-        if isinstance(mask, pa.ChunkedArray):
-            mask = mask.combine_chunks()
-        if not pa.types.is_boolean(mask.type):
-            return None
-        kept = pc.sum(pc.fill_null(mask, False).cast(pa.int64())).as_py() or 0
+        # evaluate gives one boolean Array (a filter's type)
+        kept = pc.sum(pc.fill_null(evaluate(predicate, batch), False)).as_py() or 0
     except Exception:  # noqa: BLE001 - an estimate: the filter runs for real later
         return None
     return max(kept, 0.5) / batch.num_rows

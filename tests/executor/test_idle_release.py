@@ -65,3 +65,16 @@ def test_queries_schedule_the_release(released):
     assert released.count(None) == 0                 # not at the query's end...
     assert _wait_for(lambda: None in released, memory.IDLE_RELEASE_SECONDS + 5)
     con.close()
+
+
+def test_many_queries_leave_one_waiting_timer(released):
+    import threading
+    for _ in range(50):
+        memory.note_work_started()
+        memory.release_when_idle(5.0)
+    assert _wait_for(lambda: sum(isinstance(t, threading.Timer) and t.is_alive()
+                                 for t in threading.enumerate()) <= 1)
+    memory.note_work_started()                 # calls the last one off
+    assert _wait_for(lambda: not any(isinstance(t, threading.Timer) and t.is_alive()
+                                     for t in threading.enumerate()))
+    assert not released
