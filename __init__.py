@@ -5,16 +5,8 @@
     con.execute("SELECT 42").fetchall()
 """
 
-import os as _os
-
-# Arrow's allocator (mimalloc) hands freed pages back to the system 10 ms
-# after they are freed, so every stage and query faults its memory in again:
-# over TPC-H SF10 Q7, Q9 and Q1, 246K page faults and 4.0 s of kernel time
-# in 20 s of CPU (-1, never: 53K faults, 1.6 s, 15% less wall time). Memory
-# stays governed by the pool's reservations; the process keeps its
-# high-water mark of freed pages for reuse. Read when pyarrow loads, so it
-# applies when quiver is imported first; a value the user set is kept.
-_os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
+# First: the allocators' settings must be in place before pyarrow loads.
+from . import allocator as _allocator  # noqa: F401
 
 from .errors import (  # noqa: F401,E402
     DatabaseError, DataError, Error, IntegrityError, InterfaceError,

@@ -33,6 +33,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..allocator import libc_function
 from ..errors import MemoryLimitExceeded, ProgrammingError, SpillLimitExceeded
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
@@ -189,19 +190,9 @@ def release_unused_memory(above: int | None = None) -> None:
             return
     import pyarrow as pa
     pa.default_memory_pool().release_unused()
-    trim = _malloc_trim()
+    trim = libc_function("malloc_trim")
     if trim is not None:
         trim(0)
-
-
-@functools.cache
-def _malloc_trim():
-    """glibc's malloc_trim, or None where there is none (musl, macOS)."""
-    try:
-        import ctypes
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
 
 
 def folder_bytes(folders: list[str]) -> tuple[int, set[str]]:
