@@ -160,6 +160,21 @@ def _column(expr: Column, batch: pa.RecordBatch) -> pa.Array:
 
 
 def literal_scalar(expr: Literal) -> pa.Scalar:
+    """The Arrow scalar of a literal; made once per literal (a DECIMAL
+    scalar costs microseconds, and a join condition is evaluated per probe
+    batch)."""
+    try:
+        return _cached_literal_scalar(expr)
+    except TypeError:                   # an unhashable value (a list)
+        return _literal_scalar(expr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_literal_scalar(expr: Literal) -> pa.Scalar:
+    return _literal_scalar(expr)
+
+
+def _literal_scalar(expr: Literal) -> pa.Scalar:
     v, t = expr.value, expr.dtype
     if v is None:
         return pa.scalar(None, t)
@@ -309,6 +324,29 @@ def _case(expr: Case, batch: pa.RecordBatch) -> Datum:
     return out
 
 
+def _value_set(consts: tuple[Literal, ...], t: pa.DataType) -> pa.Array | None:
+    """An IN list's non-NULL constants as one array of type `t` (None: none);
+    built once per list and type."""
+    if not consts:
+        return None
+    try:
+        return _cached_value_set(consts, t)
+    except TypeError:                   # an unhashable value (a list)
+        return _make_value_set(consts, t)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_value_set(consts: tuple[Literal, ...], t: pa.DataType) -> pa.Array:
+    return _make_value_set(consts, t)
+
+
+def _make_value_set(consts: tuple[Literal, ...], t: pa.DataType) -> pa.Array:
+    values = [literal_scalar(v) for v in consts]
+    if len({s.type for s in values}) == 1:
+        return cast_array(pa.array([s.as_py() for s in values], values[0].type), t)
+    return pa.concat_arrays([cast_array(pa.array([s.as_py()], s.type), t) for s in values])
+
+
 def _in_list(expr: InList, batch: pa.RecordBatch) -> Datum:
     n = batch.num_rows
     arg = _eval(expr.arg, batch)
@@ -322,13 +360,11 @@ def _in_list(expr: InList, batch: pa.RecordBatch) -> Datum:
     others = [v for v in expr.values if not isinstance(v, Literal)]
     has_null = any(v.value is None for v in consts)
     result = None
-    values = [literal_scalar(v) for v in consts if v.value is not None]
-    if values:
-        value_set = cast_array(pa.array([s.as_py() for s in values], values[0].type), t) \
-            if len({s.type for s in values}) == 1 else \
-            pa.concat_arrays([cast_array(pa.array([s.as_py()], s.type), t) for s in values])
+    value_set = _value_set(tuple(v for v in consts if v.value is not None), t)
+    if value_set is not None:
         found = pc.is_in(arg, value_set=value_set, skip_nulls=True)
-        result = pc.if_else(pc.is_null(arg), pa.scalar(None, pa.bool_()), found)
+        result = pc.if_else(pc.is_null(arg), pa.scalar(None, pa.bool_()), found) \
+            if arg.null_count else found
     for v in others:
         other = as_array(_eval(v, batch), n)
         if other.type != t:
