@@ -18,11 +18,14 @@ decodes after filtering). Conjuncts must only read the batch's columns.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..planner.expr import Expr, columns_of, conjuncts as split_conjuncts
 from .eval import evaluate, may_raise
+from .functions.registry import as_array
+from .kernels.dictionary_indices import and_lookup
 
 
 class _Conjunct:
@@ -48,10 +51,7 @@ class ScanFilter:
         names = batch.schema.names
         on_dict = [c for c in self.conjuncts if c.column is not None and c.column in names
                    and pa.types.is_dictionary(batch.column(names.index(c.column)).type)]
-        mask = None
-        for c in on_dict:
-            m = _dictionary_mask(c.expr, batch.column(names.index(c.column)), c.column)
-            mask = m if mask is None else pc.and_(mask, m)
+        mask = _dictionary_masks(on_dict, batch) if on_dict else None
         rest = [c for c in self.conjuncts if c not in on_dict]
         for c in rest:
             if mask is not None and (c.raises or _worth_narrowing(mask)):
@@ -83,6 +83,35 @@ def _plain_mask(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
                   for n, a in zip(names, batch.columns)]
         batch = pa.RecordBatch.from_arrays(arrays, names=names)
     return evaluate(expr, batch)
+
+
+def _dictionary_masks(on_dict: list[_Conjunct], batch: pa.RecordBatch) -> pa.Array:
+    """The AND of conjuncts each of one dictionary column: each evaluated
+    per distinct value, and the rows' values looked up in one pass per
+    column into one mask (columns with NULLs take the per-column path)."""
+    names = batch.schema.names
+    rows = None
+    mask = None
+    for c in on_dict:
+        column = batch.column(names.index(c.column))
+        if column.null_count:
+            m = _dictionary_mask(c.expr, column, c.column)
+            mask = m if mask is None else pc.and_(mask, m)
+            continue
+        if rows is None:
+            rows = np.ones(len(column), dtype=np.bool_)
+        and_lookup(column.indices.to_numpy(zero_copy_only=False), _per_value(c, column), rows)
+    if rows is not None:
+        m = pa.array(rows)
+        mask = m if mask is None else pc.and_(mask, m)
+    return mask
+
+
+def _per_value(c: _Conjunct, column: pa.DictionaryArray) -> np.ndarray:
+    """The conjunct's value (NULL as FALSE) for each dictionary value."""
+    values = pa.RecordBatch.from_arrays([column.dictionary], names=[c.column])
+    out = pc.fill_null(as_array(evaluate(c.expr, values), len(column.dictionary)), False)
+    return out.to_numpy(zero_copy_only=False)
 
 
 def _dictionary_mask(expr: Expr, column: pa.DictionaryArray, name: str) -> pa.Array:

@@ -6,6 +6,9 @@ TPC-H Q1 ~18% of its time for two 3-value flag columns):
     first_uses(indices, size) -> int64 per dictionary value, the first row using it or -1
     mixed_radix(a, b, size_b) -> int64 a[i] * size_b + b[i] per row (the
         combination of two dictionary columns as one index)
+    and_lookup(indices, per_value, out) -> out[i] &= per_value[indices[i]]
+        (a filter evaluated once per dictionary value, spread to the rows
+        and ANDed into a mask: 0.7 ns per row, Arrow's boolean take 2.6)
 """
 
 from __future__ import annotations
@@ -37,3 +40,9 @@ def first_uses(indices, size):
     for i in range(len(indices) - 1, -1, -1):
         first[indices[i]] = i
     return first
+
+
+@njit(cache=True, nogil=True)
+def and_lookup(indices, per_value, out):
+    for i in range(len(indices)):
+        out[i] &= per_value[indices[i]]

@@ -150,3 +150,32 @@ def test_anded_and_narrowed_masks_keep_the_rows_all_conjuncts_keep(seed):
     for order in itertools.permutations(conj):
         out = ScanFilter(list(order)).apply(batch)
         assert list(zip(out.column(0).to_pylist(), out.column(1).to_pylist())) == want
+
+
+@pytest.mark.parametrize("index_type", [pa.int8(), pa.int32(), pa.int64()])
+def test_dictionary_conjuncts_of_several_columns_are_anded(index_type):
+    # two dictionary columns without NULLs (one pass each into one mask) and
+    # one with NULLs (its own path); dictionaries in different orders
+    import random
+    rng = random.Random(7)
+    n = 3000
+    a = [rng.choice("pqrs") for _ in range(n)]
+    b = [rng.choice(["x", "yy", "zzz"]) for _ in range(n)]
+    c = [None if rng.random() < 0.1 else rng.choice("uv") for _ in range(n)]
+
+    def as_dict(values, order):
+        dictionary = pa.array(order)
+        indices = pa.array([None if v is None else order.index(v) for v in values], index_type)
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+    batch = pa.RecordBatch.from_arrays(
+        [as_dict(a, list("srqp")), as_dict(b, ["zzz", "x", "yy"]), as_dict(c, list("vu")),
+         pa.array(range(n), pa.int64())], names=["a", "b", "c", "k"])
+    ca, cb, cc = (Column(x, dt.STRING) for x in "abc")
+    conj = [InList(ca, (Literal("p", dt.STRING), Literal("r", dt.STRING)), False),
+            Call("ne", (cb, Literal("yy", dt.STRING)), dt.BOOL),
+            Call("eq", (cc, Literal("u", dt.STRING)), dt.BOOL)]
+    want = [i for i in range(n) if a[i] in "pr" and b[i] != "yy" and c[i] == "u"]
+    assert ScanFilter(conj).apply(batch).column(3).to_pylist() == want
+    want_ab = [i for i in range(n) if a[i] in "pr" and b[i] != "yy"]
+    assert ScanFilter(conj[:2]).apply(batch).column(3).to_pylist() == want_ab
