@@ -89,3 +89,38 @@ def test_combined_dictionaries_match_the_row_by_row_ids(monkeypatch):
             assert np.array_equal(coded.lookup(probe), want) and (want >= 0).all()
             unseen = [_dict(["w"], ["w"]), pa.array([10]), pa.array(["p"])]
             assert coded.lookup([unseen[0], unseen[1], unseen[2]]).tolist() == [-1]
+
+
+def test_remembered_tuples_keep_the_row_by_row_ids():
+    # batches with the dictionaries in new orders, plain batches in between,
+    # lookups of unseen tuples (-1, never remembered), integer dictionaries
+    plain = KeyEncoder([pa.string(), pa.int64()])
+    coded = KeyEncoder([pa.string(), pa.int64()])
+    rng = np.random.default_rng(5)
+    letters, numbers = ["x", "y", "z", "w"], [10, 20, 30]
+    for step in range(8):
+        n = 500
+        a = [letters[i] for i in rng.integers(0, 3 + step % 2, n)]
+        b = [numbers[i] for i in rng.integers(0, 3, n)]
+        want = plain.encode([pa.array(a), pa.array(b, pa.int64())])
+        if step % 3 == 2:
+            got = coded.encode([pa.array(a), pa.array(b, pa.int64())])
+        else:
+            got = coded.encode([_dict(a, list(rng.permutation(letters))),
+                                _dict(b, [int(v) for v in rng.permutation(numbers)])])
+        assert np.array_equal(want, got)
+    unseen = coded.lookup([_dict(["v", "x"], ["x", "v"]), _dict([10, 99], [99, 10])])
+    assert unseen.tolist() == [-1, -1]
+    assert coded.lookup([_dict(["x"], ["x", "v"]), _dict([10], [99, 10])])[0] >= 0
+    assert coded.num_keys == plain.num_keys
+
+
+def test_float_dictionaries_are_not_remembered_by_python_equality():
+    # -0.0 == 0.0 in Python; the encoder's ids must still be the plain path's
+    plain = KeyEncoder([pa.float64(), pa.string()])
+    coded = KeyEncoder([pa.float64(), pa.string()])
+    for values in ([0.0, -0.0, 1.5], [-0.0, 0.0, 1.5]):
+        f = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 0], pa.int32()), pa.array(values))
+        s = _dict(["a", "a", "b", "b"], ["a", "b"])
+        want = plain.encode([f.dictionary_decode(), s.dictionary_decode()])
+        assert np.array_equal(coded.encode([f, s]), want)
