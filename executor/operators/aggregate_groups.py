@@ -106,9 +106,12 @@ class GroupTable:
         self.key_bytes = 0
         self.n = 0 if self.key_types else 1
         self.base = self.nbytes()         # an empty table's fixed size (hash table capacity)
+        self._adds = 0                    # batches added: held() is remembered between adds
+        self._held = (-1, 0)              # (adds, bytes) of the last held()
 
     def add(self, batch: pa.RecordBatch) -> None:
         node = self.node
+        self._adds += 1
         if self.encoder is not None:
             keys = [_key_array(e, batch) for e in node.group_exprs]
             before = self.encoder.num_keys
@@ -144,8 +147,15 @@ class GroupTable:
         return self.encoder.growth_bound(rows) if self.encoder is not None else 0
 
     def held(self) -> int:
-        """Bytes the groups hold beyond an empty table: what is reserved."""
-        return max(0, self.nbytes() - self.base)
+        """Bytes the groups hold beyond an empty table: what is reserved.
+        Only add() changes it; the operator asks after each add and again
+        before the next one (walking every accumulator's arrays each time
+        was 2% of TPC-H Q1)."""
+        adds, held = self._held
+        if adds != self._adds:
+            held = max(0, self.nbytes() - self.base)
+            self._held = (self._adds, held)
+        return held
 
     def batch(self, fields, as_state: bool) -> pa.RecordBatch:
         """Key columns ++ results (or partial states), typed by `fields`."""
