@@ -27,6 +27,7 @@ SKIP_DIRS = {"tests", "build", "dist", "__pycache__"}
 # a unit may import only units of a strictly lower rank
 UNIT_RANKS = {
     "errors": 0, "datatypes": 0,
+    "allocator": 0,         # allocator.py: settings read when pyarrow loads (ground floor)
     "storage": 1, "config": 1,      # config.py: the user's config file (ground floor)
     "planner": 2,
     "parser": 3, "executor": 3,
@@ -39,7 +40,7 @@ UNIT_RANKS = {
     "cli": 10,
 }
 ROOT_MODULES = {"__init__.py", "errors.py", "datatypes.py", "config.py", "dbapi.py",
-                "cli.py", "session.py", "ddl.py"}
+                "cli.py", "session.py", "ddl.py", "allocator.py"}
 FOREIGN = {
     "parser": ("grpc", "pyarrow.flight"),
     "planner": ("grpc", "pyarrow.flight", "sqlglot"),
