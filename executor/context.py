@@ -20,7 +20,12 @@ from .memory import MemoryPool, Reservation, parse_size, process_pool, reservabl
 from .shared_builds import SharedBuilds
 from .spill_root import default_spill_dir
 
-DEFAULT_BATCH_SIZE = 64 * 1024
+# Rows per batch. Per-batch costs (Python between kernels, a key
+# encoder's pass over a batch's few distinct values, a filter's per-batch
+# setup) are paid per batch, and 64 Ki cut Parquet row groups of ~113K rows
+# (TPC-H as tpchgen writes it) in two: TPC-H SF1 total 4.2 -> 3.5 s, SF10
+# under 2GB 18% less CPU, peak RSS no higher (storage/parquet.py agrees).
+DEFAULT_BATCH_SIZE = 256 * 1024
 _QUERY_KEYS = itertools.count(1)
 
 

@@ -30,7 +30,7 @@ from . import hive
 from .fs import get_filesystem
 from .footer_cache import local_footer
 
-DEFAULT_BATCH_SIZE = 64 * 1024
+DEFAULT_BATCH_SIZE = 256 * 1024       # executor/context.py says why
 LOCAL_PROTOCOLS = ("file", "local")
 
 

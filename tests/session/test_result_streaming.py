@@ -34,7 +34,9 @@ def _connect(path, **options):
 
 def test_large_result_streams_in_bounded_memory(big):
     sql = "SELECT a, b, a + c AS d FROM t"
-    with _connect(big, result_window=1 << 20) as con:
+    # the stream holds its window plus the batches in flight (a few per
+    # task): batches of 64 Ki rows keep those well under a third of the result
+    with _connect(big, result_window=1 << 20, batch_size=1 << 16) as con:
         full = con.execute(sql).fetch_arrow_table()
         full_bytes = full.nbytes
         expected = (full.num_rows, pc.sum(full["d"]).as_py(), pc.sum(full["a"]).as_py())
