@@ -13,9 +13,7 @@ int64 widening, float normalization):
 - `fixed_bytes_parts(arr)`: (offsets, bytes) of decimal / fixed_size_binary
   values seen as byte strings of constant width;
 - `decimal_words(arr)`: (lo uint64, hi int64) words of decimal128 values;
-- `decimal_from_words(lo, hi, valid, type)`: the reverse, zero-copy;
-- `scratch_empty` / `scratch_zeros`: numpy arrays that come from Arrow's
-  memory pool when large (see there).
+- `decimal_from_words(lo, hi, valid, type)`: the reverse, zero-copy.
 
 It does not hash or compare; see hashing.py and hash_tables.py.
 """
@@ -26,38 +24,6 @@ import numpy as np
 import pyarrow as pa
 
 _EMPTY_U8 = np.empty(0, dtype=np.uint8)
-
-# from this size on, scratch arrays come from Arrow's pool (glibc's mmap
-# threshold is at most 32 MiB: allocator.py)
-_FROM_ARROW_BYTES = 32 << 20
-
-
-def scratch_empty(shape, dtype) -> np.ndarray:
-    """np.empty(shape, dtype), from Arrow's memory pool when it is 32 MiB or
-    more. glibc serves such sizes with a fresh mmap and unmaps them at free,
-    so every large hash table or row-key buffer was faulted in page by page
-    (TPC-H SF10 Q10's row keys: 54 ns a row to write 9 bytes); Arrow's pool
-    keeps freed pages for reuse (allocator.py). The array keeps its buffer
-    alive."""
-    dtype = np.dtype(dtype)
-    count = int(np.prod(shape)) if isinstance(shape, tuple) else int(shape)
-    nbytes = count * dtype.itemsize
-    if nbytes < _FROM_ARROW_BYTES:
-        return np.empty(shape, dtype=dtype)
-    buf = pa.allocate_buffer(nbytes)
-    return np.frombuffer(buf, dtype=dtype, count=count).reshape(shape)
-
-
-def scratch_zeros(shape, dtype) -> np.ndarray:
-    """np.zeros(shape, dtype), from Arrow's memory pool when large
-    (scratch_empty)."""
-    dtype = np.dtype(dtype)
-    count = int(np.prod(shape)) if isinstance(shape, tuple) else int(shape)
-    if count * dtype.itemsize < _FROM_ARROW_BYTES:
-        return np.zeros(shape, dtype=dtype)
-    arr = scratch_empty(shape, dtype)
-    arr.fill(0)
-    return arr
 
 
 def unpack_bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:

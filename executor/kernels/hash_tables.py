@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 from .jit import njit
 
-from .arrow_buffers import scratch_empty, scratch_zeros
 from .hashing import fmix64, hash_bytes
 from .key_filter import KeyFilter
 
@@ -168,7 +167,7 @@ class Int64Table:
         self._resize(cap)
 
     def _resize(self, cap: int) -> None:
-        grown = scratch_zeros((cap, 2), np.int64)
+        grown = np.zeros((cap, 2), dtype=np.int64)
         _rehash(self.slots, grown, True)
         self.slots = grown
 
@@ -350,13 +349,13 @@ class BytesTable:
             cap = len(self.slots) * 2
             if guard is not None:
                 guard(16 * cap)
-            grown = scratch_zeros((cap, 2), np.int64)
+            grown = np.zeros((cap, 2), dtype=np.int64)
             _rehash(self.slots, grown, False)
             self.slots = grown
         if self.count + 1 >= len(self.key_offsets):
             if guard is not None:
                 guard(16 * len(self.key_offsets))
-            grown = scratch_zeros(2 * len(self.key_offsets), np.int64)
+            grown = np.zeros(2 * len(self.key_offsets), dtype=np.int64)
             grown[:len(self.key_offsets)] = self.key_offsets
             self.key_offsets = grown
         need = int(self.key_offsets[self.count]) + int(offsets[row + 1] - offsets[row])
@@ -364,7 +363,7 @@ class BytesTable:
             size = max(2 * len(self.arena), need + 1024)
             if guard is not None:
                 guard(size)
-            grown = scratch_empty(size, np.uint8)
+            grown = np.zeros(size, dtype=np.uint8)
             grown[:len(self.arena)] = self.arena
             self.arena = grown
 

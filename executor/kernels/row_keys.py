@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .arrow_buffers import (decimal_words, decode, fixed_bytes_parts, is_bytes_type, scratch_empty,
+from .arrow_buffers import (decimal_words, decode, fixed_bytes_parts, is_bytes_type,
                             is_wide_fixed_type, key_words, string_parts, validity)
 from .jit import njit
 
@@ -121,7 +121,7 @@ def row_key_parts(arrays: list[pa.Array]):
             all_valid = valid.copy() if all_valid is None else (all_valid & valid)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    data = scratch_empty(int(offsets[-1]), np.uint8)
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
     pos = offsets[:-1].copy()
     for kind, parts, v in columns:
         if kind == "word":
