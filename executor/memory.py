@@ -176,8 +176,9 @@ def resident_bytes() -> int | None:
 
 def release_unused_memory(above: int | None = None) -> None:
     """Hand memory freed by finished work back to the system. Arrow's
-    allocator (mimalloc) and glibc's malloc (numpy's arrays) keep freed pages
-    for reuse, so a process would otherwise stay at the resident size of its
+    allocator (jemalloc, or mimalloc which does not give its pages back:
+    allocator.py) and glibc's malloc (numpy's arrays) keep freed pages for
+    reuse, so a process would otherwise stay at the resident size of its
     largest stage long after it (~200 MB between TPC-H queries at SF10).
 
     With `above`, only when the process holds more than that many resident
