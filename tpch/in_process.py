@@ -94,6 +94,7 @@ class InProcessDriver:
                 self._step(f"{label} {seconds:.3f}s")
         finally:
             run.peak_rss = peak.stop()
+            run.peak_process = peak.largest
         run.rows = len(rows)
         if sf is not None:
             try:

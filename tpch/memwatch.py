@@ -6,13 +6,16 @@ the client) every `interval` seconds and keeps the largest sum. On start it
 resets each process's kernel high-water mark (`/proc/PID/clear_refs`, value
 5), and at the end the root's own high-water mark (`VmHWM`) is taken too, so
 a spike shorter than the sampling interval in the root process still counts.
-Without /proc (not Linux) the peak is None. No psutil. `tree_cpu_seconds`
+`largest` is the largest resident size any one process of the tree
+reached (a cluster's busiest worker: a memory limit is per process). Without
+/proc (not Linux) the peaks are None. No psutil. `tree_cpu_seconds`
 gives the tree's CPU time, which a busy shared machine disturbs less than
 wall time.
 
     with PeakRSS() as peak:
         run_query()
     peak.bytes          # None when it could not be measured
+    peak.largest        # the largest single process's peak
 """
 
 from __future__ import annotations
@@ -63,13 +66,19 @@ def process_tree(pid: int) -> list[int]:
 
 def tree_rss(pid: int) -> int | None:
     """Resident bytes of `pid` and its descendants now; None without /proc."""
-    total, any_ok = 0, False
+    sizes = process_rss(pid)
+    return sum(sizes.values()) if sizes else None
+
+
+def process_rss(pid: int, key: str = "VmRSS") -> dict[int, int]:
+    """Resident bytes (or, with key="VmHWM", each one's high-water mark) of
+    `pid` and of each descendant, by PID; empty without /proc."""
+    out = {}
     for p in process_tree(pid):
-        kib = _status_kib(p, "VmRSS")
+        kib = _status_kib(p, key)
         if kib is not None:
-            total += kib * 1024
-            any_ok = True
-    return total if any_ok else None
+            out[p] = kib * 1024
+    return out
 
 
 def tree_cpu_seconds(pid: int) -> float | None:
@@ -103,6 +112,7 @@ class PeakRSS:
         self.pid = os.getpid() if pid is None else pid
         self.interval = interval
         self.bytes: int | None = None
+        self.largest: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._hwm_reset = False
@@ -113,6 +123,7 @@ class PeakRSS:
         for p in process_tree(self.pid):
             _reset_hwm(p)
         self.bytes = tree_rss(self.pid)
+        self.largest = None
         before = _status_kib(self.pid, "VmRSS")
         hwm, rss = _status_kib(self.pid, "VmHWM"), _status_kib(self.pid, "VmRSS")
         # the high-water mark is only this block's when the reset worked; other
@@ -126,24 +137,38 @@ class PeakRSS:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
-            self._note(tree_rss(self.pid))
+            self._note_tree()
+
+    def _note_tree(self) -> None:
+        sizes = process_rss(self.pid)
+        if sizes:
+            self._note(sum(sizes.values()))
+            self._note_one(max(sizes.values()))
 
     def _note(self, value: int | None) -> None:
         if value is not None and (self.bytes is None or value > self.bytes):
             self.bytes = value
+
+    def _note_one(self, value: int | None) -> None:
+        if value is not None and (self.largest is None or value > self.largest):
+            self.largest = value
 
     def stop(self) -> int | None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
-        self._note(tree_rss(self.pid))
+        self._note_tree()
+        if self._hwm_reset:    # every process's own mark counts spikes between samples
+            marks = process_rss(self.pid, "VmHWM")
+            self._note_one(max(marks.values()) if marks else None)
         hwm = _status_kib(self.pid, "VmHWM")
         # the mark is this block's when the reset worked, or when the block set
         # a new high (a kernel that refuses clear_refs keeps the old mark)
         if hwm is not None and (self._hwm_reset or (self._hwm_before is not None
                                                     and hwm > self._hwm_before)):
             self._note(hwm * 1024)
+            self._note_one(hwm * 1024)
         return self.bytes
 
     def __enter__(self) -> "PeakRSS":

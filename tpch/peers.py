@@ -141,7 +141,8 @@ def _engine_run(reply: dict) -> EngineRun:
     check = reply.get("check")
     return EngineRun(times=reply.get("times") or [], error=reply.get("error"),
                      cpu_times=reply.get("cpu_times") or [],
-                     peak_rss=reply.get("peak_rss"), rows=reply.get("rows"),
+                     peak_rss=reply.get("peak_rss"), peak_process=reply.get("peak_process"),
+                     rows=reply.get("rows"),
                      check=None if check is None else CheckResult(check["ok"], check["message"]))
 
 

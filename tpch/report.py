@@ -23,6 +23,7 @@ class EngineRun:
     times: list[float] = field(default_factory=list)
     error: str | None = None
     peak_rss: int | None = None          # bytes, the engine's process tree
+    peak_process: int | None = None      # bytes, the tree's largest single process
     rows: int | None = None
     check: CheckResult | None = None
     cpu_times: list[float] = field(default_factory=list)   # CPU seconds per timed run
@@ -38,7 +39,8 @@ class EngineRun:
     def to_dict(self) -> dict:
         return {"times": self.times, "median": self.median, "error": self.error,
                 "cpu_times": self.cpu_times, "cpu_median": self.cpu_median,
-                "peak_rss": self.peak_rss, "rows": self.rows,
+                "peak_rss": self.peak_rss, "peak_process": self.peak_process,
+                "rows": self.rows,
                 "check": None if self.check is None else
                 {"ok": self.check.ok, "message": self.check.message}}
 
@@ -51,6 +53,7 @@ class QueryResult:
     error: str | None = None
     check: CheckResult | None = None
     peak_rss: int | None = None
+    peak_process: int | None = None      # the largest single process (a cluster's worker)
     peers: dict[str, EngineRun] = field(default_factory=dict)   # --compare engines
     cpu_times: list[float] = field(default_factory=list)
 
@@ -88,6 +91,7 @@ class QueryResult:
         return {
             "query": self.query, "times": self.times, "median": self.median,
             "rows": self.rows, "error": self.error, "peak_rss": self.peak_rss,
+            "peak_process": self.peak_process,
             "cpu_times": self.cpu_times, "cpu_median": self.cpu_median,
             "check": None if self.check is None else
             {"ok": self.check.ok, "message": self.check.message},
@@ -118,9 +122,11 @@ class RunResults:
         the geometric mean of the per-query ratios."""
         done = [q for q in self.queries if q.median is not None]
         peaks = [q.peak_rss for q in self.queries if q.peak_rss is not None]
+        largest = [q.peak_process for q in self.queries if q.peak_process is not None]
         cpu = [q.cpu_median for q in done if q.cpu_median is not None]
         out: dict = {"seconds": sum(q.median for q in done) if done else None,
                      "queries": len(done), "peak_rss": max(peaks) if peaks else None,
+                     "peak_process": max(largest) if largest else None,
                      "cpu_seconds": sum(cpu) if cpu else None, "peers": {}}
         for name in self.peers:
             both = [q for q in done if q.peers.get(name) and q.peers[name].median is not None]
@@ -208,15 +214,19 @@ def _clip(text: str) -> str:
 def format_table(results: RunResults) -> str:
     """The results as an aligned text table, one line per query plus total:
     median seconds and peak RSS (MiB, the process tree) of this engine and of
-    each peer, and this engine's time over each peer's ("x duckdb")."""
-    header = ["query", "seconds", "peak MiB", "rows"]
+    each peer, and this engine's time over each peer's ("x duckdb"). On a
+    cluster target, also the largest single process's peak ("proc MiB"):
+    the memory limit is each worker's."""
+    per_process = _is_cluster(results.target)
+    header = ["query", "seconds", "peak MiB"] + (["proc MiB"] if per_process else []) + ["rows"]
     for peer in results.peers:
         header += [f"{peer} s", f"{peer} MiB", f"x {peer}"]
     header.append("check")
     lines = []
     for q in results.queries:
-        row = [f"Q{q.query:02d}", _fmt_seconds(q.median), _fmt_mib(q.peak_rss),
-               "-" if q.rows is None else str(q.rows)]
+        row = [f"Q{q.query:02d}", _fmt_seconds(q.median), _fmt_mib(q.peak_rss)]
+        row += [_fmt_mib(q.peak_process)] if per_process else []
+        row.append("-" if q.rows is None else str(q.rows))
         for peer in results.peers:
             run = q.peers.get(peer)
             if run is None:
@@ -227,7 +237,9 @@ def format_table(results: RunResults) -> str:
         row.append(_clip(q.status))
         lines.append(row)
     totals = results.totals()
-    total_row = ["total", _fmt_seconds(totals["seconds"]), _fmt_mib(totals["peak_rss"]), ""]
+    total_row = ["total", _fmt_seconds(totals["seconds"]), _fmt_mib(totals["peak_rss"])]
+    total_row += [_fmt_mib(totals["peak_process"])] if per_process else []
+    total_row.append("")
     for peer in results.peers:
         t = totals["peers"][peer]
         total_row += [_fmt_seconds(t["seconds"]), _fmt_mib(t["peak_rss"]),
@@ -257,5 +269,13 @@ def format_table(results: RunResults) -> str:
     if cpu:
         out.append("CPU seconds (medians summed, process tree): " + ", ".join(cpu))
     out.append("peak MiB: resident memory of the engine's process tree, sampled"
-               + (f"; memory limit {results.memory_limit}" if results.memory_limit else ""))
+               + ("; proc MiB: its largest single process (client, coordinator or a worker)"
+                  if per_process else "")
+               + (f"; memory limit {results.memory_limit}"
+                  + (" per worker" if per_process else "") if results.memory_limit else ""))
     return "\n".join(out)
+
+
+def _is_cluster(target: str | None) -> bool:
+    """Whether a connect() target runs in more than the client's process."""
+    return bool(target) and target not in ("embedded", ":memory:")

@@ -171,6 +171,7 @@ def _run_one(n: int, drivers: list, runs: int, warmup: int, sf: float | None,
         if i == 0:
             result.times, result.rows, result.error = run.times, run.rows, run.error
             result.check, result.peak_rss = run.check, run.peak_rss
+            result.peak_process = run.peak_process
             result.cpu_times = run.cpu_times
         else:
             result.peers[driver.name] = run

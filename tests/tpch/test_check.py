@@ -199,3 +199,23 @@ def test_table_and_totals():
                         "geometric mean of ratios 1.41")
     data = res.to_dict()
     assert data["queries"][1]["median"] is None and data["queries"][0]["median"] == 2.0
+
+
+def test_a_cluster_run_shows_its_largest_process():
+    """On a cluster the memory limit is each worker's: the table shows the
+    largest single process beside the whole tree."""
+    res = RunResults(data_dir="d", engine="quiver", target="local[2]", runs=1,
+                     memory_limit="2GB")
+    res.queries = [QueryResult(1, times=[1.0], rows=4, peak_rss=2900 << 20,
+                               peak_process=1300 << 20),
+                   QueryResult(2, times=[1.0], rows=1, peak_rss=2000 << 20,
+                               peak_process=1400 << 20)]
+    lines = format_table(res).splitlines()
+    assert lines[0].split() == ["query", "seconds", "peak", "MiB", "proc", "MiB", "rows", "check"]
+    assert lines[2].split() == ["Q01", "1.000", "2900", "1300", "4"]
+    assert lines[-2].split()[:4] == ["total", "2.000", "2900", "1400"]
+    assert "its largest single process" in lines[-1] and "2GB per worker" in lines[-1]
+    assert res.to_dict()["queries"][0]["peak_process"] == 1300 << 20
+    embedded = RunResults(data_dir="d", engine="quiver", target=None, runs=1)
+    embedded.queries = res.queries
+    assert "proc" not in format_table(embedded).splitlines()[0]

@@ -57,3 +57,19 @@ def test_cpu_seconds_count_live_children():
         child.kill()
         child.wait(10)
     assert after - before >= 0.3
+
+
+def test_largest_is_one_process_not_the_tree():
+    code = ("import time; b = bytearray({mib} << 20); b[::4096] = b'x' * len(b[::4096]); "
+            "print('up', flush=True); time.sleep(1)")
+    with memwatch.PeakRSS(interval=0.02) as peak:
+        children = [subprocess.Popen([sys.executable, "-c", code.format(mib=mib)],
+                                     stdout=subprocess.PIPE, text=True) for mib in (300, 100)]
+        try:
+            for child in children:
+                assert child.stdout.readline().strip() == "up"
+        finally:
+            for child in children:
+                child.wait(10)
+    assert peak.bytes >= 400 * MiB                   # both children at once
+    assert 280 * MiB <= peak.largest < peak.bytes - 80 * MiB
