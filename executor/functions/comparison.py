@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..kernels.like_pieces import like_pieces, split_pattern, wants_kernel
 from .registry import as_array, per_unique, py, register
 
 _CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
@@ -121,6 +122,11 @@ def like(call, args, n):
     def match(values, p):
         if not p.is_valid:
             return pa.nulls(len(values), pa.bool_())
+        if not ignore_case and (pa.types.is_string(values.type)
+                                or pa.types.is_large_string(values.type)):
+            parts = split_pattern(p.as_py(), escape)
+            if parts is not None and wants_kernel(*parts):
+                return like_pieces(values, *parts)
         return pc.match_like(values, like_to_arrow(p.as_py(), escape), ignore_case=ignore_case)
 
     if isinstance(value, pa.Scalar):
