@@ -22,8 +22,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 _PROC = "/proc"
+# the tree is walked again after this many seconds: a walk reads every
+# thread's children file (1.5 ms of CPU for a local[2] tree of 68 threads,
+# 15% of a core at one sample per 10 ms, taken from the engine it measures);
+# in between, samples read only the known processes' sizes
+TREE_SECONDS = 0.1
 
 
 def _status_kib(pid: int, key: str) -> int | None:
@@ -136,14 +142,22 @@ class PeakRSS:
         return self
 
     def _sample(self) -> None:
+        pids, walked = [], None
         while not self._stop.wait(self.interval):
-            self._note_tree()
+            now = time.monotonic()
+            if walked is None or now - walked >= TREE_SECONDS:
+                pids, walked = process_tree(self.pid), now
+            kib = [_status_kib(p, "VmRSS") for p in pids]
+            self._note_sizes([k * 1024 for k in kib if k is not None])
 
     def _note_tree(self) -> None:
-        sizes = process_rss(self.pid)
+        self._note_sizes(list(process_rss(self.pid).values()))
+
+    def _note_sizes(self, sizes: list[int]) -> None:
+        """One sample: the resident bytes of each process of the tree."""
         if sizes:
-            self._note(sum(sizes.values()))
-            self._note_one(max(sizes.values()))
+            self._note(sum(sizes))
+            self._note_one(max(sizes))
 
     def _note(self, value: int | None) -> None:
         if value is not None and (self.bytes is None or value > self.bytes):
