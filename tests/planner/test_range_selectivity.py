@@ -12,7 +12,7 @@ import quiver
 from quiver.parser import bind
 from quiver.planner import logical as L
 from quiver.planner import physical as P
-from quiver.planner.physical_planner import BUILD_MEMORY_FACTOR, estimate_bytes
+from quiver.planner.physical_planner import build_memory, estimate_bytes
 from quiver.planner.statistics import estimate_rows
 from quiver.planner.tree import walk
 
@@ -86,13 +86,16 @@ def _strategy(con, memory_limit):
 
 
 def test_a_broadcast_build_must_fit_half_the_querys_memory(con):
-    # the build (u, 2,000 rows of 16 bytes: 32 KB, ~112 KB in memory) is
+    # the build (u, 2,000 rows of 16 bytes: 32 KB, ~160 KB in memory) is
     # broadcast when that is at most half of what the query may hold
     # (8MB: 6.4 MB; 256KB: 204 KB)
     assert _strategy(con, "8MB") == "broadcast"
     assert _strategy(con, "256KB") == "partitioned"
     logical, _ = _plans(con, "SELECT * FROM u WHERE v < 2000")
-    assert estimate_bytes(logical) * BUILD_MEMORY_FACTOR == pytest.approx(2000 * 16 * 3.5)
+    assert estimate_bytes(logical) == pytest.approx(2000 * 16)
+    assert build_memory(logical) == pytest.approx(2000 * (16 + 64))     # narrow rows: per row
+    wide, _ = _plans(con, "SELECT * FROM t")
+    assert build_memory(wide) == pytest.approx(estimate_bytes(wide) * 3.5)   # wide: per byte
     logical, _ = _plans(con, "SELECT s, d, k, [k] AS l FROM t")     # a string's bytes are a guess
     assert estimate_bytes(logical) == pytest.approx(N * (24 + 4 + 8 + 16))
 
