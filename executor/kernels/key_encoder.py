@@ -171,13 +171,14 @@ def _used_in_row_order(indices: np.ndarray, size: int) -> np.ndarray:
     return used[np.argsort(first[used], kind="stable")]
 
 
-# tuples _tuple_ids_of remembers at most (beyond: encoded again each batch)
+# tuples, and values per column, _tuple_ids_of remembers at most (beyond:
+# encoded again each batch)
 _MAX_REMEMBERED_TUPLES = 1 << 16
 
 
-def _python_equality_is_key_equality(t: pa.DataType) -> bool:
-    """Whether two values of type `t` are one key exactly when their Python
-    values are equal (floats are not: -0.0 == 0.0, NaN != NaN)."""
+def _value_equality_is_key_equality(t: pa.DataType) -> bool:
+    """Whether two values of type `t` are one key exactly when Arrow finds
+    them equal (floats are not: -0.0 and 0.0, NaNs)."""
     return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
             or pa.types.is_large_binary(t) or pa.types.is_integer(t))
 
@@ -213,8 +214,13 @@ class KeyEncoder:
         self._undecided = wants_row_keys(self.types)
         self._grow_guard = grow_guard
         self._seen_empty_key = False      # zero key columns: the one key ()
-        # _combined_dictionaries: id of each tuple of dictionary values seen
-        self._tuple_ids: dict[tuple, int] = {}
+        # _combined_dictionaries: the dictionary values seen, per column (a
+        # tuple's code packs its values' positions here), and the id of
+        # each tuple code seen, sorted by code
+        self._known_values: list[pa.Array] | None = None
+        self._last_positions: list[tuple] = []       # per column: (dictionary, positions)
+        self._memo_codes = np.empty(0, dtype=np.int64)
+        self._memo_ids = np.empty(0, dtype=np.int64)
         if grow_guard is not None:
             for table in self._tables():
                 table.grow_guard = grow_guard
@@ -389,24 +395,69 @@ class KeyEncoder:
             digits.append(rest % size)
             rest = rest // size
         digits.reverse()
-        if not all(_python_equality_is_key_equality(a.type.value_type) for a in arrays):
-            keys = [a.dictionary.take(pa.array(d, pa.int64())) for a, d in zip(arrays, digits)]
-            return self._run(keys, insert)
-        values = [a.dictionary.to_pylist() for a in arrays]
-        tuples = list(zip(*[[vals[i] for i in d.tolist()] for vals, d in zip(values, digits)]))
-        ids = np.array([self._tuple_ids.get(t, -1) for t in tuples], dtype=np.int64)
+
+        def keys(rows):
+            return [a.dictionary.take(pa.array(d if rows is None else d[rows], pa.int64()))
+                    for a, d in zip(arrays, digits)]
+
+        codes = self._tuple_codes(arrays, digits)
+        if codes is None:
+            return self._run(keys(None), insert)
+        ids = np.full(len(codes), -1, dtype=np.int64)
+        if len(self._memo_codes):
+            pos = np.minimum(np.searchsorted(self._memo_codes, codes),
+                             len(self._memo_codes) - 1)
+            hit = self._memo_codes[pos] == codes
+            ids[hit] = self._memo_ids[pos[hit]]
         new = np.flatnonzero(ids < 0)
         if new.size:
-            keys = [a.dictionary.take(pa.array(d[new], pa.int64()))
-                    for a, d in zip(arrays, digits)]
-            got = self._run(keys, insert)
+            got = self._run(keys(new), insert)
             ids[new] = got
-            room = _MAX_REMEMBERED_TUPLES - len(self._tuple_ids)
-            for i, g in zip(new.tolist(), got.tolist()):
-                if g >= 0 and room > 0:
-                    self._tuple_ids[tuples[i]] = g
-                    room -= 1
+            keep = got >= 0
+            room = _MAX_REMEMBERED_TUPLES - len(self._memo_codes)
+            if room > 0 and keep.any():
+                add_codes, add_ids = codes[new][keep][:room], got[keep][:room]
+                all_codes = np.concatenate([self._memo_codes, add_codes])
+                order = np.argsort(all_codes, kind="stable")
+                self._memo_codes = all_codes[order]
+                self._memo_ids = np.concatenate([self._memo_ids, add_ids])[order]
         return ids
+
+    def _tuple_codes(self, arrays: list[pa.DictionaryArray],
+                     digits: list[np.ndarray]) -> np.ndarray | None:
+        """One int64 per tuple (each column's value indices `digits` into its
+        dictionary): the positions of the tuple's values among the values
+        each column has seen, packed side by side. None where values are
+        not compared exactly (floats) or too many were seen to pack."""
+        if not all(_value_equality_is_key_equality(a.type.value_type) for a in arrays):
+            return None
+        if self._known_values is None:
+            self._known_values = [a.dictionary.slice(0, 0) for a in arrays]
+            self._last_positions = [(None, None)] * len(arrays)
+        bits = 63 // len(arrays)
+        codes = np.zeros(len(digits[0]), dtype=np.int64)
+        for c, (a, d) in enumerate(zip(arrays, digits)):
+            last, at = self._last_positions[c]
+            if last is None or not a.dictionary.equals(last):   # row groups often repeat it
+                at = self._positions(c, a.dictionary, bits)
+                if at is None:
+                    return None
+                self._last_positions[c] = (a.dictionary, at)
+            codes = (codes << bits) | at[d]
+        return codes
+
+    def _positions(self, c: int, dictionary: pa.Array, bits: int) -> np.ndarray | None:
+        """Where each value of `dictionary` is among the values column `c`
+        has seen (new ones are added); None past what `bits` can hold."""
+        known = self._known_values[c]
+        at = pc.index_in(dictionary, value_set=known)
+        if at.null_count:
+            known = pa.concat_arrays([known, dictionary.filter(at.is_null())])
+            if len(known) > min(_MAX_REMEMBERED_TUPLES, 1 << bits):
+                return None
+            self._known_values[c] = known
+            at = pc.index_in(dictionary, value_set=known)
+        return at.to_numpy(zero_copy_only=False).astype(np.int64)
 
     def encode_rows(self, num_rows: int) -> np.ndarray:
         """Zero key columns: every row has the one (empty) key, id 0."""

@@ -124,3 +124,18 @@ def test_float_dictionaries_are_not_remembered_by_python_equality():
         s = _dict(["a", "a", "b", "b"], ["a", "b"])
         want = plain.encode([f.dictionary_decode(), s.dictionary_decode()])
         assert np.array_equal(coded.encode([f, s]), want)
+
+
+def test_tuples_seen_before_skip_the_row_by_row_path():
+    coded = KeyEncoder([pa.string(), pa.int64()])
+    first = coded.encode([_dict(["x", "y", "x"], ["x", "y"]), _dict([1, 2, 1], [1, 2])])
+    calls = []
+    run = coded._run
+    coded._run = lambda keys, insert: calls.append(len(keys[0])) or run(keys, insert)
+    # the same tuples, the dictionaries in another order, plus one new tuple
+    again = coded.encode([_dict(["y", "x", "x", "z"], ["z", "y", "x"]),
+                          _dict([2, 1, 1, 1], [2, 1])])
+    assert again[:3].tolist() == [first[1], first[0], first[0]]
+    assert again[3] not in first
+    # the batch (4 rows), then of its 3 tuples only the new ("z", 1)
+    assert calls == [4, 1]
