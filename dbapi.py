@@ -48,6 +48,15 @@ def _is_database_path(target: str) -> bool:
     return is_database_path(target)
 
 
+def target_kind(target: str | None) -> str | None:
+    """What a connect target names ("embedded", "cluster", "ray",
+    "database"; TARGETS), or None for an unknown one."""
+    for name, matches, _opener in TARGETS:
+        if matches(target):
+            return name
+    return None
+
+
 def connect(target: str | None = None, **options) -> "Connection":
     import os
     from . import config

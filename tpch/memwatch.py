@@ -79,8 +79,12 @@ def tree_rss(pid: int) -> int | None:
 def process_rss(pid: int, key: str = "VmRSS") -> dict[int, int]:
     """Resident bytes (or, with key="VmHWM", each one's high-water mark) of
     `pid` and of each descendant, by PID; empty without /proc."""
+    return _sizes(process_tree(pid), key)
+
+
+def _sizes(pids: list[int], key: str = "VmRSS") -> dict[int, int]:
     out = {}
-    for p in process_tree(pid):
+    for p in pids:
         kib = _status_kib(p, key)
         if kib is not None:
             out[p] = kib * 1024
@@ -147,8 +151,7 @@ class PeakRSS:
             now = time.monotonic()
             if walked is None or now - walked >= TREE_SECONDS:
                 pids, walked = process_tree(self.pid), now
-            kib = [_status_kib(p, "VmRSS") for p in pids]
-            self._note_sizes([k * 1024 for k in kib if k is not None])
+            self._note_sizes(list(_sizes(pids).values()))
 
     def _note_tree(self) -> None:
         self._note_sizes(list(process_rss(self.pid).values()))

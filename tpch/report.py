@@ -278,4 +278,5 @@ def format_table(results: RunResults) -> str:
 
 def _is_cluster(target: str | None) -> bool:
     """Whether a connect() target runs in more than the client's process."""
-    return bool(target) and target not in ("embedded", ":memory:")
+    from ..dbapi import target_kind
+    return target_kind(target) in ("cluster", "ray")

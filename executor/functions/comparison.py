@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..kernels.like_pieces import like_pieces, split_pattern, wants_kernel
+from ..kernels.like_pieces import like_pieces, like_tokens, split_pattern, wants_kernel
 from .registry import as_array, per_unique, py, register
 
 _CMP = {"eq": pc.equal, "ne": pc.not_equal, "lt": pc.less, "le": pc.less_equal,
@@ -98,16 +98,8 @@ def like_to_arrow(pattern: str, escape: str | None) -> str:
     """A SQL LIKE pattern (optional ESCAPE char) as an Arrow match_like
     pattern, whose escape character is a backslash."""
     out = []
-    i = 0
-    while i < len(pattern):       # a loop over one pattern's characters
-        ch = pattern[i]
-        if escape is not None and ch == escape and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            out.append("\\" + nxt if nxt in "%_\\" else nxt)
-            i += 2
-            continue
-        out.append("\\\\" if ch == "\\" else ch)
-        i += 1
+    for ch, wild in like_tokens(pattern, escape):
+        out.append("\\" + ch if not wild and ch in "%_\\" else ch)
     return "".join(out)
 
 

@@ -20,27 +20,35 @@ from .arrow_buffers import string_parts
 from .jit import njit
 
 
-def split_pattern(pattern: str, escape: str | None) -> tuple[list[bytes], bool, bool] | None:
-    """(pieces, anchored at the start, anchored at the end) of a LIKE
-    pattern, or None when it has a `_` wildcard (or is `%`-free: equality
-    is Arrow's fast path). A loop over one pattern's characters."""
-    pieces, cur, i = [], [], 0
-    wild = False
+def like_tokens(pattern: str, escape: str | None) -> list[tuple[str, bool]]:
+    """A LIKE pattern's characters, each with whether it is a wildcard
+    (`%` or `_` not escaped). A loop over one pattern's characters."""
+    out, i = [], 0
     while i < len(pattern):
         ch = pattern[i]
         if escape is not None and ch == escape and i + 1 < len(pattern):
-            cur.append(pattern[i + 1])
+            out.append((pattern[i + 1], False))
             i += 2
             continue
-        if ch == "_":
+        out.append((ch, ch in "%_"))
+        i += 1
+    return out
+
+
+def split_pattern(pattern: str, escape: str | None) -> tuple[list[bytes], bool, bool] | None:
+    """(pieces, anchored at the start, anchored at the end) of a LIKE
+    pattern, or None when it has a `_` wildcard (or is `%`-free: equality
+    is Arrow's fast path)."""
+    pieces, cur, wild = [], [], False
+    for ch, is_wild in like_tokens(pattern, escape):
+        if is_wild and ch == "_":
             return None
-        if ch == "%":
+        if is_wild:
             wild = True
             pieces.append("".join(cur))
             cur = []
         else:
             cur.append(ch)
-        i += 1
     pieces.append("".join(cur))
     if not wild:
         return None
@@ -116,16 +124,14 @@ def _match(offsets, data, pat, bounds, start, end, out):
 
 
 def like_pieces(values: pa.Array, pieces: list[bytes], start: bool, end: bool) -> pa.Array:
-    """`values LIKE pattern` (split_pattern's parts) as a boolean array,
-    NULL where the value is NULL. `values`: string or large_string."""
+    """`values LIKE pattern` (split_pattern's parts, at least one piece) as
+    a boolean array, NULL where the value is NULL. `values`: string or
+    large_string."""
     offsets, data = string_parts(values)
-    pat = np.frombuffer(b"".join(pieces), dtype=np.uint8) if pieces else np.zeros(0, np.uint8)
+    pat = np.frombuffer(b"".join(pieces), dtype=np.uint8)
     bounds = np.zeros(len(pieces) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in pieces], out=bounds[1:])
     out = np.empty(len(values), dtype=np.bool_)
-    if len(pieces):
-        _match(offsets, data, pat, bounds, start, end, out)
-    else:
-        out[:] = True        # '%', '%%': any value
+    _match(offsets, data, pat, bounds, start, end, out)
     mask = None if values.null_count == 0 else values.is_null().to_numpy(zero_copy_only=False)
     return pa.array(out, type=pa.bool_(), mask=mask)

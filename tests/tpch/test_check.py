@@ -216,6 +216,7 @@ def test_a_cluster_run_shows_its_largest_process():
     assert lines[-2].split()[:4] == ["total", "2.000", "2900", "1400"]
     assert "its largest single process" in lines[-1] and "2GB per worker" in lines[-1]
     assert res.to_dict()["queries"][0]["peak_process"] == 1300 << 20
-    embedded = RunResults(data_dir="d", engine="quiver", target=None, runs=1)
-    embedded.queries = res.queries
-    assert "proc" not in format_table(embedded).splitlines()[0]
+    for one_process in (None, "embedded", "warehouse.quiver"):
+        embedded = RunResults(data_dir="d", engine="quiver", target=one_process, runs=1)
+        embedded.queries = res.queries
+        assert "proc" not in format_table(embedded).splitlines()[0], one_process
