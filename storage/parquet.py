@@ -343,6 +343,7 @@ def read_split(
     counters: ReadCounters | None = None,
     keep_dictionary: bool = False,
     first_rows_only: bool = False,
+    coalesce: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """Read `columns` (file or partition columns, in this order, named as in
     the dataset) of one storage.splits.Split, as batches typed by `schema`.
@@ -356,7 +357,11 @@ def read_split(
     caller to filter first and decode after; otherwise it comes out plain.
 
     With `first_rows_only`, only the first batch of each row group is read
-    and decoded (a sample: storage/row_sample.py)."""
+    and decoded (a sample: storage/row_sample.py).
+
+    Dictionary reads end a batch at each row group; they are joined into
+    batches of at least half `batch_size` rows unless `coalesce` is off (a
+    caller that filters first joins what is left: coalesce_batches)."""
     out_schema = pa.schema([schema.field(c) for c in columns])
     parts = {n: (dt.from_wire(w), v) for n, w, v in split.partition_values}
     with contextlib.ExitStack() as stack:
@@ -388,8 +393,8 @@ def read_split(
         else:
             batches = pf.iter_batches(batch_size=batch_size, row_groups=kept,
                                       columns=to_read, use_threads=False)
-            if as_dict:     # dictionary reads end a batch at each row group
-                batches = _coalesce(batches, max(1, batch_size // 2))
+            if as_dict and coalesce:     # dictionary reads end a batch at each row group
+                batches = coalesce_batches(batches, max(1, batch_size // 2))
         for batch in batches:
             n = batch.num_rows
             if counters is not None:
@@ -466,8 +471,9 @@ def _sliced(batches: Iterator[pa.RecordBatch], size: int) -> Iterator[pa.RecordB
             yield b.slice(start, size)
 
 
-def _coalesce(batches: Iterator[pa.RecordBatch], min_rows: int) -> Iterator[pa.RecordBatch]:
-    """Small consecutive batches joined until they reach `min_rows` rows."""
+def coalesce_batches(batches: Iterator[pa.RecordBatch], min_rows: int) -> Iterator[pa.RecordBatch]:
+    """Small consecutive batches (of one schema) joined until they reach
+    `min_rows` rows."""
     held, rows = [], 0
     for b in batches:
         if not held and b.num_rows >= min_rows:

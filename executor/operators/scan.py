@@ -25,7 +25,7 @@ import pyarrow as pa
 from ...planner.expr import conjoin
 from ...planner.refute import refuted
 from ...planner.physical import ParquetScanExec
-from ...storage.parquet import RowGroupStats, read_split
+from ...storage.parquet import RowGroupStats, coalesce_batches, read_split
 from ..registry import implements
 from ..scan_filter import ScanFilter
 
@@ -91,15 +91,28 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx,
                               conjuncts, ctx)
         return
     for split in splits:
-        for batch in read_split(split, source_cols, read_schema, node.protocol, storage_options,
-                                ctx.batch_size, row_group_filter=keep, counters=counters,
-                                keep_dictionary=True):
+        batches = (_rename(b, positions, out_schema)
+                   for b in read_split(split, source_cols, read_schema, node.protocol,
+                                       storage_options, ctx.batch_size, row_group_filter=keep,
+                                       counters=counters, keep_dictionary=True,
+                                       coalesce=conjuncts is None))
+        if conjuncts is not None:
+            # row groups read apart are filtered before they are joined into
+            # larger batches: only the rows kept are copied (SF10 Q10's
+            # lineitem keeps a quarter)
+            batches = coalesce_batches(_filtered(batches, conjuncts),
+                                       max(1, ctx.batch_size // 2))
+        for out in batches:
             ctx.check_cancelled()
-            out = _rename(batch, positions, out_schema)
-            if conjuncts is not None:
-                out = conjuncts.apply(out)
             if out.num_rows:
                 yield _decode(out, out_schema, keep_dictionary)
+
+
+def _filtered(batches, conjuncts: ScanFilter) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        out = conjuncts.apply(batch)
+        if out.num_rows:
+            yield out
 
 
 def _text_scan(node, splits, source_cols, read_schema, positions, out_schema, conjuncts, ctx):

@@ -179,3 +179,25 @@ def test_dictionary_conjuncts_of_several_columns_are_anded(index_type):
     assert ScanFilter(conj).apply(batch).column(3).to_pylist() == want
     want_ab = [i for i in range(n) if a[i] in "pr" and b[i] != "yy"]
     assert ScanFilter(conj[:2]).apply(batch).column(3).to_pylist() == want_ab
+
+
+def test_filtered_row_groups_are_joined_after_filtering(ds):
+    """Row groups read as dictionaries come one batch each; with filters the
+    scan filters each and joins the rows kept into batches of at least half
+    the batch size (only kept rows are copied), in file order."""
+    node = _node(ds, ["k", "mode"])
+    k, mode = Column(node.fields[0].name, dt.INT64), Column(node.fields[1].name, dt.STRING)
+    filters = [InList(mode, (Literal("AIR", dt.STRING), Literal("SHIP", dt.STRING)), False),
+               Call("lt", (k, Literal(1900, dt.INT64)), dt.BOOL)]
+    ctx = ExecContext()
+    ctx.batch_size = 1200        # row groups of 300 rows, a third of them kept
+    batches = list(parquet_scan(_node(ds, ["k", "mode"], filters), 0, ctx))
+    # joined before filtering, two groups (600 rows) would keep 200 each
+    assert [b.num_rows >= 600 for b in batches[:-1]] == [True] * (len(batches) - 1)
+    assert len(batches) == 2
+    got = pa.Table.from_batches(batches)
+    t = _table()
+    want = t.filter(pc.and_(pc.is_in(t["mode"], pa.array(["AIR", "SHIP"])),
+                            pc.less(t["k"], 1900)))
+    assert got.column(0).to_pylist() == want["k"].to_pylist()
+    assert got.column(1).to_pylist() == want["mode"].to_pylist()
