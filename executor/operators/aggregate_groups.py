@@ -23,6 +23,7 @@ from ..eval import evaluate, shared_subexpressions
 from ..kernels.arrow_buffers import decode
 from ..kernels.grouped_agg import first_row_of_new_ids
 from ..kernels.key_encoder import KeyEncoder
+from ..kernels.leader_keys import LeaderKeyEncoder, wants_leader
 from .aggregate_accumulators import make_accumulators
 
 
@@ -100,9 +101,14 @@ class GroupTable:
     def __init__(self, node: HashAggregateExec, mode: str) -> None:
         self.node, self.mode = node, mode
         self.key_types = [e.dtype for e in node.group_exprs]
-        self.encoder = KeyEncoder(self.key_types) if self.key_types else None
-        self.accs = make_accumulators(node.aggs)
         self.key_chunks: list[list[pa.Array]] = []
+        if not self.key_types:
+            self.encoder = None
+        elif wants_leader(self.key_types):
+            self.encoder = LeaderKeyEncoder(self.key_types, self.key_chunks)
+        else:
+            self.encoder = KeyEncoder(self.key_types)
+        self.accs = make_accumulators(node.aggs)
         self.key_bytes = 0
         self.n = 0 if self.key_types else 1
         self.base = self.nbytes()         # an empty table's fixed size (hash table capacity)
@@ -114,14 +120,13 @@ class GroupTable:
         self._adds += 1
         if self.encoder is not None:
             keys = [_key_array(e, batch) for e in node.group_exprs]
-            before = self.encoder.num_keys
+            before, chunks = self.encoder.num_keys, len(self.key_chunks)
             ids = self.encoder.encode(keys)
             self.n = n = self.encoder.num_keys
-            if n > before:
+            if n > before and not getattr(self.encoder, "appends_keys", False):
                 take = pa.array(first_row_of_new_ids(ids, before, n))
-                chunk = [decode(k.take(take)) for k in keys]
-                self.key_chunks.append(chunk)
-                self.key_bytes += sum(c.nbytes for c in chunk)
+                self.key_chunks.append([decode(k.take(take)) for k in keys])
+            self.key_bytes += sum(c.nbytes for chunk in self.key_chunks[chunks:] for c in chunk)
         else:
             n = self.n
             ids = np.zeros(batch.num_rows, dtype=np.int64)
