@@ -1,6 +1,7 @@
-"""A partitioned inner join builds on its left input when, at run time, the
-shuffle store says that partition of the left input is the smaller one; the
-rows and their column order are those of the unswapped join."""
+"""A partitioned inner or outer join builds on its left input when, at run
+time, the shuffle store says that partition of the left input is the smaller
+one (a LEFT join runs as a RIGHT join of the swapped inputs); the rows and
+their column order are those of the unswapped join."""
 
 from __future__ import annotations
 
@@ -75,12 +76,43 @@ def test_smaller_left_partition_is_built_and_columns_keep_their_order(tmp_path, 
     assert swapped.num_rows == want > 0
 
 
-def test_only_plain_inner_joins_are_mirrored(tmp_path):
+@pytest.mark.parametrize("kind", ["left", "right", "full"])
+@pytest.mark.parametrize("budget", [None, 6_000])
+def test_outer_joins_mirror_with_the_rows_of_the_unswapped_join(tmp_path, monkeypatch,
+                                                                 kind, budget):
+    """Keys 0..299 on both sides, some on one side only: unmatched rows of
+    either side come out padded with NULLs as the kind says, also when the
+    build spills (a budget of a few KB)."""
+    from dataclasses import replace
+    node, store, small, big = _setup(tmp_path, False)
+    node = replace(node, kind=kind)
+    assert hj._build_on_left(node, 0, ExecContext(shuffle=store))
+
+    def run():
+        ctx = ExecContext(shuffle=store, batch_size=128, spill_dir=str(tmp_path),
+                          **({"memory_budget": budget} if budget else {}))
+        return pa.Table.from_batches(list(registry.execute(node, 0, ctx)))
+    swapped = run()
+    monkeypatch.setattr(hj, "_SWAP_BELOW", 0.0)
+    plain = run()
+    assert swapped.schema.names == ["a", "x", "b", "y"] == plain.schema.names
+    key = [(c, "ascending") for c in ("a", "x", "b", "y")]
+    assert swapped.sort_by(key).equals(plain.sort_by(key))
+    a, b = set(small.column("a").to_pylist()), set(big.column("b").to_pylist())
+    unmatched_left = swapped.filter(pa.compute.is_null(swapped.column("b"))).num_rows
+    unmatched_right = swapped.filter(pa.compute.is_null(swapped.column("a"))).num_rows
+    assert (unmatched_left > 0) == (kind in ("left", "full") and bool(a - b))
+    assert (unmatched_right > 0) == (kind in ("right", "full"))
+
+
+def test_only_joins_without_residual_conditions_are_mirrored(tmp_path):
     node, store, _, _ = _setup(tmp_path, False)
     ctx = ExecContext(shuffle=store)
     from dataclasses import replace
-    assert not hj._build_on_left(replace(node, kind="left"), 0, ctx)
+    for kind in ("semi", "anti", "null_aware_anti"):
+        assert not hj._build_on_left(replace(node, kind=kind), 0, ctx)
     assert not hj._build_on_left(replace(node, condition=Column("z", pa.bool_())), 0, ctx)
+    assert not hj._build_on_left(replace(node, null_equals_null=True), 0, ctx)
     assert not hj._build_on_left(replace(node, left=node.right, right=node.left,
                                          left_keys=node.right_keys,
                                          right_keys=node.left_keys), 0, ctx)
