@@ -117,3 +117,24 @@ def test_only_joins_without_residual_conditions_are_mirrored(tmp_path):
                                          left_keys=node.right_keys,
                                          right_keys=node.left_keys), 0, ctx)
     assert not hj._build_on_left(node, 0, ExecContext(shuffle=object()))
+
+
+@pytest.mark.parametrize("kind", ["left", "right", "full"])
+def test_mirrored_outer_joins_keep_rows_with_null_keys(monkeypatch, kind):
+    small = pa.table({"a": pa.array([None, 1, 2, None, 500], pa.int64()),
+                      "x": pa.array(["n1", "one", "two", "n2", "none"])})
+    big = pa.table({"b": pa.array([i % 300 for i in range(3000)] + [None] * 5, pa.int64()),
+                    "y": pa.array(np.arange(3005), pa.int64())})
+    store = MemoryShuffleStore()
+    store.write(1, 0, 0, small.to_batches())
+    store.write(2, 0, 0, big.to_batches(max_chunksize=500))
+    node = HashJoinExec(ShuffleReadExec(1, _fields(small), 1, "hash"),
+                        ShuffleReadExec(2, _fields(big), 1, "hash"), kind,
+                        (Column("a", pa.int64()),), (Column("b", pa.int64()),))
+    assert hj._build_on_left(node, 0, ExecContext(shuffle=store))
+    got = _run(node, store)
+    unmatched_small = 3 if kind in ("left", "full") else 0     # NULL, NULL, 500
+    unmatched_big = 3000 - 20 + 5 if kind in ("right", "full") else 0
+    assert got.num_rows == 20 + unmatched_small + unmatched_big
+    assert got.filter(pa.compute.is_null(got.column("y"))).num_rows == unmatched_small
+    assert got.filter(pa.compute.is_null(got.column("x"))).num_rows == unmatched_big
