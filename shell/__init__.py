@@ -260,9 +260,20 @@ def run_shell(args) -> int:
     try:
         if not sys.stdin.isatty():
             return 0 if _run_guarded(shell, sys.stdin.read(), final=True) else 1
+        if _runs_queries_here(con):
+            # numba gets ready while the person types the first statement
+            from ..executor.kernels.warm_up import warm_up_in_background
+            warm_up_in_background()
         return interact(shell)
     finally:
         shell.close()
+
+
+def _runs_queries_here(con) -> bool:
+    """Whether the connection's queries run in this process (the embedded
+    engine, a database folder), not on a cluster's workers."""
+    from ..session import Session
+    return isinstance(con.session, Session)
 
 
 def _isatty(stream) -> bool:
