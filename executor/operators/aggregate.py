@@ -30,6 +30,12 @@ aggregates row by row and holds only the groups' state). What cannot be
 spilled (a global DISTINCT, one group's state larger than the limit) fails
 with MemoryLimitExceeded.
 
+A 'partial' aggregate whose first 64K rows are at least 80% distinct
+groups stops grouping (TPC-H Q16's DISTINCT pairs: 1.19M rows, 1.19M
+groups): it emits what it has and passes the rest on as state rows, a group
+per row, which the final phase groups anyway (DataFusion and Spark skip
+such partial aggregation too).
+
 The groups of one task (GroupTable) live in aggregate_groups.py, the
 accumulators in aggregate_accumulators.py, the kernels in executor/kernels/.
 """
@@ -73,6 +79,44 @@ def _input(node: HashAggregateExec, partition: int, ctx):
     return registry.execute(scan, partition, ctx)
 
 
+# a partial aggregate whose first rows are almost as many groups as rows
+# stops grouping and passes its rows on as state rows (the final phase
+# groups them anyway): SKIP_PROBE_ROWS rows probed, SKIP_RATIO groups per row
+SKIP_PROBE_ROWS = 65_536
+SKIP_RATIO = 0.8
+
+
+def _probing(batches, rows: int):
+    """The batches, the first one cut after `rows` rows (the probe decides
+    before the rest of a large first batch is grouped)."""
+    first = True
+    for batch in batches:
+        if first and batch.num_rows > rows:
+            yield batch.slice(0, rows)
+            batch = batch.slice(rows)
+        first = False
+        yield batch
+
+
+def _pass_through(node: HashAggregateExec, batches, ctx):
+    """Each row its own group: state rows straight from the input rows, in
+    batches of about ctx.batch_size rows (what a batch in flight holds)."""
+    table, rows = None, 0
+    for batch in batches:
+        ctx.check_cancelled()
+        if batch.num_rows == 0:
+            continue
+        if table is None:
+            table = GroupTable(node, "partial", each_row=True)
+        table.add(batch)
+        rows += batch.num_rows
+        if rows >= ctx.batch_size:
+            yield from sliced(table.batch(node.schema, True), ctx.batch_size)
+            table, rows = None, 0
+    if table is not None:
+        yield from sliced(table.batch(node.schema, True), ctx.batch_size)
+
+
 def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
     """Aggregate `batches` (rows of node.input) in node.mode, within the
     memory pool; `level` counts how deep a row spill already split them."""
@@ -87,6 +131,10 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
     res = ctx.reserve(f"HashAggregate ({mode})", node)
     table = GroupTable(node, mode)
     spill = None
+    probe = mode == "partial" and bool(node.group_exprs) and spillable and level == 0
+    if probe:
+        batches = _probing(batches, SKIP_PROBE_ROWS)
+    rows_in = 0
 
     def evict():
         nonlocal table, spill
@@ -109,6 +157,14 @@ def aggregate_batches(node: HashAggregateExec, batches, ctx, level: int):
                     table.held() + table.growth_bound(batch.num_rows))):
                 yield from evict()
             table.add(batch)
+            rows_in += batch.num_rows
+            if probe and rows_in >= SKIP_PROBE_ROWS:
+                probe = False
+                if table.n >= SKIP_RATIO * rows_in:
+                    yield from evict()
+                    res.resize(0)
+                    yield from _pass_through(node, batches, ctx)
+                    return
             if res.try_resize(table.held()):
                 continue
             if evictable:

@@ -94,16 +94,41 @@ def _nbytes(obj, depth: int = 0, seen: set | None = None) -> int:
     return 0
 
 
+class _EachRowItsGroup:
+    """The encoder of a partial aggregate that stopped grouping: row i of
+    everything added is group i (its key values kept as they are)."""
+
+    appends_keys = True
+    nbytes = 0
+
+    def __init__(self, chunks: list[list[pa.Array]]) -> None:
+        self.chunks = chunks
+        self.num_keys = 0
+
+    def encode(self, arrays: list[pa.Array]) -> np.ndarray:
+        n = len(arrays[0])
+        self.chunks.append([decode(a) for a in arrays])
+        self.num_keys += n
+        return np.arange(self.num_keys - n, self.num_keys, dtype=np.int64)
+
+    def growth_bound(self, rows: int) -> int:
+        return 0
+
+
 class GroupTable:
     """One task's groups: key encoder, key values of each group, accumulators.
-    `mode` says what the input rows are ('final': state rows)."""
+    `mode` says what the input rows are ('final': state rows). With
+    `each_row`, every row is a group of its own (a partial aggregate passing
+    its rows on as state rows)."""
 
-    def __init__(self, node: HashAggregateExec, mode: str) -> None:
+    def __init__(self, node: HashAggregateExec, mode: str, each_row: bool = False) -> None:
         self.node, self.mode = node, mode
         self.key_types = [e.dtype for e in node.group_exprs]
         self.key_chunks: list[list[pa.Array]] = []
         if not self.key_types:
             self.encoder = None
+        elif each_row:
+            self.encoder = _EachRowItsGroup(self.key_chunks)
         elif wants_leader(self.key_types):
             self.encoder = LeaderKeyEncoder(self.key_types, self.key_chunks)
         else:
