@@ -20,6 +20,9 @@ assuming it:
 - when rows differ in the first batch the leader was a poor guess: the
   encoder drops it and encodes every tuple in full from then on.
 
+`encode_keeping_new` (an encoder's codes, and each new code's first row's
+key values) is also how GroupTable keeps its groups' keys.
+
 Ids are dense, in order of first appearance (new leader groups of a batch
 first, then its new whole tuples). The leader is the integer key column
 with the most distinct values in the first batch.
@@ -58,6 +61,20 @@ def wants_leader(types: list[pa.DataType]) -> bool:
 
 def _grown(a: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.concatenate([a, values]) if len(a) else values
+
+
+def encode_keeping_new(encoder: KeyEncoder, codes_of: list[pa.Array],
+                       keys: list[pa.Array]) -> tuple[np.ndarray, list[pa.Array] | None]:
+    """`encoder`'s codes of the rows of `codes_of`, and the values in `keys`
+    (decoded, a column each) of the first row of each code it saw for the
+    first time here, in code order; None when there is none."""
+    before = encoder.num_keys
+    codes = encoder.encode(codes_of)
+    after = encoder.num_keys
+    if after == before:
+        return codes, None
+    first = pa.array(first_row_of_new_ids(codes, before, after))
+    return codes, [decode(a.take(first)) for a in keys]
 
 
 class LeaderKeyEncoder:
@@ -117,13 +134,8 @@ class LeaderKeyEncoder:
             return self._encode_full(arrays)
         if self._lead is None:
             self._choose_leader(arrays)
-        before = self._lead.num_keys
-        lead = self._lead.encode([arrays[self.leader]])
-        after = self._lead.num_keys
-        new_reps = None
-        if after > before:
-            take = pa.array(first_row_of_new_ids(lead, before, after))
-            new_reps = [decode(a.take(take)) for a in arrays]
+        lead, new_reps = encode_keeping_new(self._lead, [arrays[self.leader]], arrays)
+        if new_reps is not None:
             self._reps = [pa.concat_arrays([r, n]) if self._reps else n
                           for r, n in zip(self._reps or [None] * len(arrays), new_reps)]
         differs = self._differs(arrays, lead)
@@ -131,9 +143,7 @@ class LeaderKeyEncoder:
             self._give_up()
             return self._encode_full(arrays)
         if new_reps is not None:
-            self._lead_ids = _grown(self._lead_ids, self._count + np.arange(after - before))
-            self._count += after - before
-            self.chunks.append(new_reps)
+            self._lead_ids = _grown(self._lead_ids, self._new_ids(new_reps))
         ids = self._lead_ids[lead]
         if differs is not None:
             ids[differs] = self._encode_rest(arrays, differs)
@@ -170,15 +180,17 @@ class LeaderKeyEncoder:
             self._rest = self._made(self.types)
         take = pa.array(rows)
         subset = [a.take(take) for a in arrays]
-        before = self._rest.num_keys
-        got = self._rest.encode(subset)
-        after = self._rest.num_keys
-        if after > before:
-            first = pa.array(first_row_of_new_ids(got, before, after))
-            self.chunks.append([decode(a.take(first)) for a in subset])
-            self._rest_ids = _grown(self._rest_ids, self._count + np.arange(after - before))
-            self._count += after - before
+        got, new_keys = encode_keeping_new(self._rest, subset, subset)
+        if new_keys is not None:
+            self._rest_ids = _grown(self._rest_ids, self._new_ids(new_keys))
         return self._rest_ids[got]
+
+    def _new_ids(self, keys: list[pa.Array]) -> np.ndarray:
+        """Ids for new groups with these key values (appended to `chunks`)."""
+        self.chunks.append(keys)
+        ids = self._count + np.arange(len(keys[0]), dtype=np.int64)
+        self._count += len(keys[0])
+        return ids
 
     def _give_up(self) -> None:
         """The first batch's rows differ from their leader's: encode whole
@@ -187,10 +199,7 @@ class LeaderKeyEncoder:
         self._lead, self._reps, self._rest = None, [], None
 
     def _encode_full(self, arrays: list[pa.Array]) -> np.ndarray:
-        before = self._full.num_keys
-        ids = self._full.encode(arrays)
-        after = self._full.num_keys
-        if after > before:
-            take = pa.array(first_row_of_new_ids(ids, before, after))
-            self.chunks.append([decode(a.take(take)) for a in arrays])
+        ids, new_keys = encode_keeping_new(self._full, arrays, arrays)
+        if new_keys is not None:
+            self.chunks.append(new_keys)
         return ids

@@ -21,9 +21,8 @@ from ...planner.expr import Column, Expr
 from ...planner.physical import HashAggregateExec
 from ..eval import evaluate, shared_subexpressions
 from ..kernels.arrow_buffers import decode
-from ..kernels.grouped_agg import first_row_of_new_ids
 from ..kernels.key_encoder import KeyEncoder
-from ..kernels.leader_keys import LeaderKeyEncoder, wants_leader
+from ..kernels.leader_keys import LeaderKeyEncoder, encode_keeping_new, wants_leader
 from .aggregate_accumulators import make_accumulators
 
 
@@ -145,12 +144,14 @@ class GroupTable:
         self._adds += 1
         if self.encoder is not None:
             keys = [_key_array(e, batch) for e in node.group_exprs]
-            before, chunks = self.encoder.num_keys, len(self.key_chunks)
-            ids = self.encoder.encode(keys)
+            chunks = len(self.key_chunks)
+            if getattr(self.encoder, "appends_keys", False):
+                ids = self.encoder.encode(keys)
+            else:
+                ids, new_keys = encode_keeping_new(self.encoder, keys, keys)
+                if new_keys is not None:
+                    self.key_chunks.append(new_keys)
             self.n = n = self.encoder.num_keys
-            if n > before and not getattr(self.encoder, "appends_keys", False):
-                take = pa.array(first_row_of_new_ids(ids, before, n))
-                self.key_chunks.append([decode(k.take(take)) for k in keys])
             self.key_bytes += sum(c.nbytes for chunk in self.key_chunks[chunks:] for c in chunk)
         else:
             n = self.n
