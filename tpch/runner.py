@@ -23,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import page_cache
 from .check import available_scale_factors, has_answers, sf_label
 from .datagen import TABLES, table_dirs
 from .engines import ENGINES, EngineFactory, available, engine_factory
@@ -86,6 +87,8 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     `query_timeout`: seconds one execution of a query may take in an
     engine's own process before that process is stopped and the query
     reported as timed out (default peers.DEFAULT_QUERY_TIMEOUT).
+    When comparing, the data files are read once first (page_cache.warm),
+    so the engine that runs a query first is not the only one reading cold.
     `warmup` untimed runs of each query come before the timed ones (they
     take JIT compilation and cold caches out of the times).
     `check=True` compares every result with the committed answer for the
@@ -119,6 +122,11 @@ def run(data_dir: str, connect_target: str | None = None, queries=None, runs: in
     if query_timeout is not None and not query_timeout > 0:
         raise RunnerError(f"query timeout must be positive, got {query_timeout}")
     timeout = {} if query_timeout is None else {"query_timeout": float(query_timeout)}
+    if peers:
+        warmed = page_cache.warm(tables)
+        if warmed and progress:
+            print(f"read the data once ({warmed / (1 << 30):.1f} GiB) so that every engine "
+                  f"finds it in the OS page cache", file=err)
     steps = len(numbers) * (runs + warmup) * (1 + len(peers))
     bar = ProgressBar(steps, enabled=progress, stream=err)
     drivers: list = []
