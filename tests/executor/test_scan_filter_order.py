@@ -101,3 +101,50 @@ def test_narrowing_only_when_later_conjuncts_save_more_than_it_costs():
     # an expensive conjunct after a mask that halves the rows
     assert sf._worth_narrowing(forty, 4, [like])
     assert not sf._worth_narrowing(pa.array(np.arange(n) < 900), 4, [like])
+
+
+FLAG = Column("f#5", pa.string())
+
+
+def _flags(values, dictionary=("A", "N", "R")):
+    indices = pa.array([None if v is None else dictionary.index(v) for v in values], pa.int32())
+    return pa.RecordBatch.from_arrays(
+        [pa.DictionaryArray.from_arrays(indices, pa.array(dictionary))], names=["f#5"])
+
+
+def _kept(conjuncts, batch):
+    return sf.ScanFilter(conjuncts).apply(batch).column(0).dictionary_decode().to_pylist()
+
+
+def test_dictionary_conjuncts_true_for_one_several_no_or_every_value():
+    values = ["A", "R", "N", "R", "A", "N", "R"]
+    batch = _flags(values)
+    eq_r = _cmp("eq", FLAG, "R", pa.string())
+    ne_r = _cmp("ne", FLAG, "R", pa.string())
+    in_an = InList(FLAG, (Literal("A", pa.string()), Literal("N", pa.string())))
+    none = _cmp("eq", FLAG, "X", pa.string())
+    every = Call("is_not_null", (FLAG,), dt.BOOL)
+    assert _kept([eq_r], batch) == ["R", "R", "R"]
+    assert _kept([ne_r], batch) == ["A", "N", "A", "N"]
+    assert _kept([in_an, ne_r], batch) == ["A", "N", "A", "N"]
+    assert _kept([eq_r, ne_r], batch) == []
+    assert _kept([none], batch) == []
+    assert _kept([every], batch) == values
+    with_null = _flags(["R", None, "A", "R"])
+    assert _kept([eq_r], with_null) == ["R", "R"]
+    assert _kept([ne_r], with_null) == ["A"]
+
+
+def test_answer_per_dictionary_value_is_reused_only_for_equal_dictionaries():
+    eq_r = _cmp("eq", FLAG, "R", pa.string())
+    scan = sf.ScanFilter([eq_r])
+    first = scan.apply(_flags(["A", "R", "N"]))
+    assert first.column(0).dictionary_decode().to_pylist() == ["R"]
+    remembered = scan.conjuncts[0].last_dictionary
+    assert remembered is not None
+    again = scan.apply(_flags(["R", "R", "N"]))
+    assert again.num_rows == 2 and scan.conjuncts[0].last_dictionary is remembered
+    # another row group's dictionary lists the values in another order
+    other = scan.apply(_flags(["R", "A", "N"], dictionary=("R", "N", "A")))
+    assert other.column(0).dictionary_decode().to_pylist() == ["R"]
+    assert scan.conjuncts[0].last_dictionary is not remembered
