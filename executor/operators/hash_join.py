@@ -39,6 +39,7 @@ from ...planner.physical import HashJoinExec, ShuffleReadExec
 from .. import registry
 from ..kernels import join_index as ji
 from ..registry import implements
+from ..row_take import take_rows
 from . import join_build as jb
 from . import join_spill
 from .join_broadcast_build import shared_build
@@ -161,7 +162,7 @@ def _probe_rows(lb: pa.RecordBatch, p: np.ndarray) -> pa.RecordBatch:
     if (len(p) == n and n and p[0] == 0 and p[-1] == n - 1
             and bool((np.diff(p) == 1).all())):
         return lb
-    return lb.take(p)
+    return take_rows(lb, p)
 
 
 def _rows_batch(arrays: list, schema: pa.Schema, n: int) -> pa.RecordBatch:
@@ -285,8 +286,8 @@ class _Prober:
                     yield self._pair_batch(lb, p[keep], b[keep])
 
     def _condition(self, lb, p, b) -> np.ndarray:
-        left = lb.select(self.cond_left).take(p)
-        right = self.cond_build.take(b)
+        left = take_rows(lb.select(self.cond_left), p)
+        right = take_rows(self.cond_build, b)
         arrays = left.columns + right.columns
         names = self.cond_left + self.cond_right
         batch = (pa.RecordBatch.from_arrays(arrays, names=names) if arrays
@@ -299,7 +300,7 @@ class _Prober:
         return mask.fill_null(False).to_numpy(zero_copy_only=False).astype(np.bool_, copy=False)
 
     def _pair_batch(self, lb, p, b) -> pa.RecordBatch:
-        arrays = _probe_rows(lb, p).columns + self.build.batch.take(b).columns
+        arrays = _probe_rows(lb, p).columns + take_rows(self.build.batch, b).columns
         return _rows_batch(arrays, self.out_schema, len(p))
 
     def _probe_rows_out(self, lb, matched) -> Iterator[pa.RecordBatch]:
@@ -311,7 +312,7 @@ class _Prober:
         idx = np.flatnonzero(keep)
         if not idx.size:
             return
-        taken = lb.take(idx) if idx.size < lb.num_rows else lb
+        taken = take_rows(lb, idx) if idx.size < lb.num_rows else lb
         arrays = taken.columns
         if self.kind in ("left", "full"):
             arrays = arrays + [pa.nulls(idx.size, f.type) for f in self.build.batch.schema]
@@ -330,7 +331,7 @@ class _Prober:
         pad = self.kind not in RIGHT_SEMI_KINDS
         for s in range(0, idx.size, self.batch_size):
             part = idx[s:s + self.batch_size]
-            arrays = build.batch.take(part).columns
+            arrays = take_rows(build.batch, part).columns
             if pad:
                 arrays = [pa.nulls(part.size, f.type) for f in self.left_schema] + arrays
             yield _rows_batch(arrays, self.out_schema, part.size)

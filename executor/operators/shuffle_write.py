@@ -31,6 +31,7 @@ from .. import registry
 from ..kernels.hashing import hash_arrays
 from ..kernels.partition import partition_rows
 from ..registry import implements
+from ..row_take import take_rows
 from ..eval import evaluate
 from ..spill_reading import read_ipc_stream
 
@@ -54,7 +55,7 @@ def split_batch(batch: pa.RecordBatch, partitioning) -> list[pa.RecordBatch | No
         return [batch]
     keys = [evaluate(e, batch) for e in partitioning.exprs]
     order, offsets = partition_rows(hash_arrays(keys), n)
-    taken = batch.take(pa.array(order))
+    taken = take_rows(batch, order)
     return [taken.slice(int(offsets[p]), int(offsets[p + 1] - offsets[p]))
             if offsets[p + 1] > offsets[p] else None for p in range(n)]
 

@@ -34,6 +34,7 @@ import pyarrow as pa
 from ...planner.physical import SortExec
 from ..kernels.sort_order import sort_indices
 from ..registry import execute, implements
+from ..row_take import take_rows
 from .sort_spill import ExternalSort
 
 TOP_N_MAX = 1 << 16          # a larger fetch sorts the whole partition, then cuts
@@ -57,7 +58,7 @@ def _sorted(node: SortExec, table: pa.Table | pa.RecordBatch, ncols: int,
     idx = sort_indices(keys, node.keys)
     if fetch is not None:
         idx = idx[:fetch]
-    return table.take(pa.array(idx))
+    return take_rows(table, idx)
 
 
 def _top_n(node: SortExec, partition: int, ctx, fetch: int):
