@@ -92,6 +92,13 @@ class ScanFilter:
         self.conjuncts = [_Conjunct(e) for e in parts]
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        batch, mask = self.apply_deferred(batch)
+        return batch if mask is None else _keep(batch, mask)
+
+    def apply_deferred(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, pa.Array | None]:
+        """The batch (perhaps narrowed by early conjuncts) and the mask of
+        its rows that pass (no NULLs; None: every row), for a caller that
+        joins several batches' kept rows in one copy (executor/kept_rows.py)."""
         names = batch.schema.names
         on_dict = [c for c in self.conjuncts if c.column is not None and c.column in names
                    and pa.types.is_dictionary(batch.column(names.index(c.column)).type)]
@@ -103,10 +110,14 @@ class ScanFilter:
                                                                   rest[i:])):
                 batch, mask = _keep(batch, mask), None
             if batch.num_rows == 0:
-                return batch
+                return batch, None
             m = _plain_mask(c.expr, batch)
             mask = m if mask is None else pc.and_(mask, m)
-        return batch if mask is None else _keep(batch, mask)
+        if mask is None:
+            return batch, None
+        if mask.null_count:
+            mask = pc.fill_null(mask, False)
+        return (batch, None) if mask.true_count == batch.num_rows else (batch, mask)
 
 
 def _cheap_first(conjuncts: list[_Conjunct]) -> list[_Conjunct]:
