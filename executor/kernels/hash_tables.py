@@ -215,6 +215,14 @@ class Int64Table:
                     self.null_id, self.slots, f.lo, f.hi, f.bits, out)
         return out
 
+    def key_filter(self) -> KeyFilter:
+        """The filter of its keys as they are now (made once; an insert
+        drops it)."""
+        f = self._filter
+        if f is None:
+            f = self._filter = KeyFilter.of_table(self.slots, self.count)
+        return f
+
     def _key_filter(self, rows: int) -> KeyFilter:
         """The keys' filter, made once the rows looked up since the last
         insert are half the slots, so a table that keeps growing between

@@ -225,6 +225,16 @@ class KeyEncoder:
             for table in self._tables():
                 table.grow_guard = grow_guard
 
+    def int_key_table(self) -> "Int64Table | None":
+        """The hash table of its one key column when that is an integer
+        column (every key it has seen is in it), else None."""
+        if len(self._columns) != 1 or self._rows is not None:
+            return None
+        column = self._columns[0]
+        if not pa.types.is_integer(self.types[0]) or column.bytes_kind or column.narrow_decimal:
+            return None
+        return column.table
+
     def _tables(self) -> list:
         if self._rows is not None:
             return [self._rows]

@@ -41,7 +41,7 @@ from ..kernels import join_index as ji
 from ..registry import implements
 from ..row_take import take_rows
 from . import join_build as jb
-from . import join_spill
+from . import join_spill, scan_key_filter
 from .join_broadcast_build import shared_build
 
 _PROBE_FLAGS = ("left", "full", "semi", "anti", "null_aware_anti")
@@ -74,7 +74,11 @@ def hash_join(node: HashJoinExec, partition: int, ctx) -> Iterator[pa.RecordBatc
             finally:
                 res.free()
             return
-        yield from _Prober(node, build, ctx).run(left)
+        token = scan_key_filter.offer(node, build, ctx)
+        try:
+            yield from _Prober(node, build, ctx).run(left)
+        finally:
+            scan_key_filter.withdraw(ctx, token)
     elif node.mode == "partitioned":
         right = registry.execute(node.right, partition, ctx)
         if _build_on_left(node, partition, ctx):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from ...planner.expr import conjoin
@@ -29,6 +30,7 @@ from ...storage.parquet import RowGroupStats, read_split
 from ..registry import implements
 from ..kept_rows import join_kept, kept_count
 from ..scan_filter import ScanFilter
+from . import scan_key_filter
 
 def row_group_filter(node_filters, column_of_field: dict[str, str]):
     """A read_split callback keeping row groups the filters may match."""
@@ -87,6 +89,7 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx,
     counters = ctx.options.get("scan_counters")
     storage_options = dict(node.storage_options)
     conjuncts = ScanFilter(node.filters) if node.filters else None
+    key_filter = scan_key_filter.for_scan(node, ctx)
     if node.file_format != "parquet":
         yield from _text_scan(node, splits, source_cols, read_schema, positions, out_schema,
                               conjuncts, ctx)
@@ -96,24 +99,28 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx,
                    for b in read_split(split, source_cols, read_schema, node.protocol,
                                        storage_options, ctx.batch_size, row_group_filter=keep,
                                        counters=counters, keep_dictionary=True,
-                                       coalesce=conjuncts is None))
-        if conjuncts is not None:
+                                       coalesce=conjuncts is None and key_filter is None))
+        if conjuncts is not None or key_filter is not None:
             # row groups read apart are filtered, and their kept rows joined
             # into larger batches in one copy (SF10 Q10's lineitem keeps a
             # quarter of its rows, Q1's nearly all)
-            batches = _filtered(batches, conjuncts, max(1, ctx.batch_size // 2))
+            batches = _filtered(batches, conjuncts, key_filter, max(1, ctx.batch_size // 2))
         for out in batches:
             ctx.check_cancelled()
             if out.num_rows:
                 yield _decode(out, out_schema, keep_dictionary)
 
 
-def _filtered(batches, conjuncts: ScanFilter, min_rows: int) -> Iterator[pa.RecordBatch]:
-    """The rows that pass, in batches of at least `min_rows` (but the last)."""
+def _filtered(batches, conjuncts: ScanFilter | None, key_filter, min_rows: int
+              ) -> Iterator[pa.RecordBatch]:
+    """The rows that pass the conjuncts and the key filter a join gave
+    (scan_key_filter.py), in batches of at least `min_rows` (but the last)."""
     held: list = []
     rows = 0
     for batch in batches:
-        part = conjuncts.apply_deferred(batch)
+        part = (batch, None) if conjuncts is None else conjuncts.apply_deferred(batch)
+        if key_filter is not None and part[0].num_rows:
+            part = _and_key_filter(part, key_filter)
         kept = kept_count(part)
         if not kept:
             continue
@@ -129,6 +136,18 @@ def _filtered(batches, conjuncts: ScanFilter, min_rows: int) -> Iterator[pa.Reco
             held, rows = [], 0
     if held:
         yield join_kept(held)
+
+
+def _and_key_filter(part, key_filter):
+    batch, mask = part
+    keep = key_filter.mask(batch)
+    if keep is None:
+        return part
+    if mask is not None:
+        keep &= mask.to_numpy(zero_copy_only=False)
+    if np.count_nonzero(keep) == len(keep):
+        return batch, None
+    return batch, pa.array(keep)
 
 
 def _text_scan(node, splits, source_cols, read_schema, positions, out_schema, conjuncts, ctx):
