@@ -11,8 +11,10 @@ never probes them. TPC-H Q3 at SF10: the lineitem scan kept 32M rows after
 key it gets, so a filter that keeps too much only costs time: after
 TRIAL_ROWS rows, one that kept more than USELESS of them stops.
 
-The join registers the filter in `ctx.options[REGISTRY]` under the scan
-node and its own thread just before it pulls its probe side's first batch,
+Joins above inner or semi broadcast joins whose probe side leads to the
+scan pass their filters down too (TPC-H Q5: lineitem probes orders, then
+supplier). The join registers the filter in `ctx.options[REGISTRY]` under
+the scan node, its own thread and itself just before it pulls its probe side's first batch,
 and withdraws it when the probe ends; the scan takes it (once) when it
 starts, in the same thread (execute() returns generators that run at their
 first batch). The entry holds the node, so its id is not reused while it is
@@ -53,7 +55,7 @@ def offer(node: HashJoinExec, build, ctx) -> tuple | None:
     if target is None:
         return None
     scan, field = target
-    token = (id(scan), threading.get_ident())
+    token = (id(scan), threading.get_ident(), id(node))
     ctx.options.setdefault(REGISTRY, {})[token] = (scan, field, _filter_of(table))
     return token
 
@@ -90,14 +92,22 @@ def withdraw(ctx, token: tuple | None) -> None:
 
 def _scan_field(plan, name: str):
     """(scan, field name) that the column `name` of `plan` is, through
-    projections of plain columns; None otherwise."""
-    while isinstance(plan, ProjectExec):
-        if name not in plan.names:
-            return None
-        expr = plan.exprs[plan.names.index(name)]
-        if not isinstance(expr, Column):
-            return None
-        plan, name = plan.input, expr.name
+    projections of plain columns and the probe sides of inner and semi
+    broadcast joins (which pass each probe row's columns on unchanged, so a
+    row the filter drops is one the join above would drop); None otherwise."""
+    while True:
+        if isinstance(plan, ProjectExec):
+            if name not in plan.names:
+                return None
+            expr = plan.exprs[plan.names.index(name)]
+            if not isinstance(expr, Column):
+                return None
+            plan, name = plan.input, expr.name
+        elif (isinstance(plan, HashJoinExec) and plan.mode == "broadcast"
+              and plan.kind in _KINDS and any(f.name == name for f in plan.left.schema)):
+            plan = plan.left
+        else:
+            break
     if isinstance(plan, ParquetScanExec) and any(f.name == name for f in plan.fields):
         return plan, name
     return None
@@ -126,12 +136,30 @@ class ScanKeyFilter:
         return keep
 
 
-def for_scan(node: ParquetScanExec, ctx) -> ScanKeyFilter | None:
-    """The filter a join registered for this scan in this thread (taken)."""
+def for_scan(node: ParquetScanExec, ctx) -> "ScanKeyFilters | None":
+    """The filters joins registered for this scan in this thread (taken)."""
     registry = ctx.options.get(REGISTRY)
     if not registry:
         return None
-    entry = registry.pop((id(node), threading.get_ident()), None)
-    if entry is None or entry[0] is not node:
-        return None
-    return ScanKeyFilter(entry[1], entry[2])
+    mine = (id(node), threading.get_ident())
+    filters = []
+    for token in [t for t in list(registry) if t[:2] == mine]:
+        entry = registry.pop(token, None)
+        if entry is not None and entry[0] is node:
+            filters.append(ScanKeyFilter(entry[1], entry[2]))
+    return ScanKeyFilters(filters) if filters else None
+
+
+class ScanKeyFilters:
+    """Several joins' filters on one scan: a row must pass them all."""
+
+    def __init__(self, filters: list[ScanKeyFilter]) -> None:
+        self.filters = filters
+
+    def mask(self, batch: pa.RecordBatch) -> np.ndarray | None:
+        keep = None
+        for f in self.filters:
+            m = f.mask(batch)
+            if m is not None:
+                keep = m if keep is None else keep & m
+        return keep

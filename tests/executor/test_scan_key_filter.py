@@ -69,6 +69,8 @@ QUERIES = {
     "left": "SELECT count(*), count(d.w), sum(f.v) FROM fact f LEFT JOIN dim d ON f.k = d.k",
     "anti": "SELECT count(*) FROM fact f WHERE NOT EXISTS (SELECT 1 FROM dim d WHERE d.k = f.k)",
     "self": "SELECT count(*) FROM fact a JOIN (SELECT k FROM fact WHERE v = 7) b ON a.k = b.k",
+    "chain": "SELECT count(*), sum(f.d) FROM fact f JOIN dim d1 ON f.k = d1.k "
+             "JOIN dim d2 ON f.v = d2.k",
 }
 
 
@@ -83,6 +85,13 @@ def test_the_scan_gives_only_rows_that_may_match(data):
     scanned = _fact_rows_scanned(analyzed)
     matched = _duck(data, "SELECT count(*) FROM fact f JOIN dim d ON f.k = d.k")[0][0]
     assert matched <= scanned < FACT_ROWS // 10
+
+
+def test_joins_above_a_broadcast_join_filter_the_same_scan(data):
+    _, analyzed = _quiver(data, QUERIES["chain"])
+    both = _duck(data, "SELECT count(*) FROM fact WHERE k IN (SELECT k FROM dim) "
+                       "AND v IN (SELECT k FROM dim)")[0][0]
+    assert 0 < both == _fact_rows_scanned(analyzed)
 
 
 def test_joins_that_keep_unmatched_probe_rows_scan_everything(data):
