@@ -33,10 +33,10 @@ def kept_count(part: Part) -> int:
 def join_kept(parts: list[Part]) -> pa.RecordBatch:
     """One batch of the kept rows of `parts`, in order (masks without NULLs;
     every part has the same schema)."""
-    schema = parts[0][0].schema
-    total = sum(kept_count(p) for p in parts)
     if len(parts) == 1 and parts[0][1] is None:
         return parts[0][0]
+    schema = parts[0][0].schema
+    total = sum(kept_count(p) for p in parts)
     rows = sum(b.num_rows for b, _ in parts)
     columns: list = [None] * len(schema)
     rest: list[int] = []

@@ -90,6 +90,7 @@ class ScanFilter:
         for f in filters:
             parts.extend(split_conjuncts(f))
         self.conjuncts = [_Conjunct(e) for e in parts]
+        self.ordered = _cheap_first(self.conjuncts)
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         batch, mask = self.apply_deferred(batch)
@@ -103,8 +104,7 @@ class ScanFilter:
         on_dict = [c for c in self.conjuncts if c.column is not None and c.column in names
                    and pa.types.is_dictionary(batch.column(names.index(c.column)).type)]
         mask = _dictionary_masks(on_dict, batch) if on_dict else None
-        rest = [c for c in self.conjuncts if c not in on_dict]
-        rest = _cheap_first(rest)
+        rest = [c for c in self.ordered if c not in on_dict]
         for i, c in enumerate(rest):
             if mask is not None and (c.raises or _worth_narrowing(mask, batch.num_columns,
                                                                   rest[i:])):

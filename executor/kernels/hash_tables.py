@@ -154,6 +154,7 @@ class Int64Table:
         self.null_id = -1
         self.grow_guard = None
         self._filter: KeyFilter | None = None      # of the keys as they are now
+        self._scan_filter: KeyFilter | None = None
         self._probes = 0                            # rows looked up since the last insert
 
     @property
@@ -197,7 +198,7 @@ class Int64Table:
         out = np.empty(n, dtype=np.int64)
         v = _EMPTY_BOOL if valid is None else valid
         start = 0
-        self._filter, self._probes = None, 0
+        self._filter, self._scan_filter, self._probes = None, None, 0
         while True:
             stop, self.count, self.null_id = _int_insert(
                 words, v, nulls_as_key, self.null_id, self.slots,
@@ -215,12 +216,14 @@ class Int64Table:
                     self.null_id, self.slots, f.lo, f.hi, f.bits, out)
         return out
 
-    def key_filter(self) -> KeyFilter:
-        """The filter of its keys as they are now (made once; an insert
-        drops it)."""
-        f = self._filter
+    def scan_filter(self, bitmap_bits: int) -> KeyFilter:
+        """A filter of its keys as they are now whose bitmap may span up to
+        `bitmap_bits` bits however few the keys (a probe side's scan drops
+        rows with it: operators/scan_key_filter.py); made once, an insert
+        drops it."""
+        f = self._scan_filter
         if f is None:
-            f = self._filter = KeyFilter.of_table(self.slots, self.count)
+            f = self._scan_filter = KeyFilter.of_table(self.slots, self.count, bitmap_bits)
         return f
 
     def _key_filter(self, rows: int) -> KeyFilter:

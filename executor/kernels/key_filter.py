@@ -70,15 +70,17 @@ class KeyFilter:
         return self.bits.nbytes
 
     @classmethod
-    def of_table(cls, slots: np.ndarray, count: int) -> "KeyFilter":
+    def of_table(cls, slots: np.ndarray, count: int, bitmap_bits: int = 0) -> "KeyFilter":
         """Of an Int64Table's (key, id + 1) slots, 0 ids for empty ones (read
-        in place by kernels: selecting the keys first would copy them all)."""
+        in place by kernels: selecting the keys first would copy them all).
+        `bitmap_bits`: a bitmap spanning up to this many bits is kept however
+        few the keys are."""
         lo, hi = _key_range(slots)
         lo, hi = int(lo), int(hi)
         if lo > hi:
             return cls(1, 0, _NO_BITS)
         span = hi - lo + 1
-        if span > min(_MAX_BITS, _BITS_PER_KEY * max(count, 1)):
+        if span > min(_MAX_BITS, max(_BITS_PER_KEY * max(count, 1), bitmap_bits)):
             return cls(lo, hi, _NO_BITS)
         bits = np.zeros((span + 63) // 64, dtype=np.uint64)
         _set_bits(slots, np.int64(lo), bits)

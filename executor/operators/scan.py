@@ -89,11 +89,11 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx,
     counters = ctx.options.get("scan_counters")
     storage_options = dict(node.storage_options)
     conjuncts = ScanFilter(node.filters) if node.filters else None
-    key_filter = scan_key_filter.for_scan(node, ctx)
     if node.file_format != "parquet":
         yield from _text_scan(node, splits, source_cols, read_schema, positions, out_schema,
                               conjuncts, ctx)
         return
+    key_filter = scan_key_filter.for_scan(node, ctx)
     for split in splits:
         batches = (_rename(b, positions, out_schema)
                    for b in read_split(split, source_cols, read_schema, node.protocol,

@@ -25,7 +25,6 @@ task, or later in this one) never gets the filter.
 from __future__ import annotations
 
 import threading
-import weakref
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +38,11 @@ REGISTRY = "scan_key_filters"
 TRIAL_ROWS = 200_000
 USELESS = 0.9
 _KINDS = ("inner", "semi")
+
+# The hash table's own filter keeps a bitmap only up to 64 bits a key (it
+# must not outgrow the table); a scan filter's bitmap may be sparser, up to
+# this many bits (4 MiB): TPC-H's part keys kept by Q8 are 13K over 2M.
+_SCAN_MAX_BITS = 1 << 25
 
 
 def offer(node: HashJoinExec, build, ctx) -> tuple | None:
@@ -56,33 +60,8 @@ def offer(node: HashJoinExec, build, ctx) -> tuple | None:
         return None
     scan, field = target
     token = (id(scan), threading.get_ident(), id(node))
-    ctx.options.setdefault(REGISTRY, {})[token] = (scan, field, _filter_of(table))
+    ctx.options.setdefault(REGISTRY, {})[token] = (scan, field, table.scan_filter(_SCAN_MAX_BITS))
     return token
-
-
-# The hash table's own filter keeps a bitmap only up to 64 bits a key (it
-# must not outgrow the table); a scan filter's bitmap may be sparser, up to
-# this many bits (4 MiB): TPC-H's part keys kept by Q8 are 13K over 2M.
-_SCAN_MAX_BITS = 1 << 25
-_FILTERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_FILTERS_LOCK = threading.Lock()
-
-
-def _filter_of(table) -> KeyFilter:
-    """The filter of the table's keys, with a bitmap where one fits
-    _SCAN_MAX_BITS (made once per build table)."""
-    with _FILTERS_LOCK:
-        found = _FILTERS.get(table)
-    if found is not None:
-        return found
-    own = table.key_filter()
-    if len(own.bits) or own.lo > own.hi:
-        return own
-    keys = table.slots[table.slots[:, 1] != 0, 0]
-    made = KeyFilter.of_values(keys, max_bits=_SCAN_MAX_BITS) or own
-    with _FILTERS_LOCK:
-        _FILTERS[table] = made
-    return made
 
 
 def withdraw(ctx, token: tuple | None) -> None:

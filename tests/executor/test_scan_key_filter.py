@@ -127,10 +127,14 @@ def test_a_filter_that_keeps_nearly_every_row_stops_after_its_trial(monkeypatch)
 
 def test_sparse_build_keys_get_a_bitmap_made_once():
     from quiver.executor.kernels.hash_tables import Int64Table
+    from quiver.executor.kernels.key_filter import KeyFilter
     table = Int64Table()
     table.insert(np.arange(0, 2_000_000, 150, dtype=np.int64))   # 13K keys over 2M
-    assert not len(table.key_filter().bits)
-    made = scan_key_filter._filter_of(table)
-    assert len(made.bits) and scan_key_filter._filter_of(table) is made
+    assert not len(KeyFilter.of_table(table.slots, table.count).bits)   # the table's own
+    made = table.scan_filter(scan_key_filter._SCAN_MAX_BITS)
+    assert len(made.bits) and table.scan_filter(scan_key_filter._SCAN_MAX_BITS) is made
     probe = np.array([0, 1, 150, 1_999_950, 2_000_100], dtype=np.int64)
     assert made.contains(probe).tolist() == [True, False, True, True, False]
+    table.insert(np.array([1], dtype=np.int64))                   # an insert drops it
+    assert table.scan_filter(scan_key_filter._SCAN_MAX_BITS).contains(probe).tolist() == \
+        [True, True, True, True, False]
