@@ -577,7 +577,9 @@ class LocalCluster:
         self.token = token
         self.own_root = state_dir is None        # a temp folder: removed by stop()
         self.root = os.path.abspath(state_dir or tempfile.mkdtemp(prefix="quiver-local-"))
-        self.slots = slots or max(2, (os.cpu_count() or 2) // max(1, workers))
+        # the workers share this machine's cores: more slots than cores only
+        # adds partitions, context switches and memory held at once
+        self.slots = slots or max(1, (os.cpu_count() or 2) // max(1, workers))
         self.coordinator_args = tuple(coordinator_args)
         self.worker_args = tuple(worker_args)
         self.per_worker_args = per_worker_args or [()] * workers

@@ -315,7 +315,7 @@ def register(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address every process listens on (default: %(default)s)")
     p.add_argument("--slots", type=int, default=None,
-                   help="task slots per worker (default: CPUs / workers, at least 2)")
+                   help="task slots per worker (default: CPUs / workers, at least 1)")
     p.add_argument("--start-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for every process to start (default: %(default)s)")
     p.add_argument("--chaos", action="store_true",
