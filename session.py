@@ -250,14 +250,16 @@ class Session:
     def plan_query(self, bound, trace: list | None = None):
         from .executor.eval import evaluate, evaluate_scalar
         from .planner.optimizer import OptimizerContext, optimize
+        from .planner.statistics import remembered_estimates
         ctx = OptimizerContext(evaluate_scalar=evaluate_scalar, evaluate=evaluate)
-        logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
         options = self.physical
         memory = self.query_memory_bytes()
         if options.memory_bytes is not None:
             memory = min(memory, options.memory_bytes)
         options = dataclasses.replace(options, memory_bytes=memory)
-        physical = PhysicalPlanner(options, evaluate=evaluate).plan(logical)
+        with remembered_estimates():
+            logical = optimize(bound.plan, ctx, disabled=self.disabled_rules, trace=trace)
+            physical = PhysicalPlanner(options, evaluate=evaluate).plan(logical)
         dag = add_runtime_filters(build_stages(physical), options.runtime_filter_rows)
         return logical, physical, dag
 

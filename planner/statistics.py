@@ -21,6 +21,8 @@ Only relative sizes matter to the join orderer.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import weakref
 
@@ -94,8 +96,43 @@ def _is_equi(pred: Expr, left: set[str], right: set[str]) -> bool:
     return bool(ca and cb) and ((ca <= left and cb <= right) or (ca <= right and cb <= left))
 
 
+# node id -> (node, answer) while a planning pass remembers estimates; the
+# node is kept so its id cannot be reused by another node during the pass
+_remembered: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "remembered_estimates", default=None)
+
+
+@contextlib.contextmanager
+def remembered_estimates():
+    """Within this block, estimate_rows and column_origin answer each plan
+    node once. Plans are immutable, so an answer holds for the node's life;
+    the join orderer asks again and again about the same subtrees (every
+    candidate join re-estimates both inputs and walks them for key origins)."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def _recall(key, node, compute):
+    memo = _remembered.get()
+    if memo is None:
+        return compute()
+    hit = memo.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    value = compute()
+    memo[key] = (node, value)
+    return value
+
+
 def estimate_rows(plan: LogicalPlan) -> float:
     """Estimated output rows of a logical plan (at least 1.0 unless empty Values)."""
+    return _recall(id(plan), plan, lambda: _estimate_rows(plan))
+
+
+def _estimate_rows(plan: LogicalPlan) -> float:
     if isinstance(plan, Scan):
         n = source_rows(plan.source)
         n = DEFAULT_ROWS if n is None else n
@@ -212,9 +249,13 @@ def _origin_rows(plan: LogicalPlan, key: Expr, rows: float) -> float:
 
 def column_origin(plan: LogicalPlan, name: str | None):
     """(Scan, source column) that produces column `name` inside `plan`."""
-    from .tree import walk
     if name is None:
         return None
+    return _recall((id(plan), name), plan, lambda: _column_origin(plan, name))
+
+
+def _column_origin(plan: LogicalPlan, name: str):
+    from .tree import walk
     for node in walk(plan):
         if isinstance(node, Scan):
             for f, col in zip(node.fields, node.columns):

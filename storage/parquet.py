@@ -147,6 +147,7 @@ class ParquetFileInfo:
     metadata: pq.FileMetaData
     partition_values: tuple[tuple[str, str, str | None], ...] = ()
     _stats: dict = field(default_factory=dict, repr=False)
+    _row_group_bytes: list[int] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -163,12 +164,16 @@ class ParquetFileInfo:
 
     @property
     def row_group_bytes(self) -> list[int]:
-        """Compressed bytes of each row group (what a read fetches)."""
-        out = []
-        for i in range(self.num_row_groups):
-            rg = self.metadata.row_group(i)
-            out.append(sum(rg.column(c).total_compressed_size for c in range(rg.num_columns)))
-        return out
+        """Compressed bytes of each row group (what a read fetches); summed
+        over the footer's column chunks once per file, not at every plan."""
+        out = self._row_group_bytes
+        if out is None:
+            out = []
+            for i in range(self.num_row_groups):
+                rg = self.metadata.row_group(i)
+                out.append(sum(rg.column(c).total_compressed_size for c in range(rg.num_columns)))
+            self._row_group_bytes = out
+        return list(out)
 
     @property
     def partition_dict(self) -> dict[str, tuple[str, str | None]]:
