@@ -30,13 +30,8 @@ import pyarrow as pa
 
 from ...planner.expr import Column
 from ...planner.physical import HashAggregateExec
-from ..kernels import join_index as ji
-from ..kernels.hashing import hash_arrays
-from ..kernels.partition import partition_rows
+from ..hash_spill_files import FANOUT, HashSpillFiles
 from .aggregate_groups import GroupTable, eval_array, sliced
-from ..spill_reading import read_ipc_file
-
-FANOUT = 16
 MAX_LEVEL = 3
 
 
@@ -69,10 +64,7 @@ class AggSpill:
             node.aggs, node.agg_names).schema]
         self.salt = 0xA66 + 104729 * (level + 1)
         self.folder = ctx.spill_folder("quiver-agg-")
-        self.paths = [f"{self.folder}/state-{i}.arrow" for i in range(FANOUT)]
-        self.writers: list = [None] * FANOUT
-        self.rows = [0] * FANOUT
-        self.bytes_written = 0
+        self.files = HashSpillFiles(self.folder, "state", self.schema, reservation, FANOUT)
 
     def write(self, table) -> None:
         """Write the state rows of a GroupTable (aggregate_groups.GroupTable)."""
@@ -80,39 +72,17 @@ class AggSpill:
         self.write_batch(batch)
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows == 0:
-            return
-        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
-        keys = batch.columns[:len(self.node.group_exprs)]
-        order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
-        for p in range(FANOUT):
-            lo, hi = int(offsets[p]), int(offsets[p + 1])
-            if hi == lo:
-                continue
-            if self.writers[p] is None:
-                self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
-            part = batch.take(order[lo:hi])
-            self.writers[p].write_batch(part)
-            self.rows[p] += hi - lo
-            self.bytes_written += part.nbytes
-            self.res.record_spill(part.nbytes)
-
-    def _read(self, p: int) -> Iterator[pa.RecordBatch]:
-        yield from read_ipc_file(self.paths[p])
+        self.files.write(batch, batch.columns[:len(self.node.group_exprs)], self.salt)
 
     def merge(self) -> Iterator[pa.RecordBatch]:
         """Final values of every group, file by file; removes the files."""
         ctx = self.ctx
         try:
-            for w in self.writers:
-                if w is not None:
-                    w.close()
-            for p in range(FANOUT):
-                if self.writers[p] is None:
-                    continue
+            self.files.finish()
+            for p in self.files.written():
                 table = GroupTable(self.final, "final")
                 deeper = None
-                for batch in self._read(p):
+                for batch in self.files.read(p):
                     ctx.check_cancelled()
                     table.add(batch)
                     if self.res.try_resize(table.held()):
@@ -146,41 +116,19 @@ class RowSpill:
         self.node, self.ctx, self.level, self.res = node, ctx, level, reservation
         self.salt = 0xD157 + 15485863 * (level + 1)
         self.folder = ctx.spill_folder("quiver-aggrows-")
-        self.paths = [f"{self.folder}/rows-{i}.arrow" for i in range(FANOUT)]
-        self.writers: list = [None] * FANOUT
         self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])
+        self.files = HashSpillFiles(self.folder, "rows", self.schema, reservation, FANOUT)
 
     def write(self, batch: pa.RecordBatch) -> None:
         keys = [eval_array(e, batch) for e in self.node.group_exprs]
-        order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
-        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
-        for p in range(FANOUT):
-            lo, hi = int(offsets[p]), int(offsets[p + 1])
-            if hi == lo:
-                continue
-            if self.writers[p] is None:
-                self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
-            part = batch.take(order[lo:hi])
-            self.writers[p].write_batch(part)
-            self.res.record_spill(part.nbytes)
-
-    def _read(self, p: int) -> Iterator[pa.RecordBatch]:
-        yield from read_ipc_file(self.paths[p])
+        self.files.write(batch, keys, self.salt)
 
     def aggregate_rest(self, aggregate) -> Iterator[pa.RecordBatch]:
         """`aggregate(node, batches, ctx, level)` over each file in turn."""
-        for w in self.writers:
-            if w is not None:
-                w.close()
-        for p in range(FANOUT):
-            if self.writers[p] is not None:
-                yield from aggregate(self.node, self._read(p), self.ctx, self.level + 1)
+        self.files.finish()
+        for p in self.files.written():
+            yield from aggregate(self.node, self.files.read(p), self.ctx, self.level + 1)
 
     def close(self) -> None:
-        for w in self.writers:
-            if w is not None:
-                try:
-                    w.close()
-                except (OSError, pa.ArrowInvalid):
-                    pass
+        self.files.abandon()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -34,13 +34,8 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from ..kernels import join_index as ji
-from ..kernels.hashing import hash_arrays
-from ..kernels.partition import partition_rows
+from ..hash_spill_files import FANOUT, HashSpillFiles
 from . import join_build as jb
-from ..spill_reading import read_ipc_file
-
-FANOUT = 16
 MAX_LEVEL = 3
 
 
@@ -52,55 +47,20 @@ def can_spill(node) -> bool:
     return node.kind != "null_aware_anti" or node.condition is None
 
 
-class _Spill:
-    """FANOUT IPC files of one input, written batch by batch."""
+class _Spill(HashSpillFiles):
+    """FANOUT IPC files of one input, written batch by batch; notes a NULL
+    key for NOT IN (_keyed)."""
 
     def __init__(self, folder: str, tag: str, schema: pa.Schema, res):
-        self.paths = [f"{folder}/{tag}-{i}.arrow" for i in range(FANOUT)]
-        self.schema = schema
-        self.writers: list = [None] * FANOUT
-        self.rows = [0] * FANOUT
-        self.res = res                   # counts the bytes spilled
+        super().__init__(folder, tag, schema, res, FANOUT)
         self.saw_null_key = False
-
-    def write(self, batch: pa.RecordBatch, keys: list[pa.Array], salt: int,
-              keep=()) -> list[tuple[int, pa.RecordBatch]]:
-        """Append each part's rows to its file, except the parts in `keep`:
-        those come back as (part, rows) instead."""
-        hashes = ji.remix(hash_arrays(keys), salt)
-        order, offsets = partition_rows(hashes, FANOUT)
-        kept = []
-        for p in range(FANOUT):
-            lo, hi = offsets[p], offsets[p + 1]
-            if hi == lo:
-                continue
-            if p in keep:
-                kept.append((p, batch.take(order[lo:hi])))
-                continue
-            if self.writers[p] is None:
-                self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
-            part = batch.take(order[lo:hi])
-            self.writers[p].write_batch(part)
-            self.rows[p] += int(hi - lo)
-            self.res.record_spill(part.nbytes)
-        return kept
-
-    def close(self) -> None:
-        for w in self.writers:
-            if w is not None:
-                w.close()
-
-    def read(self, p: int) -> Iterator[pa.RecordBatch]:
-        if self.writers[p] is None:
-            return
-        yield from read_ipc_file(self.paths[p])
 
 
 def _spill(side: _Spill, batches, exprs, types, salt, ctx, null_aware: bool = False,
            drop_null_keys: bool = False) -> None:
     for b, keys in _keyed(side, batches, exprs, types, ctx, null_aware, drop_null_keys):
         side.write(b, keys, salt)
-    side.close()
+    side.finish()
 
 
 def _keyed(side: _Spill, batches, exprs, types, ctx, null_aware: bool,
@@ -220,7 +180,7 @@ def broadcast_join(spilled: SpilledBuild, left_batches, ctx, res, join: Callable
                               node.kind == "null_aware_anti", True):
             for p, rows in left.write(b, keys, spilled.salt, keep=resident):
                 yield from probe(p, resident[p], rows)
-        left.close()
+        left.finish()
         for p in range(FANOUT):
             if p in resident or left.rows[p] == 0:
                 continue

@@ -19,12 +19,8 @@ from typing import Iterator
 import pyarrow as pa
 
 from ..eval import evaluate
-from ..kernels import join_index as ji
-from ..kernels.hashing import hash_arrays
-from ..kernels.partition import partition_rows
-from ..spill_reading import read_ipc_file
+from ..hash_spill_files import FANOUT, HashSpillFiles
 
-FANOUT = 16
 MAX_LEVEL = 3
 
 
@@ -48,40 +44,18 @@ class WindowSpill:
         self.salt = 0x3A11 + 49979687 * (level + 1)
         self.schema = pa.schema([pa.field(f.name, f.dtype) for f in node.input.schema])
         self.folder = ctx.spill_folder("quiver-window-")
-        self.paths = [f"{self.folder}/rows-{i}.arrow" for i in range(FANOUT)]
-        self.writers: list = [None] * FANOUT
+        self.files = HashSpillFiles(self.folder, "rows", self.schema, res, FANOUT)
 
     def write(self, batch: pa.RecordBatch) -> None:
         keys = [evaluate(e, batch) for e in self.keys]
         keys = [k.combine_chunks() if isinstance(k, pa.ChunkedArray) else k for k in keys]
-        order, offsets = partition_rows(ji.remix(hash_arrays(keys), self.salt), FANOUT)
-        batch = pa.RecordBatch.from_arrays(batch.columns, schema=self.schema)
-        for p in range(FANOUT):
-            lo, hi = int(offsets[p]), int(offsets[p + 1])
-            if hi == lo:
-                continue
-            if self.writers[p] is None:
-                self.writers[p] = pa.ipc.new_file(self.paths[p], self.schema)
-            part = batch.take(order[lo:hi])
-            self.writers[p].write_batch(part)
-            self.res.record_spill(part.nbytes)
-
-    def _read(self, p: int) -> Iterator[pa.RecordBatch]:
-        yield from read_ipc_file(self.paths[p])
+        self.files.write(batch, keys, self.salt)
 
     def parts(self) -> Iterator[Iterator[pa.RecordBatch]]:
-        for w in self.writers:
-            if w is not None:
-                w.close()
-        for p in range(FANOUT):
-            if self.writers[p] is not None:
-                yield self._read(p)
+        self.files.finish()
+        for p in self.files.written():
+            yield self.files.read(p)
 
     def close(self) -> None:
-        for w in self.writers:
-            if w is not None:
-                try:
-                    w.close()
-                except (OSError, pa.ArrowInvalid):
-                    pass
+        self.files.abandon()
         shutil.rmtree(self.folder, ignore_errors=True)
