@@ -67,14 +67,21 @@ def test_queries_schedule_the_release(released):
     con.close()
 
 
-def test_many_queries_leave_one_waiting_timer(released):
+def test_many_queries_leave_one_waiting_thread(released):
     import threading
+
+    def releasers():
+        return sum(t.name == "quiver-idle-release" and t.is_alive()
+                   for t in threading.enumerate())
     for _ in range(50):
         memory.note_work_started()
         memory.release_when_idle(5.0)
-    assert _wait_for(lambda: sum(isinstance(t, threading.Timer) and t.is_alive()
-                                 for t in threading.enumerate()) <= 1)
+    assert releasers() == 1
+    assert not any(isinstance(t, threading.Timer) and t.is_alive()
+                   for t in threading.enumerate())
     memory.note_work_started()                 # calls the last one off
-    assert _wait_for(lambda: not any(isinstance(t, threading.Timer) and t.is_alive()
-                                     for t in threading.enumerate()))
+    time.sleep(0.2)
     assert not released
+    memory.release_when_idle(0.05)             # the same thread releases next time
+    assert _wait_for(lambda: released == [None])
+    assert releasers() == 1
