@@ -17,6 +17,7 @@ final batch, in partition order (for callers that need the whole result).
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import threading
@@ -25,7 +26,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from ..errors import Error, ExecutionError, InternalError, QueryCancelled
+from ..errors import Error, ExecutionError, InternalError, OperationalError, QueryCancelled
 from ..planner.stages import StageDag
 from .context import ExecContext
 from .deadline import cancelled_error
@@ -285,5 +286,10 @@ def _finished_inputs(dag: StageDag, sched: StageScheduler, stage_id: int) -> Ite
 def _raise_task_error(exc: BaseException, task: TaskId) -> None:
     if isinstance(exc, Error):
         raise exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        raise OperationalError(
+            "the disk filled up while the query wrote to it (No space left on device): "
+            "free some space, point spill_dir at a larger disk, raise memory_limit, or set "
+            "spill_limit below the free space") from exc
     raise ExecutionError(f"{type(exc).__name__}: {exc}", stage=task.stage,
                          task=task.partition, worker="local") from exc

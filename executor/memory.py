@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -229,6 +230,20 @@ def folder_bytes(folders: list[str]) -> tuple[int, set[str]]:
     return total, gone
 
 
+# a query without a spill_limit may fill this share of the disk space that is
+# free when it first spills, then fails with SpillLimitExceeded instead of
+# filling the disk (DuckDB's max_temp_directory_size is 90% of it too)
+DISK_SHARE = 0.9
+
+
+def disk_budget(folder: str) -> int | None:
+    """DISK_SHARE of the free space on `folder`'s disk (None: not known)."""
+    try:
+        return int(DISK_SHARE * shutil.disk_usage(folder).free)
+    except OSError:
+        return None
+
+
 def default_limit() -> int:
     """The default pool limit: 80% of the machine's memory (DuckDB's default)."""
     return int(total_memory() * 0.8)
@@ -255,6 +270,10 @@ class QueryMemory:
     spill_folders: list = field(default_factory=list)
     on_disk: int = 0
     measured_at: int = 0
+    # without a spill_limit: DISK_SHARE of the space free on the disk of the
+    # query's first spill folder when it made it (None: nothing spilled yet)
+    disk_budget: int | None = None
+    disk_folder: str = ""
 
 
 class MemoryPool:
@@ -375,11 +394,20 @@ class MemoryPool:
                     st[0] = max(0, st[0] - n)
 
     def add_spill_folder(self, query_id, folder: str) -> None:
-        """A folder the query's spill files go in (what its spill limit measures)."""
+        """A folder the query's spill files go in (what its spill limit
+        measures). The first one also fixes the query's disk budget."""
+        budget = None
         with self._lock:
             q = self._queries.get(query_id)
-            if q is not None:
-                q.spill_folders.append(folder)
+            if q is None:
+                return
+            q.spill_folders.append(folder)
+            first = q.disk_budget is None
+        if first:
+            budget = disk_budget(folder)
+        with self._lock:
+            if q.disk_budget is None and budget is not None:
+                q.disk_budget, q.disk_folder = budget, folder
 
     def _spilled(self, res: "Reservation", n: int) -> None:
         """Count `n` bytes written. The spill limit holds the query's spill
@@ -394,20 +422,28 @@ class MemoryPool:
             if q is None:
                 return
             q.spilled += n
-            limit = q.spill_limit
+            limit = q.spill_limit if q.spill_limit is not None else q.disk_budget
             if limit is None or q.on_disk + (q.spilled - q.measured_at) <= limit:
                 return
             folders, written = list(q.spill_folders), q.spilled
+            explicit, where = q.spill_limit is not None, q.disk_folder
         on_disk, gone = folder_bytes(folders) if folders else (written, set())
         with self._lock:
             q.on_disk, q.measured_at = on_disk, written
             if gone:                      # removed by their operators: stop looking
                 q.spill_folders = [f for f in q.spill_folders if f not in gone]
-        if on_disk > limit:
-            raise SpillLimitExceeded(
-                f"{res.where()} has {format_size(on_disk)} of spill files on disk "
-                f"({format_size(written)} written in all), over the query's "
-                f"spill limit of {format_size(limit)}")
+        if on_disk <= limit:
+            return
+        held = (f"{res.where()} has {format_size(on_disk)} of spill files on disk "
+                f"({format_size(written)} written in all)")
+        if explicit:
+            raise SpillLimitExceeded(f"{held}, over the query's spill limit of "
+                                     f"{format_size(limit)}")
+        raise SpillLimitExceeded(
+            f"{held}, over {format_size(limit)}: {int(DISK_SHARE * 100)}% of the disk space "
+            f"that was free under {os.path.dirname(where) or where} when the query began to "
+            "spill (a full disk fails every program on it). Free some space, point "
+            "spill_dir at a larger disk, raise memory_limit, or set spill_limit")
 
     def _refusal(self, res: "Reservation", n: int) -> MemoryLimitExceeded:
         with self._lock:
