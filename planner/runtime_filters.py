@@ -19,7 +19,7 @@ full or anti joins, which keep unmatched probe rows, nor joins where NULL
 keys are equal. Also not when the probe stage feeds another consumer too,
 or when the build stage depends on the probe stage (a cycle).
 
-    dag = add_runtime_filters(build_stages(physical), max_build_rows=2_000_000)
+    dag = add_runtime_filters(build_stages(physical), max_build_rows=32_000_000)
 """
 
 from __future__ import annotations
