@@ -23,6 +23,7 @@ import pyarrow as pa
 from .kernels import join_index as ji
 from .kernels.hashing import hash_arrays
 from .kernels.partition import partition_rows
+from .row_take import take_rows
 from .spill_reading import read_ipc_file
 
 FANOUT = 16
@@ -54,7 +55,7 @@ class HashSpillFiles:
             lo, hi = int(offsets[p]), int(offsets[p + 1])
             if hi == lo:
                 continue
-            part = batch.take(order[lo:hi])
+            part = take_rows(batch, order[lo:hi])      # computed indices: unchecked
             if p in keep:
                 kept.append((p, part))
                 continue

@@ -396,15 +396,14 @@ class MemoryPool:
     def add_spill_folder(self, query_id, folder: str) -> None:
         """A folder the query's spill files go in (what its spill limit
         measures). The first one also fixes the query's disk budget."""
-        budget = None
         with self._lock:
             q = self._queries.get(query_id)
             if q is None:
                 return
             q.spill_folders.append(folder)
-            first = q.disk_budget is None
-        if first:
-            budget = disk_budget(folder)
+            if q.disk_budget is not None:
+                return
+        budget = disk_budget(folder)            # a system call: outside the lock
         with self._lock:
             if q.disk_budget is None and budget is not None:
                 q.disk_budget, q.disk_folder = budget, folder

@@ -14,8 +14,8 @@ TRIAL_ROWS rows, one that kept more than USELESS of them stops.
 Joins above inner or semi broadcast joins whose probe side leads to the
 scan pass their filters down too (TPC-H Q5: lineitem probes orders, then
 supplier). The join registers the filter in `ctx.options[REGISTRY]` under
-the scan node, its own thread and itself just before it pulls its probe side's first batch,
-and withdraws it when the probe ends; the scan takes it (once) when it
+the scan node, its own thread and itself just before it pulls its probe
+side's first batch, and withdraws it when the probe ends; the scan takes it (once) when it
 starts, in the same thread (execute() returns generators that run at their
 first batch). The entry holds the node, so its id is not reused while it is
 registered, and a plan that uses the same scan node elsewhere (in another

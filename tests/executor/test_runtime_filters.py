@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import quiver
+from _fact_dim_lib import duckdb_rows, register, write_tables
 
 
 @pytest.fixture(scope="module")
@@ -36,23 +37,12 @@ def data(tmp_path_factory):
         "s": pa.array([f"c{i % 50}" for i in range(len(dk))]),
         "w": pa.array(range(len(dk))),
     })
-    for name, t in (("fact", fact), ("dim", dim)):
-        os.makedirs(root / name)
-        pq.write_table(t, str(root / name / "part.parquet"), row_group_size=4000)
-    return str(root)
-
-
-def _duck(data, sql):
-    con = duckdb.connect()
-    for name in ("fact", "dim"):
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{data}/{name}/*.parquet')")
-    return sorted(con.execute(sql).fetchall(), key=repr)
+    return write_tables(root, {"fact": fact, "dim": dim}, row_group_size=4000)
 
 
 def _quiver(data, sql, **options):
     with quiver.connect(join_strategy="partitioned", **options) as con:
-        for name in ("fact", "dim"):
-            con.execute(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION '{data}/{name}'")
+        register(con, data)
         plan = "\n".join(str(r[-1]) for r in con.execute("EXPLAIN " + sql).fetchall())
         rows = sorted(con.execute(sql).fetchall(), key=repr)
         return rows, plan
@@ -78,7 +68,7 @@ QUERIES = {
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_answers_match_duckdb_with_and_without_filters(data, name):
     sql, may_filter = QUERIES[name]
-    want = _duck(data, sql)
+    want = duckdb_rows(data, sql)
     on, plan = _quiver(data, sql)
     off, plan_off = _quiver(data, sql, runtime_filter_rows=0)
     assert on == want and off == want
@@ -90,8 +80,7 @@ def test_answers_match_duckdb_with_and_without_filters(data, name):
 def test_inner_join_gets_a_filter_that_drops_rows(data):
     sql = QUERIES["inner"][0]
     with quiver.connect(join_strategy="partitioned") as con:
-        for name in ("fact", "dim"):
-            con.execute(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION '{data}/{name}'")
+        register(con, data)
         text = "\n".join(str(r[-1]) for r in con.execute("EXPLAIN ANALYZE " + sql).fetchall())
     line = next(l for l in text.splitlines() if "RuntimeFilterExec" in l and "rows=" in l)
     kept = int(line.split("rows=")[1].split()[0].replace(",", ""))
@@ -102,13 +91,13 @@ def test_build_past_the_cap_passes_every_row(data):
     sql = QUERIES["inner"][0]
     got, plan = _quiver(data, sql, runtime_filter_rows=10)    # the build has 83 rows
     assert "RuntimeFilterExec" in plan
-    assert got == _duck(data, sql)
+    assert got == duckdb_rows(data, sql)
 
 
 def test_tiny_memory_limit(data):
     sql = QUERIES["exists"][0]
     got, _ = _quiver(data, sql, memory_limit="64KB", batch_size=512)
-    assert got == _duck(data, sql)
+    assert got == duckdb_rows(data, sql)
 
 
 @pytest.fixture
@@ -133,7 +122,7 @@ def test_a_filter_that_keeps_almost_everything_stops(data, monkeypatch, made_fil
     sql = "SELECT f.k2, count(*) FROM fact f JOIN dim d ON f.k2 = d.k2 GROUP BY f.k2"
     got, plan = _quiver(data, sql, batch_size=4000)     # the probe in several batches
     assert "RuntimeFilterExec" in plan
-    assert got == _duck(data, sql)
+    assert got == duckdb_rows(data, sql)
     assert made and all(f.useless for f in made)
     assert all(f.seen < 30_000 for f in made)     # it stopped trying early
 

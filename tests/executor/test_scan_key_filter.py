@@ -5,16 +5,14 @@ filtered."""
 
 from __future__ import annotations
 
-import os
 import re
 
-import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 import quiver
+from _fact_dim_lib import duckdb_rows, register, write_tables
 from quiver.executor.operators import scan_key_filter
 from quiver.planner.expr import Column
 from quiver.planner.physical import ProjectExec
@@ -35,23 +33,12 @@ def data(tmp_path_factory):
     })
     dk = list(range(0, 20_000, 97)) + [25_000, None]
     dim = pa.table({"k": pa.array(dk, pa.int64()), "w": pa.array(range(len(dk)))})
-    for name, t in (("fact", fact), ("dim", dim)):
-        os.makedirs(root / name)
-        pq.write_table(t, str(root / name / "part.parquet"), row_group_size=8_000)
-    return str(root)
-
-
-def _duck(data, sql):
-    con = duckdb.connect()
-    for name in ("fact", "dim"):
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{data}/{name}/*.parquet')")
-    return sorted(con.execute(sql).fetchall(), key=repr)
+    return write_tables(root, {"fact": fact, "dim": dim}, row_group_size=8_000)
 
 
 def _quiver(data, sql):
     with quiver.connect(join_strategy="broadcast") as con:
-        for name in ("fact", "dim"):
-            con.execute(f"CREATE EXTERNAL TABLE {name} STORED AS PARQUET LOCATION '{data}/{name}'")
+        register(con, data)
         rows = sorted(con.execute(sql).fetchall(), key=repr)
         analyzed = "\n".join(str(r[-1]) for r in con.execute("EXPLAIN ANALYZE " + sql).fetchall())
         return rows, analyzed
@@ -77,19 +64,19 @@ QUERIES = {
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_answers_equal_duckdb(data, name):
     rows, _ = _quiver(data, QUERIES[name])
-    assert rows == _duck(data, QUERIES[name])
+    assert rows == duckdb_rows(data, QUERIES[name])
 
 
 def test_the_scan_gives_only_rows_that_may_match(data):
     _, analyzed = _quiver(data, QUERIES["inner"])
     scanned = _fact_rows_scanned(analyzed)
-    matched = _duck(data, "SELECT count(*) FROM fact f JOIN dim d ON f.k = d.k")[0][0]
+    matched = duckdb_rows(data, "SELECT count(*) FROM fact f JOIN dim d ON f.k = d.k")[0][0]
     assert matched <= scanned < FACT_ROWS // 10
 
 
 def test_joins_above_a_broadcast_join_filter_the_same_scan(data):
     _, analyzed = _quiver(data, QUERIES["chain"])
-    both = _duck(data, "SELECT count(*) FROM fact WHERE k IN (SELECT k FROM dim) "
+    both = duckdb_rows(data, "SELECT count(*) FROM fact WHERE k IN (SELECT k FROM dim) "
                        "AND v IN (SELECT k FROM dim)")[0][0]
     assert 0 < both == _fact_rows_scanned(analyzed)
 

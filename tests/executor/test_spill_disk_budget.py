@@ -22,37 +22,33 @@ def _free(monkeypatch, free):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: _Usage(10 * free, 9 * free, free))
 
 
-def test_the_budget_is_a_share_of_the_free_disk(tmp_path, monkeypatch):
-    _free(monkeypatch, 10_000)
+def _spilling(tmp_path, spill_limit=None):
+    """A pool, its query, a reservation of it and the query's spill folder."""
     pool = MemoryPool("1MB")
-    q = pool.register_query("q1")
+    q = pool.register_query("q1", spill_limit=spill_limit)
     r = pool.reservation("Sort", "q1")
     folder = tmp_path / "quiver-sort-1"
     folder.mkdir()
     pool.add_spill_folder("q1", str(folder))
-    assert q.disk_budget == 9_000
-    (folder / "a.arrow").write_bytes(b"x" * 8_000)
-    r.record_spill(8_000)
-    (folder / "b.arrow").write_bytes(b"x" * 2_000)
-    with pytest.raises(SpillLimitExceeded, match="90% of the disk space that was free"):
-        r.record_spill(2_000)
-    r.free()
-    pool.release_query("q1")
+    return pool, q, r, folder
 
 
-def test_a_spill_limit_set_by_the_user_comes_first(tmp_path, monkeypatch):
-    _free(monkeypatch, 1_000)
-    pool = MemoryPool("1MB")
-    pool.register_query("q1", spill_limit=50_000)
-    r = pool.reservation("Sort", "q1")
-    folder = tmp_path / "quiver-sort-1"
-    folder.mkdir()
-    pool.add_spill_folder("q1", str(folder))
-    (folder / "a.arrow").write_bytes(b"x" * 20_000)
-    r.record_spill(20_000)                          # over the disk share, under the limit
-    (folder / "b.arrow").write_bytes(b"x" * 40_000)
-    with pytest.raises(SpillLimitExceeded, match="over the query's spill limit"):
-        r.record_spill(40_000)
+@pytest.mark.parametrize("free,spill_limit,fits,over,message", [
+    # without a spill_limit: 90% of the 10,000 bytes free
+    (10_000, None, 8_000, 2_000, "90% of the disk space that was free"),
+    # a user's spill_limit comes first, above the disk share as below it
+    (1_000, 50_000, 20_000, 40_000, "over the query's spill limit"),
+])
+def test_spill_files_on_disk_stop_at_the_budget(tmp_path, monkeypatch, free, spill_limit,
+                                                fits, over, message):
+    _free(monkeypatch, free)
+    pool, q, r, folder = _spilling(tmp_path, spill_limit)
+    assert q.disk_budget == int(0.9 * free)
+    (folder / "a.arrow").write_bytes(b"x" * fits)
+    r.record_spill(fits)
+    (folder / "b.arrow").write_bytes(b"x" * over)
+    with pytest.raises(SpillLimitExceeded, match=message):
+        r.record_spill(over)
     r.free()
     pool.release_query("q1")
 
