@@ -34,7 +34,8 @@ TASKS_SCHEMA = pa.schema([
     ("query_id", pa.string()), ("stage", pa.int64()), ("task", pa.int64()),
     ("attempt", pa.int64()), ("worker_id", pa.string()), ("state", pa.string()),
     ("rows", pa.int64()), ("bytes", pa.int64()), ("seconds", pa.float64()),
-    ("error", pa.string()), ("ended_by", pa.string())])
+    ("error", pa.string()), ("ended_by", pa.string()),
+    ("started", pa.timestamp("us")), ("ended", pa.timestamp("us"))])
 
 
 def workers_table(scheduler, now: float) -> pa.Table:
@@ -79,8 +80,15 @@ def queries_table(records, resumable: dict | None = None, now: float | None = No
     }, schema=QUERIES_SCHEMA)
 
 
+def _wall_us(monotonic: float | None, offset: float) -> int | None:
+    return None if monotonic is None else int((monotonic + offset) * 1e6)
+
+
 def tasks_table(jobs) -> pa.Table:
+    """`started`/`ended` (a query's timeline) are the coordinator's
+    monotonic times of the attempt, shown on the wall clock."""
     rows = [(j.query_id, a) for j in jobs for a in j.attempts]
+    offset = time.time() - time.monotonic()
     return pa.table({
         "query_id": [q for q, _ in rows],
         "stage": [a.stage for _, a in rows],
@@ -93,6 +101,10 @@ def tasks_table(jobs) -> pa.Table:
         "seconds": [a.seconds for _, a in rows],
         "error": [a.error for _, a in rows],
         "ended_by": [getattr(a, "why", "") or None for _, a in rows],
+        "started": pa.array([_wall_us(a.started, offset) for _, a in rows],
+                            pa.int64()).cast(pa.timestamp("us")),
+        "ended": pa.array([_wall_us(a.ended, offset) for _, a in rows],
+                          pa.int64()).cast(pa.timestamp("us")),
     }, schema=TASKS_SCHEMA)
 
 

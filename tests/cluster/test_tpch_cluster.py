@@ -48,6 +48,20 @@ def test_system_tables_describe_queries_and_tasks(con):
     assert tasks and all(t[4] == "succeeded" and t[3] in ("w1", "w2", "w3") for t in tasks)
 
 
+def test_system_tasks_is_a_timeline(con):
+    sql = "SELECT l_returnflag, count(*) FROM lineitem GROUP BY 1 ORDER BY 1"
+    con.execute(sql).fetchall()
+    [(qid, q_started)] = con.execute(
+        "SELECT query_id, started FROM system.queries WHERE sql = ?", [sql]).fetchall()
+    tasks = con.execute("SELECT stage, started, ended FROM system.tasks "
+                        "WHERE query_id = ? ORDER BY started", [qid]).fetchall()
+    assert len({t[0] for t in tasks}) >= 2, tasks          # a partial and a final stage
+    assert all(q_started <= s <= e for _, s, e in tasks), (q_started, tasks)
+    final = max(t[0] for t in tasks)
+    assert min(s for st, s, _ in tasks if st == final) >= max(e for st, _, e in tasks
+                                                              if st != final)
+
+
 def test_explain_analyze_shows_tasks_and_workers(con):
     cur = con.execute("EXPLAIN ANALYZE SELECT n_regionkey, count(*) FROM nation GROUP BY 1")
     text = dict(cur.fetchall())["analyzed_stages"]
