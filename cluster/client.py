@@ -450,7 +450,7 @@ class _RemotePartitions:
                 part = self._next_partition()
                 if part is None:
                     return None
-                self._current = (part, self.session.flight.fetch(part.address, part.ticket))
+                self._current = (part, self.session.flight.fetch_result(part.address, part.ticket))
             part, it = self._current
             try:
                 b = next(it, None)

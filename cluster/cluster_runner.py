@@ -235,7 +235,7 @@ class ClusterRunner:
             batches = []
             for address, ticket, _ in parts:
                 try:
-                    batches.extend(coord.clients.fetch(address, ticket))
+                    batches.extend(coord.clients.fetch_result(address, ticket))
                 except (flight.FlightError, pa.ArrowException, OSError) as exc:
                     coord.clients.forget(address)
                     raise errors.OperationalError(

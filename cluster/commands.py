@@ -9,11 +9,15 @@
     quiver worker --coordinator HOST:PORT [--host H] [--port P] [--slots N]
                   [--data-dir D] [--local-root PATH ...] [--token T] [--tls-root CA]
                   [--fetch-timeout S] [--connect-timeout S] [--chaos]
+                  [--no-host-local-reads]
     quiver local --workers N [--chaos] [--queue-timeout S] [--max-queries-per-user N]
 
 --fetch-timeout is a stall timeout: a fetch that receives nothing for that
 long fails over (however long a healthy stream takes). --chaos accepts
 injected faults (`quiver chaos`, cluster/chaos.py); off by default.
+A worker reads the shuffle files of a peer whose data folder it can see
+(same host or shared mount) directly instead of over Flight;
+--no-host-local-reads always fetches.
 
 The coordinator prints `quiver coordinator listening on quiver://HOST:PORT`;
 a worker prints one line containing `registered` once accepted; `local`
@@ -99,7 +103,7 @@ def run_worker(args) -> int:
                     token=args.token, name=args.name or "", tls_cert=args.tls_cert,
                     tls_key=args.tls_key, tls_root=args.tls_root,
                     fetch_timeout=args.fetch_timeout, memory_limit=args.memory_limit,
-                    chaos=args.chaos)
+                    chaos=args.chaos, host_local_reads=not args.no_host_local_reads)
     deadline = time.monotonic() + args.connect_timeout
     while True:
         try:
@@ -300,6 +304,9 @@ def register(subparsers) -> None:
                         "it is given up (default: 10)")
     p.add_argument("--chaos", action="store_true",
                    help="carry out injected faults (quiver chaos; default: off)")
+    p.add_argument("--no-host-local-reads", action="store_true",
+                   help="fetch every peer's shuffle output over Flight, even when its "
+                        "data folder is readable here (default: read such files directly)")
     _common(p, "worker")
     p.set_defaults(func=run_worker)
 

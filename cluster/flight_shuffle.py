@@ -15,11 +15,14 @@ Owns:
 - `FlightShuffleStore`: the executor's ShuffleStore seam (executor/shuffle.py)
   for one task on a worker: `write` goes to the local files, `read` fetches
   partition `p` of every producer task from the producers' Flight servers
-  (local files directly when the producer is this worker), in producer
-  order. A producer that does not answer, a missing file or a checksum
+  (files directly when the producer is this worker, or a worker whose
+  folder this process can read: host-local reads), in producer order. A producer that does not answer, a missing file or a checksum
   mismatch raises `FetchFailed` (with its `kind`), which the worker reports
   so the coordinator reruns that producer.
-- `FlightClients`: one cached Flight client per address (token, TLS). A
+- `FlightClients`: one cached Flight client per address (token, TLS), and
+  per address the producer's data folder when it is readable here
+  (`peer_files`: the server names its folder and the folder's identity, the
+  `shuffle-dir` action; off with `host_local_reads=False`). A
   fetch fails with `FetchStalled` when it makes no progress (no batch) for
   `timeout` seconds (default DEFAULT_STALL_TIMEOUT), however long the whole
   stream takes, so a frozen peer cannot hang a consumer and a long healthy
@@ -29,6 +32,7 @@ Owns:
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -109,10 +113,44 @@ def parse_ticket(ticket: bytes) -> tuple[str, int, int, list[int]]:
             from None
 
 
+DIR_MARKER = ".quiver-shuffle-dir"    # names a data folder (host-local reads)
+SHUFFLE_DIR_ACTION = "shuffle-dir"
+
+
 class ShuffleFiles:
-    def __init__(self, root: str):
+    def __init__(self, root: str, create: bool = True):
+        """`create` off: a peer's folder, opened only to read (host-local reads)."""
         self.root = os.path.abspath(root)
-        os.makedirs(self.root, exist_ok=True)
+        if create:
+            os.makedirs(self.root, exist_ok=True)
+
+    def identity(self) -> str:
+        """A random name kept in the folder (written once): a process that
+        finds the same name at the same path reads the same folder."""
+        path = os.path.join(self.root, DIR_MARKER)
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            pass
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w") as f:
+            f.write(uuid.uuid4().hex)
+        try:
+            os.link(tmp, path)               # the first writer wins, never overwritten
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+        with open(path) as f:
+            return f.read().strip()
+
+    def has_identity(self, name: str) -> bool:
+        try:
+            with open(os.path.join(self.root, DIR_MARKER)) as f:
+                return f.read().strip() == name
+        except OSError:
+            return False
 
     def path(self, query_id: str, stage_id: int, partition: int, task: int) -> str:
         if not _QUERY_ID.match(query_id):
@@ -182,6 +220,17 @@ class ShuffleFlightServer(flight.FlightServerBase):
 
     on_get = None          # chaos hook: called with (query, stage, partition, tasks)
 
+    def do_action(self, context, action):
+        """`shuffle-dir`: this server's data folder and its identity, so a
+        consumer on the same host reads the files directly (FlightClients.
+        peer_files); empty while a chaos hook must see every fetch."""
+        if action.type != SHUFFLE_DIR_ACTION:
+            raise flight.FlightServerError(f"unknown action {action.type!r}")
+        if self.on_get is not None or not isinstance(self.files, ShuffleFiles):
+            return iter([])
+        body = json.dumps({"root": self.files.root, "id": self.files.identity()})
+        return iter([flight.Result(body.encode())])
+
     def do_get(self, context, ticket):
         try:
             q, s, p, tasks = parse_ticket(ticket.ticket)
@@ -208,11 +257,13 @@ class FlightClients:
     """One Flight client per address, shared by the tasks of a process."""
 
     def __init__(self, token: str | None = None, tls_root: str | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, host_local_reads: bool = True):
         self.token = token
         self.tls_root = read_file(tls_root) if tls_root else None
         self._lock = threading.Lock()
         self._clients: dict[str, flight.FlightClient] = {}
+        self.host_local_reads = host_local_reads
+        self._peers: dict[str, tuple[ShuffleFiles, str] | None] = {}
         self.timeout = float(timeout) if timeout and timeout > 0 else DEFAULT_STALL_TIMEOUT
         self.options = flight_call_options(token, None)
 
@@ -276,6 +327,22 @@ class FlightClients:
                 except Exception:  # noqa: BLE001 - cancelling a finished stream
                     pass
 
+    def fetch_result(self, address: str, ticket: bytes) -> Iterator[pa.RecordBatch]:
+        """A result partition (a `q/s/p/t1,...` ticket): read from the
+        worker's folder when it is readable here, else fetched like `fetch`.
+        A file that is gone or corrupt is left to the Flight fetch, whose
+        errors say so."""
+        files = self.peer_files(address)
+        if files is not None:
+            try:
+                q, s, p, tasks = parse_ticket(ticket)
+                parts = [files.read(q, s, p, t) for t in tasks]    # opened and verified
+            except (OSError, C.Corrupt, BadTicket):
+                pass
+            else:
+                return _as_first_schema(b for part in parts for b in part)
+        return self.fetch(address, ticket)
+
     def _open(self, address: str, ticket: bytes):
         """do_get, retrying a refused connection for up to a second (at most
         the stall timeout): a worker restarting on its old port may not listen
@@ -291,8 +358,44 @@ class FlightClients:
                 time.sleep(pause)
                 pause = min(pause * 2, 0.5)
 
+    def peer_files(self, address: str) -> "ShuffleFiles | None":
+        """The data folder of the worker at `address` when this process can
+        read it directly (same host, or a shared mount: the folder holds the
+        identity the worker named), else None: fetch over Flight. Like
+        Spark's host-local shuffle reads: the producer's process serves no
+        bytes and no copy crosses a socket. Asked once per address (until
+        `forget`); the identity is checked again on every use."""
+        if not self.host_local_reads:
+            return None
+        with self._lock:
+            known = address in self._peers
+            peer = self._peers.get(address)
+        if not known:
+            peer = self._discover(address)
+            with self._lock:
+                self._peers[address] = peer
+        if peer is None:
+            return None
+        files, name = peer
+        return files if files.has_identity(name) else None
+
+    def _discover(self, address: str):
+        try:
+            options = flight_call_options(self.token, min(self.timeout, 2.0))
+            results = list(self.get(address).do_action(
+                flight.Action(SHUFFLE_DIR_ACTION, b""), options))
+            if not results:
+                return None
+            info = json.loads(results[0].body.to_pybytes())
+            files = ShuffleFiles(str(info["root"]), create=False)
+            name = str(info["id"])
+        except Exception:  # noqa: BLE001 - no such folder here: Flight it is
+            return None
+        return (files, name) if files.has_identity(name) else None
+
     def forget(self, address: str) -> None:
         with self._lock:
+            self._peers.pop(address, None)
             c = self._clients.pop(address, None)
         if c is not None:
             try:
@@ -339,18 +442,9 @@ class FlightShuffleStore:
         groups = _runs(addresses) if partition is None else _by_address(addresses)
         for p in parts:
             for address, tasks in groups:
-                if address == self.own:
-                    for t in tasks:
-                        try:
-                            batches = self.files.read(self.query_id, stage_id, p, t)
-                        except FileNotFoundError:
-                            raise FetchFailed(address, stage_id,
-                                              f"output of task {t} is gone from this "
-                                              "worker", "missing", [t]) from None
-                        except C.Corrupt as exc:
-                            raise FetchFailed(address, stage_id, f"checksum mismatch: {exc}",
-                                              "checksum", [t]) from None
-                        yield from self._decoded(batches, address, stage_id, [t])
+                files = self.files if address == self.own else self.clients.peer_files(address)
+                if files is not None:
+                    yield from self._read_files(files, address, stage_id, p, tasks)
                     continue
                 ticket = BLOCKS + make_ticket(self.query_id, stage_id, p, tasks)
                 where = f"stage {stage_id} partition {p} from {address}"
@@ -368,6 +462,21 @@ class FlightShuffleStore:
                     kind = _failure_kind(msg)
                     raise FetchFailed(address, stage_id, msg, kind,
                                       tasks if kind != "unreachable" else None) from None
+
+    def _read_files(self, files, address, stage_id, partition, tasks):
+        """The producers' files read directly: this worker's own, or those of
+        a worker on this host (FlightClients.peer_files)."""
+        whose = "this worker" if files is self.files else f"{address}'s folder"
+        for t in tasks:
+            try:
+                batches = files.read(self.query_id, stage_id, partition, t)
+            except FileNotFoundError:
+                raise FetchFailed(address, stage_id, f"output of task {t} is gone from "
+                                  f"{whose}", "missing", [t]) from None
+            except C.Corrupt as exc:
+                raise FetchFailed(address, stage_id, f"checksum mismatch: {exc}",
+                                  "checksum", [t]) from None
+            yield from self._decoded(batches, address, stage_id, [t])
 
     def _blocks(self, batches, where):
         for b in batches:
@@ -387,6 +496,15 @@ class FlightShuffleStore:
 
 
 _DONE = object()
+
+
+def _as_first_schema(batches):
+    """The batches, each cast to the first one's schema (as do_get sends them)."""
+    schema = None
+    for b in batches:
+        if schema is None:
+            schema = b.schema
+        yield b if b.schema.equals(schema) else b.cast(schema)
 
 
 def _by_address(addresses: list[str]) -> list[tuple[str, list[int]]]:

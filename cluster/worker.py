@@ -129,7 +129,7 @@ class Worker:
                  tls_cert: str | None = None, tls_key: str | None = None,
                  tls_root: str | None = None, poll_wait: float = 1.0,
                  fetch_timeout: float | None = None, memory_limit=None,
-                 chaos: bool = False):
+                 chaos: bool = False, host_local_reads: bool = True):
         self.coordinator = coordinator
         if memory_limit is not None:        # this process's one pool (executor/memory.py)
             process_pool().set_limit(memory_limit)
@@ -143,7 +143,8 @@ class Worker:
         self.files = ShuffleFiles(os.path.join(self.data_dir, "shuffle"))
         self.server = ShuffleFlightServer(self.files, host, port, self.token, tls_cert, tls_key)
         self.address = self.server.address
-        self.clients = FlightClients(self.token, tls_root, timeout=fetch_timeout)
+        self.clients = FlightClients(self.token, tls_root, timeout=fetch_timeout,
+                                     host_local_reads=host_local_reads)
         self.channel = channel(coordinator, tls_root)
         self.stub = rpc.CoordinatorStub(self.channel)
         self.md = metadata(self.token)

@@ -263,7 +263,7 @@ def test_a_result_the_coordinator_cannot_fetch_is_an_operational_error(small, mo
         def unreachable(address, ticket):
             raise flight.FlightUnavailableError("connection refused")
             yield
-        monkeypatch.setattr(coord.clients, "fetch", unreachable)
+        monkeypatch.setattr(coord.clients, "fetch_result", unreachable)
         with pytest.raises(quiver.OperationalError, match="cannot fetch a result partition"):
             con.execute("CREATE TABLE u AS SELECT x FROM t")
         monkeypatch.undo()

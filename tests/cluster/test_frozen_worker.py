@@ -8,7 +8,9 @@ Deterministic: the test gates the in-process coordinator's scheduler. When
 the victim reports its first finished producer task, no task is handed to
 anyone until the victim is idle and frozen; the victim gets nothing after
 that. So the consumer stage must read the victim's output from a frozen
-process."""
+process. The workers fetch over Flight (--no-host-local-reads): on one
+host they would otherwise read the frozen worker's files from its folder,
+which is test_host_local_reads.py's case."""
 
 import os
 import signal
@@ -43,7 +45,8 @@ def frozen_setup(tmp_path_factory):
                        str(data / f"part-{i}.parquet"))
     expected = duckdb.sql(QUERY.replace("FROM t", f"FROM '{data}/*.parquet'")).fetchall()
     with coordinator_with_workers(str(root), workers=3, slots=2, heartbeat_timeout=300,
-                                  worker_args=("--fetch-timeout", str(FETCH_TIMEOUT))) as cw:
+                                  worker_args=("--fetch-timeout", str(FETCH_TIMEOUT),
+                                               "--no-host-local-reads")) as cw:
         yield cw, str(root), str(data), expected
 
 

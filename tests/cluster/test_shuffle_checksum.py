@@ -102,7 +102,7 @@ def test_a_corrupt_remote_or_local_file_is_a_fetch_failure_naming_the_task(tmp_p
     for t in range(3):
         files.write("q2", 0, 0, t, _batches())
     corrupt_file(files.path("q2", 0, 0, 1), random.Random(3))
-    clients = FlightClients(timeout=5)
+    clients = FlightClients(timeout=5, host_local_reads=False)    # over Flight
     try:
         remote = FlightShuffleStore(ShuffleFiles(str(tmp_path / "consumer")), "q2", "me",
                                     {0: (1, [srv.address] * 3)}, clients)
