@@ -90,9 +90,10 @@ def _run(root, tpch_sf001, exchange_args, listing, worker_env=None):
         with quiver.connect(f"quiver://{c.address}") as con:
             records = con.execute("SELECT stage, task, state, worker_id FROM system.tasks "
                                   "WHERE query_id = ?", [qid]).fetchall()
-            lost = con.execute("SELECT state FROM system.workers WHERE worker_id = 'w1'"
-                               ).fetchall()
-        assert lost == [("lost",)]
+            # lost once its heartbeats are missed (2 s): the query may end sooner
+            wait_for(lambda: con.execute("SELECT state FROM system.workers WHERE "
+                                         "worker_id = 'w1'").fetchall() == [("lost",)],
+                     30, "w1 to be seen as lost")
         for s, p, w, _ in done:
             runs = [(st, wid) for ss, pp, st, wid in records if (ss, pp) == (s, p)]
             assert runs == [("succeeded", w)], ((s, p), runs)   # never rerun
