@@ -136,3 +136,29 @@ def test_narrow_decimals_are_keyed_by_their_low_word():
     enc = KeyEncoder([dict_arr.type])
     assert enc.encode([dict_arr]).tolist() == [0, 1, 0]
     assert np.array_equal(enc.lookup([pa.array(vals[:2], pa.decimal128(15, 2))]), [1, 0])
+
+
+def test_long_strings_of_few_values_go_through_a_dictionary(monkeypatch):
+    """Long strings repeating a few values (brands, types after a join) are
+    dictionary-encoded by Arrow before coding; the ids are those of the
+    plain path (dense, in order of first appearance), batch after batch, and
+    the path follows the column: many new values send it back to hashing
+    row by row."""
+    import pyarrow.compute as pc
+    from quiver.executor.kernels import key_encoder as K
+    calls = []
+    real = pc.dictionary_encode
+    monkeypatch.setattr(K.pc, "dictionary_encode", lambda a: calls.append(len(a)) or real(a))
+    rng = np.random.default_rng(4)
+    types = [f"STANDARD POLISHED {m}" for m in ("TIN", "NICKEL", "BRASS", "STEEL", "COPPER")]
+    few = [pa.array([types[i] for i in rng.integers(0, 5, n)]) for n in (5000, 3000, 6000)]
+    many = [pa.array([f"customer name number {i}" for i in range(k, k + 8000)])
+            for k in (0, 8000)]
+    for batches in ([few[0], few[1], few[2]], [few[0], many[0], few[1], many[1], few[2]]):
+        calls.clear()
+        _check([pa.string()], [[b] for b in batches])
+        assert calls, "few long values were hashed row by row"
+        assert 8000 not in calls, "distinct names went through a dictionary"
+    # with a second (integer) key column and NULL-free lookups too
+    pairs = [[b, pa.array(rng.integers(0, 3, len(b)))] for b in few]
+    _check([pa.string(), pa.int64()], pairs)
