@@ -42,6 +42,7 @@ fault a task assignment names (chaos.py); otherwise it ignores it.
 from __future__ import annotations
 
 import collections
+import errno
 import json
 import logging
 import os
@@ -522,6 +523,13 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - reported to the coordinator, retried
             status.reason, status.error_class = INTERNAL, "InternalError"
             status.error_message = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                # retried (another worker may have room), in the user's words
+                status.error_class, status.error_message = "OperationalError", (
+                    f"the disk of worker {self.worker_id or self.name} filled up while a task "
+                    f"wrote under {self.data_dir} (No space left on device): free space "
+                    "there, start the worker with a --data-dir on a larger disk, raise "
+                    "memory_limit, or set spill_limit below the free space")
             if os.environ.get("QUIVER_DEBUG"):
                 traceback.print_exc()
         finally:
