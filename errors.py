@@ -47,6 +47,13 @@ class NotSupportedError(DatabaseError):
     """A feature Quiver does not (yet) support."""
 
 
+def disk_full_message(what: str, larger_disk: str) -> str:
+    """A full disk (ENOSPC) in the user's words: `what` filled it, and how to
+    put the files on a larger disk."""
+    return (f"{what} (No space left on device): free some space, {larger_disk}, raise "
+            "memory_limit, or set spill_limit below the free space")
+
+
 def position_suffix(sql: str | None, line: int | None, col: int | None) -> str:
     """`line L, column C` plus the offending line with a caret under it."""
     if line is None or col is None:

@@ -16,9 +16,10 @@ Owns:
   for one task on a worker: `write` goes to the local files, `read` fetches
   partition `p` of every producer task from the producers' Flight servers
   (files directly when the producer is this worker, or a worker whose
-  folder this process can read: host-local reads), in producer order. A producer that does not answer, a missing file or a checksum
-  mismatch raises `FetchFailed` (with its `kind`), which the worker reports
-  so the coordinator reruns that producer.
+  folder this process can read: host-local reads), in producer order. A
+  producer that does not answer, a missing file or a checksum mismatch
+  raises `FetchFailed` (with its `kind`), which the worker reports so the
+  coordinator reruns that producer.
 - `FlightClients`: one cached Flight client per address (token, TLS), and
   per address the producer's data folder when it is readable here
   (`peer_files`: the server names its folder and the folder's identity, the

@@ -53,6 +53,12 @@ def workers_table(scheduler, now: float) -> pa.Table:
     }, schema=WORKERS_SCHEMA)
 
 
+def _timestamps(seconds) -> pa.Array:
+    """Epoch seconds (None: NULL) as a timestamp column."""
+    return pa.array([None if t is None else int(t * 1e6) for t in seconds],
+                    pa.int64()).cast(pa.timestamp("us"))
+
+
 def queries_table(records, resumable: dict | None = None, now: float | None = None) -> pa.Table:
     """`resumable`: query id -> until when (epoch seconds) its outputs are kept.
     `queued_seconds` is how long a query waited for admission (state
@@ -64,24 +70,18 @@ def queries_table(records, resumable: dict | None = None, now: float | None = No
         "query_id": [r.query_id for r in records],
         "sql": [r.sql for r in records],
         "state": [r.state for r in records],
-        "started": pa.array([int(r.started * 1e6) for r in records], pa.int64()).cast(
-            pa.timestamp("us")),
+        "started": _timestamps([r.started for r in records]),
         "seconds": [r.seconds for r in records],
         "rows": [r.rows for r in records],
         "error": [r.error for r in records],
         "peak_memory": [r.peak_memory for r in records],
         "spilled_bytes": [r.spilled_bytes for r in records],
         "resumable": [u is not None for u in until],
-        "resumable_until": pa.array([int(u * 1e6) if u is not None else None for u in until],
-                                    pa.int64()).cast(pa.timestamp("us")),
+        "resumable_until": _timestamps(until),
         "user": [r.user or None for r in records],
         "priority": [r.priority for r in records],
         "queued_seconds": [r.waited(now) for r in records],
     }, schema=QUERIES_SCHEMA)
-
-
-def _wall_us(monotonic: float | None, offset: float) -> int | None:
-    return None if monotonic is None else int((monotonic + offset) * 1e6)
 
 
 def tasks_table(jobs) -> pa.Table:
@@ -101,10 +101,8 @@ def tasks_table(jobs) -> pa.Table:
         "seconds": [a.seconds for _, a in rows],
         "error": [a.error for _, a in rows],
         "ended_by": [getattr(a, "why", "") or None for _, a in rows],
-        "started": pa.array([_wall_us(a.started, offset) for _, a in rows],
-                            pa.int64()).cast(pa.timestamp("us")),
-        "ended": pa.array([_wall_us(a.ended, offset) for _, a in rows],
-                          pa.int64()).cast(pa.timestamp("us")),
+        "started": _timestamps([a.started + offset for _, a in rows]),
+        "ended": _timestamps([None if a.ended is None else a.ended + offset for _, a in rows]),
     }, schema=TASKS_SCHEMA)
 
 

@@ -525,11 +525,11 @@ class Worker:
             status.error_message = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
                 # retried (another worker may have room), in the user's words
-                status.error_class, status.error_message = "OperationalError", (
-                    f"the disk of worker {self.worker_id or self.name} filled up while a task "
-                    f"wrote under {self.data_dir} (No space left on device): free space "
-                    "there, start the worker with a --data-dir on a larger disk, raise "
-                    "memory_limit, or set spill_limit below the free space")
+                status.error_class = "OperationalError"
+                status.error_message = errors.disk_full_message(
+                    f"the disk of worker {self.worker_id or self.name} filled up while a "
+                    f"task wrote under {self.data_dir}",
+                    "start the worker with a --data-dir on a larger disk")
             if os.environ.get("QUIVER_DEBUG"):
                 traceback.print_exc()
         finally:

@@ -26,7 +26,8 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
-from ..errors import Error, ExecutionError, InternalError, OperationalError, QueryCancelled
+from ..errors import (Error, ExecutionError, InternalError, OperationalError,
+                      QueryCancelled, disk_full_message)
 from ..planner.stages import StageDag
 from .context import ExecContext
 from .deadline import cancelled_error
@@ -287,9 +288,8 @@ def _raise_task_error(exc: BaseException, task: TaskId) -> None:
     if isinstance(exc, Error):
         raise exc
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        raise OperationalError(
-            "the disk filled up while the query wrote to it (No space left on device): "
-            "free some space, point spill_dir at a larger disk, raise memory_limit, or set "
-            "spill_limit below the free space") from exc
+        raise OperationalError(disk_full_message(
+            "the disk filled up while the query wrote to it",
+            "point spill_dir at a larger disk")) from exc
     raise ExecutionError(f"{type(exc).__name__}: {exc}", stage=task.stage,
                          task=task.partition, worker="local") from exc
