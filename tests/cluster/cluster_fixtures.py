@@ -80,6 +80,24 @@ def coordinator_with_workers(root: str, workers: int = 3, slots: int = 2,
         coord.stop()
 
 
+@contextlib.contextmanager
+def coordinator_and_worker(root: str, coordinator_kwargs: dict | None = None, **worker_kwargs):
+    """Yields (coordinator, worker), both in this process (the worker with 2
+    slots and its data under `root`/w); stopped at the end."""
+    from quiver.cluster.worker import Worker
+    coord = Coordinator(port=0, state_dir=os.path.join(root, "coord"),
+                        **(coordinator_kwargs or {}))
+    coord.start()
+    worker = Worker(coord.address, **{"slots": 2, "data_dir": os.path.join(root, "w"),
+                                      **worker_kwargs})
+    try:
+        worker.start()
+        yield coord, worker
+    finally:
+        worker.stop()
+        coord.stop()
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
     """Poll `predicate()` until it returns something truthy (returned), at
     most `timeout` seconds; then fail the test naming `what`."""

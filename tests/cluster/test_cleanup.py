@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 import quiver
-from cluster_fixtures import wait_for
+from cluster_fixtures import coordinator_and_worker, wait_for
 from quiver.cluster import coordinator as coordinator_module
 from quiver.cluster.cluster_scheduler import BAD_PLAN, CANCELLED
 from quiver.cluster.coordinator import Coordinator
@@ -32,16 +32,9 @@ from quiver.cluster.worker import Worker
 
 @pytest.fixture
 def small(tmp_path):
-    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), result_ttl=3.0,
-                        heartbeat_interval=0.5)
-    coord.start()
-    worker = Worker(coord.address, slots=2, data_dir=str(tmp_path / "w"))
-    try:
-        worker.start()
-        yield coord, worker
-    finally:
-        worker.stop()
-        coord.stop()
+    with coordinator_and_worker(str(tmp_path), {"result_ttl": 3.0,
+                                                "heartbeat_interval": 0.5}) as cw:
+        yield cw
 
 
 def _queries_on(worker):

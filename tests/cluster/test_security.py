@@ -14,6 +14,7 @@ import pytest
 from pyarrow import flight
 
 import quiver
+from cluster_fixtures import coordinator_and_worker
 from quiver.cluster.coordinator import Coordinator
 from quiver.cluster.flight_shuffle import FlightClients, make_ticket
 from quiver.cluster.proto import quiver_pb2 as pb
@@ -25,15 +26,8 @@ TOKEN = "s3cret-token"
 
 @pytest.fixture
 def secured(tmp_path):
-    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"), token=TOKEN)
-    coord.start()
-    worker = Worker(coord.address, slots=2, data_dir=str(tmp_path / "w"), token=TOKEN)
-    try:
-        worker.start()
-        yield coord, worker
-    finally:
-        worker.stop()
-        coord.stop()
+    with coordinator_and_worker(str(tmp_path), {"token": TOKEN}, token=TOKEN) as cw:
+        yield cw
 
 
 def query_ok(address, **kw):

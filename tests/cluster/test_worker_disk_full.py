@@ -9,21 +9,13 @@ import pyarrow as pa
 import pytest
 
 import quiver
-from quiver.cluster.coordinator import Coordinator
-from quiver.cluster.worker import Worker
+from cluster_fixtures import coordinator_and_worker
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    coord = Coordinator(port=0, state_dir=str(tmp_path / "coord"))
-    coord.start()
-    worker = Worker(coord.address, slots=2, data_dir=str(tmp_path / "w"), name="w1")
-    try:
-        worker.start()
-        yield coord, worker
-    finally:
-        worker.stop()
-        coord.stop()
+    with coordinator_and_worker(str(tmp_path), name="w1") as cw:
+        yield cw
 
 
 def test_a_full_disk_is_an_operational_error_and_the_worker_goes_on(cluster, monkeypatch):
