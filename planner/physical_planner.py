@@ -161,10 +161,12 @@ class PhysicalPlanner:
         column_of_field = dict(zip((f.name for f in node.fields), node.columns))
         files = prune_files(source, list(node.filters), column_of_field, self.evaluate)
         # cut big files into row-group splits small enough that every core
-        # gets work, but no smaller than needed
+        # gets work, but no smaller than needed, and as many as a multiple
+        # of the cores (the tasks run in waves, one per core)
         total = sum(f.size for f in files)
-        target = max(1, min(self.options.split_bytes,
-                            total // max(1, self.options.target_partitions)))
+        cores = max(1, self.options.target_partitions)
+        waves = max(1, -(-total // (self.options.split_bytes * cores)))
+        target = max(1, -(-total // (waves * cores)))
         splits = source.splits(target_bytes=target, files=files)
         groups = group_splits(splits, self.options.split_bytes,
                               self.options.target_partitions)
@@ -439,11 +441,14 @@ def split_join_condition(condition: Expr | None, left_names: set[str],
 
 def group_splits(splits: list[P.Split], target_bytes: int, min_groups: int):
     """Pack splits into per-task groups of about target_bytes, with at least
-    min_groups groups when there are enough splits (so every core works)."""
+    min_groups groups when there are enough splits (so every core works),
+    and a multiple of min_groups (the cores) when there are enough."""
     if not splits:
         return ()
     total = sum(max(s.size, 1) for s in splits)
     n = max(math.ceil(total / target_bytes), min(min_groups, len(splits)))
+    if min_groups > 1 and n % min_groups:       # whole waves of one task per core
+        n += min_groups - n % min_groups
     n = min(n, len(splits))
     bins: list[list[P.Split]] = [[] for _ in range(n)]
     sizes = [0] * n

@@ -3,8 +3,8 @@
 Owns: `make_splits(files, target_bytes, max_splits)`. The rule is simple on
 purpose: a file whose compressed size is at most `target_bytes` (or that has
 a single row group) is one Split covering the whole file (`row_groups=None`);
-a bigger file is cut into runs of consecutive row groups of about
-`target_bytes` each (a row group is never cut). Small files are *not*
+a bigger file is cut into ceil(size / target_bytes) runs of consecutive row
+groups of about equal bytes (a row group is never cut). Small files are *not*
 grouped together here: the physical planner bins splits into tasks.
 
 `max_splits` only coarsens the cutting of big files (the target grows until
@@ -37,21 +37,38 @@ def _file_splits(f: ParquetFileInfo, target_bytes: int) -> list[Split]:
     if f.num_row_groups <= 1 or f.size <= target_bytes:
         return [Split(f.path, None, f.size, f.num_rows, f.partition_values)]
     sizes, rows = f.row_group_bytes, f.row_group_rows
-    out: list[Split] = []
-    run: list[int] = []
-    run_bytes = run_rows = 0
-    for g, (b, n) in enumerate(zip(sizes, rows)):
-        if run and run_bytes + b > target_bytes:
-            out.append(Split(f.path, tuple(run), run_bytes, run_rows, f.partition_values))
-            run, run_bytes, run_rows = [], 0, 0
-        run.append(g)
-        run_bytes += b
-        run_rows += n
-    if run:
-        out.append(Split(f.path, tuple(run), run_bytes, run_rows, f.partition_values))
-    if len(out) == 1:
+    total = sum(sizes)
+    count = min(len(sizes), max(1, -(-total // target_bytes)))
+    if count == 1:
         return [Split(f.path, None, f.size, f.num_rows, f.partition_values)]
-    return out
+    return [Split(f.path, tuple(run), sum(sizes[g] for g in run), sum(rows[g] for g in run),
+                  f.partition_values)
+            for run in _balanced_runs(sizes, count)]
+
+
+def _balanced_runs(sizes: list[int], count: int) -> list[list[int]]:
+    """Row groups 0..n-1 cut into `count` runs of consecutive groups with
+    about equal bytes. Equal runs matter: a scan's tasks run in waves of one
+    task per core, so a run of 15 groups next to one of 8 leaves a core idle
+    for half a task (greedy filling to the target did that)."""
+    total = sum(sizes)
+    runs: list[list[int]] = []
+    run: list[int] = []
+    done = 0
+    for g, b in enumerate(sizes):
+        left_groups = len(sizes) - g
+        left_runs = count - len(runs)
+        # close the run at the group boundary nearest its share of the bytes,
+        # keeping one group for every run still to come
+        share = total * (len(runs) + 1) / count
+        if run and (left_groups < left_runs
+                    or abs(done + b - share) > abs(done - share) and left_runs > 1):
+            runs.append(run)
+            run = []
+        run.append(g)
+        done += b
+    runs.append(run)
+    return runs
 
 
 def make_splits(files: list[ParquetFileInfo], target_bytes: int = DEFAULT_TARGET_BYTES,
