@@ -86,9 +86,9 @@ def canonical_key(node: P.ExchangeExec) -> tuple:
     def canon(value):
         if isinstance(value, E.Literal):
             return (E.Literal, type(value.value), _hashable(value.value), value.dtype)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return (type(value),) + tuple(canon(getattr(value, f.name))
-                                          for f in dataclasses.fields(value))
+        fields = _dataclass_fields(type(value))
+        if fields is not None:
+            return (type(value),) + tuple(canon(getattr(value, f)) for f in fields)
         if isinstance(value, str):
             if value in names:
                 return (_COLUMN, numbering.setdefault(value, len(numbering)))
@@ -102,6 +102,19 @@ def canonical_key(node: P.ExchangeExec) -> tuple:
 
 
 _COLUMN = object()      # marks a renumbered column name in a canonical key
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _dataclass_fields(cls: type) -> tuple[str, ...] | None:
+    """A dataclass's field names (None for other classes), looked up once
+    per class: canonical keys visit every node and expression of a plan."""
+    try:
+        return _FIELDS[cls]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(cls)) \
+            if dataclasses.is_dataclass(cls) else None
+        _FIELDS[cls] = names
+        return names
 
 
 def _hashable(value):

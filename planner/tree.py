@@ -18,13 +18,18 @@ N = TypeVar("N")
 
 
 def children(node: Any) -> tuple:
+    names = getattr(node, "_children", ())
+    if not names:
+        return ()
     out = []
-    for name in getattr(node, "_children", ()):
+    for name in names:
         value = getattr(node, name)
         if value is None:
             continue
         if isinstance(value, tuple):
-            out.extend(v for v in value if v is not None)
+            for v in value:
+                if v is not None:
+                    out.append(v)
         else:
             out.append(value)
     return tuple(out)
