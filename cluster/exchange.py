@@ -116,21 +116,4 @@ def held_outputs(files) -> list[tuple[str, int, int]]:
     """(query, stage, task) of every output file in a worker's local folder."""
     if isinstance(files, ExchangeFiles):
         return []
-    out = set()
-    root = files.root
-    for q in files.queries():
-        qdir = os.path.join(root, q)
-        for s in _ints(qdir):
-            sdir = os.path.join(qdir, str(s))
-            for p in _ints(sdir):
-                for name in os.listdir(os.path.join(sdir, str(p))):
-                    if name.endswith(".arrow") and name[:-6].isdigit():
-                        out.add((q, s, int(name[:-6])))
-    return sorted(out)
-
-
-def _ints(folder: str) -> list[int]:
-    try:
-        return [int(n) for n in os.listdir(folder) if n.isdigit()]
-    except FileNotFoundError:
-        return []
+    return files.outputs()
