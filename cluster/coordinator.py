@@ -135,7 +135,12 @@ class Coordinator(rpc.CoordinatorServicer):
         if self.exchange:
             from .exchange import EXCHANGE_ADDRESS
             self.scheduler.exchange_address = EXCHANGE_ADDRESS
-        self.cond = threading.Condition()
+        lock = threading.RLock()
+        self.cond = threading.Condition(lock)
+        # heartbeat long polls wait on their own condition (same lock): they
+        # care only about queries to drop or stop, and waking them at every
+        # task report cost two needless thread switches per report
+        self._beats = threading.Condition(lock)
         self.clients = FlightClients(self.token, tls_root or (tls_cert if tls_cert else None),
                                      timeout=fetch_timeout)
         self.result_ttl = result_ttl
@@ -176,6 +181,7 @@ class Coordinator(rpc.CoordinatorServicer):
         self._stop.set()
         with self.cond:
             self.cond.notify_all()          # long polls answer now
+            self._beats.notify_all()
         self.server.stop(grace=1)
         self.clients.close()
         self.journal.close()
@@ -306,7 +312,7 @@ class Coordinator(rpc.CoordinatorServicer):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self.cond.wait(left)
+                self._beats.wait(left)
             drops = self._drops.pop(wid, set())
             stops = self._stops.pop(wid, set()) - drops
             self._stops_sent[wid] = drops | stops
@@ -482,6 +488,7 @@ class Coordinator(rpc.CoordinatorServicer):
             for w in self.scheduler.alive_workers():
                 self._stops.setdefault(w.worker_id, set()).add(query_id)
             self.cond.notify_all()
+            self._beats.notify_all()
 
     def kept_queries(self) -> set[str]:
         """Queries whose outputs must stay on the workers."""
@@ -534,6 +541,7 @@ class Coordinator(rpc.CoordinatorServicer):
             for w in self.scheduler.alive_workers():
                 self._drops.setdefault(w.worker_id, set()).add(query_id)
             self.cond.notify_all()
+            self._beats.notify_all()
 
     def hold_result(self, query_id: str) -> None:
         """A streamed result waits for its client's ReleaseQuery, at most result_ttl."""
