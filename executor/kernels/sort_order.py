@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .packed_sort import packed_order
+
 if TYPE_CHECKING:
     from ...planner.expr import SortKey
 
@@ -27,7 +29,12 @@ if TYPE_CHECKING:
 def sort_indices(arrays: Sequence[pa.Array | pa.ChunkedArray],
                  keys: Sequence[SortKey]) -> np.ndarray:
     """Row order (int64 indices) that sorts rows by `arrays[i]` per `keys[i]`
-    (only each key's direction and null placement are used); stable."""
+    (only each key's direction and null placement are used); stable.
+    Fixed-width keys whose ranges fit in 64 bits are sorted as one packed
+    word (packed_sort.py); other keys by Arrow's multi-key sort."""
+    order = packed_order(arrays, keys)
+    if order is not None:
+        return order
     columns: list = []
     sort_keys: list[tuple[str, str, str]] = []
     n = None
