@@ -53,11 +53,15 @@ def _with_keys(batch: pa.RecordBatch, keys: list[pa.Array]) -> pa.RecordBatch:
 
 
 def _sorted(node: SortExec, table: pa.Table | pa.RecordBatch, ncols: int,
-            fetch: int | None) -> pa.Table | pa.RecordBatch:
+            fetch: int | None, keep_keys: bool = True) -> pa.Table | pa.RecordBatch:
+    """The rows in order (the first `fetch`); without `keep_keys` only the
+    data columns are gathered (a key is often a copy of one of them)."""
     keys = [table.column(ncols + i) for i in range(len(node.keys))]
     idx = sort_indices(keys, node.keys)
     if fetch is not None:
         idx = idx[:fetch]
+    if not keep_keys and ncols:
+        table = table.select(list(range(ncols)))
     return take_rows(table, idx)
 
 
@@ -133,7 +137,8 @@ def _full(node: SortExec, partition: int, ctx, held=None, rest=None):
         return None
     table = pa.Table.from_batches(batches)
     try:
-        return _sorted(node, table, batches[0].num_columns - len(node.keys), node.fetch)
+        return _sorted(node, table, batches[0].num_columns - len(node.keys), node.fetch,
+                       keep_keys=False)
     finally:
         res.free()
 
