@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .kernels.arrow_buffers import mask_values
 from .kernels.row_gather import gather_kept
 
 # rows (before filtering) from which the kernel is used
@@ -41,7 +42,7 @@ def join_kept(parts: list[Part]) -> pa.RecordBatch:
     columns: list = [None] * len(schema)
     rest: list[int] = []
     if rows >= KERNEL_MIN_ROWS:
-        keeps = [None if m is None else m.to_numpy(zero_copy_only=False).view(np.uint8)
+        keeps = [None if m is None else mask_values(m).view(np.uint8)
                  for _, m in parts]
         for i, field in enumerate(schema):
             width = _gather_width(field.type)

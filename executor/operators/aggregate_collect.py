@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ...errors import NotSupportedError
 from ..functions.cast import cast_array
-from ..kernels.arrow_buffers import decode
+from ..kernels.arrow_buffers import decode, mask_array
 
 
 class Collect:
@@ -39,7 +39,7 @@ class Collect:
     def update(self, ids, n, args, mask):
         args = [decode(a) if isinstance(a, pa.Array) else a for a in args]
         if mask is not None:
-            keep = pa.array(mask)
+            keep = mask_array(mask)
             ids = ids[mask]
             args = [a.filter(keep) for a in args]
         self.ids.append(np.asarray(ids, dtype=np.int64))

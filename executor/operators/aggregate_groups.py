@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...planner.aggregate_state import state_fields
 from ...planner.expr import Column, Expr
 from ...planner.physical import HashAggregateExec
 from ..eval import evaluate, shared_subexpressions
-from ..kernels.arrow_buffers import decode
+from ..kernels.arrow_buffers import decode, mask_values
 from ..kernels.key_encoder import KeyEncoder
 from ..kernels.leader_keys import LeaderKeyEncoder, encode_keeping_new, wants_leader
 from .aggregate_accumulators import make_accumulators
@@ -35,8 +34,7 @@ def eval_array(expr: Expr, batch: pa.RecordBatch) -> pa.Array:
 def _filter_mask(expr: Expr | None, batch: pa.RecordBatch) -> np.ndarray | None:
     if expr is None:
         return None
-    result = pc.fill_null(eval_array(expr, batch), False)
-    return np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool)
+    return mask_values(eval_array(expr, batch))       # NULL: not counted
 
 
 def _state_columns(node: HashAggregateExec, batch: pa.RecordBatch) -> list[list[pa.Array]]:

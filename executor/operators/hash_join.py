@@ -38,6 +38,7 @@ from ...planner.logical import JOIN_KINDS, RIGHT_SEMI_KINDS
 from ...planner.physical import HashJoinExec, ShuffleReadExec
 from .. import registry
 from ..kernels import join_index as ji
+from ..kernels.arrow_buffers import mask_values
 from ..registry import implements
 from ..row_take import take_rows
 from . import join_build as jb
@@ -301,7 +302,7 @@ class _Prober:
             mask = mask.combine_chunks()
         if len(mask) != len(p):      # a constant condition may come back as a scalar
             mask = pa.array(np.full(len(p), bool(mask[0].as_py()) if len(mask) else False))
-        return mask.fill_null(False).to_numpy(zero_copy_only=False).astype(np.bool_, copy=False)
+        return mask_values(mask)          # NULL: no match
 
     def _pair_batch(self, lb, p, b) -> pa.RecordBatch:
         arrays = _probe_rows(lb, p).columns + take_rows(self.build.batch, b).columns

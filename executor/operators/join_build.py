@@ -28,6 +28,7 @@ from ... import datatypes as dt
 from ..eval import evaluate
 from ..functions.cast import cast_array
 from ..kernels import join_index as ji
+from ..kernels.arrow_buffers import mask_array
 
 # --- expressions ---------------------------------------------------------------
 
@@ -267,4 +268,4 @@ def _new_keys_only(node, b: pa.RecordBatch, types, encoder, seen_null: bool) -> 
             keep[int(np.flatnonzero(nulls)[0])] = True
     if keep.all():
         return b
-    return b.filter(pa.array(keep))
+    return b.filter(mask_array(keep))

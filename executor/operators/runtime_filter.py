@@ -20,7 +20,7 @@ import pyarrow as pa
 from ...planner.physical import RuntimeFilterExec
 from .. import registry
 from ..registry import implements
-from ..kernels.arrow_buffers import key_words, validity
+from ..kernels.arrow_buffers import key_words, mask_array, validity
 from ..kernels.hash_tables import Int64Table
 from ..kernels.key_filter import KeyFilter
 from .join_build import key_arrays
@@ -98,7 +98,7 @@ def runtime_filter(node: RuntimeFilterExec, partition: int, ctx):
         if keep.all():
             yield batch
         elif keep.any():
-            yield batch.filter(pa.array(keep))
+            yield batch.filter(mask_array(keep))
 
 
 def _build(node: RuntimeFilterExec, ctx):

@@ -29,6 +29,7 @@ from ...planner.physical import ParquetScanExec
 from ...storage.parquet import RowGroupStats, read_split
 from ..registry import implements
 from ..kept_rows import join_kept, kept_count
+from ..kernels.arrow_buffers import mask_array, mask_values
 from ..scan_filter import ScanFilter
 from . import scan_key_filter
 
@@ -144,10 +145,10 @@ def _and_key_filter(part, key_filter):
     if keep is None:
         return part
     if mask is not None:
-        keep &= mask.to_numpy(zero_copy_only=False)
+        keep &= mask_values(mask)
     if np.count_nonzero(keep) == len(keep):
         return batch, None
-    return batch, pa.array(keep)
+    return batch, mask_array(keep)
 
 
 def _text_scan(node, splits, source_cols, read_schema, positions, out_schema, conjuncts, ctx):
