@@ -93,10 +93,15 @@ def transform_down(node: N, fn: Callable[[Any], Any]) -> tuple[N, bool]:
 
 
 def walk(node: Any) -> Iterator[Any]:
-    """Pre-order iteration over a tree."""
-    yield node
-    for k in children(node):
-        yield from walk(k)
+    """Pre-order iteration over a tree (one generator and a stack: nested
+    generators, one per level, made every node cost a chain of resumes)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        kids = children(n)
+        if kids:
+            stack.extend(reversed(kids))
 
 
 def expressions(node: Any) -> Iterator[Any]:
