@@ -45,6 +45,12 @@ def _columns(rng, n):
     dec = [decimal.Decimal(int(v)).scaleb(-2) for v in rng.integers(-10**15, 10**15, n)]
     yield _with_nulls(dec, rng).cast(pa.decimal128(18, 2))
     yield pa.array(rng.integers(0, 5, n)).dictionary_encode()
+    words = np.array(["", "a", "ab", "b", "B", "é", "zz", "a\x00"], dtype=object)
+    strings = _with_nulls(words[rng.integers(0, len(words), n)], rng)
+    yield strings
+    yield strings.cast(pa.large_string())
+    yield strings.dictionary_encode()
+    yield pa.array([f"s{v}" for v in rng.integers(0, n, n)])
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -90,7 +96,9 @@ def test_chunked_and_sliced_input(monkeypatch):
 
 def test_declines_what_it_cannot_pack():
     asc = [_key(True, False)]
-    assert packed_order([pa.array(["b", "a"])], asc) is None
+    assert packed_order([pa.array(["b", "a"])], asc).tolist() == [1, 0]
+    null_in_dictionary = pa.DictionaryArray.from_arrays(pa.array([0, 1]), pa.array(["a", None]))
+    assert packed_order([null_in_dictionary], asc) is None
     wide = pa.array([decimal.Decimal(10**30), decimal.Decimal(1)], pa.decimal128(38, 0))
     assert packed_order([wide], asc) is None
     full = pa.array([-2**63, 2**63 - 1], pa.int64())
