@@ -147,6 +147,8 @@ def _string_ranks(indices: pa.Array, dictionary: pa.Array) -> np.ndarray | None:
     string sort key: a name, a segment, a flag) take few bits."""
     if dictionary.null_count:
         return None                       # a NULL inside the dictionary: Arrow's sort decides
+    if len(dictionary) == 0:              # every row NULL
+        return np.zeros(len(indices), dtype=np.uint64)
     ranks = pc.rank(dictionary, sort_keys="ascending", tiebreaker="dense")
     ranks = ranks.to_numpy().astype(np.uint64) - np.uint64(1)
     rows = indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

@@ -110,6 +110,8 @@ def test_all_null_and_empty_keys():
     nulls = pa.array([None, None, None], pa.int64())
     assert packed_order([nulls, pa.array([2, 0, 1])], [_key(True, True)] * 2).tolist() == [1, 2, 0]
     assert packed_order([pa.array([], pa.int64())], [_key(True, False)]).tolist() == []
+    no_strings = pa.array([None, None], pa.string())
+    assert packed_order([no_strings, pa.array([1, 0])], [_key(True, True)] * 2).tolist() == [1, 0]
 
 
 @pytest.mark.parametrize("n", [10, 20_000, 100_000])
