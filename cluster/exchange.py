@@ -10,7 +10,9 @@ server, which reads the exchange. Local disk stays the default.
 
 Owns `ExchangeFiles`, the same interface as flight_shuffle.ShuffleFiles
 (`write`, `exists`, `read`, `first_schema`, `drop_query`, `drop_all`) over
-fsspec, laid out the same way: `<uri>/<query>/<stage>/<partition>/<task>.arrow`.
+fsspec, laid out as `<uri>/<query>/<stage>/<partition>/<task>.arrow` (folders
+cost an object store nothing; the local ShuffleFiles keeps one folder per
+query).
 A write is atomic: a temporary name renamed on a local folder, a single
 object PUT on an object store. And `held_outputs(files)`: the (query,
 stage, task) outputs a worker's local folder holds (it reports them when it
