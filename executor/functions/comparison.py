@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..kernels.decimal_compare import compare_with_scalar
 from ..kernels.like_pieces import like_pieces, like_tokens, split_pattern, wants_kernel
 from .registry import as_array, per_unique, py, register
 
@@ -42,6 +43,9 @@ def _nan_mask(d, n):
 
 @register("eq", "ne", "lt", "le", "gt", "ge")
 def compare(call, args, n):
+    fast = compare_with_scalar(call.fn, *args)     # decimal column vs constant
+    if fast is not None:
+        return fast
     plain = _CMP[call.fn](*args)
     if not (_is_float(args[0]) or _is_float(args[1])):
         return plain
