@@ -112,14 +112,3 @@ def test_all_null_and_empty_keys():
     assert packed_order([pa.array([], pa.int64())], [_key(True, False)]).tolist() == []
     no_strings = pa.array([None, None], pa.string())
     assert packed_order([no_strings, pa.array([1, 0])], [_key(True, True)] * 2).tolist() == [1, 0]
-
-
-@pytest.mark.parametrize("n", [10, 20_000, 100_000])
-def test_radix_order_is_a_stable_sort(n):
-    from quiver.executor.kernels.radix_sort import radix_order
-    rng = np.random.default_rng(n)
-    for bits in (1, 9, 33, 64):
-        words = rng.integers(0, 2**bits - 1, n, dtype=np.uint64, endpoint=True)
-        assert np.array_equal(radix_order(words, bits), np.argsort(words, kind="stable"))
-    runs = np.concatenate([np.sort(rng.integers(0, 1000, n // 2, dtype=np.uint64))] * 2)
-    assert np.array_equal(radix_order(runs, 10), np.argsort(runs, kind="stable"))
