@@ -59,11 +59,11 @@ def compare_with_scalar(op: str, left, right) -> pa.BooleanArray | None:
     if not (pa.types.is_decimal(t) and t.bit_width == 128 and right.type == t
             and right.is_valid and len(left) >= _MIN_ROWS):
         return None
-    unscaled = int(right.as_py().scaleb(t.scale))
-    c_lo = np.uint64(unscaled & 0xFFFFFFFFFFFFFFFF)
-    c_hi = np.int64(unscaled >> 64)
+    # the constant's own words (exact; Python's Decimal arithmetic rounds to
+    # 28 digits, and DECIMAL(38) constants have more)
+    c_lo, c_hi = decimal_words(pa.repeat(right, 1))
     lo, hi = decimal_words(left)
-    out = _compare(lo, hi, c_lo, c_hi, _OPS[op])
+    out = _compare(lo, hi, c_lo[0], c_hi[0], _OPS[op])
     valid = validity(left)
     if valid is None:
         return mask_array(out)

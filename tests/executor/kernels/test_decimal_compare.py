@@ -56,3 +56,12 @@ def test_leaves_other_cases_to_arrow():
     assert compare_with_scalar("lt", col, pa.scalar(None, t)) is None
     assert compare_with_scalar("lt", col, col) is None
     assert compare_with_scalar("lt", col.slice(0, 10), pa.scalar(decimal.Decimal("1.00"), t)) is None
+
+
+def test_constants_with_more_than_28_digits():
+    t = pa.decimal128(38, 2)
+    near = decimal.Decimal("123456789012345678901234567890123.45")
+    col = pa.array([near, near + decimal.Decimal("0.01"), near - decimal.Decimal("0.01")] * 2000, t)
+    const = pa.scalar(near, t)
+    for op, fn in OPS.items():
+        assert compare_with_scalar(op, col, const).equals(fn(col, const)), op
