@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ...errors import NotSupportedError
 from ..functions.cast import cast_array
-from ..kernels.arrow_buffers import decode, mask_array
+from ..kernels.arrow_buffers import decode, mask_array, mask_values
 
 
 class Collect:
@@ -108,7 +108,7 @@ class Collect:
 
     def _arg_extreme(self, n, ids, cols) -> pa.Array:
         x, y = cols
-        keep = pc.and_(x.is_valid(), y.is_valid()).to_numpy(zero_copy_only=False)
+        keep = mask_values(pc.and_(x.is_valid(), y.is_valid()))
         order = self._sorted(ids, [(y, self.fn == "arg_max", False)], keep)
         return self._pick(n, ids, order, x).cast(self.agg.dtype)
 
@@ -121,7 +121,7 @@ class Collect:
         if self.fn == "first_ordered":
             order = self._sorted(ids, keys, np.ones(len(ids), dtype=bool))
             return self._pick(n, ids, order, x)
-        keep = x.is_valid().to_numpy(zero_copy_only=False)
+        keep = mask_values(x.is_valid())
         order = self._sorted(ids, keys, keep)
         starts, counts = self._bounds(ids[order], n)
         offsets = np.zeros(n + 1, dtype=np.int32)

@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import DataError, NotSupportedError
 from ... import datatypes as dt
 from ..eval import evaluate
 from ..functions.cast import cast_array
 from ..kernels import join_index as ji
-from ..kernels.arrow_buffers import mask_array
+from ..kernels.arrow_buffers import mask_array, validity
 
 # --- expressions ---------------------------------------------------------------
 
@@ -62,7 +61,7 @@ def null_key_mask(arrays: list[pa.Array], n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=np.bool_)
     for a in arrays:
         if a.null_count:
-            mask |= pc.is_null(a).to_numpy(zero_copy_only=False)
+            mask |= ~validity(a)
     return mask
 
 

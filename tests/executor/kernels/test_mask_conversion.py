@@ -25,3 +25,8 @@ def test_sliced_chunked_and_null_values():
     assert mask_values(arr.slice(3, 5)).tolist() == [True, True, False, True, False]
     chunked = pa.chunked_array([arr.slice(0, 3), arr.slice(6)])
     assert mask_values(chunked).tolist() == [True, False, False, True, False, True, True]
+
+
+def test_a_null_constant_is_no_row():
+    assert mask_values(pa.nulls(3)).tolist() == [False, False, False]
+    assert mask_values(pa.nulls(2, pa.bool_())).tolist() == [False, False]
