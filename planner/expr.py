@@ -201,16 +201,8 @@ def columns_of(expr: Expr) -> set[str]:
     """Names of all columns an expression reads (not inside subquery plans)."""
     if isinstance(expr, Column):        # most calls: a join key, a grouping column
         return {expr.name}
-    from .tree import children
-    out: set[str] = set()
-    stack = [expr]                      # not tree.walk: a generator per level is slow
-    while stack:
-        e = stack.pop()
-        if isinstance(e, Column):
-            out.add(e.name)
-        else:
-            stack.extend(children(e))
-    return out
+    from .tree import walk
+    return {e.name for e in walk(expr) if isinstance(e, Column)}
 
 
 def conjuncts(expr: Expr | None) -> list[Expr]:

@@ -62,7 +62,7 @@ def _balanced_runs(sizes: list[int], count: int) -> list[list[int]]:
         # keeping one group for every run still to come
         share = total * (len(runs) + 1) / count
         if run and (left_groups < left_runs
-                    or abs(done + b - share) > abs(done - share) and left_runs > 1):
+                    or (left_runs > 1 and abs(done + b - share) > abs(done - share))):
             runs.append(run)
             run = []
         run.append(g)
