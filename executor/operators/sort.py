@@ -10,7 +10,9 @@ batch and carried next to the data.
 
 A small `fetch` keeps a running top-N instead of the whole partition: each
 incoming batch is cut to its own first `fetch` rows, merged with the current
-top (earlier rows first, so ties stay stable) and cut to `fetch` again.
+top (earlier rows first, so ties stay stable) and cut to `fetch` again. Once
+the top is full, a batch first drops the rows that sort after the top's last
+row on the first key (sort_bound.py), and is not sorted at all if none is left.
 
 Memory is bounded: the full sort reserves the bytes of the batches it holds
 (with their key columns) from the memory pool (ctx.reserve) and, whenever
@@ -29,12 +31,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from ...planner.physical import SortExec
+from ..kernels.arrow_buffers import mask_values
 from ..kernels.sort_order import sort_indices
 from ..registry import execute, implements
 from ..row_take import take_rows
+from .sort_bound import may_enter
 from .sort_spill import ExternalSort
 
 TOP_N_MAX = 1 << 16          # a larger fetch sorts the whole partition, then cuts
@@ -69,6 +74,7 @@ def _top_n(node: SortExec, partition: int, ctx, fetch: int):
     """The first `fetch` rows (a Table, or None when empty), or, when the pool
     refuses even those, what _full returns for the whole input."""
     top: pa.Table | None = None
+    bound = None                    # the first key of the top's last row, once it is full
     res = ctx.reserve("Sort (top-N)", node)
     it = iter(execute(node.input, partition, ctx))
     try:
@@ -77,12 +83,19 @@ def _top_n(node: SortExec, partition: int, ctx, fetch: int):
             if not batch.num_rows:
                 continue
             ncols = batch.num_columns
-            part = _sorted(node, _with_keys(batch, _key_arrays(node, batch)), ncols, fetch)
+            keys = _key_arrays(node, batch)
+            if bound is not None:
+                batch, keys = _entering(batch, keys, bound, node.keys[0])
+                if not batch.num_rows:
+                    continue
+            part = _sorted(node, _with_keys(batch, keys), ncols, fetch)
             part = pa.Table.from_batches([part])
             if top is None:
                 top = part
             else:
                 top = _sorted(node, pa.concat_tables([top, part]).combine_chunks(), ncols, fetch)
+            if top.num_rows >= fetch:
+                bound = top.column(ncols)[fetch - 1]
             if not res.try_resize(top.nbytes):
                 held = top.combine_chunks().to_batches()
                 res.free()
@@ -90,6 +103,23 @@ def _top_n(node: SortExec, partition: int, ctx, fetch: int):
         return top
     finally:
         res.free()
+
+
+def _entering(batch: pa.RecordBatch, keys: list, bound, key):
+    """The rows of a batch (and of its key values) that may still enter the
+    full top-N whose last row's first key is `bound` (sort_bound.py)."""
+    mask = may_enter(keys[0], bound, key)
+    if mask is None:
+        return batch, keys
+    if isinstance(mask, pa.ChunkedArray):
+        mask = mask.combine_chunks()
+    keep = mask_values(mask)
+    kept = int(np.count_nonzero(keep))
+    if kept == batch.num_rows:
+        return batch, keys
+    if not kept:
+        return batch.slice(0, 0), keys
+    return batch.filter(mask), [k.filter(mask) for k in keys]
 
 
 def _full(node: SortExec, partition: int, ctx, held=None, rest=None):
