@@ -19,6 +19,13 @@ rows of a group all share the key, so whole groups go, and each dropped group
 could never have matched. On Q17 this aggregates ~6,000 lineitem rows instead
 of 6M at SF1.
 
+The same holds for the right side of a left, semi or anti join (no right
+row without a match counts; a scalar subquery in SELECT decorrelates to a
+left join: `(SELECT max(l_extendedprice) FROM lineitem WHERE l_orderkey =
+o_orderkey)` for one day's orders aggregated all 1.5M SF1 orders' lines,
+0.30 s, now 0.14 s) and for the left side of a right join, never for a
+preserved side.
+
 Applied only when the restrictor is a chain of Projects and Filters over one
 Scan with filters (cheap to read twice, and selective), estimated at most a
 quarter of the aggregate's input, with the key compared as plain columns of
@@ -42,8 +49,17 @@ def reduce_aggregates_by_join_keys(plan: LogicalPlan, ctx) -> LogicalPlan:
     return transform_down(plan, lambda node: _reduce(node, ctx))[0]
 
 
+# join kinds whose output never depends on a right (left) row no left (right)
+# row matches: that side's aggregate may lose the groups the other side lacks
+# (a scalar subquery in SELECT decorrelates to a left join; NOT IN's
+# null-aware anti join is not here: a right NULL key alone changes its answer)
+RIGHT_REDUCIBLE = frozenset({"inner", "left", "semi", "anti"})
+LEFT_REDUCIBLE = frozenset({"inner", "right", "right_semi", "right_anti"})
+
+
 def _reduce(node, ctx):
-    if not (isinstance(node, Join) and node.kind == "inner" and node.condition is not None
+    if not (isinstance(node, Join) and node.condition is not None
+            and (node.kind in RIGHT_REDUCIBLE or node.kind in LEFT_REDUCIBLE)
             and not node.null_equals_null):       # a NULL key must not match for groups to go
         return node
     left_names = {f.name for f in node.left.schema}
@@ -51,12 +67,14 @@ def _reduce(node, ctx):
         lk, rk = (a, b) if a.name in left_names else (b, a)
         if lk.name not in left_names or rk.name in left_names:
             continue
-        right = _reduce_side(node.right, rk, node.left, lk, ctx)
-        if right is not None:
-            return dataclasses.replace(node, right=right)
-        left = _reduce_side(node.left, lk, node.right, rk, ctx)
-        if left is not None:
-            return dataclasses.replace(node, left=left)
+        if node.kind in RIGHT_REDUCIBLE:
+            right = _reduce_side(node.right, rk, node.left, lk, ctx)
+            if right is not None:
+                return dataclasses.replace(node, right=right)
+        if node.kind in LEFT_REDUCIBLE:
+            left = _reduce_side(node.left, lk, node.right, rk, ctx)
+            if left is not None:
+                return dataclasses.replace(node, left=left)
     return node
 
 

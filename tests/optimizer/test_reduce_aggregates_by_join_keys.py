@@ -106,3 +106,60 @@ def test_nothing_through_the_null_padded_side_of_an_outer_join(h):
                         (h.E.AggCall("count_star", (), h.dt.INT64),), ("n",))
     plan = h.L.Join(outer, agg, "inner", h.eq(h.col(fact, "k"), h.E.Column("gk", h.dt.INT64)))
     assert rule(plan) == plan
+
+
+def _filtered_keys(h, dim):
+    filtered = h.L.Scan(dim.table, dim.source, dim.fields, dim.columns,
+                        (h.eq(h.col(dim, "brand"), h.lit("b", h.dt.STRING)),))
+    return filtered, h.project(filtered, "k")
+
+
+def _count_by_key(h, fact2):
+    return h.L.Aggregate(fact2, (h.col(fact2, "k"),), ("gk",),
+                         (h.E.AggCall("count_star", (), h.dt.INT64),), ("n",))
+
+
+def test_a_left_join_reduces_its_right_aggregate(h):
+    """A scalar subquery in SELECT decorrelates to a LEFT join with the
+    aggregate on the right: groups no left row matches can go; the left
+    rows without a group stay, with NULLs."""
+    fact, fact2, dim = _tables(h)
+    filtered, keys = _filtered_keys(h, dim)
+    agg = _count_by_key(h, fact2)
+    plan = h.L.Join(keys, agg, "left", h.eq(h.col(filtered, "k"), h.E.Column("gk", h.dt.INT64)))
+    out = rule(plan)
+    [semi] = _semis(out)
+    assert out.right.input is semi and out.left == plan.left
+    assert h.same_rows(out, plan) and h.run(out)
+    # a bound key no group has: its row stays, NULL-padded
+    dim_rows = [{"k": k, "brand": "b" if k in (2, 3, 40) else "a"} for k in range(41)]
+    fact, fact2, dim = _tables(h, dim_rows=dim_rows,
+                               fact_rows=[{"k": k % 7, "q": k} for k in range(400)])
+    filtered, keys = _filtered_keys(h, dim)
+    plan = h.L.Join(keys, _count_by_key(h, fact2), "left",
+                    h.eq(h.col(filtered, "k"), h.E.Column("gk", h.dt.INT64)))
+    out = rule(plan)
+    assert len(_semis(out)) == 1
+    assert h.same_rows(out, plan) and any(r[-1] is None for r in h.run(out))
+
+
+def test_a_left_join_never_reduces_its_preserved_side(h):
+    fact, fact2, dim = _tables(h)
+    filtered, keys = _filtered_keys(h, dim)
+    plan = h.L.Join(_count_by_key(h, fact2), keys, "left",
+                    h.eq(h.E.Column("gk", h.dt.INT64), h.col(filtered, "k")))
+    assert rule(plan) == plan
+
+
+def test_semi_and_anti_joins_reduce_their_right_aggregate_but_not_not_in(h):
+    fact, fact2, dim = _tables(h)
+    filtered, keys = _filtered_keys(h, dim)
+    for kind in ("semi", "anti"):
+        plan = h.L.Join(keys, _count_by_key(h, fact2), kind,
+                        h.eq(h.col(filtered, "k"), h.E.Column("gk", h.dt.INT64)))
+        out = rule(plan)
+        assert len(_semis(out)) == (2 if kind == "semi" else 1) and out.right.input.kind == "semi"
+        assert h.same_rows(out, plan), kind
+    plan = h.L.Join(keys, _count_by_key(h, fact2), "null_aware_anti",
+                    h.eq(h.col(filtered, "k"), h.E.Column("gk", h.dt.INT64)))
+    assert rule(plan) == plan
