@@ -18,8 +18,8 @@ import pyarrow as pa
 from ...planner.aggregate_state import state_fields
 from ...planner.expr import Column, Expr
 from ...planner.physical import HashAggregateExec
-from ..eval import evaluate, shared_subexpressions
-from ..kernels.arrow_buffers import decode, mask_values
+from ..eval import evaluate, may_raise, shared_subexpressions
+from ..kernels.arrow_buffers import decode, mask_array, mask_values
 from ..kernels.key_encoder import KeyEncoder
 from ..kernels.leader_keys import LeaderKeyEncoder, encode_keeping_new, wants_leader
 from .aggregate_accumulators import make_accumulators
@@ -35,6 +35,10 @@ def _filter_mask(expr: Expr | None, batch: pa.RecordBatch) -> np.ndarray | None:
     if expr is None:
         return None
     return mask_values(eval_array(expr, batch))       # NULL: not counted
+
+
+def _args_may_raise(agg) -> bool:
+    return any(may_raise(a) for a in agg.args)
 
 
 def _state_columns(node: HashAggregateExec, batch: pa.RecordBatch) -> list[list[pa.Array]]:
@@ -160,11 +164,16 @@ class GroupTable:
             return
         with shared_subexpressions():
             for agg, acc in zip(node.aggs, self.accs):
+                rows, row_ids, mask = batch, ids, _filter_mask(agg.filter, batch)
+                if mask is not None and agg.args and _args_may_raise(agg):
+                    # only the rows the FILTER keeps reach the aggregate:
+                    # sum(10 / x) FILTER (WHERE x <> 0) must not divide by zero
+                    rows, row_ids, mask = batch.filter(mask_array(mask)), ids[mask], None
                 if getattr(acc, "wants_all_args", False):      # aggregate_collect.py
-                    arg = [eval_array(a, batch) for a in agg.args]
+                    arg = [eval_array(a, rows) for a in agg.args]
                 else:
-                    arg = eval_array(agg.args[0], batch) if agg.args else None
-                acc.update(ids, n, arg, _filter_mask(agg.filter, batch))
+                    arg = eval_array(agg.args[0], rows) if agg.args else None
+                acc.update(row_ids, n, arg, mask)
 
     def nbytes(self) -> int:
         seen: set = set()
