@@ -18,6 +18,7 @@ import time
 from ...errors import InternalError, ProgrammingError
 from ..logical import LogicalPlan
 from .context import OptimizerContext
+from .case_aggregates_as_filters import case_aggregates_as_filters
 from .decorrelate_subqueries import decorrelate_subqueries
 from .derive_filters_from_or import derive_filters_from_or
 from .factor_or_predicates import factor_or_predicates
@@ -44,6 +45,7 @@ RULES = (
     push_down_semi_joins,
     reduce_aggregates_by_join_keys,
     split_distinct_aggregates,
+    case_aggregates_as_filters,
     reorder_joins,
     push_down_projection,
     merge_projections,

@@ -135,6 +135,8 @@ def ev(e, row: dict):
 
 
 def _agg(a, rows):
+    if a.filter is not None:
+        rows = [r for r in rows if ev(a.filter, r) is True]
     if a.fn == "count_star":
         return len(rows)
     vals = [ev(a.args[0], r) for r in rows]
