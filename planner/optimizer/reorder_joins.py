@@ -15,7 +15,9 @@ join the connected relation that keeps the estimated intermediate result
 smallest (join sizes use key distinct counts from Parquet statistics, so a
 join on a low-cardinality key such as a nation key is seen to multiply rows);
 a relation with no predicate (a cross join) is taken only when no connected
-relation remains. A candidate comes with its snowflake branch: the
+relation remains, and one linked only by predicates that are not equalities
+of the two sides (an OR across them) counts as connected only while the
+cross product is small (CROSS_PAIRS). A candidate comes with its snowflake branch: the
 relations that connect to it but not to what is already joined are joined
 to it first when that shrinks it (orders with the customers of one market
 segment, TPC-H Q3: lineitem then probes 1.5M orders, not 7.3M, and the
@@ -78,14 +80,16 @@ def _greedy(relations: list[LogicalPlan], preds: list[Expr]) -> LogicalPlan:
     joined = set(names[start])
     remaining = [i for i in range(len(relations)) if i != start]
     used = [False] * len(preds)
+    sides = [_equality_sides(p) for p in preds]
     while remaining:
         def connected(i: int) -> bool:
-            return any(not used[k] and c & names[i] and c & joined
-                       and c <= joined | names[i] for k, c in enumerate(cols))
+            links = [k for k, c in enumerate(cols)
+                     if not used[k] and c & names[i] and c & joined and c <= joined | names[i]]
+            return _linked(links, sides, joined, names[i], current_size * sizes[i])
         pool = [i for i in remaining if connected(i)] or remaining
         # each candidate with the relations only it reaches that shrink it
         branches = {i: _branch(i, set(remaining) - {i}, joined, relations, sizes, names,
-                               cols, preds, used) for i in pool}
+                               cols, preds, used, sides) for i in pool}
 
         def conditions(b: "_Branch") -> list[int]:
             available = joined | b.names
@@ -117,6 +121,36 @@ def _greedy(relations: list[LogicalPlan], preds: list[Expr]) -> LogicalPlan:
     return current
 
 
+# a predicate that is not an equality of the two sides (an OR across them,
+# a range) links two relations only when their cross product, which the
+# join must then test pair by pair, is estimated at most this many rows:
+# two filtered nations (TPC-H Q7), not 280K lineitem rows and 25 nations
+CROSS_PAIRS = 100_000
+
+
+def _equality_sides(pred: Expr):
+    """(columns of one side, columns of the other) of `a = b`, else None."""
+    from ..expr import Call
+    if isinstance(pred, Call) and pred.fn == "eq" and len(pred.args) == 2:
+        a, b = columns_of(pred.args[0]), columns_of(pred.args[1])
+        if a and b:
+            return a, b
+    return None
+
+
+def _linked(links: list[int], sides, mine: set, theirs: set, pairs: float) -> bool:
+    """Whether predicates `links` (each spanning `mine` and `theirs`) make
+    a join worth taking: a hash-joinable equality, or a small cross product."""
+    if not links:
+        return False
+    for k in links:
+        eq = sides[k]
+        if eq is not None and ((eq[0] <= mine and eq[1] <= theirs)
+                               or (eq[0] <= theirs and eq[1] <= mine)):
+            return True
+    return pairs <= CROSS_PAIRS
+
+
 # a relation joins a candidate's branch only if it cuts the branch's
 # estimated rows at least this much (a filtered dimension, not a lookup)
 _BRANCH_SHRINK = 0.8
@@ -132,7 +166,7 @@ class _Branch:
 
 
 def _branch(i: int, free: set[int], outside: set[str], relations, sizes, names, cols, preds,
-            used) -> _Branch:
+            used, sides) -> _Branch:
     """Relation i, joined first with those of `free` that connect to it but
     not to `outside` (the columns already joined) when that shrinks it: a
     snowflake branch (TPC-H Q3's orders with the customers of one market
@@ -145,11 +179,13 @@ def _branch(i: int, free: set[int], outside: set[str], relations, sizes, names, 
         def links(j: int, within: set[str]) -> list[int]:
             return [k for k, c in enumerate(cols) if not used[k] and k not in b.used
                     and c & names[j] and c & within and c <= within | names[j]]
-        candidates = [j for j in sorted(free) if links(j, b.names) and not links(j, outside)]
+        candidates = [j for j in sorted(free)
+                      if _linked(links(j, b.names), sides, b.names, names[j], b.size * sizes[j])
+                      and not links(j, outside)]
         best = None
         for j in candidates:
             sub = _branch(j, free - {j}, outside | b.names, relations, sizes, names, cols,
-                          preds, used)
+                          preds, used, sides)
             within = b.names | sub.names
             conds = [k for k, c in enumerate(cols) if not used[k] and k not in b.used
                      and k not in sub.used and c <= within and c & b.names and c & sub.names]
