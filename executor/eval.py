@@ -32,6 +32,7 @@ from .. import datatypes as dt
 from ..planner.expr import (VOLATILE_FUNCTIONS, Call, Case, Cast, Column, Expr, InList, Literal,
                             PythonCall)
 from .decimal_fusion import fused_decimal, is_fusable
+from .kernels.case_choice import choose
 from .functions import lookup, python_udf
 from .functions.cast import cast_array
 from .functions.registry import as_array
@@ -304,9 +305,14 @@ def _case(expr: Case, batch: pa.RecordBatch) -> Datum:
         [expr.default] if expr.default is not None else [])
     if not any(may_raise(p) for p in parts[1:]):
         conds = [pc.fill_null(as_array(_eval(c, batch), n), False) for c in expr.conditions]
-        vals = [as_array(_finish(_eval(r, batch), t, n), n) for r in expr.results]
+        vals = [_eval(r, batch) for r in expr.results]
         if expr.default is not None:
-            vals.append(as_array(_finish(_eval(expr.default, batch), t, n), n))
+            vals.append(_eval(expr.default, batch))
+        if all(isinstance(v, pa.Scalar) for v in vals):    # constants: a take, not case_when
+            vals = [v if v.type == t else _cast_scalar(v, t, False) for v in vals]
+            default = vals.pop() if expr.default is not None else None
+            return choose(conds, vals, default, t, n)
+        vals = [as_array(_finish(v, t, n), n) for v in vals]
         names = [f"c{i}" for i in range(len(conds))]
         return pc.case_when(pa.StructArray.from_arrays(conds, names=names), *vals)
     out = pa.nulls(n, t)
