@@ -31,6 +31,7 @@ from .reduce_aggregates_by_join_keys import reduce_aggregates_by_join_keys
 from .reorder_joins import reorder_joins
 from .sample_scan_filters import sample_scan_filters
 from .split_distinct_aggregates import split_distinct_aggregates
+from .split_multiple_distinct_aggregates import split_multiple_distinct_aggregates
 from .unwrap_cast_in_comparison import unwrap_cast_in_comparison
 from .util import schema_signature
 
@@ -44,6 +45,7 @@ RULES = (
     sample_scan_filters,
     push_down_semi_joins,
     reduce_aggregates_by_join_keys,
+    split_multiple_distinct_aggregates,
     split_distinct_aggregates,
     case_aggregates_as_filters,
     reorder_joins,

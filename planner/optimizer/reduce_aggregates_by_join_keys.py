@@ -40,7 +40,7 @@ from ..expr import Call, Column, conjuncts
 from ..logical import Aggregate, Filter, Join, LogicalPlan, Project, Scan
 from ..statistics import estimate_rows
 from ..tree import transform_down, walk
-from .util import is_deterministic, substitute
+from .util import copy_chain, is_deterministic
 
 MAX_SHARE = 0.25      # the restrictor's rows at most this share of the aggregate's input
 
@@ -108,7 +108,7 @@ def _reduce_side(side, key: Column, other, other_key: Column, ctx):
         return None
     if _already_reduced(node.input, group.name, source):
         return None
-    copy, names = _copy_chain(source, ctx)
+    copy, names = copy_chain(source, ctx)
     field = _field(source, column)
     semi = Join(node.input, copy, "semi",
                 Call("eq", (group, Column(names[column], field.dtype, field.nullable)),
@@ -185,26 +185,6 @@ def _is_chain(node) -> bool:
         node = node.input
     return (isinstance(node, Scan) and (filtered or bool(node.filters))
             and all(is_deterministic(e) for e in node.filters))
-
-
-def _copy_chain(node, ctx) -> tuple[LogicalPlan, dict[str, str]]:
-    """The chain with every column it outputs renamed (names are unique in
-    a plan); returns the copy and old name -> new name of its output."""
-    if isinstance(node, Scan):
-        names = {f.name: ctx.fresh_name(f.name) for f in node.fields}
-        mapping = {old: Column(new, f.dtype, f.nullable)
-                   for f, (old, new) in zip(node.fields, names.items())}
-        return dataclasses.replace(
-            node, fields=tuple(dataclasses.replace(f, name=names[f.name]) for f in node.fields),
-            filters=tuple(substitute(e, mapping) for e in node.filters)), names
-    below, names = _copy_chain(node.input, ctx)
-    mapping = {old: Column(new, f.dtype, f.nullable)
-               for f in node.input.schema for old, new in [(f.name, names[f.name])]}
-    if isinstance(node, Filter):
-        return Filter(below, substitute(node.predicate, mapping)), names
-    out = {n: ctx.fresh_name(n) for n in node.names}
-    return Project(below, tuple(substitute(e, mapping) for e in node.exprs),
-                   tuple(out[n] for n in node.names)), out
 
 
 def _already_reduced(plan, key: str, source) -> bool:

@@ -6,6 +6,7 @@ Nothing here rewrites a plan on its own; the rules do.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import Iterable
@@ -15,7 +16,7 @@ import pyarrow as pa
 from ... import datatypes as dt
 from ..expr import (VOLATILE_FUNCTIONS, AggCall, Call, Cast, Column, Expr, Literal,  # noqa: F401
                     WindowCall, columns_of, conjoin, conjuncts)
-from ..logical import LogicalPlan
+from ..logical import Filter, LogicalPlan, Project, Scan
 from ..tree import expressions, transform_up, walk
 
 __all__ = ["produced_names", "referenced_names", "free_names", "substitute",
@@ -160,3 +161,25 @@ def split_by(preds: Iterable[Expr], names: set[str]) -> tuple[list[Expr], list[E
     for p in preds:
         (inside if columns_of(p) <= names else outside).append(p)
     return inside, outside
+
+
+def copy_chain(node, ctx) -> tuple[LogicalPlan, dict[str, str]]:
+    """A chain of Projects and Filters over one Scan, copied with every
+    column it outputs renamed (names are unique in a plan, so a subtree read
+    twice needs fresh ones); returns the copy and old name -> new name of
+    its output."""
+    if isinstance(node, Scan):
+        names = {f.name: ctx.fresh_name(f.name) for f in node.fields}
+        mapping = {old: Column(new, f.dtype, f.nullable)
+                   for f, (old, new) in zip(node.fields, names.items())}
+        return dataclasses.replace(
+            node, fields=tuple(dataclasses.replace(f, name=names[f.name]) for f in node.fields),
+            filters=tuple(substitute(e, mapping) for e in node.filters)), names
+    below, names = copy_chain(node.input, ctx)
+    mapping = {old: Column(new, f.dtype, f.nullable)
+               for f in node.input.schema for old, new in [(f.name, names[f.name])]}
+    if isinstance(node, Filter):
+        return Filter(below, substitute(node.predicate, mapping)), names
+    out = {n: ctx.fresh_name(n) for n in node.names}
+    return Project(below, tuple(substitute(e, mapping) for e in node.exprs),
+                   tuple(out[n] for n in node.names)), out

@@ -141,6 +141,8 @@ def _agg(a, rows):
         return len(rows)
     vals = [ev(a.args[0], r) for r in rows]
     vals = [v for v in vals if v is not None]
+    if a.distinct:
+        vals = list(dict.fromkeys(vals))
     if a.fn == "count":
         return len(vals)
     if not vals:
@@ -221,7 +223,13 @@ def _join(plan, outer):
     def match(l, r):
         if plan.condition is None:
             return True
-        return ev(plan.condition, {**l, **r})
+        row = {**l, **r}
+        if plan.null_equals_null:     # every conjunct an equality; NULL = NULL holds
+            return all(ev(c, row) is True or (
+                isinstance(c, E.Call) and c.fn == "eq"
+                and ev(c.args[0], row) is None and ev(c.args[1], row) is None)
+                for c in E.conjuncts(plan.condition))
+        return ev(plan.condition, row)
     out = []
     if plan.kind in ("semi", "anti"):
         for l in left:

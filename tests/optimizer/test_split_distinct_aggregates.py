@@ -38,8 +38,12 @@ QUERIES = [
     "SELECT count(DISTINCT x + 1) FROM t WHERE y < 1000",
     "SELECT count(DISTINCT x) FROM t WHERE y < 0",                      # empty input
     "SELECT g, count(DISTINCT x) FROM t WHERE y < 0 GROUP BY g",
-    "SELECT g, count(DISTINCT x), count(*) FROM t GROUP BY g",          # not split
-    "SELECT count(DISTINCT x), count(DISTINCT y) FROM t",               # not split
+    # split per argument first (split_multiple_distinct_aggregates.py)
+    "SELECT g, count(DISTINCT x), count(*) FROM t GROUP BY g",
+    "SELECT count(DISTINCT x), count(DISTINCT y) FROM t",
+    "SELECT g, count(DISTINCT x), sum(DISTINCT y), avg(y) FROM t GROUP BY g",
+    "SELECT g, count(DISTINCT x), count(DISTINCT y) FROM t WHERE y < 0 GROUP BY g",
+    "SELECT count(DISTINCT x), count(DISTINCT y), count(*) FROM t WHERE y < 0",
 ]
 
 
@@ -74,11 +78,19 @@ def test_the_distinct_values_are_grouped_first(con):
 
 
 @pytest.mark.parametrize("sql", [
-    "SELECT g, count(DISTINCT x), count(*) FROM t GROUP BY g",
-    "SELECT count(DISTINCT x), count(DISTINCT y) FROM t",
     "SELECT count(DISTINCT x) FILTER (WHERE y > 3) FROM t",
     "SELECT string_agg(DISTINCT CAST(x AS VARCHAR), ',') FROM t",
 ])
 def test_left_alone_when_not_every_aggregate_is_the_same_distinct_one(con, sql):
     [agg] = _aggregates(con, sql)
     assert any(a.distinct for a in agg.aggs)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT g, count(DISTINCT x), count(*) FROM t GROUP BY g",
+    "SELECT count(DISTINCT x), count(DISTINCT y) FROM t",
+])
+def test_distinct_of_several_arguments_or_with_plain_aggregates_is_split_per_argument(con, sql):
+    """Each argument gets its own pair aggregation: no DISTINCT is left."""
+    aggs = _aggregates(con, sql)
+    assert len(aggs) >= 3 and not any(a.distinct for n in aggs for a in n.aggs)
