@@ -134,12 +134,21 @@ def test_runaway_query_fails_and_the_connection_lives_on(data):
 
 
 def test_distinct_state_larger_than_the_limit_is_the_documented_error(data):
-    # a global DISTINCT has no group key to split its rows by
-    sql = "SELECT count(DISTINCT v), count(DISTINCT k) FROM fact"
+    # a global DISTINCT with a FILTER runs in one phase and has no group key
+    # to split its rows by
+    sql = "SELECT count(DISTINCT v) FILTER (WHERE k >= 0), count(DISTINCT k) FROM fact"
     with _connect(data, memory_limit="48KB", batch_size=512) as con:
         with pytest.raises(MemoryLimitExceeded, match=r"HashAggregate \(single\) in stage"):
             con.execute(sql).fetchall()
         con.execute("SET memory_limit = '2MB'")
+        assert con.execute(sql).fetchall() == _duck(data, sql)
+
+
+def test_distinct_of_two_arguments_runs_in_two_phases_within_the_limit(data):
+    # split per argument (optimizer/split_multiple_distinct_aggregates.py),
+    # each DISTINCT groups by its value first: those aggregations spill
+    sql = "SELECT count(DISTINCT v), count(DISTINCT k) FROM fact"
+    with _connect(data, memory_limit="48KB", batch_size=512) as con:
         assert con.execute(sql).fetchall() == _duck(data, sql)
 
 
