@@ -23,6 +23,10 @@ import pyarrow.compute as pc
 
 from ...errors import DataError
 from ... import datatypes as dt
+from ..kernels.arrow_buffers import validity
+from ..kernels.decimal_to_float import decimal_to_double
+
+_NO_MASK = np.zeros(0, dtype=np.bool_)
 
 _INT_RE = r"^[+-]?\d+$"
 _DEC_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -155,13 +159,12 @@ def _decimal_to_float(a: pa.Array, target: pa.DataType) -> pa.Array | None:
     if a.type.bit_width != 128 or not 0 <= scale <= 22:
         return None
     words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
-    low, high = words[0::2], words[1::2]
-    valid = ~a.is_null().to_numpy(zero_copy_only=False)
-    fits = (high == (low >> 63)) & (np.abs(low) < 2 ** 53)
-    if not fits[valid].all():
+    valid = validity(a)
+    values = np.empty(len(a), dtype=np.float64)
+    if not decimal_to_double(words, _NO_MASK if valid is None else valid, 10.0 ** scale, values):
         return None
-    values = np.where(valid, low, 0).astype(np.float64) / 10.0 ** scale
-    return pa.array(values, pa.float64(), mask=~valid).cast(target)
+    out = pa.array(values, pa.float64(), mask=None if valid is None else ~valid)
+    return out if target == pa.float64() else out.cast(target)
 
 
 def _pad_date_fields(a: pa.Array, target: pa.DataType) -> pa.Array:

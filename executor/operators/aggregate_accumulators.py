@@ -30,6 +30,7 @@ from ...planner.expr import AggCall, Literal
 from ...planner.functions_agg import COLLECTED
 from ..functions.cast import cast_array
 from ..kernels import grouped_agg as K
+from ..kernels.grouped_variance import batch_moments
 from ..kernels.arrow_buffers import (bitmap_buffer, decimal_from_words, decimal_words,
                                      decode, key_words, mask_array, validity)
 from ..kernels.key_encoder import KeyEncoder
@@ -329,9 +330,8 @@ class Variance(Accumulator):
         x = cast_array(decode(arg), pa.float64()).to_numpy(zero_copy_only=False)
         valid = _valid(arg, mask)
         ids = np.asarray(ids, dtype=np.int64)
-        if len(valid):
-            ids, x = ids[valid], x[valid]
-        self._add(ids, n, np.ones(len(x)), x, np.zeros(len(x)))
+        c, mean, m2 = batch_moments(ids, x, valid, n)      # one state per group
+        self._add(np.arange(n, dtype=np.int64), n, c, mean, m2)
 
     def merge(self, ids, n, states):
         def col(a):
