@@ -23,7 +23,7 @@ import dataclasses
 
 import pyarrow as pa
 
-from ..expr import conjuncts
+from ..expr import Column, conjuncts
 from ..logical import (Aggregate, Distinct, EnforceSingleRow, Filter, Join, Limit,
                        LogicalPlan, Project, Scan, SetOp, Sort, Union, Unnest, Values, Window)
 from ..tree import children, with_children
@@ -55,6 +55,41 @@ def _cheapest(fields) -> int:
     return 0
 
 
+def _row_carrier(node: Project) -> list[int]:
+    """The one output a Project keeps when none is needed (count(*) above
+    it still counts its rows): a column the operators below read anyway
+    (a join's or filter's), so no column is read only to be counted (SF1
+    `count(*) ... WHERE o_totalprice > (subquery)` read o_orderkey too)."""
+    if not node.names:
+        return []
+    used = _used_below(node.input)
+    for i, e in enumerate(node.exprs):
+        if isinstance(e, Column) and e.name in used:
+            return [i]
+    return [0]
+
+
+def _used_below(plan: LogicalPlan) -> set[str]:
+    """Columns that filters, join conditions, sorts and aggregates under
+    `plan` read (a Project passing a column through does not count)."""
+    out: set[str] = set()
+    todo = [plan]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Filter):
+            out |= _cols([node.predicate])
+        elif isinstance(node, Join):
+            out |= _cols([node.condition])
+        elif isinstance(node, Scan):
+            out |= _cols(node.filters)
+        elif isinstance(node, Sort):
+            out |= _cols(k.expr for k in node.keys)
+        elif isinstance(node, Aggregate):
+            out |= _cols(node.group_exprs) | _cols(node.aggs)
+        todo.extend(children(node))
+    return out
+
+
 def _prune(node: LogicalPlan, required: set[str]) -> LogicalPlan:
     if isinstance(node, Scan):
         need = required | _cols(node.filters)
@@ -70,7 +105,7 @@ def _prune(node: LogicalPlan, required: set[str]) -> LogicalPlan:
             node, input=_prune(node.input, required | _cols([node.predicate])))
     if isinstance(node, Project):
         keep = ([i for i, n in enumerate(node.names) if n in required]
-                or list(range(min(1, len(node.names)))))
+                or _row_carrier(node))
         exprs = tuple(node.exprs[i] for i in keep)
         names = tuple(node.names[i] for i in keep)
         return Project(_prune(node.input, _cols(exprs)), exprs, names)

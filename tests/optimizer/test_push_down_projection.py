@@ -103,3 +103,18 @@ def test_unused_window_is_dropped(h):
     plan = h.project(L.Window(s, (w,), ("rn",)), "t1")
     out = rule(plan)
     assert not any(isinstance(n, L.Window) for n in walk(out))
+
+
+def test_count_star_keeps_a_column_the_join_reads_anyway(h):
+    """count(*) above a Project needs none of its columns; the one kept to
+    carry the rows is the join's condition column, not the first one (which
+    the scan would otherwise read only to be counted)."""
+    a, b = wide(h, "a", rows=[{f"a{i}": r + i for i in range(5)} for r in range(6)]), \
+        wide(h, "b", rows=[{f"b{i}": 2 * r for i in range(5)} for r in range(3)])
+    join = L.Join(a, b, "inner", h.call("gt", h.col(a, "a3"), h.col(b, "b0")))
+    proj = L.Project(join, (h.col(a, "a0"), h.col(a, "a3")), ("a0", "a3"))
+    plan = L.Aggregate(proj, (), (), (E.AggCall("count_star", (), I),), ("n",))
+    out = rule(plan)
+    [scan_a] = [n for n in walk(out) if isinstance(n, L.Scan) and n.table == "a"]
+    assert scan_a.columns == ("a3",)
+    assert h.run(out) == h.run(plan)
