@@ -24,7 +24,9 @@ import pyarrow.compute as pc
 from ...errors import DataError
 from ... import datatypes as dt
 from ..kernels.arrow_buffers import validity
+from ..kernels.date_to_string import format_dates
 from ..kernels.decimal_to_float import decimal_to_double
+from ..kernels.decimal_to_int import decimal_to_int64
 
 _NO_MASK = np.zeros(0, dtype=np.bool_)
 
@@ -167,6 +169,42 @@ def _decimal_to_float(a: pa.Array, target: pa.DataType) -> pa.Array | None:
     return out if target == pa.float64() else out.cast(target)
 
 
+def _decimal_to_integer(a: pa.Array, target: pa.DataType, safe: bool) -> pa.Array | None:
+    """CAST of a DECIMAL(≤18) to an integer type, rounding half away from
+    zero (kernels/decimal_to_int.py); a value out of range is the DataError
+    of any failed cast. None: not this case, or TRY_CAST with a value out
+    of range (the general path makes it NULL)."""
+    t = a.type
+    if not (pa.types.is_decimal128(t) and t.precision <= 18):
+        return None
+    info = np.iinfo(target.to_pandas_dtype())
+    lo, hi = max(int(info.min), -(2 ** 63)), min(int(info.max), 2 ** 63 - 1)
+    words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    valid = validity(a)
+    out = np.empty(len(a), dtype=np.int64)
+    bad = decimal_to_int64(words, _NO_MASK if valid is None else valid, t.scale, lo, hi, out)
+    if bad >= 0:
+        if safe:
+            return None
+        raise _fail(a, int(bad), target)
+    res = pa.array(out, pa.int64(), mask=None if valid is None else ~valid)
+    return res if target == pa.int64() else res.cast(target)
+
+
+def _date_to_text(a: pa.Array) -> pa.Array | None:
+    """DATE to 'YYYY-MM-DD' (kernels/date_to_string.py); None outside years
+    1-9999 (Arrow formats those)."""
+    days = np.frombuffer(a.buffers()[1], dtype=np.int32)[a.offset: a.offset + len(a)]
+    valid = validity(a)
+    data = np.zeros(10 * len(a), dtype=np.uint8)
+    if not format_dates(days, _NO_MASK if valid is None else valid, data):
+        return None
+    offsets = np.arange(0, 10 * len(a) + 1, 10, dtype=np.int32)
+    bitmap = None if valid is None else pa.array(valid).buffers()[1]
+    return pa.StringArray.from_buffers(len(a), pa.py_buffer(offsets), pa.py_buffer(data),
+                                       bitmap, a.null_count)
+
+
 def _pad_date_fields(a: pa.Array, target: pa.DataType) -> pa.Array:
     """'2020-1-5 7:03:04' -> '2020-01-05 07:03:04' (DuckDB reads one-digit
     months, days and hours)."""
@@ -246,6 +284,14 @@ def cast_array(a: pa.Array, target: pa.DataType, safe: bool = False) -> pa.Array
         return pa.nulls(len(a), target)
     if dt.is_decimal(a.type) and dt.is_floating(target):
         out = _decimal_to_float(a, target)
+        if out is not None:
+            return out
+    if dt.is_decimal(a.type) and dt.is_integer(target):
+        out = _decimal_to_integer(a, target, safe)
+        if out is not None:
+            return out
+    if pa.types.is_date32(a.type) and target == pa.string():
+        out = _date_to_text(a)
         if out is not None:
             return out
     original = a
