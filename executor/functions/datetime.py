@@ -64,6 +64,13 @@ def add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
     return (start + np.minimum(dom, length - 1)).astype(np.int64)
 
 
+def _plus_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """add_months, skipped when no row adds a month (`+ INTERVAL '5' DAY`:
+    the calendar arithmetic on datetime64 was 0.4 s of a join over SF1
+    lineitem's 6M matched rows)."""
+    return add_months(days, months) if months.any() else days
+
+
 def temporal_arith(call, a, b, n):
     """date/timestamp +/- interval or integer days; date - date."""
     fn, out = call.fn, call.dtype
@@ -84,12 +91,12 @@ def temporal_arith(call, a, b, n):
         if np.any(nanos[valid] != 0):
             raise DataError("a DATE plus an interval with a time part needs a TIMESTAMP")
         days = to_int_numpy(a, pa.int32()).astype(np.int64)
-        res = add_months(days, months) + ivdays
+        res = _plus_months(days, months) + ivdays
         return from_numpy(res.astype(np.int32), pa.date32(), valid)
     us = to_int_numpy(a.cast(pa.timestamp("us", a.type.tz)).cast(pa.int64()))
     days = np.floor_divide(us, US_PER_DAY)
     tod = us - days * US_PER_DAY
-    res = (add_months(days, months) + ivdays) * US_PER_DAY + tod + nanos // 1000
+    res = (_plus_months(days, months) + ivdays) * US_PER_DAY + tod + nanos // 1000
     return from_numpy(res, out, valid)
 
 
