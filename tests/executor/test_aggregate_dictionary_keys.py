@@ -62,21 +62,22 @@ def test_matches_duckdb(data, sql, memory_limit):
             for x, y in zip(g, w))
 
 
-def test_the_dictionary_path_is_taken(data, monkeypatch):
-    from quiver.executor.kernels import key_encoder
-    calls = []
-    real = key_encoder._Column._dictionary_codes
+def _count_calls(monkeypatch, owner, name: str, calls: list) -> None:
+    """Record a call of owner.name in `calls`, then run it."""
+    real = getattr(owner, name)
 
     def spy(self, *a, **kw):
-        calls.append(1)
+        calls.append(name)
         return real(self, *a, **kw)
-    monkeypatch.setattr(key_encoder._Column, "_dictionary_codes", spy)
-    combined = key_encoder.KeyEncoder._combined_dictionaries      # several dictionary keys
+    monkeypatch.setattr(owner, name, spy)
 
-    def spy_combined(self, *a, **kw):
-        calls.append(2)
-        return combined(self, *a, **kw)
-    monkeypatch.setattr(key_encoder.KeyEncoder, "_combined_dictionaries", spy_combined)
+
+def test_the_dictionary_path_is_taken(data, monkeypatch):
+    from quiver.executor.kernels import key_encoder
+    calls: list = []
+    _count_calls(monkeypatch, key_encoder._Column, "_dictionary_codes", calls)
+    # several dictionary keys
+    _count_calls(monkeypatch, key_encoder.KeyEncoder, "_combined_dictionaries", calls)
     with quiver.connect() as con:
         con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
         con.execute(QUERIES[0]).fetchall()
@@ -88,13 +89,8 @@ def test_dictionaries_pass_a_project_that_only_picks_columns(data, monkeypatch):
     scan (flag, status): the aggregate still gets both as dictionaries and
     codes the value pairs at once."""
     from quiver.executor.kernels import key_encoder
-    calls = []
-    combined = key_encoder.KeyEncoder._combined_dictionaries
-
-    def spy_combined(self, *a, **kw):
-        calls.append(1)
-        return combined(self, *a, **kw)
-    monkeypatch.setattr(key_encoder.KeyEncoder, "_combined_dictionaries", spy_combined)
+    calls: list = []
+    _count_calls(monkeypatch, key_encoder.KeyEncoder, "_combined_dictionaries", calls)
     with quiver.connect() as con:
         con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
         plan = "\n".join(r[1] for r in con.execute(
