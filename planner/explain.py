@@ -92,8 +92,9 @@ def describe_node(node: Any) -> str:
         flt = f" filters=[{_exprs(node.filters)}]" if node.filters else ""
         files = sum(len(g) for g in node.splits)
         fmt = f" format={node.file_format}" if node.file_format != "parquet" else ""
+        fetch = f" fetch={node.fetch}" if node.fetch is not None else ""
         return (f"ParquetScanExec: {node.table} [{', '.join(f.name for f in node.fields)}] "
-                f"partitions={len(node.splits)} splits={files}{fmt}{flt}")
+                f"partitions={len(node.splits)} splits={files}{fmt}{flt}{fetch}")
     if isinstance(node, P.MemoryScanExec):
         return f"MemoryScanExec: {node.table} partitions={node.num_partitions}"
     if isinstance(node, (L.Filter, P.FilterExec)):

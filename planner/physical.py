@@ -65,6 +65,9 @@ class ParquetScanExec(ExecNode):
     storage_options: tuple[tuple[str, Any], ...] = ()
     file_format: str = "parquet"       # "csv" / "json": whole text files (storage/textfiles.py)
     read_options: tuple[tuple[str, Any], ...] = ()
+    # a LIMIT right above an unfiltered scan: each partition reads only its
+    # first `fetch` rows (the first rows of its first row groups)
+    fetch: int | None = None
     _expressions: ClassVar = ("filters",)
 
     @property

@@ -16,6 +16,7 @@ input sizes, never by the user.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -335,6 +336,8 @@ class PhysicalPlanner:
             sort = self._plan_Sort(node.input, fetch=node.limit + node.offset)
             return P.LimitExec(sort, node.limit, node.offset)
         child = self.plan(node.input)
+        if node.limit is not None:
+            child = _scan_fetching(child, node.limit + node.offset)
         if P.partitions(child) == 1:
             return P.LimitExec(child, node.limit, node.offset)
         local = child
@@ -437,6 +440,25 @@ def split_join_condition(condition: Expr | None, left_names: set[str],
         else:
             rest.append(c)
     return tuple(lkeys), tuple(rkeys), conjoin(rest)
+
+
+# a LIMIT up to this many rows reads only the first rows of an unfiltered
+# scan; a larger one reads whole row groups as usual
+FETCH_MAX_ROWS = 1 << 16
+
+
+def _scan_fetching(node: P.ExecNode, rows: int) -> P.ExecNode:
+    """`node` with its Parquet scan told to read only its first `rows` rows
+    per partition, when the scan is unfiltered and only Projects lie between
+    (`SELECT * FROM lineitem LIMIT 10` decoded a whole row group of every
+    column in each task: 0.13 s)."""
+    if isinstance(node, P.ProjectExec):
+        inner = _scan_fetching(node.input, rows)
+        return node if inner is node.input else dataclasses.replace(node, input=inner)
+    if (isinstance(node, P.ParquetScanExec) and not node.filters and 0 < rows <= FETCH_MAX_ROWS
+            and node.file_format == "parquet"):
+        return dataclasses.replace(node, fetch=rows)
+    return node
 
 
 def group_splits(splits: list[P.Split], target_bytes: int, min_groups: int):

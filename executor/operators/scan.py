@@ -95,6 +95,10 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx,
                               conjuncts, ctx)
         return
     key_filter = scan_key_filter.for_scan(node, ctx)
+    if node.fetch is not None and conjuncts is None and key_filter is None:
+        yield from _first_rows(node, splits, source_cols, read_schema, positions, out_schema,
+                               storage_options, counters, ctx)
+        return
     for split in splits:
         batches = (_rename(b, positions, out_schema)
                    for b in read_split(split, source_cols, read_schema, node.protocol,
@@ -110,6 +114,27 @@ def parquet_scan(node: ParquetScanExec, partition: int, ctx,
             ctx.check_cancelled()
             if out.num_rows:
                 yield _decode(out, out_schema, keep_dictionary)
+
+
+def _first_rows(node, splits, source_cols, read_schema, positions, out_schema,
+                storage_options, counters, ctx) -> Iterator[pa.RecordBatch]:
+    """The partition's first node.fetch rows (a LIMIT above): each row group
+    read only for its first rows (pyarrow decodes just the pages they are
+    in), row groups in order until enough rows came."""
+    left = node.fetch
+    for split in splits:
+        for batch in read_split(split, source_cols, read_schema, node.protocol,
+                                storage_options, left, counters=counters,
+                                first_rows_only=True):
+            ctx.check_cancelled()
+            out = _decode(_rename(batch, positions, out_schema), out_schema)
+            if out.num_rows > left:
+                out = out.slice(0, left)
+            if out.num_rows:
+                yield out
+            left -= out.num_rows
+            if left <= 0:
+                return
 
 
 def _filtered(batches, conjuncts: ScanFilter | None, key_filter, min_rows: int
