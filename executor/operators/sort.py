@@ -40,6 +40,7 @@ from ..kernels.sort_order import sort_indices
 from ..registry import execute, implements
 from ..row_take import take_rows
 from .sort_bound import may_enter
+from .sort_late_rows import late_rows_apply, late_top_n
 from .sort_spill import ExternalSort
 
 TOP_N_MAX = 1 << 16          # a larger fetch sorts the whole partition, then cuts
@@ -70,13 +71,14 @@ def _sorted(node: SortExec, table: pa.Table | pa.RecordBatch, ncols: int,
     return take_rows(table, idx)
 
 
-def _top_n(node: SortExec, partition: int, ctx, fetch: int):
+def _top_n(node: SortExec, partition: int, ctx, fetch: int, batches=None):
     """The first `fetch` rows (a Table, or None when empty), or, when the pool
-    refuses even those, what _full returns for the whole input."""
+    refuses even those, what _full returns for the whole input. `batches`:
+    the input when not node.input's (sort_late_rows.py's key columns)."""
     top: pa.Table | None = None
     bound = None                    # the first key of the top's last row, once it is full
     res = ctx.reserve("Sort (top-N)", node)
-    it = iter(execute(node.input, partition, ctx))
+    it = iter(execute(node.input, partition, ctx) if batches is None else batches)
     try:
         for batch in it:
             ctx.check_cancelled()
@@ -220,7 +222,14 @@ def sort_exec(node: SortExec, partition: int, ctx) -> Iterator[pa.RecordBatch]:
     fetch = node.fetch
     if fetch is not None and fetch <= 0:
         return
-    if fetch is not None and fetch <= TOP_N_MAX:
+    if fetch is not None and late_rows_apply(node):
+        done, out = late_top_n(node, partition, ctx,
+                               lambda batches: _top_n(node, partition, ctx, fetch, batches),
+                               lambda rows: _sorted(node, _with_keys(rows, _key_arrays(node, rows)),
+                                                    rows.num_columns, fetch, keep_keys=False))
+        if not done:                    # the pool refused even the keys' top
+            out = _top_n(node, partition, ctx, fetch)
+    elif fetch is not None and fetch <= TOP_N_MAX:
         out = _top_n(node, partition, ctx, fetch)
     else:
         out = _full(node, partition, ctx)
