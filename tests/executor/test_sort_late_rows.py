@@ -38,6 +38,8 @@ QUERIES = [
     "SELECT * FROM t ORDER BY s, x DESC, id LIMIT 7 OFFSET 5",
     "SELECT * FROM t ORDER BY x, id LIMIT 1000",              # more than a partition has
     "SELECT * FROM t ORDER BY k DESC, id DESC LIMIT 4",       # a partition column key
+    "SELECT w, id FROM t ORDER BY x DESC, id LIMIT 9",         # through a Project
+    "SELECT id AS i, w FROM t ORDER BY s DESC, i LIMIT 5",
 ]
 
 
