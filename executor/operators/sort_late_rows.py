@@ -28,6 +28,7 @@ import dataclasses
 import numpy as np
 import pyarrow as pa
 
+from ...errors import OperationalError
 from ...planner.expr import Column
 from ...planner.physical import ParquetScanExec, ProjectExec, SortExec
 from ...storage.parquet import read_footer
@@ -111,12 +112,22 @@ def _places(scan: ParquetScanExec, splits, numbers: np.ndarray):
 
 def _rows_of(scan: ParquetScanExec, picker, split, group: int, offsets: np.ndarray,
              ctx) -> pa.Table:
-    """Rows `offsets` of one row group, all the sort's input columns."""
+    """Rows `offsets` (sorted) of one row group, all the sort's input
+    columns, taken from each batch as the group streams by (only the few
+    rows are held)."""
     one = dataclasses.replace(scan, splits=((dataclasses.replace(split, row_groups=(group,)),),))
     if picker is not None:
         one = dataclasses.replace(picker, input=one)
-    batches = list(execute(one, 0, ctx))
-    table = pa.Table.from_batches(batches) if batches else None
-    if table is None:
-        raise AssertionError(f"row group {group} of {split.path} read no rows")
-    return table.take(pa.array(offsets))
+    taken, start = [], 0
+    for batch in execute(one, 0, ctx):
+        end = start + batch.num_rows
+        lo, hi = np.searchsorted(offsets, [start, end])
+        if hi > lo:
+            taken.append(batch.take(pa.array(offsets[lo:hi] - start)))
+        start = end
+        if hi == len(offsets):
+            break
+    if sum(t.num_rows for t in taken) != len(offsets):
+        raise OperationalError(f"{split.path} changed while the query read it "
+                               f"(row group {group} has fewer rows than its footer said)")
+    return pa.Table.from_batches(taken)
