@@ -38,6 +38,7 @@ UNIT_RANKS = {
     "quiver": 8,            # the package's __init__.py: connect() and the errors
     "shell": 9, "tpch": 9,
     "cli": 10,
+    "bench": 10,            # bench/: scripts that time the engine (not in the wheel)
 }
 ROOT_MODULES = {"__init__.py", "errors.py", "datatypes.py", "config.py", "dbapi.py",
                 "cli.py", "session.py", "ddl.py", "allocator.py"}
