@@ -83,7 +83,10 @@ def late_top_n(node: SortExec, partition: int, ctx, top_n_of, sort_rows):
             yield batch.append_column(_NUMBER, pa.array(np.arange(start, start + n)))
             start += n
     top = top_n_of(numbered())
-    if isinstance(top, tuple):
+    if isinstance(top, tuple):          # refused: a started external sort; drop it
+        spill, _, reservation = top
+        spill.close()
+        reservation.free()
         return False, None
     if top is None or top.num_rows == 0:
         return True, None

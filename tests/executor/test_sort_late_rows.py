@@ -96,3 +96,17 @@ def test_not_for_expressions_filters_or_key_only_scans(data):
     filtered = ParquetScanExec("t", fields, ("a", "b"), ((),),
                                (Call("gt", (Column("a", dt.INT64), Literal(1, dt.INT64)), dt.BOOL),))
     assert not sort_late_rows.late_rows_apply(SortExec(filtered, (key,), 10))
+
+
+def test_refused_keys_top_falls_back_to_the_plain_path(data):
+    """Under a tiny memory limit the keys' top-N spills: it is dropped (its
+    files and reservation) and the sort runs the usual way, same answer."""
+    sql = "SELECT * FROM t ORDER BY x DESC NULLS LAST, id LIMIT 1000"
+    duck = duckdb.connect()
+    duck.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{data}/t/*/*.parquet', "
+                 "hive_partitioning = true)")
+    with quiver.connect(target_partitions=1, memory_limit="24KB", batch_size=256) as con:
+        con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
+        got = con.execute(sql).fetchall()
+        assert con.session.last_memory["spilled"] > 0
+    assert got == duck.execute(sql).fetchall()
