@@ -110,3 +110,12 @@ def test_refused_keys_top_falls_back_to_the_plain_path(data):
         got = con.execute(sql).fetchall()
         assert con.session.last_memory["spilled"] > 0
     assert got == duck.execute(sql).fetchall()
+
+
+def test_explain_analyze_counts_the_rows_the_scan_read(data):
+    with quiver.connect(target_partitions=1) as con:
+        con.execute(f"CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{data}/t'")
+        text = "\n".join(" ".join(map(str, r)) for r in con.execute(
+            "EXPLAIN ANALYZE SELECT * FROM t ORDER BY x DESC, id LIMIT 5").fetchall())
+    scan = next(line for line in text.splitlines() if "ParquetScanExec" in line and "rows=" in line)
+    assert "rows=2100" in scan.replace(",", "")
