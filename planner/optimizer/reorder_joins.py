@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from ..expr import Expr, columns_of, conjoin, conjuncts
 from ..logical import Join, LogicalPlan, Project
+from ..physical_planner import split_join_condition
 from ..statistics import base_rows, estimate_rows
 from ..tree import children, with_children
 
@@ -80,16 +81,16 @@ def _greedy(relations: list[LogicalPlan], preds: list[Expr]) -> LogicalPlan:
     joined = set(names[start])
     remaining = [i for i in range(len(relations)) if i != start]
     used = [False] * len(preds)
-    sides = [_equality_sides(p) for p in preds]
     while remaining:
         def connected(i: int) -> bool:
             links = [k for k, c in enumerate(cols)
                      if not used[k] and c & names[i] and c & joined and c <= joined | names[i]]
-            return _linked(links, sides, joined, names[i], current_size * sizes[i])
+            return _linked([preds[k] for k in links], joined, names[i],
+                           current_size * sizes[i])
         pool = [i for i in remaining if connected(i)] or remaining
         # each candidate with the relations only it reaches that shrink it
         branches = {i: _branch(i, set(remaining) - {i}, joined, relations, sizes, names,
-                               cols, preds, used, sides) for i in pool}
+                               cols, preds, used) for i in pool}
 
         def conditions(b: "_Branch") -> list[int]:
             available = joined | b.names
@@ -128,27 +129,14 @@ def _greedy(relations: list[LogicalPlan], preds: list[Expr]) -> LogicalPlan:
 CROSS_PAIRS = 100_000
 
 
-def _equality_sides(pred: Expr):
-    """(columns of one side, columns of the other) of `a = b`, else None."""
-    from ..expr import Call
-    if isinstance(pred, Call) and pred.fn == "eq" and len(pred.args) == 2:
-        a, b = columns_of(pred.args[0]), columns_of(pred.args[1])
-        if a and b:
-            return a, b
-    return None
-
-
-def _linked(links: list[int], sides, mine: set, theirs: set, pairs: float) -> bool:
+def _linked(links: list[Expr], mine: set, theirs: set, pairs: float) -> bool:
     """Whether predicates `links` (each spanning `mine` and `theirs`) make
-    a join worth taking: a hash-joinable equality, or a small cross product."""
+    a join worth taking: one gives a hash join key (the physical planner's
+    own test), or the cross product is small."""
     if not links:
         return False
-    for k in links:
-        eq = sides[k]
-        if eq is not None and ((eq[0] <= mine and eq[1] <= theirs)
-                               or (eq[0] <= theirs and eq[1] <= mine)):
-            return True
-    return pairs <= CROSS_PAIRS
+    keys, _, _ = split_join_condition(conjoin(links), mine, theirs)
+    return bool(keys) or pairs <= CROSS_PAIRS
 
 
 # a relation joins a candidate's branch only if it cuts the branch's
@@ -166,7 +154,7 @@ class _Branch:
 
 
 def _branch(i: int, free: set[int], outside: set[str], relations, sizes, names, cols, preds,
-            used, sides) -> _Branch:
+            used) -> _Branch:
     """Relation i, joined first with those of `free` that connect to it but
     not to `outside` (the columns already joined) when that shrinks it: a
     snowflake branch (TPC-H Q3's orders with the customers of one market
@@ -180,12 +168,13 @@ def _branch(i: int, free: set[int], outside: set[str], relations, sizes, names, 
             return [k for k, c in enumerate(cols) if not used[k] and k not in b.used
                     and c & names[j] and c & within and c <= within | names[j]]
         candidates = [j for j in sorted(free)
-                      if _linked(links(j, b.names), sides, b.names, names[j], b.size * sizes[j])
+                      if _linked([preds[k] for k in links(j, b.names)], b.names, names[j],
+                                 b.size * sizes[j])
                       and not links(j, outside)]
         best = None
         for j in candidates:
             sub = _branch(j, free - {j}, outside | b.names, relations, sizes, names, cols,
-                          preds, used, sides)
+                          preds, used)
             within = b.names | sub.names
             conds = [k for k, c in enumerate(cols) if not used[k] and k not in b.used
                      and k not in sub.used and c <= within and c & b.names and c & sub.names]
