@@ -35,6 +35,7 @@ from ... import datatypes as dt
 from ..expr import AggCall, Call, Case, Cast, Column, Literal
 from ..logical import Aggregate, Project
 from ..tree import transform_up
+from .util import coalesce
 
 NULL_SKIPPING = frozenset({"count", "sum", "avg", "min", "max", "stddev_samp", "stddev_pop",
                            "var_samp", "var_pop", "bool_and", "bool_or"})
@@ -63,7 +64,7 @@ def _rewrite(node, ctx):
         else:
             inner = ctx.fresh_name(name)
             names.append(inner)
-            fixes[name] = Call("coalesce", (Column(inner, agg.dtype), zero), agg.dtype)
+            fixes[name] = coalesce(Column(inner, agg.dtype), zero)
     if aggs == list(node.aggs):
         return node
     out = dataclasses.replace(node, aggs=tuple(aggs), agg_names=tuple(names))
@@ -75,8 +76,8 @@ def _rewrite(node, ctx):
 
 
 def _as_filter(agg: AggCall, grouped: bool):
-    """(the aggregate with a FILTER, the zero to coalesce its NULL to or
-    None), or None when `agg` is not of a shape rewritten here."""
+    """(the aggregate with a FILTER, the zero value to coalesce its NULL to
+    or None), or None when `agg` is not of a shape rewritten here."""
     if agg.fn not in NULL_SKIPPING or agg.distinct or len(agg.args) != 1:
         return None
     case = agg.args[0]
@@ -88,7 +89,7 @@ def _as_filter(agg: AggCall, grouped: bool):
         zero = None
     elif (agg.fn == "sum" and grouped and _is_zero(default) and never_null(value)
           and dt.is_numeric(agg.dtype)):
-        zero = Cast(default, agg.dtype) if default.dtype != agg.dtype else default
+        zero = default.value
     else:
         return None
     if value.dtype != case.dtype:
