@@ -37,10 +37,6 @@ def _filter_mask(expr: Expr | None, batch: pa.RecordBatch) -> np.ndarray | None:
     return mask_values(eval_array(expr, batch))       # NULL: not counted
 
 
-def _args_may_raise(agg) -> bool:
-    return any(may_raise(a) for a in agg.args)
-
-
 def _state_columns(node: HashAggregateExec, batch: pa.RecordBatch) -> list[list[pa.Array]]:
     """The partial-state columns of each aggregate in a final-mode input batch:
     by the names aggregate_state gives, else by position after the group columns."""
@@ -135,6 +131,9 @@ class GroupTable:
         else:
             self.encoder = KeyEncoder(self.key_types)
         self.accs = make_accumulators(node.aggs)
+        # FILTERed aggregates whose argument can raise: evaluated on the kept rows only
+        self.filter_first = [agg.filter is not None and any(may_raise(a) for a in agg.args)
+                             for agg in node.aggs]
         self.key_bytes = 0
         self.n = 0 if self.key_types else 1
         self.base = self.nbytes()         # an empty table's fixed size (hash table capacity)
@@ -163,9 +162,9 @@ class GroupTable:
                 acc.merge(ids, n, states)
             return
         with shared_subexpressions():
-            for agg, acc in zip(node.aggs, self.accs):
+            for agg, acc, filter_first in zip(node.aggs, self.accs, self.filter_first):
                 rows, row_ids, mask = batch, ids, _filter_mask(agg.filter, batch)
-                if mask is not None and agg.args and _args_may_raise(agg):
+                if filter_first:
                     # only the rows the FILTER keeps reach the aggregate:
                     # sum(10 / x) FILTER (WHERE x <> 0) must not divide by zero
                     rows, row_ids, mask = batch.filter(mask_array(mask)), ids[mask], None
