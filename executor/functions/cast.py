@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from ...errors import DataError
 from ... import datatypes as dt
-from ..kernels.arrow_buffers import validity
+from ..kernels.arrow_buffers import decimal_words, validity
 from ..kernels.date_to_string import format_dates
 from ..kernels.decimal_to_float import decimal_to_double
 from ..kernels.decimal_to_int import decimal_to_int64
@@ -160,10 +160,11 @@ def _decimal_to_float(a: pa.Array, target: pa.DataType) -> pa.Array | None:
     scale = a.type.scale
     if a.type.bit_width != 128 or not 0 <= scale <= 22:
         return None
-    words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    low, high = decimal_words(a)
     valid = validity(a)
     values = np.empty(len(a), dtype=np.float64)
-    if not decimal_to_double(words, _NO_MASK if valid is None else valid, 10.0 ** scale, values):
+    if not decimal_to_double(low.view(np.int64), high, _NO_MASK if valid is None else valid,
+                             10.0 ** scale, values):
         return None
     out = pa.array(values, pa.float64(), mask=None if valid is None else ~valid)
     return out if target == pa.float64() else out.cast(target)
@@ -179,10 +180,11 @@ def _decimal_to_integer(a: pa.Array, target: pa.DataType, safe: bool) -> pa.Arra
         return None
     info = np.iinfo(target.to_pandas_dtype())
     lo, hi = max(int(info.min), -(2 ** 63)), min(int(info.max), 2 ** 63 - 1)
-    words = np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    low, _ = decimal_words(a)
     valid = validity(a)
     out = np.empty(len(a), dtype=np.int64)
-    bad = decimal_to_int64(words, _NO_MASK if valid is None else valid, t.scale, lo, hi, out)
+    bad = decimal_to_int64(low.view(np.int64), _NO_MASK if valid is None else valid, t.scale,
+                           lo, hi, out)
     if bad >= 0:
         if safe:
             return None

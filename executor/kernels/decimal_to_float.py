@@ -18,18 +18,18 @@ _LIMIT = 2 ** 53
 
 
 @njit(cache=True, nogil=True)
-def decimal_to_double(words, valid, divisor, out):
-    """out[i] = low word / divisor for the rows with valid[i] (all when
-    `valid` is empty); False (out unfinished) when a valid value does not
-    fit in 53 bits."""
+def decimal_to_double(low, high, valid, divisor, out):
+    """out[i] = low[i] / divisor for the rows with valid[i] (all when
+    `valid` is empty); `low` (as int64) and `high` are the words of
+    arrow_buffers.decimal_words. False (out unfinished) when a valid value
+    does not fit in 53 bits."""
     has_valid = len(valid) > 0
     for i in range(len(out)):
         if has_valid and not valid[i]:
             out[i] = 0.0
             continue
-        low = words[2 * i]
-        high = words[2 * i + 1]
-        if high != (low >> 63) or low >= _LIMIT or low <= -_LIMIT:
+        lo = low[i]
+        if high[i] != (lo >> 63) or lo >= _LIMIT or lo <= -_LIMIT:
             return False
-        out[i] = np.float64(low) / divisor
+        out[i] = np.float64(lo) / divisor
     return True

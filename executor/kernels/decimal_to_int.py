@@ -16,10 +16,11 @@ from .jit import njit
 
 
 @njit(cache=True, nogil=True)
-def decimal_to_int64(words, valid, scale, lo, hi, out):
-    """out[i] = round(value / 10^scale), ties away from zero, for the valid
-    rows (all when `valid` is empty). Returns the first valid row whose
-    result is outside [lo, hi], or -1."""
+def decimal_to_int64(low, valid, scale, lo, hi, out):
+    """out[i] = round(low[i] / 10^scale), ties away from zero, for the valid
+    rows (all when `valid` is empty); `low`: the low words (as int64) of
+    arrow_buffers.decimal_words, the whole value at up to 18 digits. Returns
+    the first valid row whose result is outside [lo, hi], or -1."""
     has_valid = len(valid) > 0
     div = np.int64(1)
     for _ in range(scale):
@@ -28,7 +29,7 @@ def decimal_to_int64(words, valid, scale, lo, hi, out):
         if has_valid and not valid[i]:
             out[i] = 0
             continue
-        v = words[2 * i]
+        v = low[i]
         q = v // div
         r = v - q * div              # floor division: 0 <= r < div
         if v < 0 and r != 0:         # toward zero, then round the remainder

@@ -6,12 +6,13 @@ import decimal
 import numpy as np
 import pyarrow as pa
 
-from quiver.executor.kernels.arrow_buffers import validity
+from quiver.executor.kernels.arrow_buffers import decimal_words, validity
 from quiver.executor.kernels.decimal_to_float import decimal_to_double
 
 
 def _words(a):
-    return np.frombuffer(a.buffers()[1], dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    low, high = decimal_words(a)
+    return low.view(np.int64), high
 
 
 def test_nearest_double_with_nulls_and_slices():
@@ -21,7 +22,7 @@ def test_nearest_double_with_nulls_and_slices():
     a = pa.array(vals, pa.decimal128(20, 4)).slice(5, 300)
     out = np.empty(len(a))
     valid = validity(a)
-    assert decimal_to_double(_words(a), valid, 10.0 ** 4, out)
+    assert decimal_to_double(*_words(a), valid, 10.0 ** 4, out)
     for got, want in zip(out, a.to_pylist()):
         if want is not None:
             assert got == float(want)
@@ -29,4 +30,4 @@ def test_nearest_double_with_nulls_and_slices():
 
 def test_wider_than_53_bits_is_refused():
     a = pa.array([decimal.Decimal(2 ** 60)], pa.decimal128(38, 0))
-    assert not decimal_to_double(_words(a), np.zeros(0, dtype=bool), 1.0, np.empty(1))
+    assert not decimal_to_double(*_words(a), np.zeros(0, dtype=bool), 1.0, np.empty(1))
