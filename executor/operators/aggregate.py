@@ -50,6 +50,7 @@ from ...planner.physical import HashAggregateExec, ParquetScanExec, ProjectExec
 from .. import registry
 from ..registry import implements
 from . import aggregate_spill
+from .project import picks_columns
 from .aggregate_groups import GroupTable, sliced
 
 
@@ -70,9 +71,8 @@ def _input(node: HashAggregateExec, partition: int, ctx):
     are dictionary-encoded in the file stay so (GroupTable codes them by
     dictionary). Not for the grace path, which writes rows to IPC files."""
     scan, picked = node.input, None
-    if (isinstance(scan, ProjectExec) and scan.exprs
-            and all(isinstance(e, Column) for e in scan.exprs)):
-        picked, scan = scan, scan.input       # only picks columns: look through it
+    if picks_columns(scan):
+        picked, scan = scan, scan.input       # look through it
     if (isinstance(scan, ParquetScanExec) and scan.file_format == "parquet"
             and node.mode in ("partial", "single") and can_spill(node)):
         source = {} if picked is None else {n: e.name for n, e in zip(picked.names, picked.exprs)}

@@ -8,6 +8,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
+from ...planner.expr import Column
 from ...planner.physical import ProjectExec
 from ..registry import execute, implements
 from .values import rows_only_batch, to_type
@@ -25,3 +26,11 @@ def project_exec(node: ProjectExec, partition: int, ctx) -> Iterator[pa.RecordBa
         with shared_subexpressions():
             arrays = [to_type(evaluate(e, batch), e.dtype) for e in node.exprs]
         yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def picks_columns(node) -> bool:
+    """Whether `node` is a ProjectExec that only picks (and renames) input
+    columns: an operator may look through it to the scan below (aggregate
+    dictionary keys, late top-N rows)."""
+    return (isinstance(node, ProjectExec) and bool(node.exprs)
+            and all(isinstance(e, Column) for e in node.exprs))

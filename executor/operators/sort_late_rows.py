@@ -34,6 +34,7 @@ from ...planner.expr import Column
 from ...planner.physical import ParquetScanExec, ProjectExec, SortExec
 from ...storage.parquet import read_footer
 from ..registry import execute
+from .project import picks_columns
 
 MAX_FETCH = 1024
 _NUMBER = "__row_number"
@@ -42,10 +43,7 @@ _NUMBER = "__row_number"
 def _scan_of(node: SortExec):
     """(the Project that only picks columns between, or None; the scan)."""
     below = node.input
-    if (isinstance(below, ProjectExec) and below.exprs
-            and all(isinstance(e, Column) for e in below.exprs)):
-        return below, below.input
-    return None, below
+    return (below, below.input) if picks_columns(below) else (None, below)
 
 
 def late_rows_apply(node: SortExec) -> bool:
