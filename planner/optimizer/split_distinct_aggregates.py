@@ -43,8 +43,8 @@ def _split(node, ctx):
     if not all(a.distinct and a.filter is None and a.fn in SPLITTABLE and len(a.args) == 1
                for a in node.aggs):
         return node
-    arg = _base(node.aggs[0].args[0])
-    if any(_base(a.args[0]) != arg for a in node.aggs):
+    arg = distinct_base(node.aggs[0].args[0])
+    if any(distinct_base(a.args[0]) != arg for a in node.aggs):
         return node
     group_names = tuple(ctx.fresh_name(n) for n in node.group_names)
     arg_name = ctx.fresh_name("distinct")
@@ -59,7 +59,7 @@ def _split(node, ctx):
         node.agg_names)
 
 
-def _base(e):
+def distinct_base(e):
     """The expression under a widening cast (distinct values stay distinct)."""
     if isinstance(e, Cast) and _widening(e.arg.dtype, e.dtype):
         return e.arg
@@ -67,7 +67,7 @@ def _base(e):
 
 
 def _rebase(e, value: Column):
-    return dataclasses.replace(e, arg=value) if isinstance(e, Cast) and _base(e) is not e \
+    return dataclasses.replace(e, arg=value) if isinstance(e, Cast) and distinct_base(e) is not e \
         else value
 
 

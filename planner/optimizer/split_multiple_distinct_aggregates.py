@@ -32,7 +32,7 @@ from ... import datatypes as dt
 from ..expr import AggCall, Call, Column, conjoin
 from ..logical import Aggregate, Filter, Join, Project, Scan
 from ..tree import transform_up
-from .split_distinct_aggregates import SPLITTABLE, _base
+from .split_distinct_aggregates import SPLITTABLE, distinct_base
 from .util import copy_chain, is_deterministic, substitute
 
 
@@ -48,7 +48,7 @@ def _split(node, ctx):
         if a.distinct:
             if a.filter is not None or a.fn not in SPLITTABLE or len(a.args) != 1:
                 return node
-            parts.setdefault(_base(a.args[0]), []).append(i)
+            parts.setdefault(distinct_base(a.args[0]), []).append(i)
         else:
             parts.setdefault(None, []).append(i)
     distinct_args = sum(1 for k in parts if k is not None)
